@@ -1,0 +1,44 @@
+"""optnas: certified neural architecture search over optimization-inspired networks.
+
+Example:
+    >>> import torch, optnas
+    >>> spec = optnas.ArchSpec(algorithm="nesterov", depth=6, width=16, activation="gelu")
+    >>> optnas.certify(spec).ok
+    True
+    >>> optnas.build(spec, input_shape=(4,), num_outputs=2)(torch.randn(3, 4)).shape
+    torch.Size([3, 2])
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import activations, algorithms, blocks, schedules
+from .build import build
+from .certify import Certificate, Condition, UncertifiedArchitecture, certify
+from .spec import ArchSpec
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ArchSpec",
+    "Certificate",
+    "Condition",
+    "UncertifiedArchitecture",
+    "activations",
+    "algorithms",
+    "blocks",
+    "build",
+    "certify",
+    "schedules",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # Heavier parts load on first use, so `import optnas` stays fast and models never pull in the search stack.
+    lazy = {"theory": "optnas.theory", "tasks": "optnas.tasks", "results": "optnas.results"}
+    if name in lazy:
+        import importlib
+
+        return importlib.import_module(lazy[name])
+    raise AttributeError(f"module 'optnas' has no attribute {name!r}")

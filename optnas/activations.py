@@ -1,0 +1,205 @@
+"""Activation registry: each entry is a module factory plus the facts the certificate needs.
+
+The universality theorem needs σ continuous, locally Lipschitz and *not a polynomial* (THEORY.md §1).
+Built-in entries declare these facts; a user entry may declare them or let optnas probe them numerically.
+
+Example:
+    >>> import optnas
+    >>> optnas.activations.get("mrepu", p=2)
+    MRePU(p=2)
+    >>> optnas.activations.info("repu", p=2).polynomial
+    False
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ._registry import Registry
+from .nn.activations import Elementwise, MRePU, RePU
+
+__all__ = ["ActivationInfo", "MRePU", "RePU", "get", "info", "names", "probe_info", "register"]
+
+
+@dataclass(frozen=True)
+class ActivationInfo:
+    """What the certificate and the theory need to know about σ.
+
+    smoothness is k for σ ∈ C^k (``math.inf`` for C^∞); lipschitz is a global Lipschitz constant,
+    or None when σ is not globally Lipschitz (RePU with p >= 2); probed says the facts were measured
+    numerically rather than declared.
+    """
+
+    polynomial: bool
+    continuous: bool = True
+    locally_lipschitz: bool = True
+    smoothness: float = 0
+    lipschitz: float | None = None
+    probed: bool = False
+
+
+InfoSource = ActivationInfo | Callable[..., ActivationInfo] | None
+
+
+class _ActivationRegistry(Registry[Any]):
+    def __init__(self) -> None:
+        super().__init__("activation")
+        self._info: dict[str, InfoSource] = {}
+
+    def register(  # type: ignore[override]
+        self, name: str, *, info: InfoSource = None, overwrite: bool = False
+    ) -> Callable[[Any], Any]:
+        """Register an ``nn.Module`` class or a plain tensor function under ``name``.
+
+        ``info`` is an ActivationInfo, or a function of the activation's parameters returning one;
+        leave it out to have the facts probed numerically (see `probe_info`).
+        """
+        base = super().register(name, overwrite=overwrite)
+
+        def decorate(obj: Any) -> Any:
+            if isinstance(obj, type) and issubclass(obj, nn.Module):
+                base(obj)
+            else:  # a plain function of a tensor (and keyword parameters)
+                base(lambda **params: Elementwise(lambda z: obj(z, **params), name))
+            self._info[name] = info
+            return obj
+
+        return decorate
+
+    def unregister(self, name: str) -> None:
+        super().unregister(name)
+        self._info.pop(name, None)
+
+    def info(self, name: str, **params: Any) -> ActivationInfo:
+        """The certificate facts of ``name`` with ``params`` (validates the parameters too)."""
+        module = self.get(name, **params)
+        source = self._info.get(name)
+        if source is None:
+            return probe_info(module)
+        if isinstance(source, ActivationInfo):
+            return source
+        return source(**params)
+
+
+def probe_info(module: Callable[[torch.Tensor], torch.Tensor]) -> ActivationInfo:
+    """Measure the certificate facts of an undeclared activation on a float64 grid.
+
+    Polynomial: a least-squares fit of degree <= 8 on [-4, 4] reproduces σ to 1e-9 relative error.
+    Continuity and local Lipschitz: finite-difference slopes on [-10, 10] stay finite and below 1e6.
+    """
+    z = torch.linspace(-4.0, 4.0, 801, dtype=torch.float64)
+    with torch.no_grad():
+        y = module(z).double().numpy()
+    x = z.numpy()
+    scale = max(1.0, float(np.abs(y).max()))
+    polynomial = any(
+        float(np.abs(np.polyval(np.polyfit(x, y, d), x) - y).max()) < 1e-9 * scale for d in range(9)
+    )
+    zf = torch.linspace(-10.0, 10.0, 20001, dtype=torch.float64)
+    with torch.no_grad():
+        yf = module(zf).double()
+    slopes = (yf[1:] - yf[:-1]).abs() / (zf[1] - zf[0])
+    finite = bool(torch.isfinite(slopes).all())
+    bounded = finite and float(slopes.max()) < 1e6
+    return ActivationInfo(
+        polynomial=polynomial, continuous=bounded, locally_lipschitz=bounded, smoothness=0, probed=True
+    )
+
+
+_REGISTRY = _ActivationRegistry()
+names = _REGISTRY.names
+get = _REGISTRY.get
+info = _REGISTRY.info
+register = _REGISTRY.register
+unregister = _REGISTRY.unregister
+entry = _REGISTRY.entry
+
+_SMOOTH = ActivationInfo(polynomial=False, smoothness=math.inf, lipschitz=None)
+
+
+def _power(p: Any) -> int:
+    if isinstance(p, bool) or not isinstance(p, int | float) or p != int(p) or p < 1:
+        raise ValueError(f"activation power p={p!r} is invalid: p must be an integer >= 1")
+    return int(p)
+
+
+def _builtin(name: str, info: InfoSource) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
+    """Register a factory that returns a torch module (so exported code needs only torch)."""
+
+    def decorate(factory: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+        Registry.register(_REGISTRY, name)(factory)
+        _REGISTRY._info[name] = info
+        return factory
+
+    return decorate
+
+
+@_builtin("relu", ActivationInfo(polynomial=False, smoothness=0, lipschitz=1.0))
+def _relu() -> nn.Module:
+    return nn.ReLU()
+
+
+def _leaky_info(negative_slope: float = 0.01) -> ActivationInfo:
+    # slope 1 makes it the identity: a polynomial, which the certificate must reject
+    linear = negative_slope == 1.0
+    return ActivationInfo(polynomial=linear, smoothness=math.inf if linear else 0, lipschitz=1.0)
+
+
+@_builtin("leaky_relu", _leaky_info)
+def _leaky_relu(negative_slope: float = 0.01) -> nn.Module:
+    if isinstance(negative_slope, bool) or not isinstance(negative_slope, int | float) or not (
+        0.0 <= negative_slope <= 1.0
+    ):
+        raise ValueError(f"leaky_relu negative_slope={negative_slope!r} is invalid: it must lie in [0, 1]")
+    return nn.LeakyReLU(float(negative_slope))
+
+
+# Global Lipschitz constants: sup |σ'| (GELU ≈ 1.129, SiLU ≈ 1.0998), used by the contraction check.
+@_builtin("gelu", ActivationInfo(polynomial=False, smoothness=math.inf, lipschitz=1.13))
+def _gelu() -> nn.Module:
+    return nn.GELU()
+
+
+@_builtin("silu", ActivationInfo(polynomial=False, smoothness=math.inf, lipschitz=1.1))
+def _silu() -> nn.Module:
+    return nn.SiLU()
+
+
+@_builtin("sigmoid", ActivationInfo(polynomial=False, smoothness=math.inf, lipschitz=0.25))
+def _sigmoid() -> nn.Module:
+    return nn.Sigmoid()
+
+
+@_builtin("tanh", ActivationInfo(polynomial=False, smoothness=math.inf, lipschitz=1.0))
+def _tanh() -> nn.Module:
+    return nn.Tanh()
+
+
+@_builtin("softplus", ActivationInfo(polynomial=False, smoothness=math.inf, lipschitz=1.0))
+def _softplus() -> nn.Module:
+    return nn.Softplus()
+
+
+def _repu_info(p: int = 2) -> ActivationInfo:
+    return ActivationInfo(polynomial=False, smoothness=p - 1, lipschitz=1.0 if p == 1 else None)
+
+
+@_builtin("repu", _repu_info)
+def _repu(p: int = 2) -> nn.Module:
+    return RePU(_power(p))
+
+
+def _mrepu_info(p: int = 2) -> ActivationInfo:
+    return ActivationInfo(polynomial=False, smoothness=p - 1, lipschitz=None)
+
+
+@_builtin("mrepu", _mrepu_info)
+def _mrepu(p: int = 2) -> nn.Module:
+    return MRePU(_power(p))

@@ -1,0 +1,155 @@
+"""Coefficients of an unrolled first-order algorithm (THEORY.md §1, "general recurrence").
+
+An algorithm keeps a state s of m slots (its sequences x, y, z, λ... and their history). One layer k:
+
+    z_k = Σ_j c_j s_j                          (input of the learnable module T_k)
+    f_k = T_k(z_k)                             (explicit)   or   f_k = T_k(x_{k+1})  (implicit)
+    s  <- (A0 + h_k·A1) s + (b0 + h_k·b1) f_k  (one or more sweeps, applied in order)
+
+The network's forward pass and the certificate both read these tables, so they cannot disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """One simultaneous affine update ``s <- (a0 + h·a1) s + (b0 + h·b1) f``; a0, a1: (m, m); b0, b1: (m,)."""
+
+    a0: np.ndarray
+    a1: np.ndarray
+    b0: np.ndarray
+    b1: np.ndarray
+
+    def at(self, h: float) -> tuple[np.ndarray, np.ndarray]:
+        """(A, b) of this sweep at step size h."""
+        return self.a0 + h * self.a1, self.b0 + h * self.b1
+
+
+@dataclass(frozen=True)
+class Layer:
+    """The coefficients of one unrolled iteration.
+
+    c: weights of T's input over the slots (explicit algorithms). mix: when set, row 0 of the first sweep
+    is replaced by a learnable convex combination (softmax) of the first ``mix`` slots (DenseNet-like).
+    """
+
+    c: np.ndarray
+    sweeps: tuple[Sweep, ...]
+    mix: int | None = None
+
+    def linear_part(self, h: float) -> tuple[np.ndarray, np.ndarray]:
+        """Compose the sweeps at step h into one layer ``s+ = A s + b f`` (f held fixed)."""
+        m = len(self.c)
+        a, b = np.eye(m), np.zeros(m)
+        for sweep in self.sweeps:
+            sa, sb = sweep.at(h)
+            a, b = sa @ a, sa @ b + sb
+        return a, b
+
+
+def sweep(m: int, rows: dict[int, tuple[dict[int, float], dict[int, float], float, float]]) -> Sweep:
+    """Build a Sweep from sparse rows ``{i: ({j: a0_ij}, {j: a1_ij}, b0_i, b1_i)}``; other rows keep s_i."""
+    a0, a1, b0, b1 = np.eye(m), np.zeros((m, m)), np.zeros(m), np.zeros(m)
+    for i, (r0, r1, c0, c1) in rows.items():
+        a0[i] = 0.0
+        for j, v in r0.items():
+            a0[i, j] = v
+        for j, v in r1.items():
+            a1[i, j] = v
+        b0[i], b1[i] = c0, c1
+    return Sweep(a0, a1, b0, b1)
+
+
+def unit(m: int, j: int = 0) -> np.ndarray:
+    e = np.zeros(m)
+    e[j] = 1.0
+    return e
+
+
+class Algorithm:
+    """Base class: an algorithm is its slots, its equilibrium direction and its per-layer coefficients.
+
+    Subclasses set ``slots`` (or override `slot_names`), implement `layer`, and validate their parameters
+    in ``__init__``. ``equilibrium`` is the state that represents "every sequence equal to one x": 1 on
+    iterate slots, 0 on multiplier and cached-gradient slots. The initial state is ``equilibrium · x``.
+
+    Example:
+        >>> from optnas import algorithms
+        >>> algorithms.get("heavy_ball", beta=0.9).layer(3, depth=8).linear_part(0.1)[0]
+        array([[ 1.9, -0.9],
+               [ 1. ,  0. ]])
+    """
+
+    implicit: ClassVar[bool] = False
+    # A short formula for docs and the dashboard.
+    formula: ClassVar[str] = ""
+    # Set when certification is by construction (a proof), not by the eigenvalue/product tests.
+    structural_proof: ClassVar[str | None] = None
+
+    def __init__(self, **params: Any) -> None:
+        # Subclasses call this with their validated parameters (recorded for repr and specs).
+        self.params: dict[str, Any] = params
+
+    def slot_names(self, depth: int) -> tuple[str, ...]:
+        return tuple(getattr(self, "slots", ("x",)))
+
+    def equilibrium(self, depth: int) -> np.ndarray:
+        return np.ones(len(self.slot_names(depth)))
+
+    def layer(self, k: int, depth: int) -> Layer:
+        raise NotImplementedError
+
+    def layers(self, depth: int) -> list[Layer]:
+        return [self.layer(k, depth) for k in range(depth)]
+
+    def time_varying(self, depth: int) -> bool:
+        """True when the layers (past any start-up) differ: the certificate then bounds products numerically."""
+        tables = self.layers(depth)[self.startup :]
+        return any(not _same(t, tables[0]) for t in tables[1:])
+
+    startup: int = 0  # number of first layers that use a lower-order start-up scheme
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
+        return f"{type(self).__name__}({args})"
+
+
+class Implicit:
+    """Mixin for implicit algorithms: the fixed-point solver's budget, validated."""
+
+    implicit: ClassVar[bool] = True
+    max_iter: int = 30
+    tol: float = 1e-4
+
+    def solver(self, max_iter: int, tol: float) -> dict[str, Any]:
+        if isinstance(max_iter, bool) or not isinstance(max_iter, int) or not 1 <= max_iter <= 1000:
+            raise ValueError(f"max_iter={max_iter!r} is invalid: it must be an integer in [1, 1000]")
+        if not isinstance(tol, int | float) or not 0 < tol < 1:
+            raise ValueError(f"tol={tol!r} is invalid: it must be a number in (0, 1)")
+        self.max_iter, self.tol = max_iter, float(tol)
+        return {} if (max_iter, tol) == (30, 1e-4) else {"max_iter": max_iter, "tol": tol}
+
+
+def _same(a: Layer, b: Layer) -> bool:
+    if a.mix != b.mix or len(a.sweeps) != len(b.sweeps) or not np.array_equal(a.c, b.c):
+        return False
+    return all(
+        all(np.array_equal(getattr(x, f), getattr(y, f)) for f in ("a0", "a1", "b0", "b1"))
+        for x, y in zip(a.sweeps, b.sweeps)
+    )
+
+
+def check_coefficient(name: str, value: Any, low: float, high: float, *, low_open: bool = False) -> float:
+    """Validate a real coefficient in [low, high] (or (low, high]); the error names the value and rule."""
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and np.isfinite(value)
+    ok = ok and (low < value if low_open else low <= value) and value <= high
+    if not ok:
+        bracket = "(" if low_open else "["
+        raise ValueError(f"{name}={value!r} is invalid: it must be a real number in {bracket}{low}, {high}]")
+    return float(value)

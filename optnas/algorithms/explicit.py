@@ -1,0 +1,156 @@
+"""Explicit algorithms: each gradient term −∇f replaced by the learnable module T (THEORY.md §1)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import schedules
+from .base import Algorithm, Layer, check_coefficient, sweep, unit
+from .multistep import LinearMultistep
+
+
+class GradientDescent(LinearMultistep):
+    """x+ = x + h·T(x): forward Euler, i.e. ResNet."""
+
+    formula = "x+ = x + h·T(x)"
+
+
+class HeavyBall(LinearMultistep):
+    """x+ = x + β(x − x−) + h·T(x) (Polyak); zero-stable iff −1 <= β < 1."""
+
+    formula = "x+ = x + β(x − x−) + h·T(x)"
+
+    def __init__(self, beta: float = 0.9) -> None:
+        super().__init__(beta=beta)
+        beta = check_coefficient("heavy_ball beta", beta, -1.0, 1.0)
+        self.a = (1.0 + beta, -beta)
+
+
+class LMResNet(LinearMultistep):
+    """x+ = (1 − k)x + k·x− + h·T(x) (Lu et al.'s LM-ResNet); zero-stable iff −1 < k <= 1."""
+
+    formula = "x+ = (1 − k)x + k·x− + h·T(x)"
+
+    def __init__(self, k: float = 0.5) -> None:
+        super().__init__(k=k)
+        k = check_coefficient("lm_resnet k", k, -1.0, 1.0)
+        self.a = (1.0 - k, k)
+
+
+class AdamsBashforth2(LinearMultistep):
+    """x+ = x + h(3/2·T(x) − 1/2·T−(x−)), with the previous layer's output cached."""
+
+    formula = "x+ = x + h(3/2·T(x) − 1/2·T−(x−))"
+    b = (1.5, -0.5)
+
+
+def momentum_sequence(name: str, beta: float | None, momentum: str, depth: int) -> np.ndarray:
+    """β_k for every layer: the constant ``beta`` when given, else the named momentum schedule."""
+    if beta is not None:
+        return np.full(depth, check_coefficient(f"{name} beta", beta, -1.0, 1.0))
+    seq = schedules.get(momentum)
+    if seq.kind != "momentum":
+        valid = [n for n in schedules.names() if schedules.entry(n).kind == "momentum"]
+        raise ValueError(f"{name} momentum={momentum!r} is not a momentum sequence; valid: {', '.join(valid)}")
+    return seq.values(depth)
+
+
+class Nesterov(Algorithm):
+    """y = x + β_k(x − x−); x+ = y + h·T(y). β constant, or a momentum sequence (default k/(k+3))."""
+
+    formula = "y = x + β(x − x−); x+ = y + h·T(y)"
+    slots = ("x", "x[k-1]")
+    default_momentum = "nesterov_momentum"
+
+    def __init__(self, beta: float | None = None, momentum: str | None = None) -> None:
+        momentum = momentum or self.default_momentum
+        super().__init__(**({"beta": beta} if beta is not None else {"momentum": momentum}))
+        self.beta, self.momentum = beta, momentum
+        momentum_sequence(self.name, beta, momentum, 1)  # validate now, not at build
+
+    name = "nesterov"
+
+    def layer(self, k: int, depth: int) -> Layer:
+        beta = float(momentum_sequence(self.name, self.beta, self.momentum, depth)[k])
+        c = np.array([1.0 + beta, -beta])
+        return Layer(c=c, sweeps=(sweep(2, {0: ({0: 1 + beta, 1: -beta}, {}, 0.0, 1.0), 1: ({0: 1.0}, {}, 0.0, 0.0)}),))
+
+
+class Fista(Nesterov):
+    """FISTA / APG: y = x + (t_{k−1} − 1)/t_k·(x − x−); x+ = y + h·T(y)."""
+
+    name = "fista"
+    default_momentum = "fista_momentum"
+
+    def __init__(self) -> None:
+        super().__init__(beta=None, momentum="fista_momentum")
+        self.params = {}
+
+
+class APG2(Algorithm):
+    """APG's second form: y = (1 − θ)x + θz; z+ = z + h·T(y)/θ; x+ = (1 − θ)x + θz+, θ_k = 2/(k + 2)."""
+
+    formula = "y = (1−θ)x + θz; z+ = z + h·T(y)/θ; x+ = (1−θ)x + θz+"
+    slots = ("x", "z")
+
+    def __init__(self, theta: str = "apg_theta") -> None:
+        super().__init__(theta=theta)
+        if schedules.get(theta).kind != "momentum":
+            raise ValueError(f"apg2 theta={theta!r} is not a momentum sequence")
+        self.theta = theta
+
+    def layer(self, k: int, depth: int) -> Layer:
+        th = float(schedules.get(self.theta).values(depth)[k])
+        z_step = sweep(2, {1: ({1: 1.0}, {}, 0.0, 1.0 / th)})
+        x_mix = sweep(2, {0: ({0: 1.0 - th, 1: th}, {}, 0.0, 0.0)})
+        return Layer(c=np.array([1.0 - th, th]), sweeps=(z_step, x_mix))
+
+
+class LinearizedADMM(Algorithm):
+    """Linearized ADMM on min f(x) + g(y) s.t. x = y, every sub-step linearized with step h [ours]:
+
+    x+ = x + h(T(x) − λ − ρ(x − y)); y+ = y + h(λ + ρ(x+ − y)); λ+ = λ + hρ(x+ − y+).
+    The equilibrium is x = y, λ = 0. Zero-stable only for small enough ρh, which the certificate checks.
+    """
+
+    formula = "x+ = x + h(T(x) − λ − ρ(x−y)); y+ = y + h(λ + ρ(x+−y)); λ+ = λ + hρ(x+−y+)"
+    slots = ("x", "y", "λ")
+
+    def __init__(self, rho: float = 1.0) -> None:
+        super().__init__(rho=rho)
+        self.rho = check_coefficient("ladmm rho", rho, 0.0, 100.0, low_open=True)
+
+    def equilibrium(self, depth: int) -> np.ndarray:
+        return np.array([1.0, 1.0, 0.0])
+
+    def layer(self, k: int, depth: int) -> Layer:
+        r = self.rho
+        sx = sweep(3, {0: ({0: 1.0}, {0: -r, 1: r, 2: -1.0}, 0.0, 1.0)})
+        sy = sweep(3, {1: ({1: 1.0}, {0: r, 1: -r, 2: 1.0}, 0.0, 0.0)})
+        sl = sweep(3, {2: ({2: 1.0}, {0: r, 1: -r}, 0.0, 0.0)})
+        return Layer(c=unit(3), sweeps=(sx, sy, sl))
+
+
+class Dense(Algorithm):
+    """x+ = Σ_j w_kj·x_{k−j} + h·T(x), with w_k = softmax(learnable logits) over every previous iterate.
+
+    DenseNet-like. Certified by construction [ours, THEORY.md]: a convex combination makes the companion
+    matrix row-stochastic, so ||A_k||_∞ = 1 for every layer and every weight value.
+    """
+
+    formula = "x+ = Σ_j softmax(w_k)_j·x_{k−j} + h·T(x)"
+    structural_proof = (
+        "learnable weights are a softmax (convex combination) of previous iterates: every A_k is "
+        "row-stochastic, ||A_k···A_j||_∞ = 1 for all weights, and A_k·1 = 1"
+    )
+
+    def slot_names(self, depth: int) -> tuple[str, ...]:
+        return ("x", *(f"x[k-{j}]" for j in range(1, depth + 1)))
+
+    def layer(self, k: int, depth: int) -> Layer:
+        m = depth + 1
+        # Row 0's a0 holds the uniform convex combination as a representative; the runtime learns it.
+        uniform = {j: 1.0 / (k + 1) for j in range(k + 1)}
+        rows = {0: (uniform, {}, 0.0, 1.0)}
+        rows.update({i: ({i - 1: 1.0}, {}, 0.0, 0.0) for i in range(1, m)})
+        return Layer(c=unit(m), sweeps=(sweep(m, rows),), mix=k + 1)

@@ -1,0 +1,152 @@
+"""Blocks registry: the learnable modules T, with the facts the certificate checks.
+
+``get(name, **params)`` returns a `Block` (validated configuration); ``block.build(width, act, kind)``
+makes the module for a state of ``width`` features/channels of input kind "vector", "image" or "token".
+
+Example:
+    >>> from optnas import blocks
+    >>> blocks.get("mlp2", hidden=32).inputs
+    frozenset({'image', 'token', 'vector'})
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from torch import nn
+
+from ._registry import Registry
+from .nn.blocks import MLP2, ConvNeXt, PreActConv, Transformer
+
+__all__ = ["Block", "entry", "get", "names", "register"]
+
+KINDS = ("vector", "image", "token")
+
+
+def _positive_int(block: str, name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"block {block} {name}={value!r} is invalid: it must be an integer >= 1")
+    return value
+
+
+class Block:
+    """A validated block configuration. Subclasses set `inputs`, `structure` and implement `make`.
+
+    ``hidden`` is T's hidden width (fixed, independent of the depth: THEORY.md §1). ``None`` means the
+    block's default multiple of the state width.
+    """
+
+    inputs: ClassVar[frozenset[str]] = frozenset(KINDS)
+    structure: ClassVar[str] = ""  # where W2·σ(W1·z + b) sits inside T
+    hidden_multiple: ClassVar[int] = 1
+    # Lipschitz constant of T relative to Lip(σ) when its two weight layers are spectrally normalized and
+    # nothing else is in the way (norm layers void it); None: no static bound.
+    static_lipschitz: ClassVar[bool] = False
+
+    def __init__(self, hidden: int | None = None, **params: Any) -> None:
+        self.name = type(self).__name__
+        self.hidden = None if hidden is None else _positive_int(self.name, "hidden", hidden)
+        self.params = {"hidden": hidden, **params} if hidden is not None else dict(params)
+
+    def hidden_width(self, width: int) -> int:
+        return self.hidden if self.hidden is not None else self.hidden_multiple * width
+
+    def build(self, width: int, act: nn.Module, kind: str) -> nn.Module:
+        if kind not in self.inputs:
+            raise ValueError(
+                f"block {self.name} does not apply to {kind} inputs; it takes: {', '.join(sorted(self.inputs))}"
+            )
+        return self.make(width, act, kind)
+
+    def make(self, width: int, act: nn.Module, kind: str) -> nn.Module:
+        raise NotImplementedError
+
+    def lipschitz_factor(self) -> float | None:
+        """Lip(T)/Lip(σ) with spectrally normalized weights, or None when no static bound exists."""
+        return 1.0 if self.static_lipschitz else None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.params.items())})"
+
+
+_REGISTRY: Registry[type[Block]] = Registry("block")
+names = _REGISTRY.names
+get = _REGISTRY.get
+register = _REGISTRY.register
+unregister = _REGISTRY.unregister
+entry = _REGISTRY.entry
+
+
+@register("mlp2")
+class MLP2Block(Block):
+    """W2·σ(W1·z + b1) + b2 with an optional norm first; on images it acts on every pixel's channels."""
+
+    structure = "T(z) = W2·σ(W1·norm(z) + b1) + b2"
+
+    def __init__(self, hidden: int | None = None, norm: bool = False) -> None:
+        if not isinstance(norm, bool):
+            raise ValueError(f"block mlp2 norm={norm!r} is invalid: it must be true or false")
+        super().__init__(hidden, norm=norm)
+        self.norm = norm
+
+    def make(self, width: int, act: nn.Module, kind: str) -> nn.Module:
+        return MLP2(width, self.hidden_width(width), act, norm=self.norm, image=kind == "image")
+
+    def lipschitz_factor(self) -> float | None:
+        return None if self.norm else 1.0
+
+
+@register("preact_conv")
+class PreActConvBlock(Block):
+    """BN-σ-Conv-BN-σ-Conv (pre-activation ResNet block)."""
+
+    inputs = frozenset({"image"})
+    structure = "T(z) = Conv2(σ(BN2(Conv1(σ(BN1(z))))))  [W1 = BN2∘Conv1, W2 = Conv2]"
+
+    def __init__(self, hidden: int | None = None, kernel: int = 3) -> None:
+        super().__init__(hidden, kernel=kernel)
+        self.kernel = _positive_int("preact_conv", "kernel", kernel)
+        if kernel % 2 == 0:
+            raise ValueError(f"block preact_conv kernel={kernel} is invalid: it must be odd")
+
+    def make(self, width: int, act: nn.Module, kind: str) -> nn.Module:
+        return PreActConv(width, self.hidden_width(width), act, self.kernel)
+
+
+@register("convnext")
+class ConvNeXtBlock(Block):
+    """Depthwise conv, LayerNorm, inverted MLP (4× hidden by default), layer scale."""
+
+    inputs = frozenset({"image"})
+    structure = "T(z) = γ·PW2(σ(PW1(LN(DWConv(z)))))  [W1 = PW1∘LN∘DWConv, W2 = γ·PW2]"
+    hidden_multiple = 4
+
+    def __init__(self, hidden: int | None = None, kernel: int = 7, layer_scale: float = 1e-6) -> None:
+        super().__init__(hidden, kernel=kernel, layer_scale=layer_scale)
+        self.kernel = _positive_int("convnext", "kernel", kernel)
+        if kernel % 2 == 0:
+            raise ValueError(f"block convnext kernel={kernel} is invalid: it must be odd")
+        if not isinstance(layer_scale, int | float) or layer_scale < 0:
+            raise ValueError(f"block convnext layer_scale={layer_scale!r} is invalid: it must be >= 0")
+        self.layer_scale = float(layer_scale)
+
+    def make(self, width: int, act: nn.Module, kind: str) -> nn.Module:
+        return ConvNeXt(width, self.hidden_width(width), act, self.kernel, self.layer_scale)
+
+
+@register("transformer")
+class TransformerBlock(Block):
+    """Attention, then an MLP on z + Attn(z) (pre-norm)."""
+
+    inputs = frozenset({"token"})
+    structure = "T(z) = a + W2·σ(W1·LN(z + a) + b1) + b2,  a = Attn(LN(z))"
+    hidden_multiple = 4
+
+    def __init__(self, hidden: int | None = None, heads: int = 4) -> None:
+        super().__init__(hidden, heads=heads)
+        self.heads = _positive_int("transformer", "heads", heads)
+
+    def make(self, width: int, act: nn.Module, kind: str) -> nn.Module:
+        if width % self.heads:
+            raise ValueError(f"block transformer heads={self.heads} is invalid: it must divide width={width}")
+        return Transformer(width, self.hidden_width(width), act, self.heads)

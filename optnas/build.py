@@ -1,0 +1,140 @@
+"""`optnas.build`: an `ArchSpec` becomes a PyTorch module, after its certificate is checked."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm
+
+from . import activations, algorithms, blocks, schedules
+from ._shapes import check_shape, input_kind
+from .certify import UncertifiedArchitecture, certify
+from .nn.io import ImageHead, TokenHead, TokenStem, downsample
+from .nn.unrolled import Network, Unrolled
+from .spec import ArchSpec
+
+__all__ = ["INITS", "build"]
+
+
+def build(
+    spec: ArchSpec, input_shape: Sequence[int], num_outputs: int, *, allow_uncertified: bool = False
+) -> Network:
+    """Build the network of ``spec`` for inputs of ``input_shape`` (batch excluded).
+
+    Raises `UncertifiedArchitecture` when the certificate fails, unless ``allow_uncertified`` (used to
+    show why a condition exists, e.g. the width lift). The module records ``certificate`` and
+    ``init_record``.
+
+    Example:
+        >>> import torch, optnas
+        >>> spec = optnas.ArchSpec(algorithm="heavy_ball", algorithm_params={"beta": 0.9}, depth=4, width=16)
+        >>> net = optnas.build(spec, input_shape=(2,), num_outputs=3)
+        >>> net(torch.randn(5, 2)).shape
+        torch.Size([5, 3])
+    """
+    shape = check_shape(input_shape)
+    if isinstance(num_outputs, bool) or not isinstance(num_outputs, int) or num_outputs < 1:
+        raise ValueError(f"num_outputs={num_outputs!r} is invalid: it must be an integer >= 1")
+    kind = input_kind(shape)
+    if spec.init not in INITS:
+        raise ValueError(f"ArchSpec.init={spec.init!r} is unknown; valid inits: {', '.join(sorted(INITS))}")
+    if spec.stages > 1 and kind != "image":
+        raise ValueError(f"ArchSpec.stages={spec.stages} is invalid for {kind} inputs: only images have stages")
+    cert = certify(spec, input_shape=shape)
+    if not cert.ok and not allow_uncertified:
+        raise UncertifiedArchitecture(cert)
+
+    algorithm = algorithms.get(spec.algorithm, **spec.algorithm_params)
+    schedule = schedules.get(spec.schedule, **spec.schedule_params)
+    block = blocks.get(spec.block, **spec.block_params)
+    width = spec.width if spec.stem == "lift" else (shape[0] if kind == "image" else shape[-1])
+    stem = _stem(spec.stem, kind, shape, width)
+
+    stages, transitions = [], []
+    for i, depth in enumerate(_split(spec.depth, spec.stages)):
+        if i:
+            transitions.append(downsample(width, 2 * width))
+            width *= 2
+        stages.append(_stage(spec, algorithm, schedule, block, width, depth, kind))
+    head = {"vector": lambda: nn.Linear(width, num_outputs), "image": lambda: ImageHead(width, num_outputs),
+            "token": lambda: TokenHead(width, num_outputs)}[kind]()
+    net = Network(stem, stages, transitions, head)
+    init_record = INITS[spec.init](net, spec)
+    net.certificate = cert  # type: ignore[assignment]
+    net.init_record = init_record  # type: ignore[assignment]
+    return net
+
+
+def _split(depth: int, stages: int) -> list[int]:
+    return [depth // stages + (1 if i < depth % stages else 0) for i in range(stages)]
+
+
+def _stem(stem: str, kind: str, shape: tuple[int, ...], width: int) -> nn.Module:
+    if stem == "none":
+        return nn.Identity()
+    return {
+        "vector": lambda: nn.Linear(shape[0], width),
+        "image": lambda: nn.Conv2d(shape[0], width, 3, padding=1),
+        "token": lambda: TokenStem(shape[0], shape[1], width),
+    }[kind]()
+
+
+def _stage(
+    spec: ArchSpec, algorithm: algorithms.Algorithm, schedule: schedules.Schedule, block: blocks.Block,
+    width: int, depth: int, kind: str,
+) -> Unrolled:
+    act = lambda: activations.get(spec.activation, **spec.activation_params)  # noqa: E731
+    ts = [block.build(width, act(), kind) for _ in range(depth)]
+    if algorithm.implicit and block.lipschitz_factor() is not None:
+        # the contraction certificate assumes T's two weight layers have spectral norm 1
+        for t in ts:
+            first, _, second = t.two_layer()  # type: ignore[operator]
+            spectral_norm(first)
+            spectral_norm(second)
+    layers = [
+        {"c": layer.c.tolist(), "mix": layer.mix,
+         "sweeps": [{"a0": s.a0.tolist(), "a1": s.a1.tolist(), "b0": s.b0.tolist(), "b1": s.b1.tolist()}
+                    for s in layer.sweeps]}
+        for layer in algorithm.layers(depth)
+    ]
+    solver = {"max_iter": algorithm.max_iter, "tol": algorithm.tol} if algorithm.implicit else {}  # type: ignore[attr-defined]
+    return Unrolled(
+        ts, layers, algorithm.equilibrium(depth).tolist(), schedule.module(depth), implicit=algorithm.implicit, **solver
+    )
+
+
+def _t_modules(net: Network) -> list[nn.Module]:
+    return [t for stage in net.stages for t in stage.blocks]  # type: ignore[union-attr]
+
+
+def _default_init(net: Network, spec: ArchSpec) -> dict[str, Any]:
+    return {"init": "default", "source": "PyTorch default initialization"}
+
+
+def _zero_last_init(net: Network, spec: ArchSpec) -> dict[str, Any]:
+    """Zero T's second layer, so the network starts as stem -> identity flow -> head (ReZero/Fixup style)."""
+    for t in _t_modules(net):
+        second = t.two_layer()[2]  # type: ignore[operator]
+        for p in second.parameters():
+            nn.init.zeros_(p)
+    return {"init": "zero_last", "source": "T's second layer zeroed: identity flow at initialization"}
+
+
+def _critical_init(net: Network, spec: ArchSpec) -> dict[str, Any]:
+    """T's layers at the activation's critical (C_b, C_W) from the effective theory (THEORY.md §2)."""
+    from . import theory  # the theory is only needed for this init
+
+    choice = theory.init_parameters(spec.activation, **spec.activation_params)
+    for t in _t_modules(net):
+        theory.initialize_(t, c_b=choice.c_b, c_w=choice.c_w)
+    return {"init": "critical", "c_b": choice.c_b, "c_w": choice.c_w, "source": choice.source, "reason": choice.reason}
+
+
+# name -> initializer(net, spec) -> record of what was done (stored with every trial)
+INITS: dict[str, Callable[[Network, ArchSpec], dict[str, Any]]] = {
+    "default": _default_init,
+    "zero_last": _zero_last_init,
+    "critical": _critical_init,
+}

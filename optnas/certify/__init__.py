@@ -1,0 +1,29 @@
+"""Certification of candidates against the universality theorem (Wu, Xiao, Fang & Lin, TPAMI 2024).
+
+Example:
+    >>> import optnas
+    >>> optnas.certify(optnas.ArchSpec(algorithm="heavy_ball", algorithm_params={"beta": 0.9})).ok
+    True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..spec import ArchSpec
+from .certificate import Certificate, Condition, UncertifiedArchitecture
+from .conditions import CONDITIONS, resolve
+
+__all__ = ["Certificate", "Condition", "UncertifiedArchitecture", "certify"]
+
+
+def certify(spec: ArchSpec, input_shape: Sequence[int] | None = None) -> Certificate:
+    """Check every condition of the theorem for ``spec``; no network is built or trained.
+
+    With ``input_shape`` the width-lift condition is checked against the input dimension; without it,
+    `build` checks it. Unknown names and invalid parameters raise ValueError.
+    """
+    if not isinstance(spec, ArchSpec):
+        raise ValueError(f"certify expects an ArchSpec, got {type(spec).__name__}")
+    ctx = resolve(spec, input_shape)
+    return Certificate(spec=spec.to_dict(), conditions=[check(ctx) for check in CONDITIONS])

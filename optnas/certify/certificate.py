@@ -1,0 +1,67 @@
+"""The certificate's data: conditions, the verdict, and the exception `build` raises."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One condition of the universality theorem: its name, whether it holds, and why."""
+
+    name: str
+    holds: bool
+    detail: str
+    numerical: bool = False  # True when the check is a numerical bound rather than exact/by construction
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """The verdict on one spec: ``ok`` when every condition holds.
+
+    Example:
+        >>> import optnas
+        >>> cert = optnas.certify(optnas.ArchSpec(algorithm="heavy_ball", algorithm_params={"beta": 1.0}))
+        >>> cert.ok, [c.name for c in cert.conditions if not c.holds]
+        (False, ['zero_stability'])
+    """
+
+    spec: dict[str, Any]
+    conditions: list[Condition] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(c.holds for c in self.conditions)
+
+    def failing(self) -> list[Condition]:
+        return [c for c in self.conditions if not c.holds]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "spec": self.spec, "conditions": [asdict(c) for c in self.conditions]}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Certificate:
+        return cls(spec=data["spec"], conditions=[Condition(**c) for c in data["conditions"]])
+
+    def format(self) -> str:
+        """Human-readable lines: the verdict, then one line per condition."""
+        verdict = "CERTIFIED universal approximator" if self.ok else "NOT certified"
+        lines = [f"{verdict}: {self.spec.get('algorithm')} / {self.spec.get('block')} / {self.spec.get('activation')}"]
+        for c in self.conditions:
+            mark = "ok  " if c.holds else "FAIL"
+            lines.append(f"  [{mark}] {c.name}{' (numerical)' if c.numerical else ''}: {c.detail}")
+        return "\n".join(lines)
+
+
+class UncertifiedArchitecture(ValueError):
+    """Raised by `optnas.build` for a spec whose certificate fails (unless allow_uncertified=True)."""
+
+    def __init__(self, certificate: Certificate) -> None:
+        self.certificate = certificate
+        failing = "; ".join(f"{c.name}: {c.detail}" for c in certificate.failing())
+        super().__init__(f"architecture is not certified ({failing})")

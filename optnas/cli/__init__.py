@@ -1,0 +1,53 @@
+"""The ``optnas`` command line: one module per subcommand, registered in `COMMANDS`.
+
+Each subcommand module defines ``add_arguments(parser)`` and ``run(args) -> int``. Bad input (a
+ValueError, including `optnas.errors.UsageError`, or a missing file) prints one line on stderr and exits
+2; a negative answer (a failing certificate) exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+# name -> (module under optnas.cli, one-line help). Modules are imported lazily: `optnas list` must not
+# pay for Ray or Dash.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "list": ("list_cmd", "list registered algorithms, activations, blocks, schedules or tasks"),
+    "certify": ("certify_cmd", "print the universality certificate of a spec (JSON) or a search space (YAML)"),
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        # argparse's own usage dump is several lines; keep bad flags to one clear line
+        self.exit(2, f"optnas: error: {message} (see 'optnas {self.prog.split()[-1]} --help')\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="optnas", description="Certified NAS over optimization-inspired networks.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for name, (module_name, help_text) in COMMANDS.items():
+        module = importlib.import_module(f"optnas.cli.{module_name}")
+        cmd = sub.add_parser(name, help=help_text, description=help_text)
+        module.add_arguments(cmd)
+        cmd.set_defaults(_module=module)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args._module.run(args))
+    except (ValueError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        print(f"optnas {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"optnas {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""Activation modules that torch does not ship: RePU and MRePU (torch-only runtime code)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class RePU(nn.Module):
+    """Rectified power unit ``max(0, z)**p``; ``p = 1`` is ReLU.
+
+    Example:
+        >>> RePU(2)(torch.tensor([-1.0, 3.0]))
+        tensor([0., 9.])
+    """
+
+    def __init__(self, p: int = 2) -> None:
+        super().__init__()
+        self.p = int(p)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.relu(z).pow(self.p)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+class MRePU(nn.Module):
+    """Modified RePU ``z * max(0, z + 1)**p`` (Kim & Kang 2024): MRePU(0) = 0 and MRePU'(0) = 1.
+
+    Example:
+        >>> MRePU(2)(torch.tensor([-2.0, 0.0, 1.0]))
+        tensor([-0., 0., 4.])
+    """
+
+    def __init__(self, p: int = 2) -> None:
+        super().__init__()
+        self.p = int(p)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return z * torch.relu(z + 1.0).pow(self.p)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+class Elementwise(nn.Module):
+    """Wraps a plain tensor function (a user-registered activation) as a module."""
+
+    def __init__(self, fn, name: str = "fn") -> None:  # type: ignore[no-untyped-def]
+        super().__init__()
+        self.fn = fn
+        self.name = name
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.fn(z)
+
+    def extra_repr(self) -> str:
+        return self.name

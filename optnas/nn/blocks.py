@@ -1,0 +1,106 @@
+"""The learnable modules T that replace gradient terms (torch-only runtime code).
+
+Each block contains a two-layer structure W2·σ(W1·z + b) and returns it from ``two_layer()`` as
+(first layer, activation, second layer): the certificate's condition on T (THEORY.md §1).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class MLP2(nn.Module):
+    """T(z) = W2·σ(W1·norm(z) + b1) + b2 on the last dim (vectors, tokens) or on channels (images)."""
+
+    def __init__(self, width: int, hidden: int, act: nn.Module, norm: bool = False, image: bool = False) -> None:
+        super().__init__()
+        self.image = image
+        if image:  # pointwise over pixels: 1×1 convolutions are W1, W2 applied to every channel vector
+            self.norm: nn.Module = nn.GroupNorm(1, width) if norm else nn.Identity()
+            self.fc1: nn.Module = nn.Conv2d(width, hidden, 1)
+            self.fc2: nn.Module = nn.Conv2d(hidden, width, 1)
+        else:
+            self.norm = nn.LayerNorm(width) if norm else nn.Identity()
+            self.fc1, self.fc2 = nn.Linear(width, hidden), nn.Linear(hidden, width)
+        self.act = act
+
+    def two_layer(self) -> tuple[nn.Module, nn.Module, nn.Module]:
+        return self.fc1, self.act, self.fc2
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.fc2(self.act(self.fc1(self.norm(z))))
+
+
+class PreActConv(nn.Module):
+    """T(z) = Conv(σ(BN(Conv(σ(BN(z)))))): the pre-activation residual block (He et al. 2016)."""
+
+    def __init__(self, width: int, hidden: int, act: nn.Module, kernel: int = 3) -> None:
+        super().__init__()
+        pad = kernel // 2
+        self.bn1, self.act1 = nn.BatchNorm2d(width), act
+        self.conv1 = nn.Conv2d(width, hidden, kernel, padding=pad, bias=False)
+        self.bn2, self.act2 = nn.BatchNorm2d(hidden), _clone(act)
+        self.conv2 = nn.Conv2d(hidden, width, kernel, padding=pad, bias=False)
+
+    def two_layer(self) -> tuple[nn.Module, nn.Module, nn.Module]:
+        # W1 = conv1 followed by the affine BN2, σ = act2, W2 = conv2
+        return self.conv1, self.act2, self.conv2
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        out = self.conv1(self.act1(self.bn1(z)))
+        return self.conv2(self.act2(self.bn2(out)))
+
+
+class ChannelsLayerNorm(nn.Module):
+    """LayerNorm over the channel dim of an NCHW tensor (ConvNeXt's norm)."""
+
+    def __init__(self, channels: int, eps: float = 1e-6) -> None:
+        super().__init__()
+        self.norm = nn.LayerNorm(channels, eps=eps)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.norm(z.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+
+class ConvNeXt(nn.Module):
+    """T(z) = γ·W2·σ(W1·LN(DWConv7(z))): ConvNeXt's depthwise conv, norm and inverted MLP (Liu et al. 2022)."""
+
+    def __init__(self, width: int, hidden: int, act: nn.Module, kernel: int = 7, layer_scale: float = 1e-6) -> None:
+        super().__init__()
+        self.dwconv = nn.Conv2d(width, width, kernel, padding=kernel // 2, groups=width)
+        self.norm = ChannelsLayerNorm(width)
+        self.pw1, self.act, self.pw2 = nn.Conv2d(width, hidden, 1), act, nn.Conv2d(hidden, width, 1)
+        self.gamma = nn.Parameter(torch.full((width, 1, 1), float(layer_scale))) if layer_scale > 0 else None
+
+    def two_layer(self) -> tuple[nn.Module, nn.Module, nn.Module]:
+        return self.pw1, self.act, self.pw2
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        out = self.pw2(self.act(self.pw1(self.norm(self.dwconv(z)))))
+        return out if self.gamma is None else self.gamma * out
+
+
+class Transformer(nn.Module):
+    """T(z) = a + MLP(LN(z + a)) with a = Attn(LN(z)): so z + T(z) is a pre-norm transformer layer."""
+
+    def __init__(self, width: int, hidden: int, act: nn.Module, heads: int = 4) -> None:
+        super().__init__()
+        self.ln1, self.ln2 = nn.LayerNorm(width), nn.LayerNorm(width)
+        self.attn = nn.MultiheadAttention(width, heads, batch_first=True)
+        self.fc1, self.act, self.fc2 = nn.Linear(width, hidden), act, nn.Linear(hidden, width)
+
+    def two_layer(self) -> tuple[nn.Module, nn.Module, nn.Module]:
+        return self.fc1, self.act, self.fc2
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        q = self.ln1(z)
+        a = self.attn(q, q, q, need_weights=False)[0]
+        return a + self.fc2(self.act(self.fc1(self.ln2(z + a))))
+
+
+def _clone(act: nn.Module) -> nn.Module:
+    """A second, independent instance of an activation module (same type, same parameters)."""
+    import copy
+
+    return copy.deepcopy(act)

@@ -1,0 +1,45 @@
+"""Stems (input -> state) and heads (state -> outputs) for vector, image and token inputs (torch-only)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class TokenStem(nn.Module):
+    """Per-token linear lift plus a learned positional embedding."""
+
+    def __init__(self, tokens: int, features: int, width: int) -> None:
+        super().__init__()
+        self.proj = nn.Linear(features, width)
+        self.pos = nn.Parameter(torch.zeros(1, tokens, width))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.proj(x) + self.pos
+
+
+class ImageHead(nn.Module):
+    """Global average pool, then a linear classifier/regressor."""
+
+    def __init__(self, width: int, outputs: int) -> None:
+        super().__init__()
+        self.fc = nn.Linear(width, outputs)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(x.mean(dim=(2, 3)))
+
+
+class TokenHead(nn.Module):
+    """LayerNorm, mean over tokens, linear."""
+
+    def __init__(self, width: int, outputs: int) -> None:
+        super().__init__()
+        self.norm, self.fc = nn.LayerNorm(width), nn.Linear(width, outputs)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.norm(x).mean(dim=1))
+
+
+def downsample(width_in: int, width_out: int) -> nn.Module:
+    """Stage transition for images: halve the resolution, change the width (applied to the iterate)."""
+    return nn.Sequential(nn.BatchNorm2d(width_in), nn.Conv2d(width_in, width_out, 3, stride=2, padding=1))

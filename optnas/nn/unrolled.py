@@ -1,0 +1,196 @@
+"""The unrolled skeleton: L iterations of an algorithm given by its coefficient tables (torch-only).
+
+One layer k, over a state of m slots s (the algorithm's sequences and their history):
+
+    f = T_k(Σ_j c_j s_j)                                       (explicit)
+    f = T_k(x+), x+ = u + c_f·T_k(x+) solved by fixed point    (implicit)
+    s <- (A0 + h_k·A1) s + (b0 + h_k·b1) f                     (each sweep in order)
+
+Tables are plain nested lists of floats, so exported models carry them as literals. Rows that keep a
+slot unchanged are skipped and unit coefficients cost no multiply: a depth-L skeleton keeps only the
+slots its algorithm needs and does little more tensor work than a hand-written residual loop.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+Term = tuple[int, float, float]  # (slot j, a0_ij, a1_ij)
+Row = tuple[int, list[Term], float, float]  # (slot i, terms, b0_i, b1_i)
+
+
+def _compile_sweep(sweep: dict[str, Any]) -> list[Row]:
+    rows: list[Row] = []
+    a0, a1, b0, b1 = sweep["a0"], sweep["a1"], sweep["b0"], sweep["b1"]
+    for i in range(len(a0)):
+        terms = [(j, float(a0[i][j]), float(a1[i][j])) for j in range(len(a0)) if a0[i][j] or a1[i][j]]
+        if terms == [(i, 1.0, 0.0)] and not b0[i] and not b1[i]:
+            continue  # s_i unchanged
+        rows.append((i, terms, float(b0[i]), float(b1[i])))
+    return rows
+
+
+def _combine(pairs: list[tuple[Any, torch.Tensor | None]]) -> torch.Tensor | None:
+    """Σ coef·tensor, skipping zero coefficients and empty (zero) slots; unit coefficients are free."""
+    out: torch.Tensor | None = None
+    for coef, t in pairs:
+        if t is None or (isinstance(coef, float) and coef == 0.0):
+            continue
+        if out is None:
+            out = t if (isinstance(coef, float) and coef == 1.0) else t * coef
+        elif isinstance(coef, float):
+            out = out + t if coef == 1.0 else torch.add(out, t, alpha=coef)
+        else:
+            out = out + coef * t
+    return out
+
+
+def _coef(a0: float, a1: float, h: Any) -> Any:
+    return a0 if a1 == 0.0 else a0 + h * a1
+
+
+class Unrolled(nn.Module):
+    """L unrolled iterations of one algorithm with learnable modules T_0..T_{L-1}.
+
+    Args:
+        blocks: the modules T_k, one per layer.
+        layers: per layer, ``{"c": [...], "sweeps": [{"a0", "a1", "b0", "b1"}], "mix": int | None}``.
+        equilibrium: the initial state is ``equilibrium[j] · x`` (0 marks an empty slot).
+        steps: a module returning the L step sizes (floats, or a tensor when learnable).
+        implicit: T is applied to the new iterate x+ (slot 0), found by fixed-point iteration.
+        max_iter, tol: fixed-point solver budget and relative tolerance (forward and adjoint).
+    """
+
+    def __init__(
+        self,
+        blocks: list[nn.Module],
+        layers: list[dict[str, Any]],
+        equilibrium: list[float],
+        steps: nn.Module,
+        implicit: bool = False,
+        max_iter: int = 30,
+        tol: float = 1e-4,
+    ) -> None:
+        super().__init__()
+        if len(blocks) != len(layers):
+            raise ValueError(f"{len(blocks)} blocks for {len(layers)} layers")
+        self.blocks = nn.ModuleList(blocks)
+        self.steps = steps
+        self.equilibrium = [float(e) for e in equilibrium]
+        self.implicit, self.max_iter, self.tol = implicit, int(max_iter), float(tol)
+        self.c_terms = [[(j, float(c)) for j, c in enumerate(layer["c"]) if c] for layer in layers]
+        self.sweeps = [[_compile_sweep(sw) for sw in layer["sweeps"]] for layer in layers]
+        self.mix = [layer.get("mix") for layer in layers]
+        # DenseNet-like layers: learnable logits of a convex combination of the previous iterates,
+        # initialised to favour the latest one (a ResNet at initialisation).
+        self.mix_logits = nn.ParameterList(
+            [nn.Parameter(torch.tensor([3.0] + [0.0] * (n - 1))) for n in self.mix if n]
+        )
+        self.last_residual = 0.0  # worst relative fixed-point residual of the last forward (implicit)
+        self.last_iterations = 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        s: list[torch.Tensor | None] = [None if e == 0.0 else (x if e == 1.0 else x * e) for e in self.equilibrium]
+        hs = self.steps()
+        self.last_residual, self.last_iterations = 0.0, 0
+        mix_index = 0
+        for k, block in enumerate(self.blocks):
+            h = hs[k]
+            weights = None
+            if self.mix[k]:
+                weights = torch.softmax(self.mix_logits[mix_index], 0)
+                mix_index += 1
+            if self.implicit:
+                s = self._implicit_layer(block, self.sweeps[k][0], s, h, weights)
+                continue
+            z = _combine([(c, s[j]) for j, c in self.c_terms[k]])
+            assert z is not None, "T's input is an empty combination"
+            f = block(z)
+            for rows in self.sweeps[k]:
+                s = self._apply(rows, s, f, h, weights)
+        out = s[0]
+        assert out is not None
+        return out
+
+    def _row_pairs(self, row: Row, s: list[torch.Tensor | None], h: Any, weights: torch.Tensor | None) -> list:
+        i, terms, _, _ = row
+        if i == 0 and weights is not None:
+            return [(weights[j], s[j]) for j in range(weights.numel())]
+        return [(_coef(a0, a1, h), s[j]) for j, a0, a1 in terms]
+
+    def _apply(self, rows: list[Row], s: list, f: torch.Tensor, h: Any, weights: torch.Tensor | None) -> list:
+        new = list(s)
+        for row in rows:
+            new[row[0]] = _combine([*self._row_pairs(row, s, h, weights), (_coef(row[2], row[3], h), f)])
+        return new
+
+    def _implicit_layer(self, block: nn.Module, rows: list[Row], s: list, h: Any, weights: Any) -> list:
+        row0 = next(r for r in rows if r[0] == 0)
+        u = _combine(self._row_pairs(row0, s, h, weights))
+        assert u is not None
+        x_new = self._solve(block, u, _coef(row0[2], row0[3], h))
+        new = list(s)
+        for row in rows:  # the other rows (history shifts) read the old state only
+            if row[0] != 0:
+                new[row[0]] = _combine(self._row_pairs(row, s, h, weights))
+        new[0] = x_new
+        return new
+
+    def _solve(self, block: nn.Module, u: torch.Tensor, c: Any) -> torch.Tensor:
+        """x = u + c·T(x) by fixed-point iteration; gradients by implicit differentiation."""
+        residual, iterations = float("inf"), 0
+        with torch.no_grad():
+            z = u
+            for iterations in range(1, self.max_iter + 1):  # noqa: B007 - the count is reported
+                z_next = u + c * block(z)
+                residual = float((z_next - z).norm() / (z_next.norm() + 1e-12))
+                z = z_next
+                if residual <= self.tol:
+                    break
+        self.last_residual = max(self.last_residual, residual)
+        self.last_iterations = max(self.last_iterations, iterations)
+        if not torch.is_grad_enabled():
+            return z
+        z_star = z
+        out = u + c * block(z_star)  # one step re-attaches u, c and T's parameters to the graph
+        if out.requires_grad:
+            z0 = z_star.detach().requires_grad_()
+            g0 = c * block(z0)
+
+            def adjoint(grad: torch.Tensor) -> torch.Tensor:
+                # Solve g = grad + (c·∂T/∂z)ᵀ g: the vector-Jacobian product of (I − c·∂T/∂z)^{-1}.
+                g = grad
+                for _ in range(self.max_iter):
+                    g_next = torch.autograd.grad(g0, z0, g, retain_graph=True)[0] + grad
+                    done = float((g_next - g).norm()) <= self.tol * (float(g_next.norm()) + 1e-12)
+                    g = g_next
+                    if done:
+                        break
+                return g
+
+            out.register_hook(adjoint)
+        return out
+
+
+class Network(nn.Module):
+    """stem -> stage_0 -> transition -> stage_1 ... -> head."""
+
+    def __init__(self, stem: nn.Module, stages: list[nn.Module], transitions: list[nn.Module], head: nn.Module):
+        super().__init__()
+        self.stem, self.head = stem, head
+        self.stages, self.transitions = nn.ModuleList(stages), nn.ModuleList(transitions)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stem(x)
+        for i, stage in enumerate(self.stages):
+            if i:
+                x = self.transitions[i - 1](x)
+            x = stage(x)
+        return self.head(x)
+
+    def solver_residual(self) -> float:
+        """Worst fixed-point residual of the last forward (0.0 for explicit networks)."""
+        return max((float(getattr(st, "last_residual", 0.0)) for st in self.stages), default=0.0)

@@ -1,0 +1,86 @@
+"""`ArchSpec`: the complete, JSON-serialisable description of one candidate network."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+STEMS = ("lift", "none")
+
+
+@dataclass(frozen=True)
+class ArchSpec:
+    """One candidate of the search space; the only input of `optnas.build`.
+
+    depth is the number of unrolled iterations L (over all stages); width is the state width (features,
+    channels or token features) of the first stage; stem="lift" maps the input to that width with a learned
+    layer, stem="none" keeps the state at the input dimension (which the certificate rejects: see
+    THEORY.md, width lift); stages > 1 (images only) halves the resolution and doubles the width between
+    stages, restarting the algorithm from the downsampled iterate.
+
+    Example:
+        >>> spec = ArchSpec(algorithm="heavy_ball", algorithm_params={"beta": 0.9}, depth=8, width=32)
+        >>> ArchSpec.from_dict(spec.to_dict()) == spec
+        True
+    """
+
+    algorithm: str = "gd"
+    algorithm_params: dict[str, Any] = field(default_factory=dict)
+    schedule: str = "constant"
+    schedule_params: dict[str, Any] = field(default_factory=dict)
+    block: str = "mlp2"
+    block_params: dict[str, Any] = field(default_factory=dict)
+    activation: str = "relu"
+    activation_params: dict[str, Any] = field(default_factory=dict)
+    depth: int = 8
+    width: int = 64
+    init: str = "default"
+    stem: str = "lift"
+    stages: int = 1
+
+    def __post_init__(self) -> None:
+        for name in ("algorithm", "schedule", "block", "activation", "init", "stem"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value:
+                raise ValueError(f"ArchSpec.{name}={value!r} is invalid: it must be a non-empty name")
+        for name in ("algorithm_params", "schedule_params", "block_params", "activation_params"):
+            value = getattr(self, name)
+            if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+                raise ValueError(f"ArchSpec.{name}={value!r} is invalid: it must be a dict with str keys")
+            object.__setattr__(self, name, dict(value))  # never share the caller's dict
+        for name, low in (("depth", 1), ("width", 1), ("stages", 1)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ValueError(f"ArchSpec.{name}={value!r} is invalid: it must be an integer >= {low}")
+        if self.stem not in STEMS:
+            raise ValueError(f"ArchSpec.stem={self.stem!r} is invalid; valid stems: {', '.join(STEMS)}")
+        if self.stages > self.depth:
+            raise ValueError(
+                f"ArchSpec.stages={self.stages} is invalid: it must not exceed depth={self.depth}"
+            )
+
+    def __hash__(self) -> int:
+        return hash(self.to_json())
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain dict that `json.dumps` accepts and `from_dict` reads back."""
+        return json.loads(json.dumps(asdict(self)))
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ArchSpec:
+        """Inverse of `to_dict`; unknown keys are an error naming them and the valid keys."""
+        if not isinstance(data, dict):
+            raise ValueError(f"an ArchSpec must be a JSON object, got {type(data).__name__}")
+        valid = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - valid)
+        if unknown:
+            raise ValueError(f"unknown ArchSpec key(s) {unknown}; valid keys: {', '.join(sorted(valid))}")
+        return cls(**data)
+
+    def replace(self, **changes: Any) -> ArchSpec:
+        """A copy with some fields changed (validated again)."""
+        return ArchSpec.from_dict({**self.to_dict(), **changes})
