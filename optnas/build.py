@@ -15,7 +15,7 @@ from .nn.io import ImageHead, TokenHead, TokenStem, downsample
 from .nn.unrolled import Network, Unrolled
 from .spec import ArchSpec
 
-__all__ = ["INITS", "build"]
+__all__ = ["INITS", "build", "skeleton"]
 
 
 def build(
@@ -93,6 +93,20 @@ def _stage(
             first, _, second = t.two_layer()  # type: ignore[operator]
             spectral_norm(first)
             spectral_norm(second)
+    return skeleton(algorithm, ts, schedule.module(depth))
+
+
+def skeleton(algorithm: algorithms.Algorithm, ts: Sequence[nn.Module], steps: nn.Module) -> Unrolled:
+    """The unrolled loop of ``algorithm`` over the modules ``ts`` (one per layer) with step module ``steps``.
+
+    Example:
+        >>> import torch, optnas
+        >>> from optnas.nn.steps import FixedSteps
+        >>> gd = skeleton(optnas.algorithms.get("gd"), [torch.nn.Identity()] * 2, FixedSteps([0.5, 0.5]))
+        >>> gd(torch.ones(1))  # x + h·x, twice
+        tensor([2.2500])
+    """
+    depth = len(ts)
     layers = [
         {"c": layer.c.tolist(), "mix": layer.mix,
          "sweeps": [{"a0": s.a0.tolist(), "a1": s.a1.tolist(), "b0": s.b0.tolist(), "b1": s.b1.tolist()}
@@ -101,7 +115,7 @@ def _stage(
     ]
     solver = {"max_iter": algorithm.max_iter, "tol": algorithm.tol} if algorithm.implicit else {}  # type: ignore[attr-defined]
     return Unrolled(
-        ts, layers, algorithm.equilibrium(depth).tolist(), schedule.module(depth), implicit=algorithm.implicit, **solver
+        list(ts), layers, algorithm.equilibrium(depth).tolist(), steps, implicit=algorithm.implicit, **solver
     )
 
 

@@ -21,7 +21,7 @@ class HeavyBall(LinearMultistep):
     formula = "x+ = x + β(x − x−) + h·T(x)"
 
     def __init__(self, beta: float = 0.9) -> None:
-        super().__init__(beta=beta)
+        Algorithm.__init__(self, beta=beta)
         beta = check_coefficient("heavy_ball beta", beta, -1.0, 1.0)
         self.a = (1.0 + beta, -beta)
 
@@ -32,7 +32,7 @@ class LMResNet(LinearMultistep):
     formula = "x+ = (1 − k)x + k·x− + h·T(x)"
 
     def __init__(self, k: float = 0.5) -> None:
-        super().__init__(k=k)
+        Algorithm.__init__(self, k=k)
         k = check_coefficient("lm_resnet k", k, -1.0, 1.0)
         self.a = (1.0 - k, k)
 

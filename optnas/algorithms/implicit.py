@@ -17,7 +17,7 @@ class ProximalPoint(Implicit, LinearMultistep):
     formula = "x+ = x + h·T(x+)"
 
     def __init__(self, max_iter: int = 30, tol: float = 1e-4) -> None:
-        super().__init__(**self.solver(max_iter, tol))
+        Algorithm.__init__(self, **self.solver(max_iter, tol))
 
 
 class BDF2(ProximalPoint):

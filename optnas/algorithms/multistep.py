@@ -34,6 +34,10 @@ class LinearMultistep(Algorithm):
     b: tuple[float, ...] = (1.0,)
     implicit: ClassVar[bool] = False
 
+    def __init__(self) -> None:
+        # no parameters: a scheme with parameters validates them and calls Algorithm.__init__ itself
+        super().__init__()
+
     def slot_names(self, depth: int) -> tuple[str, ...]:
         xs = ["x"] + [f"x[k-{j}]" for j in range(1, len(self.a))]
         fs = [] if self.implicit else [f"T[k-{j}]" for j in range(1, len(self.b))]

@@ -190,12 +190,18 @@ def contraction(ctx: Context) -> Condition:
         coefs.append(abs(s.b0[0] + h_max * s.b1[0]))
     c = max(coefs)
     lip_sigma = activations.info(spec.activation, **spec.activation_params).lipschitz
+    if lip_sigma is None:
+        return Condition(
+            "contraction", False,
+            f"activation {spec.activation} is not globally Lipschitz: no step size makes x -> u + c·T(x) a "
+            "contraction, and the fixed-point solve can diverge",
+        )
     factor = ctx.block.lipschitz_factor()
-    if lip_sigma is None or factor is None:
-        why = f"block {spec.block}" if factor is None else f"activation {spec.activation} (not globally Lipschitz)"
+    if factor is None:
         return Condition(
             "contraction", True,
-            f"no static Lipschitz bound for {why}; the fixed-point solver reports its residual at run time",
+            f"no static Lipschitz bound for block {spec.block} (its norm layers); the fixed-point solver "
+            "reports its residual at run time",
             numerical=True,
         )
     q = c * lip_sigma * factor

@@ -23,7 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         # argparse's own usage dump is several lines; keep bad flags to one clear line
-        self.exit(2, f"optnas: error: {message} (see 'optnas {self.prog.split()[-1]} --help')\n")
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -110,7 +110,7 @@ class Unrolled(nn.Module):
             assert z is not None, "T's input is an empty combination"
             f = block(z)
             for rows in self.sweeps[k]:
-                s = self._apply(rows, s, f, h, weights)
+                s = self._sweep(rows, s, f, h, weights)
         out = s[0]
         assert out is not None
         return out
@@ -121,7 +121,7 @@ class Unrolled(nn.Module):
             return [(weights[j], s[j]) for j in range(weights.numel())]
         return [(_coef(a0, a1, h), s[j]) for j, a0, a1 in terms]
 
-    def _apply(self, rows: list[Row], s: list, f: torch.Tensor, h: Any, weights: torch.Tensor | None) -> list:
+    def _sweep(self, rows: list[Row], s: list, f: torch.Tensor, h: Any, weights: torch.Tensor | None) -> list:
         new = list(s)
         for row in rows:
             new[row[0]] = _combine([*self._row_pairs(row, s, h, weights), (_coef(row[2], row[3], h), f)])

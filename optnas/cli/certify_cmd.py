@@ -1,0 +1,56 @@
+"""`optnas certify SPEC.json|SPACE.yaml`: print the certificate(s); exit 1 when one fails."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("path", type=Path, help="an ArchSpec as JSON, or a search-space YAML file")
+    parser.add_argument("--json", action="store_true", help="print the certificate(s) as JSON")
+    parser.add_argument("--input-shape", default=None, help="e.g. 2 or 3,32,32: also check the width lift")
+
+
+def _shape(text: str | None) -> tuple[int, ...] | None:
+    if text is None:
+        return None
+    try:
+        return tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise ValueError(f"--input-shape {text!r} is invalid: use comma-separated integers, e.g. 3,32,32") from None
+
+
+def _load_spec(path: Path):  # type: ignore[no-untyped-def]
+    from optnas.spec import ArchSpec
+
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    try:
+        return ArchSpec.from_dict(data)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{path}: {exc}") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    from optnas.certify import certify
+
+    path: Path = args.path
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file (give an ArchSpec .json or a search-space .yaml)")
+    if path.suffix in (".yaml", ".yml"):
+        from optnas.search.space import SearchSpace
+
+        certificates = SearchSpace.from_yaml(path).certificates()
+    elif path.suffix == ".json":
+        certificates = [certify(_load_spec(path), input_shape=_shape(args.input_shape))]
+    else:
+        raise ValueError(f"{path}: unknown file type {path.suffix!r}; valid: .json (ArchSpec), .yaml (search space)")
+    if args.json:
+        print(json.dumps([c.to_dict() for c in certificates], indent=2, ensure_ascii=False))
+    else:
+        print("\n".join(c.format() for c in certificates))
+    return 0 if all(c.ok for c in certificates) else 1

@@ -1,0 +1,68 @@
+"""`optnas list` and `optnas certify`: output and exit codes (0 ok, 1 failing certificate, 2 bad input)."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from optnas.cli import main
+
+
+def run(*argv):
+    return subprocess.run([sys.executable, "-m", "optnas", *argv], capture_output=True, text=True, timeout=120)
+
+
+def test_list_all_families(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    for name in ("heavy_ball", "mrepu", "convnext", "learnable", "apg_theta"):
+        assert name in out
+
+
+def test_list_one_family(capsys):
+    assert main(["list", "algorithms"]) == 0
+    out = capsys.readouterr().out
+    assert "bdf2" in out and "[implicit]" in out and "relu" not in out
+
+
+@pytest.mark.parametrize(("beta", "code"), [(0.9, 0), (1.0, 1)])
+def test_certify_exit_codes(tmp_path, capsys, beta, code):
+    path = tmp_path / "spec.json"
+    path.write_text(json.dumps({"algorithm": "heavy_ball", "algorithm_params": {"beta": beta}}))
+    assert main(["certify", str(path)]) == code
+    out = capsys.readouterr().out
+    assert ("NOT certified" in out) is (code == 1)
+
+
+def test_certify_json_and_input_shape(tmp_path, capsys):
+    path = tmp_path / "spec.json"
+    path.write_text(json.dumps({"width": 2}))
+    assert main(["certify", str(path), "--json", "--input-shape", "2"]) == 1
+    (cert,) = json.loads(capsys.readouterr().out)
+    assert not next(c for c in cert["conditions"] if c["name"] == "width_lift")["holds"]
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        ('{"algorithm": "heavy_ball", "algorithm_params": {"beta": 2}}', "beta=2 is invalid"),
+        ('{"algorithm": "nope"}', "unknown algorithm 'nope'; valid names:"),
+        ("{not json", "not valid JSON"),
+        ('{"depht": 3}', "unknown ArchSpec key"),
+    ],
+)
+def test_certify_bad_input_one_line_exit_2(tmp_path, content, needle):
+    path = tmp_path / "spec.json"
+    path.write_text(content)
+    proc = run("certify", str(path))
+    assert proc.returncode == 2
+    assert needle in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in proc.stderr
+
+
+def test_bad_flags_and_missing_file_exit_2(tmp_path):
+    for argv in (["list", "bogus"], ["certify", str(tmp_path / "missing.json")], ["frobnicate"]):
+        proc = run(*argv)
+        assert proc.returncode == 2, argv
+        assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr

@@ -1,0 +1,117 @@
+"""Every registered algorithm × block × activation builds, runs forward and backward, on each input kind."""
+
+import pytest
+import torch
+
+import optnas
+from optnas import ArchSpec, activations, algorithms, blocks
+
+SHAPES = {"vector": (5,), "image": (3, 8, 8), "token": (6, 7)}
+ACT_PARAMS = {"repu": {"p": 2}, "mrepu": {"p": 2}}
+CASES = [
+    (alg, block, act, kind)
+    for alg in algorithms.names()
+    for block in blocks.names()
+    for kind in sorted(blocks.entry(block).inputs)
+    for act in activations.names()
+]
+
+
+def _spec(alg, block, act, depth=3, width=8, **kw):
+    return ArchSpec(
+        algorithm=alg, block=block, activation=act, activation_params=ACT_PARAMS.get(act, {}),
+        block_params={"heads": 2, "hidden": 8} if block == "transformer" else {"hidden": 8},
+        depth=depth, width=width, **kw,
+    )
+
+
+def _forward_backward(spec, kind, device="cpu"):
+    net = optnas.build(spec, SHAPES[kind], 3).to(device)
+    x = torch.randn(4, *SHAPES[kind], device=device)
+    y = net(x)
+    assert y.shape == (4, 3) and torch.isfinite(y).all()
+    y.square().mean().backward()
+    missing = [n for n, p in net.named_parameters() if p.requires_grad and p.grad is None]
+    assert not missing, missing
+    assert all(torch.isfinite(p.grad).all() for p in net.parameters() if p.grad is not None)
+
+
+@pytest.mark.parametrize(("alg", "block", "act", "kind"), CASES)
+def test_builds_forward_backward(alg, block, act, kind):
+    spec = _spec(alg, block, act)
+    if algorithms.entry(alg).implicit and activations.info(act, **ACT_PARAMS.get(act, {})).lipschitz is None:
+        # implicit layers need a contraction: an activation without a global Lipschitz constant fails
+        with pytest.raises(optnas.UncertifiedArchitecture, match="contraction"):
+            optnas.build(spec, SHAPES[kind], 3)
+        return
+    _forward_backward(spec, kind)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize(("alg", "block", "kind"), [(a, b, k) for a, b, _, k in CASES if _ == "gelu"])
+def test_builds_forward_backward_cuda(alg, block, kind):
+    if not torch.cuda.is_available():
+        pytest.fail("the gpu marker was selected but no CUDA device is available")
+    _forward_backward(_spec(alg, block, "gelu"), kind, device="cuda")
+
+
+def test_image_stages_downsample():
+    spec = _spec("heavy_ball", "preact_conv", "relu", depth=4, width=8, stages=2)
+    net = optnas.build(spec, (3, 16, 16), 10)
+    assert len(net.stages) == 2 and net.head.fc.in_features == 16
+    assert net(torch.randn(2, 3, 16, 16)).shape == (2, 10)
+
+
+def test_stages_only_for_images():
+    with pytest.raises(ValueError, match="only images have stages"):
+        optnas.build(_spec("gd", "mlp2", "relu", depth=4, stages=2), (5,), 2)
+
+
+def test_block_kind_mismatch_is_clear():
+    with pytest.raises(ValueError, match="does not apply to vector inputs; it takes: image"):
+        optnas.build(_spec("gd", "preact_conv", "relu"), (5,), 2)
+
+
+def test_critical_init_is_recorded():
+    net = optnas.build(_spec("gd", "mlp2", "tanh", init="critical"), (5,), 2)
+    assert net.init_record["init"] == "critical" and net.init_record["c_w"] == pytest.approx(1.0, rel=1e-3)
+
+
+def test_zero_last_init_is_identity_flow():
+    spec = _spec("heavy_ball", "mlp2", "relu", init="zero_last")
+    net = optnas.build(spec, (5,), 2)
+    x = torch.randn(3, 5)
+    torch.testing.assert_close(net(x), net.head(net.stem(x)))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"width": -3}, r"width=-3 is invalid: it must be an integer >= 1"),
+        ({"depth": 0}, r"depth=0 is invalid"),
+        ({"algorithm": "heavy_ball", "algorithm_params": {"beta": 2}}, r"beta=2 is invalid: .*\[-1.0, 1.0\]"),
+        ({"activation": "repu", "activation_params": {"p": 0}}, r"p=0 is invalid: p must be an integer >= 1"),
+        ({"algorithm": "nope"}, r"unknown algorithm 'nope'; valid names: .*heavy_ball"),
+        ({"block": "nope"}, r"unknown block 'nope'; valid names: .*mlp2"),
+        ({"schedule": "nope"}, r"unknown schedule 'nope'; valid names: .*constant"),
+        ({"schedule": "apg_theta"}, r"momentum sequence, not a step schedule"),
+        ({"block_params": {"hidden": -1}}, r"hidden=-1 is invalid"),
+        ({"algorithm_params": {"beta": 0.5}}, r"invalid parameter\(s\) \['beta'\] for algorithm 'gd'"),
+        ({"init": "nope"}, r"init='nope' is unknown; valid inits: critical, default, zero_last"),
+    ],
+)
+def test_bad_input_names_value_and_rule(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        optnas.build(ArchSpec(**kwargs), (5,), 2)
+
+
+@pytest.mark.parametrize("shape", [(), (0,), (1, 2, 3, 4), "abc", (2.5,)])
+def test_bad_input_shape(shape):
+    with pytest.raises(ValueError, match="input_shape=.* is invalid"):
+        optnas.build(ArchSpec(), shape, 2)
+
+
+def test_implicit_network_reports_residual():
+    net = optnas.build(_spec("bdf2", "mlp2", "tanh", depth=4, width=8), (5,), 2)
+    net(torch.randn(3, 5))
+    assert 0 < net.solver_residual() <= 1e-4
