@@ -53,7 +53,7 @@ class _ActivationRegistry(Registry[Any]):
         super().__init__("activation")
         self._info: dict[str, InfoSource] = {}
 
-    def register(  # type: ignore[override]
+    def register(
         self, name: str, *, info: InfoSource = None, overwrite: bool = False
     ) -> Callable[[Any], Any]:
         """Register an ``nn.Module`` class or a plain tensor function under ``name``.

@@ -16,6 +16,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+# A sparse sweep row: ({j: a0_ij}, {j: a1_ij}, b0_i, b1_i)
+RowSpec = tuple[dict[int, float], dict[int, float], float, float]
+
 
 @dataclass(frozen=True)
 class Sweep:
@@ -53,7 +56,7 @@ class Layer:
         return a, b
 
 
-def sweep(m: int, rows: dict[int, tuple[dict[int, float], dict[int, float], float, float]]) -> Sweep:
+def sweep(m: int, rows: dict[int, RowSpec]) -> Sweep:
     """Build a Sweep from sparse rows ``{i: ({j: a0_ij}, {j: a1_ij}, b0_i, b1_i)}``; other rows keep s_i."""
     a0, a1, b0, b1 = np.eye(m), np.zeros((m, m)), np.zeros(m), np.zeros(m)
     for i, (r0, r1, c0, c1) in rows.items():
@@ -141,7 +144,7 @@ def _same(a: Layer, b: Layer) -> bool:
         return False
     return all(
         all(np.array_equal(getattr(x, f), getattr(y, f)) for f in ("a0", "a1", "b0", "b1"))
-        for x, y in zip(a.sweeps, b.sweeps)
+        for x, y in zip(a.sweeps, b.sweeps, strict=True)
     )
 
 

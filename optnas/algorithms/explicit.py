@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import schedules
-from .base import Algorithm, Layer, check_coefficient, sweep, unit
+from .base import Algorithm, Layer, RowSpec, check_coefficient, sweep, unit
 from .multistep import LinearMultistep
 
 
@@ -151,6 +151,6 @@ class Dense(Algorithm):
         m = depth + 1
         # Row 0's a0 holds the uniform convex combination as a representative; the runtime learns it.
         uniform = {j: 1.0 / (k + 1) for j in range(k + 1)}
-        rows = {0: (uniform, {}, 0.0, 1.0)}
+        rows: dict[int, RowSpec] = {0: (uniform, {}, 0.0, 1.0)}
         rows.update({i: ({i - 1: 1.0}, {}, 0.0, 0.0) for i in range(1, m)})
         return Layer(c=unit(m), sweeps=(sweep(m, rows),), mix=k + 1)

@@ -6,7 +6,7 @@ pass differentiates the fixed point implicitly (THEORY.md §1, implicit networks
 
 from __future__ import annotations
 
-from .base import Algorithm, Implicit, Layer, sweep, unit
+from .base import Algorithm, Implicit, Layer, RowSpec, sweep, unit
 from .explicit import momentum_sequence
 from .multistep import LinearMultistep
 
@@ -44,7 +44,9 @@ class AcceleratedProximal(Implicit, Algorithm):
 
     def layer(self, k: int, depth: int) -> Layer:
         beta = float(momentum_sequence("accel_proximal", self.beta, self.momentum, depth)[k])
-        rows = {0: ({0: 1.0 + beta, 1: -beta}, {}, 0.0, 1.0), 1: ({0: 1.0}, {}, 0.0, 0.0)}
+        rows: dict[int, RowSpec] = {
+            0: ({0: 1.0 + beta, 1: -beta}, {}, 0.0, 1.0), 1: ({0: 1.0}, {}, 0.0, 0.0)
+        }
         return Layer(c=unit(2), sweeps=(sweep(2, rows),))
 
 

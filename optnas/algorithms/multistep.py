@@ -13,7 +13,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from .base import Algorithm, Layer, sweep, unit
+from .base import Algorithm, Layer, RowSpec, sweep, unit
 
 
 class LinearMultistep(Algorithm):
@@ -61,7 +61,7 @@ class LinearMultistep(Algorithm):
         m, p = len(names), len(self.a)
         a, b = (self.a, self.b) if k >= self.startup else ((1.0,), (1.0,))
         row0 = ({j: a[j] for j in range(len(a))}, {p + j - 1: b[j] for j in range(1, len(b))}, 0.0, b[0])
-        rows = {0: row0}
+        rows: dict[int, RowSpec] = {0: row0}
         rows.update({i: ({i - 1: 1.0}, {}, 0.0, 0.0) for i in range(1, p)})  # shift iterate history
         if m > p:  # cache this layer's T output, shift older ones
             rows[p] = ({}, {}, 1.0, 0.0)

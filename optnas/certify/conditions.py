@@ -43,7 +43,7 @@ class Context:
         return [self.schedule.values(depth)]
 
     def linear_parts(self, depth: int, h: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-        return [layer.linear_part(float(hk)) for layer, hk in zip(self.algorithm.layers(depth), h)]
+        return [layer.linear_part(float(hk)) for layer, hk in zip(self.algorithm.layers(depth), h, strict=True)]
 
 
 def _mats_at(ctx: Context, depth: int, h: np.ndarray) -> list[np.ndarray]:
@@ -56,7 +56,8 @@ def step_sizes(ctx: Context) -> Condition:
     L = ctx.spec.depth
     if ctx.schedule.learnable:
         lo, hi = ctx.schedule.bounds(L)
-        return Condition("step_sizes", True, f"learnable h_k = h_max·sigmoid(θ_k) in ({lo:g}, {hi:.4g}) by construction")
+        detail = f"learnable h_k = h_max·sigmoid(θ_k) in ({lo:g}, {hi:.4g}) by construction"
+        return Condition("step_sizes", True, detail)
     h = ctx.schedule.values(L)
     ok = bool(np.all(np.isfinite(h)) and np.all(h > 0))
     detail = f"h_k in [{h.min():.4g}, {h.max():.4g}], total horizon {h.sum():.4g}"
@@ -68,19 +69,24 @@ def consistency(ctx: Context) -> Condition:
     e = ctx.algorithm.equilibrium(L)
     steps: list[float] = []
     for h in ctx.steps(L):
-        for k, (layer, (a, b)) in enumerate(zip(ctx.algorithm.layers(L), ctx.linear_parts(L, h))):
+        layers = ctx.algorithm.layers(L)
+        for k, (layer, (a, b)) in enumerate(zip(layers, ctx.linear_parts(L, h), strict=True)):
             d = drift(a, b, layer.c, e)
             if not d.preserved:
-                return Condition("consistency", False, f"layer {k}: the equilibrium state {e.tolist()} is not kept (A·e != e)")
+                why = f"layer {k}: the equilibrium state {e.tolist()} is not kept (A·e != e)"
+                return Condition("consistency", False, why)
             if abs(d.t_input) < 1e-12:
                 return Condition("consistency", False, f"layer {k}: T sees no x at equilibrium (C·e = 0)")
             if not d.simple:
-                return Condition("consistency", False, f"layer {k}: eigenvalue 1 of A is not simple (a repeated root at 1)")
+                why = f"layer {k}: eigenvalue 1 of A is not simple (a repeated root at 1)"
+                return Condition("consistency", False, why)
             if not d.step > 0:
-                return Condition("consistency", False, f"layer {k}: effective step w·b = {d.step:.4g} is not positive")
+                why = f"layer {k}: effective step w·b = {d.step:.4g} is not positive"
+                return Condition("consistency", False, why)
             steps.append(d.step)
     if ctx.algorithm.structural_proof:
-        return Condition("consistency", True, f"A_k·e = e with e = 1 for every layer; effective steps > 0 (min {min(steps):.4g})")
+        detail = f"A_k·e = e with e = 1 for every layer; effective steps > 0 (min {min(steps):.4g})"
+        return Condition("consistency", True, detail)
     return Condition(
         "consistency", True,
         f"A_k·e = e (e = {np.round(e, 6).tolist()}), eigenvalue 1 simple, effective steps in "
@@ -160,7 +166,8 @@ def activation(ctx: Context) -> Condition:
     if problems:
         return Condition("activation", False, f"{spec.activation} {' and '.join(problems)} ({how})")
     smooth = "C^∞" if info.smoothness == float("inf") else f"C^{int(info.smoothness)}"
-    return Condition("activation", True, f"{spec.activation}: continuous, locally Lipschitz, not a polynomial, {smooth} ({how})")
+    detail = f"{spec.activation}: continuous, locally Lipschitz, not a polynomial, {smooth} ({how})"
+    return Condition("activation", True, detail)
 
 
 def width_lift(ctx: Context) -> Condition:
@@ -172,7 +179,8 @@ def width_lift(ctx: Context) -> Condition:
             "and cannot separate, e.g., nested rings: the state needs width >= d + 1 (stem 'lift')",
         )
     if ctx.input_shape is None:
-        return Condition("width_lift", True, f"learned stem lifts the input to width {spec.width}; build checks width >= d + 1")
+        detail = f"learned stem lifts the input to width {spec.width}; build checks width >= d + 1"
+        return Condition("width_lift", True, detail)
     d = state_features(ctx.input_shape)
     ok = spec.width >= d + 1
     return Condition("width_lift", ok, f"state width {spec.width} {'>=' if ok else '<'} input dimension {d} + 1")

@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from optnas.spec import ArchSpec
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", type=Path, help="an ArchSpec as JSON, or a search-space YAML file")
@@ -22,8 +24,7 @@ def _shape(text: str | None) -> tuple[int, ...] | None:
         raise ValueError(f"--input-shape {text!r} is invalid: use comma-separated integers, e.g. 3,32,32") from None
 
 
-def _load_spec(path: Path):  # type: ignore[no-untyped-def]
-    from optnas.spec import ArchSpec
+def _load_spec(path: Path) -> ArchSpec:
 
     try:
         data = json.loads(path.read_text())

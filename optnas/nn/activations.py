@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
@@ -47,7 +49,7 @@ class MRePU(nn.Module):
 class Elementwise(nn.Module):
     """Wraps a plain tensor function (a user-registered activation) as a module."""
 
-    def __init__(self, fn, name: str = "fn") -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, fn: Callable[[torch.Tensor], torch.Tensor], name: str = "fn") -> None:
         super().__init__()
         self.fn = fn
         self.name = name

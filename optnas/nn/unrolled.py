@@ -13,6 +13,7 @@ slots its algorithm needs and does little more tensor work than a hand-written r
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -34,17 +35,30 @@ def _compile_sweep(sweep: dict[str, Any]) -> list[Row]:
 
 
 def _combine(pairs: list[tuple[Any, torch.Tensor | None]]) -> torch.Tensor | None:
-    """Σ coef·tensor, skipping zero coefficients and empty (zero) slots; unit coefficients are free."""
-    out: torch.Tensor | None = None
-    for coef, t in pairs:
-        if t is None or (isinstance(coef, float) and coef == 0.0):
-            continue
-        if out is None:
-            out = t if (isinstance(coef, float) and coef == 1.0) else t * coef
-        elif isinstance(coef, float):
-            out = out + t if coef == 1.0 else torch.add(out, t, alpha=coef)
+    """Σ coef·tensor, skipping zero coefficients and empty (zero) slots, in as few kernels as possible.
+
+    Unit coefficients cost no multiply; two terms whose float coefficients sum to 1 (every consistent
+    momentum row) are one ``lerp``; later terms accumulate in place into the fresh result tensor.
+    """
+    live = [(c, t) for c, t in pairs if t is not None and not (isinstance(c, float) and c == 0.0)]
+    if not live:
+        return None
+    out: torch.Tensor
+    owned = True  # whether `out` is a fresh tensor we may update in place
+    if len(live) >= 2 and all(isinstance(c, float) for c, _ in live[:2]) and live[0][0] + live[1][0] == 1.0:
+        (a, x), (_, y) = live[0], live[1]
+        out, rest = torch.lerp(y, x, a), live[2:]
+    else:
+        (c, t), rest = live[0], live[1:]
+        owned = not (isinstance(c, float) and c == 1.0)
+        out = t * c if owned else t
+    for c, t in rest:
+        if isinstance(c, float) and owned:
+            out.add_(t, alpha=c)
+        elif isinstance(c, float):
+            out, owned = torch.add(out, t, alpha=c), True
         else:
-            out = out + coef * t
+            out, owned = out + c * t, True
     return out
 
 
@@ -178,7 +192,9 @@ class Unrolled(nn.Module):
 class Network(nn.Module):
     """stem -> stage_0 -> transition -> stage_1 ... -> head."""
 
-    def __init__(self, stem: nn.Module, stages: list[nn.Module], transitions: list[nn.Module], head: nn.Module):
+    def __init__(
+        self, stem: nn.Module, stages: Sequence[nn.Module], transitions: Sequence[nn.Module], head: nn.Module
+    ) -> None:
         super().__init__()
         self.stem, self.head = stem, head
         self.stages, self.transitions = nn.ModuleList(stages), nn.ModuleList(transitions)

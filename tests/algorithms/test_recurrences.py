@@ -117,7 +117,8 @@ def test_every_builtin_has_a_reference():
 
 @pytest.mark.parametrize("name", sorted(REFERENCES))
 def test_skeleton_matches_textbook_recurrence(name):
-    alg = algorithms.get(name, **PARAMS.get(name, {}), **({"tol": 1e-12, "max_iter": 500} if algorithms.entry(name).implicit else {}))
+    solver = {"tol": 1e-12, "max_iter": 500} if algorithms.entry(name).implicit else {}
+    alg = algorithms.get(name, **PARAMS.get(name, {}), **solver)
     net = skeleton(alg, [FixedT() for _ in range(DEPTH)], FixedSteps([H] * DEPTH)).double()
     x = torch.randn(3, DIM, dtype=torch.float64)
     with torch.no_grad():

@@ -27,7 +27,9 @@ def test_unknown_key_named():
         ArchSpec.from_dict({"dept": 3})
 
 
-@pytest.mark.parametrize(("field", "value"), [("depth", 0), ("width", -1), ("width", 2.5), ("stages", 0), ("depth", True)])
+@pytest.mark.parametrize(
+    ("field", "value"), [("depth", 0), ("width", -1), ("width", 2.5), ("stages", 0), ("depth", True)]
+)
 def test_integer_fields(field, value):
     with pytest.raises(ValueError, match=f"ArchSpec.{field}={value!r} is invalid"):
         ArchSpec(**{field: value})
