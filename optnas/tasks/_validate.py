@@ -51,7 +51,5 @@ def split_fractions(task: str, val_fraction: Any, test_fraction: Any) -> tuple[f
     val = fraction(task, "val_fraction", val_fraction, allow_zero=False)
     test = fraction(task, "test_fraction", test_fraction, allow_zero=False)
     if val + test >= 1.0:
-        raise UsageError(
-            f"{task} task: val_fraction={val} + test_fraction={test} is invalid: their sum must be < 1"
-        )
+        raise UsageError(f"{task} task: val_fraction={val} + test_fraction={test} is invalid: their sum must be < 1")
     return val, test

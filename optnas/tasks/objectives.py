@@ -76,6 +76,4 @@ def objective(kind: str) -> Objective:
     try:
         return OBJECTIVES[kind]
     except (KeyError, TypeError):
-        raise UsageError(
-            f"task kind {kind!r} is invalid; valid kinds: {', '.join(sorted(OBJECTIVES))}"
-        ) from None
+        raise UsageError(f"task kind {kind!r} is invalid; valid kinds: {', '.join(sorted(OBJECTIVES))}") from None

@@ -35,9 +35,7 @@ def digits(
     data = load_digits()
     x = torch.as_tensor(data.images, dtype=torch.float32)
     x = x.unsqueeze(1) if as_images else x.flatten(1)
-    splits = tensor_splits(
-        x, torch.as_tensor(data.target, dtype=torch.long), val_fraction, test_fraction, seed
-    )
+    splits = tensor_splits(x, torch.as_tensor(data.target, dtype=torch.long), val_fraction, test_fraction, seed)
     train_x = splits["train"][0]
     mean, std = train_x.mean(), train_x.std()
     splits = {s: ((xs - mean) / std, ys) for s, (xs, ys) in splits.items()}

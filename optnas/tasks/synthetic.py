@@ -191,10 +191,7 @@ def polynomial(
         ok = (
             isinstance(coefficients, list | tuple)
             and len(coefficients) > 0
-            and all(
-                isinstance(c, int | float) and not isinstance(c, bool) and np.isfinite(c)
-                for c in coefficients
-            )
+            and all(isinstance(c, int | float) and not isinstance(c, bool) and np.isfinite(c) for c in coefficients)
         )
         if not ok:
             raise UsageError(

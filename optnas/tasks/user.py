@@ -19,9 +19,7 @@ def _as_tensor(name: str, value: Any) -> torch.Tensor:
         return value.detach().cpu()
     if isinstance(value, np.ndarray):
         return torch.from_numpy(np.ascontiguousarray(value))
-    raise UsageError(
-        f"from_tensors: {name} must be a torch.Tensor or numpy array, got {type(value).__name__}"
-    )
+    raise UsageError(f"from_tensors: {name} must be a torch.Tensor or numpy array, got {type(value).__name__}")
 
 
 def _check_pair(split: str, x: torch.Tensor, y: torch.Tensor) -> None:
@@ -32,8 +30,7 @@ def _check_pair(split: str, x: torch.Tensor, y: torch.Tensor) -> None:
         )
     if x.shape[0] != y.shape[0]:
         raise UsageError(
-            f"from_tensors: x_{split} has {x.shape[0]} samples but y_{split} has {y.shape[0]}; "
-            "they must match"
+            f"from_tensors: x_{split} has {x.shape[0]} samples but y_{split} has {y.shape[0]}; they must match"
         )
     if x.shape[0] == 0:
         raise UsageError(f"from_tensors: x_{split} is empty; every split needs at least one sample")
@@ -264,9 +261,7 @@ def from_loaders(
         input_shape = tuple(int(d) for d in x0.shape[1:])
     if obj.kind == "classification":
         if num_outputs is None:
-            raise UsageError(
-                "from_loaders: num_outputs is required for classification (the number of classes)"
-            )
+            raise UsageError("from_loaders: num_outputs is required for classification (the number of classes)")
         num_outputs = v.integer(name, "num_outputs", num_outputs, 1)
     else:
         width = 1 if y0.dim() == 1 else int(y0.shape[1])

@@ -15,9 +15,7 @@ def _task(n: int = 103) -> tasks.TensorTask:
 def test_shuffled_epoch_sees_each_sample_at_most_once_and_drops_the_ragged_batch() -> None:
     task = _task()
     n = task.num_samples("train")
-    batches = list(
-        task.batches("train", batch_size=16, shuffle=True, generator=torch.Generator().manual_seed(0))
-    )
+    batches = list(task.batches("train", batch_size=16, shuffle=True, generator=torch.Generator().manual_seed(0)))
     assert [int(x.shape[0]) for x, _ in batches] == [16] * (n // 16) == [16] * task.steps_per_epoch(16)
     seen = torch.cat([x[:, 0] for x, _ in batches])
     assert len(set(seen.tolist())) == len(seen)
@@ -28,16 +26,10 @@ def test_shuffled_epoch_sees_each_sample_at_most_once_and_drops_the_ragged_batch
 def test_shuffle_is_reproducible_with_the_generator() -> None:
     task = _task()
     first = [
-        x
-        for x, _ in task.batches(
-            "train", batch_size=8, shuffle=True, generator=torch.Generator().manual_seed(5)
-        )
+        x for x, _ in task.batches("train", batch_size=8, shuffle=True, generator=torch.Generator().manual_seed(5))
     ]
     again = [
-        x
-        for x, _ in task.batches(
-            "train", batch_size=8, shuffle=True, generator=torch.Generator().manual_seed(5)
-        )
+        x for x, _ in task.batches("train", batch_size=8, shuffle=True, generator=torch.Generator().manual_seed(5))
     ]
     assert all(torch.equal(a, b) for a, b in zip(first, again, strict=True))
 

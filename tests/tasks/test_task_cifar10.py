@@ -25,9 +25,7 @@ def _write_batch(path: Path, labels: list[int], seed: int) -> np.ndarray:
 def cifar_dir(tmp_path: Path) -> tuple[Path, np.ndarray, np.ndarray]:
     root = tmp_path / "cifar-10-batches-bin"
     root.mkdir()
-    train = [
-        _write_batch(root / name, [(i + j) % 10 for j in range(8)], i) for i, name in enumerate(TRAIN_FILES)
-    ]
+    train = [_write_batch(root / name, [(i + j) % 10 for j in range(8)], i) for i, name in enumerate(TRAIN_FILES)]
     test = _write_batch(root / TEST_FILE, list(range(10)), 99)
     return root, np.concatenate(train), test
 
@@ -66,21 +64,15 @@ def test_augmentation_flips_and_crops_training_batches_only(
     augmented = tasks.get("cifar10", root=str(root), augment=True)
     generator = torch.Generator().manual_seed(0)
     x_aug, _ = next(augmented.batches("train", batch_size=8, shuffle=True, generator=generator))
-    x_plain, _ = next(
-        plain.batches("train", batch_size=8, shuffle=True, generator=torch.Generator().manual_seed(0))
-    )
+    x_plain, _ = next(plain.batches("train", batch_size=8, shuffle=True, generator=torch.Generator().manual_seed(0)))
     assert x_aug.shape == x_plain.shape == (8, 3, 32, 32)
     assert not torch.equal(x_aug, x_plain)
     # evaluation batches are never augmented
-    assert torch.equal(
-        next(augmented.batches("test", batch_size=4))[0], next(plain.batches("test", batch_size=4))[0]
-    )
+    assert torch.equal(next(augmented.batches("test", batch_size=4))[0], next(plain.batches("test", batch_size=4))[0])
 
 
 def test_missing_directory_is_one_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(
-        ValueError, match=r"does not hold the CIFAR-10 binary batches \(missing: data_batch_1.bin"
-    ):
+    with pytest.raises(ValueError, match=r"does not hold the CIFAR-10 binary batches \(missing: data_batch_1.bin"):
         tasks.get("cifar10", root=str(tmp_path / "nowhere"))
     with pytest.raises(ValueError, match=r"root=None is invalid: name the directory"):
         tasks.get("cifar10")

@@ -66,11 +66,7 @@ def test_seed_changes_the_split_and_is_reproducible(name: str) -> None:
 def test_splits_are_disjoint() -> None:
     task = tasks.get("parity", bits=8)
     rows = {s: {tuple(r.tolist()) for r in task.tensors(s)[0]} for s in tasks.SPLITS}
-    assert (
-        not rows["train"] & rows["val"]
-        and not rows["train"] & rows["test"]
-        and not rows["val"] & rows["test"]
-    )
+    assert not rows["train"] & rows["val"] and not rows["train"] & rows["test"] and not rows["val"] & rows["test"]
     assert sum(len(r) for r in rows.values()) == 2**8  # every pattern once
 
 

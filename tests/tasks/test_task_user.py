@@ -66,9 +66,7 @@ def test_from_tensors_keeps_given_splits() -> None:
         (([[1.0]], [0]), {}, r"x_train must be a torch.Tensor or numpy array, got list"),
     ],
 )
-def test_from_tensors_rejects_wrong_input(
-    args: tuple[object, ...], kwargs: dict[str, object], message: str
-) -> None:
+def test_from_tensors_rejects_wrong_input(args: tuple[object, ...], kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         tasks.from_tensors(*args, **kwargs)
 
@@ -93,7 +91,5 @@ def test_from_loaders_rejects_wrong_input() -> None:
     with pytest.raises(ValueError, match="must be re-iterable"):
         tasks.from_loaders(iter(_loader(8, 4)), _loader(8, 4), num_outputs=2)
     task = tasks.from_loaders(_loader(8, 4), _loader(8, 4, features=5), num_outputs=2)
-    with pytest.raises(
-        ValueError, match=r"val batch 0 has per-sample shape \(5,\); expected input_shape \(3,\)"
-    ):
+    with pytest.raises(ValueError, match=r"val batch 0 has per-sample shape \(5,\); expected input_shape \(3,\)"):
         list(task.batches("val"))
