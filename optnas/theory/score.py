@@ -22,6 +22,10 @@ flow barely moves whatever the activation, and the criticality of σ matters onl
 so with the default tolerance 10 (the [K0/10, 10·K0] band of the depth predictions) the score is 0.5 at the
 boundary and 1 at a perfectly neutral initialization. A non-finite or overflowing flow scores 0.
 
+Known blind spot (measured in benchmarks/trainability): the flow is that of the bulk. For an activation
+that grows faster than linearly (MRePU, RePU) one extreme unit of a narrow network can run away while
+the bulk flow is benign; such networks can produce NaN at their first step although they score above 0.5.
+
 Modelled: every registered algorithm through its own coefficient tables, the step schedule, the inits
 "default" (PyTorch: C_W = 1/3, C_b = 1/(3·fan_in)), "zero_last" and "critical", spectral normalization of
 T's layers in implicit networks (C_W -> fan_in/(√fan_in + √fan_out)², the Gaussian spectral norm), and
@@ -66,14 +70,20 @@ class LayerInit:
 
 @dataclass(frozen=True)
 class TrainabilityScore:
-    """The result of `trainability_score`; ``escape_depth_plain`` is, for contrast, where a plain MLP at
-    the same (C_b1, C_W1) would leave the [K0/10, 10·K0] band (None: not within the spec's depth)."""
+    """The result of `trainability_score`.
+
+    forward_growth and angular_growth are F and G; deviation is max(|log10 F|, |log10 G|), the
+    tolerance-free quantity the score is made of (inf when the flow overflows); escape_depth_plain is, for
+    contrast, where a plain MLP at the same (C_b1, C_W1) would leave the [K0/10, 10·K0] band (None: not
+    within the spec's depth).
+    """
 
     score: float
     predicted_trainable: bool
     reason: str
     forward_growth: float
     angular_growth: float
+    deviation: float
     init: LayerInit
     depth: int
     escape_depth_plain: int | None
@@ -169,16 +179,54 @@ def trainability_score(
     sig = resolve(spec.activation, spec.activation_params)
     algorithm = algorithms.get(spec.algorithm, **spec.algorithm_params)
     block = blocks.get(spec.block, **spec.block_params)
-    steps = schedules.get(spec.schedule, **spec.schedule_params).values(spec.depth)
-    init = _layer_init(spec, block, algorithm)
-    normalized = _normalized(block, sig, spec.width)
+    setup = _Setup(
+        sig=sig,
+        algorithm=algorithm,
+        steps=schedules.get(spec.schedule, **spec.schedule_params).values(spec.depth),
+        init=_layer_init(spec, block, algorithm),
+        normalized=_normalized(block, sig, spec.width),
+        depth=spec.depth,
+    )
+    init = setup.init
     q0 = _stem_variance(spec, input_variance, input_shape)
+    plain = sigma_escape_depth(sig, init.c_b1, init.c_w1, init.c_b1 + init.c_w1 * q0, spec.depth) if init.c_w1 else None
 
-    e = algorithm.equilibrium(spec.depth)
+    flow = _flow(setup, q0)
+    if isinstance(flow, str):
+        return TrainabilityScore(0.0, False, flow, math.inf, math.inf, math.inf, init, spec.depth, plain)
+    forward, angular = flow
+    deviation = _deviation(forward, angular)
+    badness = deviation / math.log10(tolerance)
+    trainable = badness <= 1.0
+    verdict = "within" if trainable else "outside"
+    reason = (
+        f"signal scale ×{forward:.3g} and relative perturbations ×{angular:.3g} over {spec.depth} layers "
+        f"({init.source} init): {verdict} the ×{tolerance:g} band"
+    )
+    return TrainabilityScore(2.0**-badness, trainable, reason, forward, angular, deviation, init, spec.depth, plain)
+
+
+def _deviation(forward: float, angular: float) -> float:
+    return max(abs(math.log10(forward)), abs(math.log10(angular)))
+
+
+@dataclass(frozen=True)
+class _Setup:
+    sig: Sigma
+    algorithm: algorithms.Algorithm
+    steps: np.ndarray
+    init: LayerInit
+    normalized: bool
+    depth: int
+
+
+def _flow(setup: _Setup, q0: float) -> tuple[float, float] | str:
+    """(forward growth, angular growth) of the mean-field flow from state variance q0, or why it failed."""
+    init, sig, normalized = setup.init, setup.sig, setup.normalized
+    e = setup.algorithm.equilibrium(setup.depth)
     sigma, delta = q0 * np.outer(e, e), np.outer(e, e)
-    failed: str | None = None
-    for k, layer in enumerate(algorithm.layers(spec.depth)):
-        a, b = layer.linear_part(float(steps[k]))
+    for k, layer in enumerate(setup.algorithm.layers(setup.depth)):
+        a, b = layer.linear_part(float(setup.steps[k]))
         qz, dz = float(layer.c @ sigma @ layer.c), float(layer.c @ delta @ layer.c)
         kernel = init.c_b1 + init.c_w1 * (1.0 if normalized else qz)
         if init.c_w2 == 0.0 and init.c_b2 == 0.0:
@@ -188,28 +236,12 @@ def trainability_score(
             tau = init.c_b2 + (init.c_w2 * m.sigma_sq if m else 0.0)
             gain = init.c_w2 * init.c_w1 * (m.slope_sq if m else 0.0) * (dz / qz if normalized else dz)
         if not (math.isfinite(tau) and math.isfinite(gain)):
-            failed = f"T's output overflows at layer {k + 1}"
-            break
+            return f"T's output overflows at layer {k + 1}"
         sigma = a @ sigma @ a.T + tau * np.outer(b, b)
         delta = a @ delta @ a.T + gain * np.outer(b, b)
         if max(sigma[0, 0], delta[0, 0]) > _OVERFLOW:
-            failed = f"the signal overflows by layer {k + 1}"
-            break
+            return f"the signal overflows by layer {k + 1}"
         if sigma[0, 0] <= 0:
-            failed = f"the signal vanishes by layer {k + 1}"
-            break
-
-    plain = sigma_escape_depth(sig, init.c_b1, init.c_w1, init.c_b1 + init.c_w1 * q0, spec.depth) if init.c_w1 else None
-    if failed is not None:
-        return TrainabilityScore(0.0, False, failed, math.inf, math.inf, init, spec.depth, plain)
+            return f"the signal vanishes by layer {k + 1}"
     forward = float(sigma[0, 0] / (q0 * e[0] ** 2))
-    angular = math.sqrt(float(delta[0, 0] / e[0] ** 2) / forward)
-    badness = max(abs(math.log10(forward)), abs(math.log10(angular))) / math.log10(tolerance)
-    score = 2.0**-badness
-    trainable = badness <= 1.0
-    verdict = "within" if trainable else "outside"
-    reason = (
-        f"signal scale ×{forward:.3g} and relative perturbations ×{angular:.3g} over {spec.depth} layers "
-        f"({init.source} init): {verdict} the ×{tolerance:g} band"
-    )
-    return TrainabilityScore(score, trainable, reason, forward, angular, init, spec.depth, plain)
+    return forward, math.sqrt(float(delta[0, 0] / e[0] ** 2) / forward)
