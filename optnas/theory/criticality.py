@@ -21,10 +21,10 @@ layers. Where none exists the report says why and carries the fallback initializ
 
 from __future__ import annotations
 
+import copy
 import itertools
 import math
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -143,12 +143,21 @@ def criticality(activation: str, **params: Any) -> CriticalityReport:
         True
     """
     sig = resolve(activation, params)
-    return _cached(sig.cache_key, sig)
+    key = sig.cache_key
+    try:
+        report = _CACHE.get(key)
+    except TypeError:  # unhashable parameter values: analyse without caching
+        return _analyse(sig)
+    if report is None:
+        if len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.pop(next(iter(_CACHE)))
+        report = _CACHE[key] = _analyse(sig)
+    return copy.deepcopy(report)  # the report holds dicts: a caller's edits must not reach the cache
 
 
-@lru_cache(maxsize=256)
-def _cached(key: tuple[Any, ...], sig: Sigma) -> CriticalityReport:
-    return _analyse(sig)
+# (name, params, registered factory) -> report; searches score many specs that share an activation
+_CACHE: dict[tuple[Any, ...], CriticalityReport] = {}
+_CACHE_SIZE = 256
 
 
 def _scale_invariant(sig: Sigma) -> bool:

@@ -121,6 +121,13 @@ def test_report_serializes_and_formats() -> None:
     assert isinstance(r, CriticalityReport)
 
 
+def test_reports_are_cached_but_not_shared() -> None:
+    first = criticality("gelu")
+    first.evidence["a1"] = 0.0
+    second = criticality("gelu")
+    assert second.evidence["a1"] == pytest.approx(6 / math.pi) and second == criticality("gelu")
+
+
 @pytest.fixture
 def user_activations() -> Iterator[None]:
     @activations.register("twice_tanh")

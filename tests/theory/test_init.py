@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from optnas.theory import chi_parallel, chi_perp, init_parameters, initialize_, kernel_map
+from optnas.theory import chi_parallel, chi_perp, init_parameters, initialize_, kernel_flow, kernel_map
 
 
 @pytest.mark.parametrize(
@@ -30,6 +30,16 @@ def test_repu_fallback_keeps_chi_perp_one_at_a_unit_fixed_point(p: int) -> None:
     assert "escapes from K* exponentially" in choice.reason
     if p == 2:
         assert (choice.c_b, choice.c_w) == (pytest.approx(0.25, rel=1e-12), pytest.approx(0.5, rel=1e-12))
+
+
+def test_repu_fallback_explodes_above_and_starves_gradients_below() -> None:
+    # [ours] K' = 1/4 + (3/4)K² has fixed points 1 (unstable) and 1/3 (stable, where χ_⊥ = K = 1/3)
+    choice = init_parameters("repu", p=2)
+    below = kernel_flow("repu", choice.c_b, choice.c_w, 0.9, 60, p=2)
+    assert below[-1] == pytest.approx(1 / 3, rel=1e-9)
+    assert chi_perp("repu", choice.c_b, choice.c_w, 1 / 3, p=2) == pytest.approx(1 / 3, rel=1e-12)
+    above = kernel_flow("repu", choice.c_b, choice.c_w, 1.1, 60, p=2)
+    assert above[-1] == math.inf
 
 
 def test_sigmoid_fallback_is_a_chi_perp_one_fixed_point_with_c_b_at_its_bound() -> None:
