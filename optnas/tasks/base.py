@@ -147,6 +147,12 @@ class TensorTask(Task):
     def num_samples(self, split: Split) -> int:
         return int(self._splits[split][0].shape[0])
 
+    def __getstate__(self) -> dict[str, Any]:
+        # a task shipped to another process (Ray, multiprocessing) carries its data once, not its device copy
+        state = self.__dict__.copy()
+        state["_on_device"], state["_device_key"] = {}, None
+        return state
+
     def steps_per_epoch(self, batch_size: int) -> int:
         n = self.num_samples("train")
         return n // batch_size if n >= batch_size else 1  # matches the ragged-batch rule of `batches`

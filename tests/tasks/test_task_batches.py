@@ -52,3 +52,13 @@ def test_tensors_are_moved_to_the_device_once() -> None:
     cached = task._on_device["train"][0]
     list(task.batches("val", batch_size=8, device="cpu"))
     assert task._on_device["train"][0] is cached
+
+
+def test_pickled_task_carries_its_data_but_not_its_device_copy() -> None:
+    import pickle
+
+    task = _task()
+    list(task.batches("train", batch_size=8))
+    clone = pickle.loads(pickle.dumps(task))
+    assert clone._on_device == {} and torch.equal(clone.tensors("test")[0], task.tensors("test")[0])
+    assert torch.equal(next(clone.batches("val", batch_size=4))[0], next(task.batches("val", batch_size=4))[0])
