@@ -151,6 +151,10 @@ class _Run:
 
     def execute(self, model: nn.Module, spec: ArchSpec | None) -> RunResult:
         opts = self.options
+        if opts.precision == "auto" and any(getattr(mod, "implicit", False) for mod in model.modules()):
+            # bf16 keeps ~3 significant digits: a fixed-point solve to a 1e-4 residual could never converge
+            self.precision = "fp32"
+            self.autocast = autocast(self.precision, self.device)
         model.to(self.device)
         if self.channels_last:
             model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
@@ -253,8 +257,11 @@ class _Run:
                 "lr": lr,
                 "epoch_s": time.perf_counter() - epoch_start,
             }
+            residual = getattr(model, "solver_residual", None)
+            if callable(residual):  # implicit networks: worst fixed-point residual of the last val forward
+                row["solver_residual"] = float(residual())
             for name, value in row.items():
-                self.curves[name].append(value)
+                self.curves.setdefault(name, []).append(value)
             if budget_hit:
                 return True, None
             stop = self._ask_callback(epoch, row)
@@ -311,7 +318,7 @@ class _Run:
         scored = [(v, i) for i, v in enumerate(val_curve) if v is not None] if healthy else []
         best = (max if self.task.direction == "maximize" else min)(scored) if scored else (None, None)
         peak, peak_source = m.peak_memory_mb(self.device)
-        return {
+        metrics = {
             "val_metric": last("val_metric") if healthy else None,
             "test_metric": test.metric,
             "val_loss": last("val_loss") if healthy else None,
@@ -336,6 +343,9 @@ class _Run:
             "compiled": self.options.compile,
             "seed": self.seed,
         }
+        if "solver_residual" in self.curves:
+            metrics["solver_residual"] = last("solver_residual")
+        return metrics
 
     def _example_batch(self) -> torch.Tensor | None:
         """A batch of ``batch_size`` validation inputs (prepared as in training) for FLOPs and latency."""

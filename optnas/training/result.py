@@ -31,7 +31,8 @@ class RunResult:
         (the callback stopped it). metrics: final numbers (``val_metric``, ``test_metric``, ``params``,
         ``flops``, ``latency_ms``, ``peak_mem_mb``, ``wall_s``, ``epochs``...; None where not measured).
         curves: per-epoch lists (``train_loss``, ``train_metric``, ``val_loss``, ``val_metric``, ``lr``,
-        ``epoch_s``). model: the trained module (not serialised). spec, task, options: what was run.
+        ``epoch_s``, and ``solver_residual`` for models exposing ``solver_residual()``). model: the trained
+        module (not serialised). spec, task, options: what was run.
 
     Example:
         >>> r = RunResult("complete", None, {"val_metric": 0.9}, {"val_metric": [0.5, 0.9]})

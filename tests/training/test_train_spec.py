@@ -58,6 +58,16 @@ def test_images_and_sequences_train(rings: tasks.TensorTask) -> None:
     assert result.status == "complete" and result.metrics["flops"] > 0
 
 
+def test_implicit_networks_record_their_solver_residual(rings: tasks.TensorTask) -> None:
+    spec = optnas.ArchSpec(algorithm="proximal_point", depth=2, width=8)
+    result = train(spec, rings, epochs=2, device="cpu")
+    assert result.status == "complete" and len(result.curves["solver_residual"]) == 2
+    assert 0.0 <= result.metrics["solver_residual"] < 1e-2  # the contraction converged
+    explicit = train(SMALL, rings, epochs=1, device="cpu")
+    assert "solver_residual" in explicit.curves  # explicit networks report 0.0
+    assert explicit.metrics["solver_residual"] == 0.0
+
+
 def test_bad_spec_type_is_a_value_error(rings: tasks.TensorTask) -> None:
     with pytest.raises(ValueError, match="spec must be an optnas.ArchSpec or its dict"):
         train("gd", rings, epochs=1, device="cpu")  # type: ignore[arg-type]
