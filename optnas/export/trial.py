@@ -1,0 +1,172 @@
+"""`export_trial`: export a trial of a stored search (its spec, weights, certificate and metrics)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.artifacts import FileSystemArtifactStore, download_artifact
+from optuna.artifacts.exceptions import ArtifactNotFound
+from optuna.trial import FrozenTrial
+from safetensors import SafetensorError
+from safetensors.torch import load_model
+from torch import nn
+
+from ..build import build
+from ..spec import ArchSpec
+from . import _folder, _formats, _select
+from ._storage import journal_dir, open_existing
+from .writer import Exported, export_model
+
+
+def export_trial(
+    storage: str | None,
+    study: str,
+    trial: str | int = "best",
+    *,
+    out: str | os.PathLike[str],
+    objective: str | None = None,
+    force: bool = False,
+    retrain: bool = False,
+    formats: str | Iterable[str] | None = (),
+    device: str = "auto",
+) -> Exported:
+    """Export ``trial`` ("best" or a number) of ``study`` in ``storage`` to the folder ``out``.
+
+    ``storage`` is a journal-file path or an RDB URL (None: ``./optnas-runs/journal.log``). "best" is the
+    best value of ``objective`` (default: the study's first objective), ties broken by the other objectives
+    in order, then the lower trial number: always a Pareto-optimal trial. The weights are the trial's stored
+    artifact; a trial stored without weights is an error unless ``retrain``, which trains its spec again
+    with the study's task, epochs, seed and training options (on ``device``) and exports that.
+
+    Example:
+        >>> import optnas.export                                                          # doctest: +SKIP
+        >>> optnas.export.export_trial("optnas-runs/journal.log", "rings", out="best/")   # doctest: +SKIP
+    """
+    extra = _formats.parse(formats)
+    target = _folder.check_out(out, force)
+    handle = _load_study(storage, study)
+    meta = handle.user_attrs.get("optnas")
+    if not isinstance(meta, dict):
+        raise ValueError(f"study {study!r} has no 'optnas' user attribute: it was not written by optnas search")
+    chosen = _select.pick(handle, meta, trial, objective)
+    spec_dict = chosen.user_attrs.get("spec")
+    if not isinstance(spec_dict, dict):
+        raise ValueError(f"trial {chosen.number} of study {study!r} has no 'spec' user attribute")
+    spec = ArchSpec.from_dict(spec_dict)
+    objs = _select.objectives(handle, meta)
+    source: dict[str, Any] = {
+        "storage": storage or "optnas-runs/journal.log",
+        "study": study,
+        "trial": chosen.number,
+        "state": chosen.state.name,
+        "values": dict(zip([o.name for o in objs], chosen.values or [], strict=False)),
+        "selected_by": f"best {objective or objs[0].name}" if str(trial).strip().lower() == "best" else "number",
+    }
+    artifact = chosen.user_attrs.get("weights")
+    if retrain or not artifact:
+        if not retrain:
+            raise ValueError(
+                f"trial {chosen.number} of study {study!r} was stored without weights; pass --retrain "
+                f"(retrain=True) to train its spec again with the study's task and budget and export that"
+            )
+        model, metrics, shape, outputs, record = _retrain(spec, meta, chosen, device)
+        source["weights"] = "retrained"
+        source["retrain"] = record
+    else:
+        shape, outputs, _ = _task(meta, need_task=False)
+        model = _stored_weights(spec, shape, outputs, meta, storage, str(artifact), chosen.number)
+        metrics = chosen.user_attrs.get("metrics") or {}
+        source["weights"] = f"artifact {artifact}"
+    return export_model(
+        spec, target, input_shape=shape, num_outputs=outputs, model=model, metrics=metrics,
+        formats=extra, force=force, source=source,
+    )
+
+
+def _load_study(storage: str | None, name: str) -> optuna.Study:
+    opened = open_existing(storage)
+    names = optuna.study.get_all_study_names(opened)
+    if name not in names:
+        valid = ", ".join(sorted(names)) or "none (the storage is empty)"
+        raise ValueError(f"unknown study {name!r} in {storage or 'optnas-runs/journal.log'}; studies: {valid}")
+    return optuna.load_study(study_name=name, storage=opened)
+
+
+def _task(meta: dict[str, Any], need_task: bool) -> tuple[tuple[int, ...], int, Any]:
+    """(input_shape, num_outputs, task or None): recorded shapes spare loading a data set just for them."""
+    task = meta.get("task")
+    if not isinstance(task, dict) or not isinstance(task.get("name"), str):
+        raise ValueError("the study's 'optnas' attribute names no task ({'task': {'name': ..., 'params': ...}})")
+    if not need_task and "input_shape" in task and "num_outputs" in task:
+        return tuple(int(d) for d in task["input_shape"]), int(task["num_outputs"]), None
+    from .. import tasks
+
+    made = tasks.get(task["name"], **(task.get("params") or {}))
+    return tuple(made.input_shape), int(made.num_outputs), made
+
+
+def _artifact_dirs(meta: dict[str, Any], storage: str | None) -> list[Path]:
+    """Where the weights may be: the recorded folder, else ``artifacts`` beside a (moved) journal file."""
+    dirs = [Path(meta["artifact_dir"])] if isinstance(meta.get("artifact_dir"), str) else []
+    beside = journal_dir(storage)
+    if beside is not None:
+        dirs.append(beside / "artifacts")
+    return list(dict.fromkeys(dirs))
+
+
+def _stored_weights(
+    spec: ArchSpec, shape: tuple[int, ...], outputs: int, meta: dict[str, Any], storage: str | None,
+    artifact: str, number: int,
+) -> nn.Module:
+    net = build(spec, shape, outputs)
+    hint = "pass --retrain (retrain=True) to train the spec again and export that"
+    with tempfile.TemporaryDirectory(prefix="optnas-weights-") as tmp:
+        path = Path(tmp) / "weights.safetensors"
+        for folder in _artifact_dirs(meta, storage):
+            if not folder.is_dir():
+                continue
+            try:
+                download_artifact(artifact_store=FileSystemArtifactStore(str(folder)), file_path=str(path),
+                                  artifact_id=artifact)
+            except ArtifactNotFound:
+                continue
+            break
+        else:
+            looked = ", ".join(str(d) for d in _artifact_dirs(meta, storage)) or "no artifact_dir recorded"
+            raise ValueError(
+                f"the weights of trial {number} (artifact {artifact}) are missing (looked in {looked}); {hint}"
+            )
+        try:
+            load_model(net, str(path), strict=True)
+        except (RuntimeError, SafetensorError) as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise ValueError(
+                f"the weights of trial {number} (artifact {artifact}) do not fit its spec: {first}"
+            ) from None
+    return net
+
+
+def _retrain(
+    spec: ArchSpec, meta: dict[str, Any], trial: FrozenTrial, device: str
+) -> tuple[nn.Module, dict[str, Any], tuple[int, ...], int, dict[str, Any]]:
+    from ..training import TrainOptions, train
+
+    options = {**(meta.get("train") or {}), **(trial.user_attrs.get("train") or {})}
+    epochs = options.pop("epochs", None)
+    if epochs is None:
+        raise ValueError("cannot retrain: neither the study nor the trial records the number of epochs")
+    seed = int(options.pop("seed", 0))
+    valid = {f.name for f in fields(TrainOptions)}
+    used = {k: v for k, v in options.items() if k in valid}
+    shape, outputs, task = _task(meta, need_task=True)
+    result = train(spec, task, epochs=int(epochs), seed=seed, device=device, **used)
+    if result.status != "complete" or result.model is None:
+        raise ValueError(f"retraining trial {trial.number} ended {result.status}: {result.reason}")
+    record = {"epochs": int(epochs), "seed": seed, "options": used, "not_train_options": sorted(set(options) - valid)}
+    return result.model, result.metrics, shape, outputs, record
