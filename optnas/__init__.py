@@ -17,6 +17,7 @@ from . import activations, algorithms, blocks, schedules
 from .build import build
 from .certify import Certificate, Condition, UncertifiedArchitecture, certify
 from .spec import ArchSpec
+from .training import RunResult, StopTraining, train
 
 __version__ = "0.1.0"
 
@@ -24,6 +25,9 @@ __all__ = [
     "ArchSpec",
     "Certificate",
     "Condition",
+    "RunResult",
+    "SearchSpace",
+    "StopTraining",
     "UncertifiedArchitecture",
     "activations",
     "algorithms",
@@ -31,14 +35,18 @@ __all__ = [
     "build",
     "certify",
     "schedules",
+    "train",
 ]
 
 
 def __getattr__(name: str) -> Any:
     # Heavier parts load on first use, so `import optnas` stays fast and models never pull in the search stack.
-    lazy = {"theory": "optnas.theory", "tasks": "optnas.tasks", "results": "optnas.results"}
-    if name in lazy:
-        import importlib
+    lazy = {"theory": "optnas.theory", "tasks": "optnas.tasks", "results": "optnas.results",
+            "search": "optnas.search", "export": "optnas.export"}
+    import importlib
 
+    if name in lazy:
         return importlib.import_module(lazy[name])
+    if name == "SearchSpace":  # the plugin entry point; Optuna is imported only when it is used
+        return importlib.import_module("optnas.search").SearchSpace
     raise AttributeError(f"module 'optnas' has no attribute {name!r}")

@@ -175,15 +175,17 @@ def width_lift(ctx: Context) -> Condition:
     if spec.stem == "none":
         return Condition(
             "width_lift", False,
-            "stem 'none' keeps the state at the input dimension d; flows of width d are homeomorphisms of R^d "
-            "and cannot separate, e.g., nested rings: the state needs width >= d + 1 (stem 'lift')",
+            "stem 'none' keeps the state at the input dimension d; the theorem's flow argument needs width >= d + 1 "
+            "(flows of width d are homeomorphisms of R^d and cannot separate nested rings; a coarse explicit "
+            "discretization may still fold the plane, but without the guarantee)",
         )
     if ctx.input_shape is None:
         detail = f"learned stem lifts the input to width {spec.width}; build checks width >= d + 1"
         return Condition("width_lift", True, detail)
     d = state_features(ctx.input_shape)
     ok = spec.width >= d + 1
-    return Condition("width_lift", ok, f"state width {spec.width} {'>=' if ok else '<'} input dimension {d} + 1")
+    why = "" if ok else " (the flow argument needs a lift to d + 1)"
+    return Condition("width_lift", ok, f"state width {spec.width} {'>=' if ok else '<'} input dimension {d} + 1{why}")
 
 
 def contraction(ctx: Context) -> Condition:

@@ -17,6 +17,8 @@ from collections.abc import Sequence
 COMMANDS: dict[str, tuple[str, str]] = {
     "list": ("list_cmd", "list registered algorithms, activations, blocks, schedules or tasks"),
     "certify": ("certify_cmd", "print the universality certificate of a spec (JSON) or a search space (YAML)"),
+    "search": ("search_cmd", "run a stored, resumable search over a search-space file"),
+    "theory": ("theory_cmd", "effective-theory report of an activation: critical C_b, C_W, class, depth"),
 }
 
 

@@ -1,0 +1,100 @@
+"""`optnas search SPACE.yaml ...`: run a stored, resumable search (Optuna backend, or Ray)."""
+
+from __future__ import annotations
+
+import argparse
+import warnings
+from pathlib import Path
+
+BACKENDS = ("optuna", "ray")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is invalid: it must be >= 1")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{value} is invalid: it must be > 0")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("space", type=Path, help="search-space YAML file (see search_spaces/)")
+    parser.add_argument(
+        "--trials", type=_positive_int, help="finished trials the study should hold (default: the file's)"
+    )
+    parser.add_argument("--timeout", type=_positive_float, help="stop starting new trials after S seconds")
+    parser.add_argument("--study", help="study name (default: the file name)")
+    parser.add_argument("--storage", help="journal file path or RDB URL (default: ./optnas-runs/journal.log)")
+    parser.add_argument("--backend", choices=BACKENDS, default="optuna")
+    parser.add_argument("--jobs", type=_positive_int, default=1, help="worker processes on this machine")
+    parser.add_argument("--seed", type=int, help="seed of the sampler and of every trial's initialization")
+    parser.add_argument("--device", choices=DEVICES, default="auto")
+    parser.add_argument("--resume", action="store_true", help="continue an existing study to its trial count")
+    parser.add_argument("--ray-address", help="Ray cluster address (ray backend; default: start a local Ray)")
+    parser.add_argument(
+        "--gpus-per-trial", type=float, default=None, help="ray backend: GPUs per trial (fractional ok)"
+    )
+    parser.add_argument("--cpus-per-trial", type=float, default=None, help="ray backend: CPUs per trial")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    from optnas.results import frame
+    from optnas.search import SearchSpace
+    from optnas.search.leaderboard import render
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        space = SearchSpace.from_yaml(args.space)
+    for w in caught:
+        if issubclass(w.category, UserWarning):
+            print(f"optnas search: note: {w.message}")
+    if args.backend == "ray":
+        from optnas.search.ray_backend import run_ray_search
+
+        study = run_ray_search(
+            space,
+            trials=args.trials,
+            timeout=args.timeout,
+            study=args.study,
+            storage=args.storage,
+            seed=args.seed,
+            device=args.device,
+            resume=args.resume,
+            address=args.ray_address,
+            gpus_per_trial=args.gpus_per_trial,
+            cpus_per_trial=args.cpus_per_trial,
+        )
+    else:
+        if args.ray_address or args.gpus_per_trial is not None or args.cpus_per_trial is not None:
+            raise ValueError("--ray-address, --gpus-per-trial and --cpus-per-trial need --backend ray")
+        from optnas.search import run_search
+
+        study = run_search(
+            space,
+            trials=args.trials,
+            timeout=args.timeout,
+            study=args.study,
+            storage=args.storage,
+            jobs=args.jobs,
+            seed=args.seed,
+            device=args.device,
+            resume=args.resume,
+            progress=not args.no_progress,
+        )
+    df = frame(study)
+    render(df, study.user_attrs.get("optnas", {}).get("objectives", []))
+    return 0

@@ -1,0 +1,97 @@
+"""`optnas.results.load(storage, study)`: one row per trial, as a pandas DataFrame.
+
+Columns: ``number``, ``state`` (Optuna), ``status`` (optnas outcome), ``reason``, ``certified``, one column per
+objective (named by its metric), the spec (``algorithm``, ``schedule``, ``block``, ``activation``,
+``depth``, ``width``, ``init``, ``stem``, ``stages`` and ``*_params`` as JSON text), the metrics
+(``val_metric``, ``test_metric``, ``params``, ``flops``, ``latency_ms``, ``peak_mem_mb``, ``wall_s``, ``epochs``),
+``lr``, ``weight_decay``, ``weights`` (artifact id), ``datetime_start``, ``duration_s``, plus the JSON-ready
+``spec``, ``certificate`` and ``curves`` objects.
+
+Example:
+    >>> df = optnas.results.load("optnas-runs/journal.log", "rings")     # doctest: +SKIP
+    >>> df.sort_values("val_metric", ascending=False).head()             # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import optuna
+import pandas as pd
+
+from .errors import UsageError
+
+SPEC_COLUMNS = ("algorithm", "schedule", "block", "activation", "depth", "width", "init", "stem", "stages")
+PARAM_COLUMNS = ("algorithm_params", "schedule_params", "block_params", "activation_params")
+METRIC_COLUMNS = ("val_metric", "test_metric", "params", "flops", "latency_ms", "peak_mem_mb", "wall_s", "epochs")
+
+
+def open_study(storage: str | None, study: str | None) -> optuna.Study:
+    """Load a study read-only in spirit (nothing is written); errors name the valid studies."""
+    from .search.storage import DEFAULT_STORAGE, open_storage
+
+    url = storage or DEFAULT_STORAGE
+    backend = open_storage(url, create=False, heartbeat=False)
+    names = optuna.study.get_all_study_names(backend)
+    if study is None:
+        if len(names) != 1:
+            raise UsageError(f"--study is required: {url} holds {len(names)} studies ({', '.join(names) or 'none'})")
+        study = names[0]
+    if study not in names:
+        raise UsageError(f"unknown study {study!r} in {url}; valid: {', '.join(names) or 'none'}")
+    return optuna.load_study(study_name=study, storage=backend)
+
+
+def frame(study: optuna.Study) -> pd.DataFrame:
+    """The DataFrame of an already loaded study."""
+    record = study.user_attrs.get("optnas", {})
+    objectives = [o["name"] for o in record.get("objectives", [])] or (study.metric_names or [])
+    rows = [_row(t, objectives) for t in study.get_trials(deepcopy=False)]
+    df = pd.DataFrame(rows)
+    if df.empty:
+        df = pd.DataFrame(columns=["number", "state", "status", "certified", *SPEC_COLUMNS, *METRIC_COLUMNS])
+    df.attrs["study"] = study.study_name
+    df.attrs["objectives"] = record.get("objectives", [])
+    df.attrs["task"] = record.get("task")
+    return df
+
+
+def load(storage: str | None, study: str | None) -> pd.DataFrame:
+    """One row per trial of ``study`` in ``storage`` (a journal file path or an RDB URL)."""
+    return frame(open_study(storage, study))
+
+
+def _row(t: optuna.trial.FrozenTrial, objectives: list[str]) -> dict[str, Any]:
+    attrs = t.user_attrs
+    spec = attrs.get("spec") or {}
+    metrics = attrs.get("metrics") or {}
+    train = attrs.get("train") or {}
+    cert = attrs.get("certificate")
+    row: dict[str, Any] = {
+        "number": t.number,
+        "state": t.state.name,
+        "status": attrs.get("status", "running" if t.state == optuna.trial.TrialState.RUNNING else None),
+        "reason": attrs.get("reason"),
+        "certified": None if cert is None else bool(cert.get("ok")),
+    }
+    values = t.values or []
+    for i, name in enumerate(objectives):
+        row[f"objective_{name}"] = values[i] if i < len(values) else None
+    row.update({k: spec.get(k) for k in SPEC_COLUMNS})
+    row.update({k: json.dumps(spec.get(k, {}), sort_keys=True) for k in PARAM_COLUMNS})
+    row.update({k: metrics.get(k) for k in METRIC_COLUMNS})
+    row.update(
+        {
+            "lr": train.get("lr"),
+            "weight_decay": train.get("weight_decay"),
+            "weights": attrs.get("weights"),
+            "datetime_start": t.datetime_start,
+            "duration_s": t.duration.total_seconds() if t.duration is not None else None,
+            "spec": spec or None,
+            "certificate": cert,
+            "curves": attrs.get("curves"),
+            "init_record": attrs.get("init_record"),
+        }
+    )
+    return row

@@ -1,0 +1,311 @@
+"""`SearchSpace`: a validated search-space file and its define-by-run `suggest`.
+
+Only certified specs come out of `suggest`. Two mechanisms keep it so (docs: README, "Search spaces"):
+1. At load, ranges are constrained to certified sets where the set is known to be an interval: widths below
+   the input dimension + 1 are dropped, and a numeric algorithm parameter whose end fails the certificate
+   (heavy_ball beta = 1, ladmm rho too large) is shrunk by bisection to the certified part, with a warning.
+2. What cannot be constrained that way (an implicit algorithm drawn with an activation that is not globally
+   Lipschitz, say) is certified at draw time: `suggest` raises `UncertifiedDraw`, and the runner records
+   the trial as failed with the failing conditions.
+"""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import optuna
+import yaml
+from pydantic import ValidationError
+
+from .. import activations, algorithms, blocks, schedules
+from .. import tasks as task_registry
+from .._shapes import state_features
+from ..build import INITS
+from ..certify import Certificate, certify
+from ..errors import UsageError
+from ..spec import STEMS, ArchSpec
+from .config import Range, Scalar, SpaceFile, Value
+
+
+class UncertifiedDraw(ValueError):
+    """A drawn spec failed its certificate; the trial carries ``certificate`` and ``reason`` user attrs."""
+
+    def __init__(self, certificate: Certificate) -> None:
+        self.certificate = certificate
+        super().__init__("; ".join(f"{c.name}: {c.detail}" for c in certificate.failing()))
+
+
+def _format_validation(path: Path, exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+    return f"{path}: {key}: {err['msg']} (got {err.get('input')!r}){more}"
+
+
+def suggest_value(trial: optuna.Trial, name: str, value: Value | Sequence[Scalar]) -> Any:
+    """Fixed values pass through; a list is a categorical; a Range an int or float parameter."""
+    if isinstance(value, Range):
+        if value.integer:
+            return trial.suggest_int(name, int(value.low), int(value.high), step=int(value.step or 1))
+        return trial.suggest_float(name, float(value.low), float(value.high), log=value.log, step=value.step)
+    if isinstance(value, list):
+        return trial.suggest_categorical(name, value)
+    return value
+
+
+def _corners(value: Value) -> list[Any]:
+    if isinstance(value, Range):
+        return [value.low, value.high]
+    return list(value) if isinstance(value, list) else [value]
+
+
+@dataclass
+class SearchSpace:
+    """A search space over `ArchSpec` plus the task, training budget and objectives of a search.
+
+    Example:
+        >>> space = SearchSpace.from_yaml("search_spaces/rings.yaml")       # doctest: +SKIP
+        >>> def objective(trial):                                            # doctest: +SKIP
+        ...     spec = space.suggest(trial)                                  # a certified ArchSpec
+        ...     return optnas.train(spec, space.task(), epochs=5).metrics["val_metric"]
+    """
+
+    config: SpaceFile
+    path: Path | None = None
+    _task: Any = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> SearchSpace:
+        path = Path(path)
+        if not path.is_file():
+            raise UsageError(f"{path}: no such search-space file")
+        try:
+            data = yaml.safe_load(path.read_text())
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}" if mark is not None else ""
+            raise UsageError(f"{path}: malformed YAML{where}: {getattr(exc, 'problem', exc)}") from None
+        return cls.from_dict(data, path)
+
+    @classmethod
+    def from_dict(cls, data: Any, path: Path | None = None) -> SearchSpace:
+        where = path or Path("<search space>")
+        if not isinstance(data, dict):
+            raise UsageError(f"{where}: a search space must be a mapping with task, space, ... keys")
+        try:
+            config = SpaceFile.model_validate(data)
+        except ValidationError as exc:
+            raise UsageError(_format_validation(where, exc)) from None
+        space = cls(config, path)
+        space._check_names(where)
+        space._constrain(where)
+        return space
+
+    # -- validation --------------------------------------------------------------------------------------
+    def _check_names(self, where: Path) -> None:
+        s = self.config.space
+        for key, registry in (
+            ("algorithm", algorithms),
+            ("schedule", schedules),
+            ("block", blocks),
+            ("activation", activations),
+        ):
+            for name in getattr(s, key):
+                if name not in registry.names():
+                    raise UsageError(
+                        f"{where}: space.{key}: unknown name {name!r}; valid: {', '.join(registry.names())}"
+                    )
+        bad_sched = [n for n in s.schedule if n not in schedules.step_names()]
+        if bad_sched:
+            raise UsageError(
+                f"{where}: space.schedule: {bad_sched[0]!r} is not a step schedule; "
+                f"valid: {', '.join(schedules.step_names())}"
+            )
+        for init in [s.init] if isinstance(s.init, str) else s.init:
+            if init not in INITS:
+                raise UsageError(f"{where}: space.init: unknown init {init!r}; valid: {', '.join(sorted(INITS))}")
+        if s.stem not in STEMS:
+            raise UsageError(f"{where}: space.stem: {s.stem!r} is invalid; valid: {', '.join(STEMS)}")
+        if self.config.task.name not in task_registry.names():
+            raise UsageError(
+                f"{where}: task.name: unknown task {self.config.task.name!r}; valid: {', '.join(task_registry.names())}"
+            )
+        # every parameter corner must at least be a valid parameter value (names and domains)
+        for key, registry in (
+            ("algorithm", algorithms),
+            ("schedule", schedules),
+            ("block", blocks),
+            ("activation", activations),
+        ):
+            for name, params in getattr(s, key).items():
+                for corner in self._param_corners(params):
+                    try:
+                        registry.get(name, **corner)
+                    except (ValueError, TypeError) as exc:
+                        raise UsageError(f"{where}: space.{key}.{name}: {exc}") from None
+
+    @staticmethod
+    def _param_corners(params: dict[str, Value]) -> list[dict[str, Any]]:
+        keys = list(params)
+        return [
+            dict(zip(keys, combo, strict=True)) for combo in itertools.product(*(_corners(params[k]) for k in keys))
+        ]
+
+    def _constrain(self, where: Path) -> None:
+        """Shrink ranges to certified sets (width lift, algorithm parameters); warn about each change."""
+        s = self.config.space
+        d = state_features(self.task().input_shape)
+        if s.stem == "lift":
+            s.width = self._at_least(s.width, d + 1, f"{where}: space.width", "the width lift needs >= input dim + 1")
+        depth_min = int(min(_corners(s.depth)))
+        for alg, params in s.algorithm.items():
+            for pname, value in params.items():
+                if isinstance(value, Range):
+                    params[pname] = self._certified_range(alg, params, pname, value, depth_min, where)
+
+    @staticmethod
+    def _at_least(value: Value, low: int, label: str, why: str) -> Value:
+        if isinstance(value, Range):
+            if value.high < low:
+                raise UsageError(f"{label}: every width is below {low}: {why}")
+            if value.low < low:
+                warnings.warn(f"{label}: low raised from {value.low} to {low} ({why})", stacklevel=3)
+                return Range(low=low, high=value.high, log=value.log, step=value.step)
+            return value
+        values = value if isinstance(value, list) else [value]
+        kept: list[Scalar] = [v for v in values if isinstance(v, int) and v >= low]
+        if not kept:
+            raise UsageError(f"{label}: every width in {values} is below {low}: {why}")
+        if len(kept) < len(values):
+            warnings.warn(f"{label}: dropped {sorted(set(values) - set(kept))} ({why})", stacklevel=3)
+        return kept if isinstance(value, list) else kept[0]
+
+    def _certified_range(
+        self, alg: str, params: dict[str, Value], pname: str, value: Range, depth: int, where: Path
+    ) -> Range:
+        def ok(x: float) -> bool:
+            fixed = {k: _corners(v)[0] for k, v in params.items() if k != pname}
+            try:
+                spec = ArchSpec(algorithm=alg, algorithm_params={**fixed, pname: x}, depth=depth)
+                cert = certify(spec)
+            except ValueError:
+                return False
+            return all(c.holds for c in cert.conditions if c.name in ("consistency", "zero_stability"))
+
+        lo, hi = float(value.low), float(value.high)
+        ok_lo, ok_hi = ok(lo), ok(hi)
+        if ok_lo and ok_hi:
+            return value
+        if not ok_lo and not ok_hi:
+            warnings.warn(
+                f"{where}: space.algorithm.{alg}.{pname}: neither end of [{lo}, {hi}] is certified; "
+                "draws will be recorded as failed trials",
+                stacklevel=3,
+            )
+            return value
+        good, bad = (lo, hi) if ok_lo else (hi, lo)
+        failing_end = bad
+        for _ in range(40):  # bisection to the boundary of the certified interval
+            mid = (good + bad) / 2
+            good, bad = (mid, bad) if ok(mid) else (good, mid)
+        new = Range(low=lo if ok_lo else good, high=good if ok_lo else hi, log=value.log)
+        warnings.warn(
+            f"{where}: space.algorithm.{alg}.{pname}: range [{lo}, {hi}] constrained to its certified "
+            f"part [{new.low:.6g}, {new.high:.6g}] ({pname}={failing_end:g} fails the certificate)",
+            stacklevel=3,
+        )
+        return new
+
+    # -- use ------------------------------------------------------------------------------------------
+    def task(self) -> Any:
+        """The task of this search (an `optnas.tasks.Task`), made once: tasks generate or load data."""
+        if self._task is None:
+            try:
+                self._task = task_registry.get(self.config.task.name, **self.config.task.params)
+            except (ValueError, TypeError, FileNotFoundError) as exc:
+                where = self.path or "<search space>"
+                raise UsageError(f"{where}: task {self.config.task.name!r}: {exc}") from None
+        return self._task
+
+    def suggest(self, trial: optuna.Trial) -> ArchSpec:
+        """Draw a certified `ArchSpec` with define-by-run suggestions; raise `UncertifiedDraw` otherwise."""
+        s = self.config.space
+        picked: dict[str, Any] = {}
+        for key in ("algorithm", "schedule", "block", "activation"):
+            family: dict[str, dict[str, Value]] = getattr(s, key)
+            name = suggest_value(trial, key, list(family))
+            params = {p: suggest_value(trial, f"{name}.{p}", v) for p, v in family[name].items()}
+            picked[key], picked[f"{key}_params"] = name, params
+        inits = [s.init] if isinstance(s.init, str) else s.init
+        spec = ArchSpec(
+            **picked,
+            depth=int(suggest_value(trial, "depth", s.depth)),
+            width=int(suggest_value(trial, "width", s.width)),
+            stages=int(suggest_value(trial, "stages", s.stages)),
+            init=suggest_value(trial, "init", inits),
+            stem=s.stem,
+        )
+        cert = certify(spec, input_shape=self.task().input_shape)
+        trial.set_user_attr("spec", spec.to_dict())
+        trial.set_user_attr("certificate", cert.to_dict())
+        if not cert.ok:
+            error = UncertifiedDraw(cert)
+            trial.set_user_attr("status", "uncertified")
+            trial.set_user_attr("reason", str(error))
+            raise error
+        return spec
+
+    def suggest_train(self, trial: optuna.Trial) -> dict[str, Any]:
+        """Training options of this trial (lr and weight_decay may be searched)."""
+        t = self.config.train
+        options = t.model_dump(exclude={"epochs"})
+        options["lr"] = float(suggest_value(trial, "lr", t.lr))
+        options["weight_decay"] = float(suggest_value(trial, "weight_decay", t.weight_decay))
+        return {k: v for k, v in options.items() if v is not None or k == "clip"}
+
+    def certificates(self, limit: int = 200) -> list[Certificate]:
+        """Certificates of the space's corners: every family choice at the ends of its parameter ranges."""
+        s = self.config.space
+        shape = self.task().input_shape
+        out: list[Certificate] = []
+        per_family = [
+            [(name, corner) for name, params in getattr(s, key).items() for corner in self._param_corners(params)]
+            for key in ("algorithm", "block", "activation")
+        ]
+        for (alg, ap), (blk, bp), (act, acp) in itertools.product(*per_family):
+            for depth, width in itertools.product(_corners(s.depth), _corners(s.width)):
+                spec = ArchSpec(
+                    algorithm=alg,
+                    algorithm_params=ap,
+                    block=blk,
+                    block_params=bp,
+                    activation=act,
+                    activation_params=acp,
+                    depth=int(depth),
+                    width=int(width),
+                    stem=s.stem,
+                )
+                out.append(certify(spec, input_shape=shape))
+                if len(out) >= limit:
+                    return out
+        return out
+
+    def objectives(self) -> list[tuple[str, str]]:
+        """(metric, direction) pairs; task metrics take the task's direction unless the file says otherwise."""
+        task_direction = self.task().direction
+        return [
+            (o.metric, o.direction or (task_direction if o.metric.endswith("_metric") else "minimize"))
+            for o in self.config.objectives
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.config.model_dump(mode="json")
+
+    @property
+    def name(self) -> str:
+        return self.path.stem if self.path else "optnas"

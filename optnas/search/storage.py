@@ -1,0 +1,86 @@
+"""Open Optuna storages from what users type: a plain path (journal file) or an RDB URL.
+
+The embedded default is a journal file under ``./optnas-runs/``: safe for several processes on one machine.
+RDB URLs get heartbeats, so a trial whose worker died is failed and retried (PostgreSQL across machines).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.storages import JournalStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
+from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
+
+from ..errors import UsageError
+
+DEFAULT_DIR = Path("optnas-runs")
+DEFAULT_STORAGE = str(DEFAULT_DIR / "journal.log")
+RDB_SCHEMES = ("sqlite", "postgresql", "postgres", "mysql")
+# Heartbeat every 10 s; a trial silent for 30 s is stale. Tests shorten both through the environment.
+HEARTBEAT_S = int(os.environ.get("OPTNAS_HEARTBEAT_INTERVAL", "10"))
+GRACE_S = int(os.environ.get("OPTNAS_GRACE_PERIOD", "30"))
+MAX_RETRY = 3
+
+
+def is_rdb(url: str) -> bool:
+    return "://" in url and url.split("://", 1)[0].split("+")[0] in RDB_SCHEMES
+
+
+def open_storage(url: str | None = None, *, create: bool = True, heartbeat: bool = True) -> optuna.storages.BaseStorage:
+    """A journal file for a plain path (created with its folder when ``create``), else an RDB storage.
+
+    Example:
+        >>> storage = open_storage("/tmp/optnas-doctest/journal.log")
+        >>> type(storage).__name__
+        'JournalStorage'
+    """
+    url = url or DEFAULT_STORAGE
+    if "://" in url:
+        scheme = url.split("://", 1)[0]
+        if not is_rdb(url):
+            raise UsageError(
+                f"--storage {url!r}: unknown scheme {scheme!r}; use a file path or {', '.join(RDB_SCHEMES)}://"
+            )
+        kwargs: dict[str, Any] = {}
+        if heartbeat:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                retry = RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY)
+            kwargs = {
+                "heartbeat_interval": HEARTBEAT_S,
+                "grace_period": GRACE_S,
+                "heartbeat_stale_trial_callback": retry,
+            }
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return RDBStorage(url, engine_kwargs={"pool_pre_ping": True}, **kwargs)
+        except Exception as exc:  # sqlalchemy raises many types for an unreachable or refused database
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise UsageError(f"--storage {url!r} is unreachable: {first}") from None
+    path = Path(url)
+    if path.is_dir():
+        raise UsageError(f"--storage {url!r} is a directory; give a journal file path such as {path / 'journal.log'}")
+    if not path.exists():
+        if not create:
+            raise UsageError(f"--storage {url!r}: no such journal file")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"--storage {url!r}: cannot create its folder ({exc.strerror})") from None
+    if not os.access(path.parent if not path.exists() else path, os.W_OK):
+        raise UsageError(f"--storage {url!r} is not writable")
+    # an open()-based lock works on every filesystem, including those without symlinks
+    backend = JournalFileBackend(str(path), lock_obj=JournalFileOpenLock(str(path)))
+    return JournalStorage(backend)
+
+
+def artifact_dir_for(url: str | None) -> Path:
+    """Where trial weights go: beside a journal file, else ``./optnas-runs/artifacts``."""
+    url = url or DEFAULT_STORAGE
+    base = DEFAULT_DIR if "://" in url else Path(url).parent
+    return (base / "artifacts").resolve()

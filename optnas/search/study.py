@@ -1,0 +1,109 @@
+"""Create or resume the Optuna study of a search: directions, sampler, pruner and the optnas record."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import optuna
+
+from .. import __version__
+from ..errors import UsageError
+from .space import SearchSpace
+from .storage import artifact_dir_for, open_storage
+
+
+def _constraints(trial: optuna.trial.FrozenTrial) -> list[float]:
+    return list(trial.user_attrs.get("constraints", []))
+
+
+def _has_constraints(space: SearchSpace) -> bool:
+    c = space.config.constraints
+    return c.max_params is not None or c.max_flops is not None
+
+
+SAMPLERS: dict[str, Callable[[dict[str, Any], int | None, Any], optuna.samplers.BaseSampler]] = {
+    "tpe": lambda p, seed, cons: optuna.samplers.TPESampler(seed=seed, constraints_func=cons, **p),
+    "motpe": lambda p, seed, cons: optuna.samplers.TPESampler(seed=seed, constraints_func=cons, **p),
+    "random": lambda p, seed, cons: optuna.samplers.RandomSampler(seed=seed, **p),
+    "nsgaii": lambda p, seed, cons: optuna.samplers.NSGAIISampler(seed=seed, constraints_func=cons, **p),
+}
+
+PRUNERS: dict[str, Callable[[dict[str, Any], int], optuna.pruners.BasePruner]] = {
+    "hyperband": lambda p, epochs: optuna.pruners.HyperbandPruner(**{"min_resource": 1, "max_resource": epochs, **p}),
+    "median": lambda p, epochs: optuna.pruners.MedianPruner(**{"n_warmup_steps": max(1, epochs // 4), **p}),
+    "none": lambda p, epochs: optuna.pruners.NopPruner(),
+}
+
+
+def make_sampler(space: SearchSpace, seed: int | None) -> optuna.samplers.BaseSampler:
+    """TPE for one objective, NSGA-II for several (``auto``), or the file's choice."""
+    cfg = space.config.sampler
+    name = cfg.name if cfg.name != "auto" else ("tpe" if len(space.config.objectives) == 1 else "nsgaii")
+    cons = _constraints if _has_constraints(space) else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        try:
+            return SAMPLERS[name](dict(cfg.params), seed, cons)
+        except TypeError as exc:
+            raise UsageError(f"sampler {name}: invalid params {cfg.params}: {exc}") from None
+
+
+def make_pruner(space: SearchSpace) -> optuna.pruners.BasePruner:
+    """The pruner for one objective (multi-objective studies use optnas's dominance rule instead)."""
+    cfg = space.config.pruner
+    if len(space.config.objectives) > 1:
+        return optuna.pruners.NopPruner()
+    try:
+        return PRUNERS[cfg.name](dict(cfg.params), space.config.train.epochs)
+    except TypeError as exc:
+        raise UsageError(f"pruner {cfg.name}: invalid params {cfg.params}: {exc}") from None
+
+
+def create_or_resume(space: SearchSpace, storage: str, name: str, *, resume: bool) -> optuna.Study:
+    """A new study (refusing to overwrite an existing one) or, with ``resume``, the existing one."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    backend = open_storage(storage)
+    exists = name in optuna.study.get_all_study_names(backend)
+    if exists and not resume:
+        raise UsageError(
+            f"study {name!r} already exists in {storage}: pass --resume to continue it, "
+            "or --study NEW_NAME for a new search"
+        )
+    if resume and not exists:
+        raise UsageError(
+            f"--resume: no study named {name!r} in {storage}; valid: "
+            f"{', '.join(optuna.study.get_all_study_names(backend)) or 'none'}"
+        )
+    directions: list[Any] = [d for _, d in space.objectives()]
+    study = optuna.create_study(
+        storage=backend,
+        study_name=name,
+        directions=directions,
+        load_if_exists=resume,
+        sampler=make_sampler(space, space.config.seed),
+        pruner=make_pruner(space),
+    )
+    if resume:
+        stored = [d.name.lower() for d in study.directions]
+        if stored != directions:
+            raise UsageError(f"--resume: study {name!r} has directions {stored}, the space file asks for {directions}")
+    else:
+        task = space.config.task
+        study.set_user_attr(
+            "optnas",
+            {
+                "version": __version__,
+                "space_file": str(space.path) if space.path else None,
+                "space": space.to_dict(),
+                "task": {"name": task.name, "params": task.params},
+                "train": space.config.train.model_dump(mode="json"),
+                "objectives": [{"name": n, "direction": d} for n, d in space.objectives()],
+                "artifact_dir": str(artifact_dir_for(storage)),
+            },
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            study.set_metric_names([n for n, _ in space.objectives()])
+    return study

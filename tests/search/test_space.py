@@ -1,0 +1,92 @@
+"""Search-space files: validation errors, constraining to certified sets, define-by-run suggestions."""
+
+import optuna
+import pytest
+
+from optnas import ArchSpec, certify
+from optnas.errors import UsageError
+from optnas.search import SearchSpace, UncertifiedDraw
+
+
+def test_valid_file_loads(write_space):
+    space = SearchSpace.from_yaml(write_space())
+    assert space.objectives() == [("val_metric", "maximize")]
+    assert space.name == "fast"
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("task: {name: rings\nspace: [", "malformed YAML at line"),
+        ("task: {name: rings}\nspace: {algorithm: [nope]}", "space.algorithm: unknown name 'nope'; valid: "),
+        ("task: {name: nope}\nspace: {algorithm: [gd]}", "task.name: unknown task 'nope'; valid: "),
+        ("task: {name: rings}\nspace: {algorithm: [gd], depth: {low: 5, high: 2}}", "space.depth"),
+        ("task: {name: rings}\nspace: {algorithm: [gd]}\nobjectives: [{metric: accuracy}]", "objectives.0.metric"),
+        ("task: {name: rings}\nspace: {algorithm: {heavy_ball: {beta: 2.0}}}", "beta=2.0 is invalid"),
+        ("task: {name: rings}\nspace: {algorithm: [gd], schedule: [apg_theta]}", "not a step schedule"),
+        ("task: {name: rings}\nspace: {algorithm: [gd], width: [1, 2]}", "every width in [1, 2] is below 3"),
+        ("task: {name: rings}\nspace: {algorithm: [gd]}\nbogus: 1", "bogus: Extra inputs are not permitted"),
+        ("- just a list", "must be a mapping"),
+    ],
+)
+def test_bad_files_name_file_key_and_value(write_space, text, needle):
+    path = write_space(text, "bad.yaml")
+    with pytest.raises(UsageError) as info:
+        SearchSpace.from_yaml(path)
+    message = str(info.value)
+    assert str(path) in message and needle in message and "\n" not in message
+
+
+def test_ranges_constrained_to_certified_sets(write_space):
+    text = """
+    task: {name: rings}
+    space:
+      algorithm: {heavy_ball: {beta: {low: 0.0, high: 1.0}}}
+      width: [2, 3, 16]
+    """
+    with pytest.warns(UserWarning) as record:
+        space = SearchSpace.from_yaml(write_space(text))
+    beta = space.config.space.algorithm["heavy_ball"]["beta"]
+    assert beta.low == 0.0 and 0.999 < beta.high < 1.0
+    assert certify(ArchSpec(algorithm="heavy_ball", algorithm_params={"beta": beta.high})).ok
+    assert space.config.space.width == [3, 16]
+    messages = " ".join(str(w.message) for w in record)
+    assert "beta=1 fails the certificate" in messages and "dropped [2]" in messages
+
+
+def test_suggest_is_define_by_run_and_certified(write_space):
+    space = SearchSpace.from_yaml(write_space())
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=0))
+    seen = set()
+    for _ in range(20):
+        trial = study.ask()
+        spec = space.suggest(trial)
+        assert certify(spec, input_shape=(2,)).ok
+        assert ("heavy_ball.beta" in trial.params) == (spec.algorithm == "heavy_ball")
+        assert trial.user_attrs["certificate"]["ok"] and trial.user_attrs["spec"] == spec.to_dict()
+        seen.add(spec.algorithm)
+        study.tell(trial, 0.0)
+    assert seen == {"gd", "heavy_ball"}
+
+
+def test_uncertified_draw_is_recorded_not_returned(write_space):
+    text = """
+    task: {name: rings}
+    space: {algorithm: [proximal_point], activation: {repu: {p: [2]}}}
+    """
+    space = SearchSpace.from_yaml(write_space(text))
+    trial = optuna.create_study().ask()
+    with pytest.raises(UncertifiedDraw, match="contraction"):
+        space.suggest(trial)
+    assert trial.user_attrs["status"] == "uncertified" and not trial.user_attrs["certificate"]["ok"]
+
+
+def test_shipped_space_files_are_valid():
+    from pathlib import Path
+
+    files = sorted(Path(__file__).resolve().parents[2].joinpath("search_spaces").glob("*.yaml"))
+    assert len(files) >= 9
+    for f in files:
+        if "cifar10" in f.name:
+            continue  # needs the CIFAR-10 files; checked with a fake directory in test_space_files_cifar
+        SearchSpace.from_yaml(f)
