@@ -25,9 +25,12 @@ def flat(value: Any) -> str:
     value = plain(value)
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)  # JSON string escapes are Python escapes too
-    if value is None or isinstance(value, bool | int):
-        return repr(value)
+    if value is None or isinstance(value, bool):
+        return repr(None if value is None else bool(value))
+    if isinstance(value, int):
+        return repr(int(value))  # an IntEnum's repr is not a literal
     if isinstance(value, float):
+        value = float(value)
         return repr(value) if math.isfinite(value) else f"float({str(value)!r})"
     if isinstance(value, list):
         return "[" + ", ".join(flat(v) for v in value) + "]"

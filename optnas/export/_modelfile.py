@@ -69,6 +69,7 @@ def model_source(
         f"num_outputs = {num_outputs}",
         f"spec = {literal(spec, 4, 7)}  # the optnas.ArchSpec",
     ]
+    title = docstring_safe(title)
     cls = write_class(net, header, f"{title}.")
     imports, sections = runtime_source(cls.runtime_classes)
     imports = imports + _LOADER_IMPORTS
@@ -107,6 +108,11 @@ def _import_block(imports: list[str]) -> str:
     third_party = sorted(i for i in unique if i.split()[1].split(".")[0] == "torch")
     stdlib = sorted((i for i in unique if i not in third_party), key=lambda i: (i.startswith("from"), i))
     return "\n".join(stdlib) + "\n\n" + "\n".join(sorted(third_party, key=lambda i: (i.startswith("from"), i))) + "\n"
+
+
+def docstring_safe(text: str) -> str:
+    """``text`` escaped to sit inside a triple-quoted docstring (a study name may hold quotes or backslashes)."""
+    return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def _small(text: str) -> bool:

@@ -157,7 +157,9 @@ def _retrain(
 ) -> tuple[nn.Module, dict[str, Any], tuple[int, ...], int, dict[str, Any]]:
     from ..training import TrainOptions, train
 
-    options = {**(meta.get("train") or {}), **(trial.user_attrs.get("train") or {})}
+    # the trial's own options (searched lr, weight decay, epochs, seed) when recorded, else the study's
+    recorded = trial.user_attrs.get("train")
+    options = dict(recorded if isinstance(recorded, dict) and recorded else meta.get("train") or {})
     epochs = options.pop("epochs", None)
     if epochs is None:
         raise ValueError("cannot retrain: neither the study nor the trial records the number of epochs")

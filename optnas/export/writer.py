@@ -82,6 +82,8 @@ def export_model(
     with torch.random.fork_rng(devices=[]), recording():  # the caller's RNG stream is left untouched
         torch.manual_seed(0)
         fresh = build(spec, shape, num_outputs)
+    if model is not None:
+        model = getattr(model, "_orig_mod", model)  # torch.compile's wrapper holds the network
     reference = copy.deepcopy(model).cpu() if model is not None else fresh
     state = _float32_state(reference)
     cert = certificate if certificate is not None else certify(spec, input_shape=shape)

@@ -20,6 +20,7 @@ import optnas
 from optnas.training.result import json_safe
 
 RINGS = {"name": "rings", "params": {"n_samples": 300}}
+TRAIN = {"epochs": 1, "lr": 3e-3, "batch_size": 64, "latency_repeats": 1}
 
 
 def perturb(net: nn.Module, seed: int = 0, scale: float = 0.1) -> nn.Module:
@@ -64,7 +65,7 @@ class StudyMaker:
             "space_file": "search_spaces/rings.yaml",
             "space": {},
             "task": task or RINGS,
-            "train": train or {"epochs": 1, "lr": 3e-3, "batch_size": 64, "latency_repeats": 1},
+            "train": train or TRAIN,
             "objectives": [{"name": n, "direction": d} for n, d in objectives],
             "artifact_dir": artifact_dir or str(self.artifacts.resolve()),
         })
@@ -86,7 +87,7 @@ class StudyMaker:
             "metrics": {"val_metric": values[0] if values else None, "params": len(model.state_dict())},
             "curves": {},
             "init_record": {"init": spec.init},
-            "train": {"epochs": 1, "seed": 0},
+            "train": {**TRAIN, "seed": 0, "not_an_option": True},
             "weights": None,
             "worker": {"host": "test", "pid": 0},
         }

@@ -73,6 +73,7 @@ def test_best_trial_without_weights_asks_for_retrain_then_retrains(study: StudyM
     source = done.info["source"]
     assert source["trial"] == 5 and source["weights"] == "retrained"
     assert source["retrain"]["epochs"] == 1 and source["retrain"]["options"]["lr"] == 3e-3
+    assert source["retrain"]["not_train_options"] == ["not_an_option"]
     metrics = json.loads((tmp_path / "out/metrics.json").read_text())
     assert metrics["epochs"] == 1 and "test_metric" in metrics  # measured by the retraining run
     assert load(tmp_path / "out")(torch.randn(4, 2)).shape == (4, 3)

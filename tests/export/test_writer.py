@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import pickle
 import struct
@@ -177,3 +178,33 @@ def test_recording_leaves_torch_constructors_unpatched() -> None:
         inside = nn.Linear(2, 3)
     assert nn.Linear.__init__ is before
     assert recorded_call(inside) is not None and recorded_call(nn.Linear(2, 3)) is None
+
+
+def test_study_names_cannot_inject_code_into_model_py(tmp_path: Path) -> None:
+    evil = 'x"""\nraise SystemExit("injected")\n"""\\'
+    export_model(_spec(), tmp_path, input_shape=(2,), num_outputs=3, source={"study": evil, "trial": 0})
+    net = load(tmp_path)  # would raise SystemExit if the name had escaped the docstring
+    assert repr(evil) in type(net).__doc__
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # importing torch.compile's stack warns about torch.jit
+def test_a_compiled_model_exports_its_network(tmp_path: Path) -> None:
+    spec = _spec()
+    net = built(spec, (2,))
+    export_model(spec, tmp_path, input_shape=(2,), num_outputs=3, model=torch.compile(net))
+    x = torch.randn(5, 2)
+    with torch.no_grad():
+        assert torch.equal(load(tmp_path)(x), net(x))
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_a_cuda_trained_model_exports_to_cpu(tmp_path: Path) -> None:
+    spec = _spec(block="mlp2")
+    result = train(spec, "rings", epochs=1, device="cuda", latency_repeats=1)
+    assert result.model is not None and next(result.model.parameters()).is_cuda
+    export_model(spec, tmp_path, input_shape=(2,), num_outputs=3, model=result.model)
+    cpu = copy.deepcopy(result.model).cpu().eval()
+    x = torch.randn(16, 2)
+    with torch.no_grad():
+        assert float((load(tmp_path)(x) - cpu(x)).abs().max()) <= 1e-6
