@@ -48,6 +48,16 @@ class Certificate:
     def from_dict(cls, data: dict[str, Any]) -> Certificate:
         return cls(spec=data["spec"], conditions=[Condition(**c) for c in data["conditions"]])
 
+    def summary(self) -> str:
+        """One line: verdict, the spec's names, and the failing conditions."""
+        sp = self.spec
+        params = ",".join(f"{k}={v}" for k, v in sp.get("algorithm_params", {}).items())
+        what = (f"{sp.get('algorithm')}({params}) {sp.get('block')} {sp.get('activation')} "
+                f"depth={sp.get('depth')} width={sp.get('width')}")
+        if self.ok:
+            return f"ok    {what}"
+        return f"FAIL  {what}: " + "; ".join(f"{c.name}: {c.detail}" for c in self.failing())
+
     def format(self) -> str:
         """Human-readable lines: the verdict, then one line per condition."""
         verdict = "CERTIFIED universal approximator" if self.ok else "NOT certified"

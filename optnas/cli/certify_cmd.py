@@ -43,15 +43,19 @@ def run(args: argparse.Namespace) -> int:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file (give an ArchSpec .json or a search-space .yaml)")
     if path.suffix in (".yaml", ".yml"):
-        from optnas.search.space import SearchSpace
+        from optnas.cli._space import load_space
 
-        certificates = SearchSpace.from_yaml(path).certificates()
+        certificates = load_space(path, "certify").certificates()
     elif path.suffix == ".json":
         certificates = [certify(_load_spec(path), input_shape=_shape(args.input_shape))]
     else:
         raise ValueError(f"{path}: unknown file type {path.suffix!r}; valid: .json (ArchSpec), .yaml (search space)")
     if args.json:
         print(json.dumps([c.to_dict() for c in certificates], indent=2, ensure_ascii=False))
-    else:
-        print("\n".join(c.format() for c in certificates))
+    elif len(certificates) == 1:
+        print(certificates[0].format())
+    else:  # a search space: one line per corner of the space, then the count
+        print("\n".join(c.summary() for c in certificates))
+        failing = sum(not c.ok for c in certificates)
+        print(f"{len(certificates) - failing} of {len(certificates)} corners of {path} certified")
     return 0 if all(c.ok for c in certificates) else 1

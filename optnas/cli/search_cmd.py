@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import warnings
 from pathlib import Path
 
 BACKENDS = ("optuna", "ray")
@@ -52,16 +51,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from optnas.cli._space import load_space
     from optnas.results import frame
-    from optnas.search import SearchSpace
     from optnas.search.leaderboard import render
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        space = SearchSpace.from_yaml(args.space)
-    for w in caught:
-        if issubclass(w.category, UserWarning):
-            print(f"optnas search: note: {w.message}")
+    space = load_space(args.space, "search")
     if args.backend == "ray":
         from optnas.search.ray_backend import run_ray_search
 
