@@ -106,6 +106,11 @@ class _Writer:
             pad = " " * (indent + 4)
             open_, close = ("[", "]") if isinstance(value, list) else ("(", ")")
             return open_ + "\n" + "".join(f"{pad}{item},\n" for item in items) + " " * indent + close
+        if callable(value):
+            raise NotExportable(
+                f"{where}: {value!r} is a Python function (e.g. an activation registered as a plain function); "
+                "model.py can only hold torch.nn and optnas.nn modules: register an nn.Module class instead"
+            )
         try:
             text = flat(value)
         except NotLiteral as exc:

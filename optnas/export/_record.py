@@ -69,7 +69,7 @@ def recording() -> Iterator[None]:
     with _LOCK:
         # patch the class that defines each constructor (BatchNorm2d's is _BatchNorm's); nn.Module's takes no args
         owners = {init_owner(c) for c in torch_only_classes()} - {nn.Module, object}
-        originals = {c: c.__dict__["__init__"] for c in owners}
+        originals = {c: c.__dict__["__init__"] for c in owners if _has_signature(c.__dict__["__init__"])}
         try:
             for cls, original in originals.items():
                 cls.__init__ = _recorder(cls, original)  # type: ignore[misc]
@@ -77,6 +77,14 @@ def recording() -> Iterator[None]:
         finally:
             for cls, original in originals.items():
                 cls.__init__ = original  # type: ignore[misc]
+
+
+def _has_signature(function: Callable[..., None]) -> bool:
+    try:
+        inspect.signature(function)
+    except (TypeError, ValueError):  # a builtin without one: its modules simply stay unrecorded
+        return False
+    return True
 
 
 def _recorder(cls: type, original: Callable[..., None]) -> Callable[..., None]:

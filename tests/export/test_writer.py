@@ -102,11 +102,26 @@ def test_user_function_activation_is_not_exportable(tmp_path: Path) -> None:
     optnas.activations.register("test_export_softsign")(lambda z: z / (1 + z.abs()))
     try:
         spec = _spec(activation="test_export_softsign")
-        with pytest.raises(NotExportable, match=r"has no Python literal; model.py can only pass literals and modules"):
+        with pytest.raises(NotExportable, match=r"is a Python function .* register an nn.Module class instead"):
             export_model(spec, tmp_path / "out", input_shape=(2,), num_outputs=3)
     finally:
         optnas.activations.unregister("test_export_softsign")
     assert not (tmp_path / "out").exists()
+
+
+def test_user_activation_from_torch_nn_exports(tmp_path: Path) -> None:
+    info = optnas.activations.ActivationInfo(polynomial=False, lipschitz=1.0)
+    optnas.activations.register("test_export_hardswish", info=info)(nn.Hardswish)
+    try:
+        spec = _spec(activation="test_export_hardswish")
+        net = built(spec, (2,))
+        export_model(spec, tmp_path, input_shape=(2,), num_outputs=3, model=net)
+    finally:
+        optnas.activations.unregister("test_export_hardswish")
+    assert "nn.Hardswish()" in (tmp_path / "model.py").read_text()
+    x = torch.randn(6, 2)
+    with torch.no_grad():
+        assert float((load(tmp_path)(x) - net(x)).abs().max()) <= 1e-6
 
 
 class UserT(nn.Module):
