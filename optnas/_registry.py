@@ -79,6 +79,10 @@ class Registry(Generic[T]):
             ) from None
         return factory(**params)
 
+    def public(self) -> tuple[Callable[..., Any], ...]:
+        """The module-level API of a registry module: ``names, get, entry, register, unregister``."""
+        return self.names, self.get, self.entry, self.register, self.unregister
+
     def __contains__(self, name: object) -> bool:
         return name in self._entries
 

@@ -70,11 +70,7 @@ class Block:
 
 
 _REGISTRY: Registry[type[Block]] = Registry("block")
-names = _REGISTRY.names
-get = _REGISTRY.get
-register = _REGISTRY.register
-unregister = _REGISTRY.unregister
-entry = _REGISTRY.entry
+names, get, entry, register, unregister = _REGISTRY.public()
 
 
 @register("mlp2")

@@ -72,10 +72,7 @@ class _HorizonSchedule(Schedule):
 
 
 _REGISTRY: Registry[type[Schedule]] = Registry("schedule")
-names = _REGISTRY.names
-get = _REGISTRY.get
-register = _REGISTRY.register
-entry = _REGISTRY.entry
+names, get, entry, register, unregister = _REGISTRY.public()
 
 
 def step_names() -> list[str]:

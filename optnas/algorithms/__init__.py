@@ -34,11 +34,7 @@ __all__ = [
 ]
 
 _REGISTRY: Registry[type[Algorithm]] = Registry("algorithm")
-names = _REGISTRY.names
-get = _REGISTRY.get
-register = _REGISTRY.register
-unregister = _REGISTRY.unregister
-entry = _REGISTRY.entry
+names, get, entry, register, unregister = _REGISTRY.public()
 
 for _name, _cls in {
     "gd": GradientDescent,

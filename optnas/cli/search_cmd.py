@@ -56,39 +56,19 @@ def run(args: argparse.Namespace) -> int:
     from optnas.search.leaderboard import render
 
     space = load_space(args.space, "search")
+    common = dict(trials=args.trials, timeout=args.timeout, study=args.study, storage=args.storage, seed=args.seed,
+                  device=args.device, resume=args.resume)
     if args.backend == "ray":
         from optnas.search.ray_backend import run_ray_search
 
-        study = run_ray_search(
-            space,
-            trials=args.trials,
-            timeout=args.timeout,
-            study=args.study,
-            storage=args.storage,
-            seed=args.seed,
-            device=args.device,
-            resume=args.resume,
-            address=args.ray_address,
-            gpus_per_trial=args.gpus_per_trial,
-            cpus_per_trial=args.cpus_per_trial,
-        )
+        study = run_ray_search(space, address=args.ray_address, gpus_per_trial=args.gpus_per_trial,
+                               cpus_per_trial=args.cpus_per_trial, **common)
     else:
         if args.ray_address or args.gpus_per_trial is not None or args.cpus_per_trial is not None:
             raise ValueError("--ray-address, --gpus-per-trial and --cpus-per-trial need --backend ray")
         from optnas.search import run_search
 
-        study = run_search(
-            space,
-            trials=args.trials,
-            timeout=args.timeout,
-            study=args.study,
-            storage=args.storage,
-            jobs=args.jobs,
-            seed=args.seed,
-            device=args.device,
-            resume=args.resume,
-            progress=not args.no_progress,
-        )
+        study = run_search(space, jobs=args.jobs, progress=not args.no_progress, **common)
     df = frame(study)
     render(df, study.user_attrs.get("optnas", {}).get("objectives", []))
     return 0
