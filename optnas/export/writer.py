@@ -25,7 +25,7 @@ from ._codegen import NotExportable
 from ._modelfile import model_source
 from ._readme import readme, title
 from ._record import recording
-from .loader import load
+from .loader import import_model_file, load
 
 MAX_ABS_DIFF = 1e-6  # exported vs original outputs, in eval mode
 
@@ -98,7 +98,8 @@ def export_model(
 
     with tempfile.TemporaryDirectory(prefix="optnas-export-") as tmp:
         staging = Path(tmp)
-        (staging / "model.py").write_text(model_source(fresh, spec.to_dict(), shape, num_outputs, heading))
+        source_text = model_source(fresh, spec.to_dict(), shape, num_outputs, heading)
+        (staging / "model.py").write_text(source_text, encoding="utf-8")  # it holds Σ, ·, → from optnas/nn
         _save_weights(staging, state)
         exported = load(staging)
         example = torch.randn(4, *shape, generator=torch.Generator().manual_seed(0))
@@ -121,7 +122,7 @@ def export_model(
         _write_json(staging / "certificate.json", json_safe(cert.to_dict() if isinstance(cert, Certificate) else cert))
         _write_json(staging / "metrics.json", json_safe(metrics or {}))
         _write_json(staging / "export.json", info)
-        (staging / "README.md").write_text(readme(spec, shape, num_outputs, heading, info, written))
+        (staging / "README.md").write_text(readme(spec, shape, num_outputs, heading, info, written), encoding="utf-8")
         files = sorted(p.name for p in staging.iterdir())
         _folder.publish(staging, target, force)
     return Exported(target, files, diff, skipped, info)
@@ -136,19 +137,12 @@ def _float32_state(model: nn.Module) -> dict[str, torch.Tensor]:
 
 
 def _save_weights(staging: Path, state: dict[str, torch.Tensor]) -> None:
-    module = load_module_for_state(staging)
+    module = import_model_file(staging / "model.py").ExportedModel()
     try:
         module.load_state_dict(state, strict=True)
     except RuntimeError as exc:
         raise NotExportable(f"the model does not match its spec: {_first_line(exc)}") from None
     save_model(module, str(staging / "weights.safetensors"), metadata={"format": "pt", "producer": "optnas.export"})
-
-
-def load_module_for_state(staging: Path) -> nn.Module:
-    """A fresh ExportedModel from the staged model.py (its weights are set by the caller)."""
-    from .loader import import_model_file
-
-    return import_model_file(staging / "model.py").ExportedModel()
 
 
 def _max_abs_diff(a: nn.Module, b: nn.Module, x: torch.Tensor) -> tuple[float, bool]:
@@ -160,7 +154,7 @@ def _max_abs_diff(a: nn.Module, b: nn.Module, x: torch.Tensor) -> tuple[float, b
 
 
 def _write_json(path: Path, data: Any) -> None:
-    path.write_text(json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8")
 
 
 def _first_line(exc: BaseException) -> str:

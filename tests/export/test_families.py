@@ -118,7 +118,7 @@ def test_every_family_and_block_runs_with_torch_alone(tmp_path: Path) -> None:
 def test_generated_source_is_readable_python(tmp_path: Path, name: str) -> None:
     spec, shape = _cases()[name]
     export_model(spec, tmp_path, input_shape=shape, num_outputs=3, model=built(spec, shape))
-    source = (tmp_path / "model.py").read_text()
+    source = (tmp_path / "model.py").read_text(encoding="utf-8")
     compile(source, "model.py", "exec")
     imports = [line for line in source.splitlines() if line.startswith(("import ", "from "))]
     assert all(line.split()[1].split(".")[0] in {"__future__", "collections", "typing", "copy", "json", "os",

@@ -118,7 +118,7 @@ def test_user_activation_from_torch_nn_exports(tmp_path: Path) -> None:
         export_model(spec, tmp_path, input_shape=(2,), num_outputs=3, model=net)
     finally:
         optnas.activations.unregister("test_export_hardswish")
-    assert "nn.Hardswish()" in (tmp_path / "model.py").read_text()
+    assert "nn.Hardswish()" in (tmp_path / "model.py").read_text(encoding="utf-8")
     x = torch.randn(6, 2)
     with torch.no_grad():
         assert float((load(tmp_path)(x) - net(x)).abs().max()) <= 1e-6
