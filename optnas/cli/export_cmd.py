@@ -7,16 +7,17 @@ import sys
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--storage", default=None,
+    parser.add_argument("--storage", default=None, metavar="URL",
                         help="journal file path or RDB URL (default: ./optnas-runs/journal.log)")
-    parser.add_argument("--study", required=True, help="the study (search) name")
-    parser.add_argument("--trial", default="best",
+    parser.add_argument("--study", required=True, metavar="NAME", help="the study (search) name")
+    parser.add_argument("--trial", default="best", metavar="best|NUMBER",
                         help="'best' (default) or a trial number. best: the best value of --objective, ties "
                              "broken by the other objectives in order, then the lower trial number (Pareto-optimal)")
-    parser.add_argument("--objective", default=None,
+    parser.add_argument("--objective", default=None, metavar="NAME",
                         help="the objective that picks 'best' (default: the study's first, the task metric)")
-    parser.add_argument("--out", required=True, help="output folder (must be empty or new unless --force)")
-    parser.add_argument("--format", default="", dest="formats",
+    parser.add_argument("--out", required=True, metavar="DIR",
+                        help="output folder (must be empty or new unless --force)")
+    parser.add_argument("--format", default="", dest="formats", metavar="pt2,onnx",
                         help="extra formats, comma-separated: pt2 (torch.export), onnx (needs onnx, onnxscript)")
     parser.add_argument("--force", action="store_true", help="overwrite an earlier export in a non-empty --out")
     parser.add_argument("--retrain", action="store_true",
