@@ -165,3 +165,53 @@ def test_certificate_json_round_trip():
     cert = certify(ArchSpec(algorithm="apg2"))
     again = optnas.Certificate.from_dict(cert.to_dict())
     assert again.ok == cert.ok and again.conditions == cert.conditions
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "params", "expected"),
+    [
+        # effective step of a consistent multistep scheme: h·σ(1)/ρ'(1) (textbook)
+        ("gd", {}, 1.0),
+        ("heavy_ball", {"beta": 0.9}, 1 / (1 - 0.9)),
+        ("heavy_ball", {"beta": -0.5}, 1 / (1 + 0.5)),
+        ("lm_resnet", {"k": 0.5}, 1 / (1 + 0.5)),
+        ("adams_bashforth2", {}, 1.0),  # σ(1) = 3/2 − 1/2 = 1, ρ'(1) = 1
+        ("bdf2", {}, 1.0),  # σ(1) = 2/3, ρ'(1) = 2 − 4/3 = 2/3
+    ],
+)
+def test_effective_step_matches_closed_form(algorithm, params, expected):
+    from optnas.certify.stability import drift
+
+    alg = algorithms.get(algorithm, **params)
+    h, depth = 0.1, 6
+    layer = alg.layer(depth - 1, depth)  # past the start-up layers
+    a, b = layer.linear_part(h)
+    assert drift(a, b, layer.c, alg.equilibrium(depth)).step == pytest.approx(h * expected, rel=1e-12)
+
+
+def test_apg2_bounded_products_and_nesterov_linear_growth():
+    """APG2 keeps ||A_k···A_j|| <= sqrt(2); Nesterov's (x, x−) form grows linearly (about j/2) [ours]."""
+    from optnas.certify.stability import max_product_norm
+
+    def norms(name, depth):
+        alg = algorithms.get(name)
+        return max_product_norm([layer.linear_part(0.1)[0] for layer in alg.layers(depth)])
+
+    assert norms("apg2", 64) == pytest.approx(2**0.5, rel=1e-9)
+    n32, n128 = norms("nesterov", 32), norms("nesterov", 128)
+    assert 3.0 < n128 / n32 < 4.5  # linear, not exponential, growth
+
+
+def test_ladmm_linear_part_claims():
+    """docs/certificate.md: rho·h = 1 puts a double eigenvalue at 0; rho = 2, h = 1 a Jordan block at 1."""
+    import numpy as np
+
+    from optnas.certify.stability import power_bounded
+
+    a, _ = algorithms.get("ladmm", rho=1.0).layer(0, 4).linear_part(1.0)
+    assert sorted(np.round(np.abs(np.linalg.eigvals(a)), 9)) == [0.0, 0.0, 1.0]
+    assert power_bounded(a)[0]
+    a, _ = algorithms.get("ladmm", rho=2.0).layer(0, 4).linear_part(1.0)
+    ok, detail = power_bounded(a)
+    assert not ok and "repeated" in detail
+    assert np.linalg.norm(np.linalg.matrix_power(a, 200)) > 1e3
