@@ -29,10 +29,10 @@ METRIC_COLUMNS = ("val_metric", "test_metric", "params", "flops", "latency_ms", 
 
 def open_study(storage: str | None, study: str | None) -> optuna.Study:
     """Load a study read-only in spirit (nothing is written); errors name the valid studies."""
-    from .search.storage import DEFAULT_STORAGE, open_storage
+    from .search.storage import DEFAULT_STORAGE, open_existing
 
     url = storage or DEFAULT_STORAGE
-    backend = open_storage(url, create=False, heartbeat=False)
+    backend = open_existing(url)
     names = optuna.study.get_all_study_names(backend)
     if study is None:
         if len(names) != 1:

@@ -16,6 +16,11 @@ class Condition:
     detail: str
     numerical: bool = False  # True when the check is a numerical bound rather than exact/by construction
 
+    def __post_init__(self) -> None:
+        # numpy comparisons give numpy.bool, which JSON and Optuna user attrs reject
+        object.__setattr__(self, "holds", bool(self.holds))
+        object.__setattr__(self, "numerical", bool(self.numerical))
+
 
 @dataclass(frozen=True)
 class Certificate:

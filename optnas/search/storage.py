@@ -79,6 +79,32 @@ def open_storage(url: str | None = None, *, create: bool = True, heartbeat: bool
     return JournalStorage(backend)
 
 
+def open_existing(url: str | None = None) -> optuna.storages.BaseStorage:
+    """Open a storage for reading only: nothing is created (a missing journal is an error), no heartbeat.
+
+    Example:
+        >>> open_existing("/nonexistent/journal.log")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        optnas.errors.UsageError: --storage '/nonexistent/journal.log': no such journal file ...
+    """
+    url = url or DEFAULT_STORAGE
+    if "://" in url:
+        if url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).is_file():
+            raise UsageError(f"--storage {url!r}: no such SQLite file")
+        try:
+            return RDBStorage(url, skip_table_creation=True)
+        except Exception as exc:  # sqlalchemy raises many types for bad URLs and unreachable databases
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise UsageError(f"--storage {url!r} cannot be opened: {first}") from None
+    path = Path(url)
+    if path.is_dir():
+        raise UsageError(f"--storage {url!r} is a directory; give the journal file, e.g. {path / 'journal.log'}")
+    if not path.is_file():
+        raise UsageError(f"--storage {url!r}: no such journal file (run `optnas search` first, or pass the right path)")
+    return JournalStorage(JournalFileBackend(str(path), lock_obj=JournalFileOpenLock(str(path))))
+
+
 def artifact_dir_for(url: str | None) -> Path:
     """Where trial weights go: beside a journal file, else ``./optnas-runs/artifacts``."""
     url = url or DEFAULT_STORAGE
