@@ -1,0 +1,237 @@
+"""Pure helpers over the results DataFrame (`optnas.results.frame`): the task metric, complete trials,
+hover text of a spec, and the leaderboard page. No Plotly, no Dash.
+
+Example:
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"number": [0, 1], "state": ["COMPLETE", "COMPLETE"], "val_metric": [0.5, 0.9]})
+    >>> df.attrs["objectives"] = [{"name": "val_metric", "direction": "maximize"}]
+    >>> task_metric(df), ranked(df)["number"].tolist()
+    (Metric(name='val_metric', direction='maximize'), [1, 0])
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+COSTS: dict[str, str] = {"params": "parameters", "flops": "FLOPs per sample", "latency_ms": "latency (ms)"}
+# Shown in hover text, in this order, when present.
+HOVER_METRICS = ("val_metric", "test_metric", "params", "flops", "latency_ms")
+
+
+@dataclass(frozen=True)
+class Metric:
+    """The task metric a study optimizes, and whether larger is better."""
+
+    name: str
+    direction: str  # "maximize" or "minimize"
+
+    @property
+    def maximize(self) -> bool:
+        return self.direction == "maximize"
+
+
+def task_metric(df: pd.DataFrame) -> Metric:
+    """The study's first objective that is a task metric (``*_metric``), else its first objective.
+
+    A study with no recorded objectives (not written by optnas) falls back to ``val_metric``, maximized.
+    """
+    objectives = df.attrs.get("objectives") or []
+    named = [o for o in objectives if isinstance(o, dict) and "name" in o]
+    chosen = next((o for o in named if str(o["name"]).endswith("_metric")), named[0] if named else None)
+    if chosen is None:
+        return Metric("val_metric", "maximize")
+    return Metric(str(chosen["name"]), "minimize" if chosen.get("direction") == "minimize" else "maximize")
+
+
+def column(df: pd.DataFrame, name: str) -> pd.Series:
+    """A numeric column (NaN where absent or not a number), so missing metrics never raise."""
+    if name not in df.columns:
+        return pd.Series(np.nan, index=df.index, dtype=float)
+    return pd.to_numeric(df[name], errors="coerce").astype(float)
+
+
+def complete(df: pd.DataFrame, *, require: tuple[str, ...] = ()) -> pd.DataFrame:
+    """COMPLETE trials with a finite task metric (and finite ``require`` columns), in trial order."""
+    if df.empty:
+        return df
+    metric = task_metric(df).name
+    mask = (df["state"] == "COMPLETE") & np.isfinite(column(df, metric))
+    for name in require:
+        mask &= np.isfinite(column(df, name))
+    return df[mask].sort_values("number")
+
+
+def ranked(df: pd.DataFrame) -> pd.DataFrame:
+    """Every trial: complete ones best first by the task metric, then the rest by trial number."""
+    if df.empty:
+        return df
+    metric = task_metric(df)
+    done = complete(df)
+    best_first = done.sort_values([metric.name, "number"], ascending=[not metric.maximize, True], kind="stable")
+    rest = df.drop(index=done.index).sort_values("number")
+    return pd.concat([best_first, rest])
+
+
+@lru_cache(maxsize=65536)
+def params_text(params: str | None) -> str:
+    """``'{"beta": 0.49039}'`` -> ``'beta=0.4904'`` (the JSON text results.frame stores)."""
+    if not params or params == "{}":
+        return ""
+    try:
+        values = json.loads(params)
+    except (TypeError, json.JSONDecodeError):
+        return str(params)
+    if not isinstance(values, dict):
+        return str(values)
+    return ", ".join(f"{k}={_short(v)}" for k, v in values.items())
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return json.dumps(value) if isinstance(value, dict | list) else str(value)
+
+
+def named(name: Any, params: str | None) -> str:
+    """``heavy_ball`` with ``'{"beta": 0.9}'`` -> ``'heavy_ball(beta=0.9)'``."""
+    if name is None or (isinstance(name, float) and math.isnan(name)):
+        return "?"
+    text = params_text(params)
+    return f"{name}({text})" if text else str(name)
+
+
+def _strings(df: pd.DataFrame, name: str) -> list[Any]:
+    return df[name].tolist() if name in df.columns else [None] * len(df)
+
+
+def spec_labels(df: pd.DataFrame) -> list[str]:
+    """One short line per trial: ``heavy_ball(beta=0.9) · mlp2(hidden=8) · tanh · L=12 · w=32``."""
+    cols = [
+        _strings(df, c)
+        for c in ("algorithm", "algorithm_params", "block", "block_params", "activation", "activation_params",
+                  "depth", "width")
+    ]
+    return [
+        f"{named(a, ap)} · {named(b, bp)} · {named(s, sp)} · L={_int(d)} · w={_int(w)}"
+        for a, ap, b, bp, s, sp, d, w in zip(*cols, strict=True)
+    ]
+
+
+def _int(value: Any) -> str:
+    try:
+        return str(int(value))
+    except (TypeError, ValueError):
+        return "?"
+
+
+def hover_text(df: pd.DataFrame) -> list[str]:
+    """Hover text per trial (Plotly's <br> line breaks): number, the spec, schedule and init, metrics."""
+    labels = spec_labels(df)
+    schedules = [named(s, p) for s, p in zip(_strings(df, "schedule"), _strings(df, "schedule_params"), strict=True)]
+    inits = _strings(df, "init")
+    metrics = [(m, column(df, m).to_numpy()) for m in HOVER_METRICS if m in df.columns]
+    out = []
+    for i, (number, label) in enumerate(zip(df["number"].tolist(), labels, strict=True)):
+        values = " · ".join(f"{m}={_fmt(v[i])}" for m, v in metrics if np.isfinite(v[i]))
+        out.append(f"trial {number}<br>{label}<br>schedule {schedules[i]} · init {inits[i]}<br>{values}")
+    return out
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.4g}"
+
+
+# Leaderboard: (column id, header). Values stay raw (numbers) so sorting is numeric; the table formats them.
+LEADERBOARD_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("number", "trial"),
+    ("status", "status"),
+    ("algorithm", "algorithm"),
+    ("schedule", "schedule"),
+    ("block", "block"),
+    ("activation", "activation"),
+    ("depth", "depth"),
+    ("width", "width"),
+    ("val_metric", "val_metric"),
+    ("test_metric", "test_metric"),
+    ("params", "params"),
+    ("flops", "FLOPs"),
+    ("latency_ms", "latency ms"),
+    ("wall_s", "wall s"),
+    ("certified", "certified"),
+)
+INTEGER_COLUMNS = frozenset({"number", "depth", "width", "params", "flops"})
+NUMERIC_COLUMNS = INTEGER_COLUMNS | {"val_metric", "test_metric", "latency_ms", "wall_s"}
+
+
+@dataclass(frozen=True)
+class LeaderboardPage:
+    """One page of the leaderboard: JSON-ready rows (``id`` = trial number), page count, total trials."""
+
+    rows: list[dict[str, Any]]
+    page_count: int
+    total: int
+
+
+def leaderboard_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """The leaderboard's columns for every trial, best first (`ranked`); names carry their parameters."""
+    order = ranked(df)
+    table = pd.DataFrame(index=order.index)
+    for col, _ in LEADERBOARD_COLUMNS:
+        raw = pd.Series(_strings(order, col), index=order.index, dtype=object)
+        table[col] = column(order, col) if col in NUMERIC_COLUMNS else raw
+    for col in ("algorithm", "schedule", "block", "activation"):
+        table[col] = [named(n, p) for n, p in zip(_strings(order, col), _strings(order, f"{col}_params"), strict=True)]
+    table["status"] = [s if isinstance(s, str) else str(st).lower()
+                       for s, st in zip(_strings(order, "status"), _strings(order, "state"), strict=True)]
+    table["certified"] = ["yes" if c is True else "no" if c is False else "" for c in _strings(order, "certified")]
+    return table
+
+
+def leaderboard_page(
+    df: pd.DataFrame, *, sort_by: list[dict[str, str]] | None = None, page: int = 0, page_size: int = 20
+) -> LeaderboardPage:
+    """Sort (Dash DataTable ``sort_by`` format; missing values last) and slice one page.
+
+    Example:
+        >>> df = pd.DataFrame({"number": [0, 1], "state": ["COMPLETE"] * 2, "val_metric": [0.5, 0.9]})
+        >>> leaderboard_page(df, sort_by=[{"column_id": "number", "direction": "desc"}]).rows[0]["number"]
+        1
+    """
+    table = leaderboard_frame(df)
+    valid = {c for c, _ in LEADERBOARD_COLUMNS}
+    keys = [s for s in sort_by or [] if s.get("column_id") in valid]
+    if keys:
+        table = table.sort_values(
+            [s["column_id"] for s in keys],
+            ascending=[s.get("direction") != "desc" for s in keys],
+            na_position="last",
+            kind="stable",
+        )
+    page_size = max(1, int(page_size))
+    page_count = max(1, math.ceil(len(table) / page_size))
+    page = min(max(0, int(page or 0)), page_count - 1)
+    chunk = table.iloc[page * page_size : (page + 1) * page_size]
+    rows = [
+        {k: _json_value(v, k in INTEGER_COLUMNS) for k, v in zip(chunk.columns, values, strict=True)}
+        for values in chunk.itertuples(index=False, name=None)
+    ]
+    for row in rows:
+        row["id"] = row["number"]  # DataTable's row id: a clicked cell names its trial
+    return LeaderboardPage(rows=rows, page_count=page_count, total=len(table))
+
+
+def _json_value(value: Any, integer: bool = False) -> Any:
+    if isinstance(value, float | np.floating):
+        if not math.isfinite(value):
+            return None
+        return int(value) if integer else float(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    return value

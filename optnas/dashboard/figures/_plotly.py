@@ -1,0 +1,42 @@
+"""Plotly, imported only when a figure is drawn, and the figure shown when there is nothing to draw."""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
+TEMPLATE = "plotly_white"
+# Above this many points, scatter plots use WebGL (SVG with 10k markers makes the browser crawl).
+WEBGL_FROM = 2000
+
+
+def graph_objects() -> ModuleType:
+    try:
+        import plotly.graph_objects as go
+    except ImportError as exc:  # plotly is a core dependency; keep the message clear if it went missing
+        raise ImportError("optnas dashboard figures need plotly: pip install plotly") from exc
+    return go
+
+
+def scatter(n_points: int, **kwargs: Any) -> go.Scatter | go.Scattergl:
+    """A Scatter trace, or Scattergl for large studies."""
+    go = graph_objects()
+    return go.Scattergl(**kwargs) if n_points >= WEBGL_FROM else go.Scatter(**kwargs)
+
+
+def empty_figure(title: str, message: str) -> go.Figure:
+    """A titled figure that says why it is empty (never a blank plot)."""
+    go = graph_objects()
+    fig = go.Figure()
+    fig.update_layout(
+        title=title,
+        template=TEMPLATE,
+        xaxis={"visible": False},
+        yaxis={"visible": False},
+        annotations=[{"text": message, "showarrow": False, "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5,
+                      "font": {"size": 14}}],
+    )
+    return fig

@@ -1,0 +1,30 @@
+"""Small layout helpers shared by the pages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+from dash import html
+
+# version (the dcc.Store's data: {"study": name, "signature": [...]}) -> the study's results DataFrame
+FrameGetter = Callable[[Any], pd.DataFrame]
+
+
+def card(title: str, children: list[Any], **kwargs: Any) -> html.Section:
+    return html.Section([html.H2(title), *children], className="card", **kwargs)
+
+
+def key_values(items: dict[str, Any], *, id_: str) -> html.Table:
+    """A two-column table; floats shown with 4 significant digits."""
+    rows = [html.Tr([html.Th(k), html.Td(_fmt(v))]) for k, v in items.items()]
+    return html.Table(rows, className="kv", id=id_)
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)

@@ -1,0 +1,96 @@
+"""Trial page: status, spec, each certificate condition, metrics, the architecture diagram of the unrolled
+skeleton and the command that exports the trial."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import dash
+from dash import Input, Output, dcc, html
+
+from ..figures import architecture_data, plot_architecture
+from ..trial import TrialDetail, trial_detail
+from ._common import FrameGetter, card, key_values
+
+
+def layout() -> html.Div:
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.Label("trial", htmlFor="trial"),
+                    dcc.Input(id="trial", type="number", min=0, step=1, debounce=True, style={"width": "8em"}),
+                    html.Span("(or click a leaderboard row, a history point or a Pareto point)", className="hint"),
+                ],
+                className="toolbar",
+            ),
+            html.Div(id="trial-content"),
+        ]
+    )
+
+
+def render(detail: TrialDetail) -> list[Any]:
+    """The page body of one trial (also what the static report shows for its best trial)."""
+    head = f"trial {detail.number}: {detail.state}" + (f" ({detail.status})" if detail.status else "")
+    parts: list[Any] = [html.H2(head, id="trial-title")]
+    if detail.reason:
+        parts.append(html.P(f"reason: {detail.reason}", className="reason"))
+    cert_state = {True: "certified", False: "NOT certified", None: "no certificate recorded"}[detail.certified]
+    conditions = html.Table(
+        [html.Tr([html.Th("condition"), html.Th("holds"), html.Th("detail")])]
+        + [
+            html.Tr(
+                [
+                    html.Td(c.name),
+                    html.Td("yes" if c.holds else "NO", className="ok" if c.holds else "bad"),
+                    html.Td(c.detail + (" [numerical]" if c.numerical else "")),
+                ]
+            )
+            for c in detail.conditions
+        ],
+        id="certificate-table",
+        className="grid",
+    )
+    parts.append(html.Div(
+        [
+            card("Spec", [html.Pre(json.dumps(detail.spec, indent=2) if detail.spec else "no spec recorded",
+                                   id="trial-spec")]),
+            card("Metrics", [key_values(detail.metrics, id_="trial-metrics")]
+                 + ([html.P(f"init: {_init(detail.init_record)}")] if detail.init_record else [])),
+        ],
+        className="row",
+    ))
+    parts.append(card(f"Certificate: {cert_state}", [conditions]))
+    parts.append(card("Architecture", [architecture(detail)]))
+    command = detail.export_command
+    export = [html.Pre(command, id="export-command", className="command")] if command else []
+    note = [html.P(detail.export_note, className="hint")] if detail.export_note else []
+    parts.append(card("Export", export + note))
+    return parts
+
+
+def architecture(detail: TrialDetail) -> Any:
+    if not detail.spec:
+        return html.P("no spec recorded: nothing to draw")
+    try:
+        figure = plot_architecture(architecture_data(detail.spec))
+    except ValueError as exc:  # e.g. a user algorithm registered in the search process, not in this one
+        return html.P(f"cannot draw this spec here: {exc}", className="bad")
+    return dcc.Graph(id="architecture-graph", figure=figure)
+
+
+def _init(record: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in record.items())
+
+
+def register(app: dash.Dash, frame_of: FrameGetter) -> None:
+    @app.callback(Output("trial-content", "children"), Input("version", "data"), Input("trial", "value"))
+    def _trial(version: Any, number: int | None) -> Any:
+        df = frame_of(version)
+        if number is None:
+            return html.P("choose a trial")
+        try:
+            return render(trial_detail(df, int(number)))
+        except ValueError as exc:
+            return html.P(str(exc), className="bad")

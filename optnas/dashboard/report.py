@@ -1,0 +1,210 @@
+"""``optnas report``: the dashboard's figures in one self-contained HTML file that opens offline.
+
+plotly.js is inlined once (in the first figure; the others use it), nothing is fetched from a CDN, and
+the file is written atomically (a temporary file in the same folder, then a rename). Whatever cannot be
+drawn (no complete trial, an activation unknown here) is said in the report, never silently left out.
+
+Example:
+    >>> write_report("optnas-runs/journal.log", "rings", "report.html")     # doctest: +SKIP
+    ReportResult(path=PosixPath('report.html'), study='rings', trials=40, bytes=4951234)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from html import escape
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from ..errors import UsageError
+from . import figures as F
+from .data import COSTS, LEADERBOARD_COLUMNS, leaderboard_page, ranked, task_metric
+from .storage import StudySource
+from .trial import TrialDetail, trial_detail
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
+_STYLE = """
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 24px auto; max-width: 1200px;
+       color: #111827; padding: 0 16px; }
+h1 { font-size: 24px; } h2 { font-size: 19px; margin-top: 32px; border-bottom: 1px solid #e5e7eb; }
+h3 { font-size: 15px; }
+table { border-collapse: collapse; font-size: 13px; margin: 8px 0; }
+td, th { border-bottom: 1px solid #e5e7eb; padding: 3px 8px; text-align: left; vertical-align: top; }
+th { background: #f3f4f6; }
+.ok { color: #15803d; font-weight: 600; } .bad { color: #b91c1c; font-weight: 600; }
+.note { color: #92400e; background: #fffbeb; padding: 6px 10px; border-radius: 6px; }
+pre { background: #f3f4f6; padding: 8px; border-radius: 6px; overflow-x: auto; font-size: 12px; }
+"""
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    path: Path
+    study: str
+    trials: int
+    bytes: int
+
+
+class _Figures:
+    """Renders figures as HTML divs; only the first carries plotly.js."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, fig: go.Figure) -> str:
+        self.count += 1
+        return fig.to_html(full_html=False, include_plotlyjs=self.count == 1, include_mathjax=False,
+                           config={"displaylogo": False, "responsive": True})
+
+
+def build_report(df: pd.DataFrame, *, top: int = 50, curves: int = 5, max_activations: int = 6) -> str:
+    """The report's HTML for a results DataFrame (`optnas.results.frame`, or `StudySource.frame`)."""
+    fig = _Figures()
+    study = str(df.attrs.get("study"))
+    metric = task_metric(df)
+    parts = [f"<h1>optnas report: study {escape(study)}</h1>", _summary(df)]
+
+    parts.append(f"<h2>Leaderboard (best {min(top, len(df))} of {len(df)} trials)</h2>")
+    parts.append(_leaderboard(df, top) if len(df) else _note("the study has no trials yet"))
+
+    parts.append("<h2>Optimization history</h2>" + fig(F.plot_history(F.history_data(df))))
+    parts.append("<h2>Pareto fronts</h2>")
+    parts += [fig(F.plot_pareto(F.pareto_data(df, cost))) for cost in COSTS]
+    parts.append("<h2>Architecture choices</h2>" + fig(F.plot_parallel(F.parallel_data(df))))
+    chosen = F.default_trials(df, curves)
+    parts.append(f"<h2>Learning curves of the best {len(chosen)} trials</h2>")
+    parts.append(fig(F.plot_curves(F.curves_data(df, chosen, metric.name))))
+
+    best = ranked(df)
+    if len(best) and best["state"].iloc[0] == "COMPLETE":
+        detail = trial_detail(df, int(best["number"].iloc[0]))
+        parts.append(f"<h2>Best trial: {detail.number}</h2>" + _trial(detail, fig))
+    else:
+        parts.append("<h2>Best trial</h2>" + _note(f"no complete trial with {metric.name}: nothing to show"))
+
+    parts.append("<h2>Activations: criticality</h2>")
+    choices = F.activation_choices(df)
+    if not choices:
+        parts.append(_note("no trial records an activation"))
+    for choice in choices[:max_activations]:
+        parts.append(f"<h3>{escape(choice.label)}</h3>")
+        try:
+            data = F.criticality_data(choice)
+        except ValueError as exc:
+            parts.append(_note(f"not drawn: {exc}"))
+            continue
+        parts.append(fig(F.plot_criticality(data)) + f"<pre>{escape(data.report.format())}</pre>")
+    if len(choices) > max_activations:
+        left = ", ".join(c.label for c in choices[max_activations:])
+        parts.append(_note(f"{len(choices) - max_activations} more activation(s) not drawn (least used): {left}"))
+
+    body = "\n".join(parts)
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>optnas report: {escape(study)}'
+            f"</title><style>{_STYLE}</style></head><body>\n{body}\n</body></html>\n")
+
+
+def _note(text: str) -> str:
+    return f'<p class="note">{escape(text)}</p>'
+
+
+def _summary(df: pd.DataFrame) -> str:
+    from .. import __version__
+
+    states = df["status"].fillna(df["state"].str.lower()).value_counts().to_dict() if len(df) else {}
+    items = {
+        "storage": df.attrs.get("storage", ""),
+        "task": json.dumps(df.attrs.get("task")),
+        "objectives": ", ".join(f"{o.get('name')} ({o.get('direction')})" for o in df.attrs.get("objectives") or [])
+        or "not recorded",
+        "trials": f"{len(df)}: " + (", ".join(f"{v} {k}" for k, v in sorted(states.items())) or "none"),
+        "generated": f"{dt.datetime.now().isoformat(timespec='seconds')} by optnas {__version__}",
+    }
+    return _table(["", ""], [[f"<b>{escape(k)}</b>", escape(str(v))] for k, v in items.items()])
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    """Cells are HTML already (escape text before)."""
+    head = "".join(f"<th>{h}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _leaderboard(df: pd.DataFrame, top: int) -> str:
+    rows = leaderboard_page(df, page_size=top).rows
+    cells = [[escape(_fmt(row.get(c))) for c, _ in LEADERBOARD_COLUMNS] for row in rows]
+    return _table([escape(n) for _, n in LEADERBOARD_COLUMNS], cells)
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def _trial(detail: TrialDetail, fig: _Figures) -> str:
+    parts = [f"<p>{escape(detail.state)} ({escape(detail.status or 'no status')})</p>"]
+    parts.append("<h3>Spec</h3><pre>" + escape(json.dumps(detail.spec, indent=2)) + "</pre>")
+    cert = {True: "certified", False: "NOT certified", None: "no certificate recorded"}[detail.certified]
+    rows = [[escape(c.name), '<span class="ok">yes</span>' if c.holds else '<span class="bad">NO</span>',
+             escape(c.detail + (" [numerical]" if c.numerical else ""))] for c in detail.conditions]
+    parts.append(f"<h3>Certificate: {cert}</h3>" + _table(["condition", "holds", "detail"], rows))
+    parts.append("<h3>Metrics</h3>" + _table(["metric", "value"], [[escape(k), escape(_fmt(v))]
+                                                                     for k, v in detail.metrics.items()]))
+    parts.append("<h3>Architecture</h3>")
+    if detail.spec:
+        try:
+            parts.append(fig(F.plot_architecture(F.architecture_data(detail.spec))))
+        except ValueError as exc:
+            parts.append(_note(f"not drawn: {exc}"))
+    parts.append("<h3>Export</h3>")
+    if detail.export_command:
+        parts.append(f"<pre>{escape(detail.export_command)}</pre>")
+    if detail.export_note:
+        parts.append(_note(detail.export_note))
+    return "\n".join(parts)
+
+
+def write_report(storage: str | None, study: str | None, out: str | Path) -> ReportResult:
+    """Read ``study`` from ``storage`` (read-only) and write its report to ``out`` atomically.
+
+    ``study`` may be None when the storage holds exactly one. Errors (missing storage, unknown study,
+    missing output folder) are UsageErrors naming the bad value; nothing is written then.
+    """
+    path = Path(out)
+    if path.is_dir():
+        raise UsageError(f"-o {str(out)!r} is a directory; give a file name such as {path / 'report.html'}")
+    if not path.parent.resolve().is_dir():
+        raise UsageError(f"-o {str(out)!r}: folder {str(path.parent)!r} does not exist")
+    source = StudySource(storage)
+    names = source.names()
+    if study is None:
+        if len(names) != 1:
+            raise UsageError(f"--study is required: {source.display_url} holds {len(names)} studies "
+                             f"({', '.join(names) or 'none'})")
+        study = names[0]
+    df = source.frame(study)
+    text = build_report(df)
+    _write_atomically(path, text)
+    return ReportResult(path=path, study=study, trials=len(df), bytes=len(text.encode("utf-8")))
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes it 0600; a report is an ordinary file
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
