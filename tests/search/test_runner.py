@@ -133,15 +133,17 @@ def test_sigkill_mid_trial_loses_nothing_and_resume_completes(write_space, tmp_p
     path = write_space(slow, "slow.yaml")
     storage = str(tmp_path / "j.log")
     backend = optnas.search.open_storage(storage)
+    log = (tmp_path / "search.log").open("w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "optnas", "search", str(path), "--trials", "3", "--storage", storage, "--no-progress"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     deadline = time.time() + 240
     finished: dict = {}
     while time.time() < deadline:  # wait for one finished trial and one running
         time.sleep(0.2)
+        assert proc.poll() is None, f"search ended before it could be killed:\n{(tmp_path / 'search.log').read_text()}"
         try:
             trials = optuna.load_study(study_name="slow", storage=backend).trials
         except KeyError:
