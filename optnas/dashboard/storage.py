@@ -30,6 +30,7 @@ from optuna.trial import TrialState
 from ..errors import UsageError
 from ..results import frame
 from ..search.storage import DEFAULT_STORAGE
+from . import _rdb
 
 _SQLITE_HEADER = b"SQLite format 3\x00"
 
@@ -156,9 +157,12 @@ class StudySource:
                 if name not in names:
                     valid = ", ".join(names) or "none"
                     raise UsageError(f"unknown study {name!r} in {self.display_url}; valid: {valid}")
-                # a fixed sampler: load_study would otherwise build a TPE sampler nobody uses
-                sampler = optuna.samplers.RandomSampler()
-                self._studies[name] = optuna.load_study(study_name=name, storage=self.storage, sampler=sampler)
+                if isinstance(self.storage, RDBStorage) and _rdb.AVAILABLE:
+                    self._studies[name] = _rdb.FastRDBStudy(name, self.storage)
+                else:
+                    # a fixed sampler: load_study would otherwise build a TPE sampler nobody uses
+                    sampler = optuna.samplers.RandomSampler()
+                    self._studies[name] = optuna.load_study(study_name=name, storage=self.storage, sampler=sampler)
             return self._studies[name]
 
     def signature(self, name: str) -> tuple[int, ...]:

@@ -3,6 +3,7 @@ learning curves of chosen trials."""
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import dash
@@ -39,27 +40,11 @@ def _column(col: str, name: str) -> Any:  # dash_table's own TypedDict, built fr
 
 
 def layout() -> html.Div:
-    table = DataTable(
-        id="leaderboard",
-        columns=[_column(c, n) for c, n in LEADERBOARD_COLUMNS],
-        data=[],
-        sort_action="custom",
-        sort_mode="single",
-        sort_by=[],
-        page_action="custom",
-        page_current=0,
-        page_size=PAGE_SIZE,
-        page_count=1,
-        cell_selectable=True,
-        style_table={"overflowX": "auto"},
-        style_cell={"fontFamily": "inherit", "fontSize": 13, "padding": "4px 8px", "textAlign": "left"},
-        style_header={"fontWeight": "600", "backgroundColor": "#f3f4f6"},
-        style_data_conditional=[
-            {"if": {"filter_query": '{status} = "complete"', "column_id": "status"}, "color": "#15803d"},
-            {"if": {"filter_query": '{status} != "complete"', "column_id": "status"}, "color": "#b91c1c"},
-            {"if": {"state": "active"}, "backgroundColor": "#dbeafe", "border": "1px solid #3b82f6"},
-        ],
-    )
+    with warnings.catch_warnings():
+        # Dash 4 announces DataTable's future removal (dash-ag-grid is the successor, a separate install);
+        # it is what ships with Dash today, so the dashboard needs nothing more
+        warnings.filterwarnings("ignore", r"(?s).*dash_table.DataTable will be removed", DeprecationWarning)
+        table = _table()
     costs = [{"label": label, "value": c} for c, label in COSTS.items()]
     return html.Div(
         [
@@ -88,6 +73,30 @@ def layout() -> html.Div:
                 dcc.Graph(id="curves-graph"),
             ]),
         ]
+    )
+
+
+def _table() -> DataTable:
+    return DataTable(
+        id="leaderboard",
+        columns=[_column(c, n) for c, n in LEADERBOARD_COLUMNS],
+        data=[],
+        sort_action="custom",
+        sort_mode="single",
+        sort_by=[],
+        page_action="custom",
+        page_current=0,
+        page_size=PAGE_SIZE,
+        page_count=1,
+        cell_selectable=True,
+        style_table={"overflowX": "auto"},
+        style_cell={"fontFamily": "inherit", "fontSize": 13, "padding": "4px 8px", "textAlign": "left"},
+        style_header={"fontWeight": "600", "backgroundColor": "#f3f4f6"},
+        style_data_conditional=[
+            {"if": {"filter_query": '{status} = "complete"', "column_id": "status"}, "color": "#15803d"},
+            {"if": {"filter_query": '{status} != "complete"', "column_id": "status"}, "color": "#b91c1c"},
+            {"if": {"state": "active"}, "backgroundColor": "#dbeafe", "border": "1px solid #3b82f6"},
+        ],
     )
 
 

@@ -1,0 +1,92 @@
+"""The leaderboard, the task metric and the trial page's content, from results DataFrames."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from optnas.dashboard.data import Metric, hover_text, leaderboard_page, params_text, ranked, task_metric
+from optnas.dashboard.trial import trial_detail
+
+
+def test_task_metric_is_the_first_metric_objective():
+    df = pd.DataFrame()
+    df.attrs["objectives"] = [{"name": "params", "direction": "minimize"},
+                              {"name": "test_metric", "direction": "minimize"}]
+    assert task_metric(df) == Metric("test_metric", "minimize")
+    df.attrs["objectives"] = [{"name": "flops", "direction": "minimize"}]
+    assert task_metric(df) == Metric("flops", "minimize")
+    df.attrs["objectives"] = []
+    assert task_metric(df) == Metric("val_metric", "maximize")
+
+
+def test_leaderboard_ranks_complete_trials_first_then_the_rest(edge_frame):
+    page = leaderboard_page(edge_frame)
+    assert [r["number"] for r in page.rows] == [1, 5, 0, 2, 3, 4]
+    assert [r["status"] for r in page.rows] == ["complete", "complete", "complete", "pruned", "diverged", "running"]
+    top = page.rows[0]
+    assert top["id"] == 1 and top["algorithm"] == "nesterov" and top["block"] == "mlp2(hidden=8)"
+    assert top["val_metric"] == 0.8 and top["params"] == 400 and isinstance(top["params"], int)
+    assert top["certified"] == "yes" and page.rows[-1]["certified"] == ""  # running: no certificate yet
+    assert leaderboard_page(edge_frame.iloc[:0]).rows == []
+
+
+def test_leaderboard_sorts_any_column_with_missing_values_last_and_pages(edge_frame):
+    asc = leaderboard_page(edge_frame, sort_by=[{"column_id": "val_metric", "direction": "asc"}])
+    assert [r["number"] for r in asc.rows][:4] == [2, 0, 5, 1] and asc.rows[-1]["val_metric"] is None
+    desc = leaderboard_page(edge_frame, sort_by=[{"column_id": "val_metric", "direction": "desc"}])
+    assert [r["number"] for r in desc.rows][:4] == [1, 5, 0, 2] and desc.rows[-1]["val_metric"] is None
+    alpha = leaderboard_page(edge_frame, sort_by=[{"column_id": "algorithm", "direction": "asc"}])
+    assert [r["algorithm"] for r in alpha.rows][:2] == ["gd", "gd"]
+    ignored = leaderboard_page(edge_frame, sort_by=[{"column_id": "no_such_column", "direction": "asc"}])
+    assert [r["number"] for r in ignored.rows] == [1, 5, 0, 2, 3, 4]
+    p = leaderboard_page(edge_frame, page=1, page_size=4)
+    assert p.page_count == 2 and p.total == 6 and [r["number"] for r in p.rows] == [3, 4]
+    assert leaderboard_page(edge_frame, page=99, page_size=4).rows == p.rows  # clamped to the last page
+
+
+def test_ranked_minimizes_when_the_metric_does(edge_frame):
+    df = edge_frame.copy()
+    df.attrs = {**edge_frame.attrs, "objectives": [{"name": "val_metric", "direction": "minimize"}]}
+    assert ranked(df)["number"].tolist()[:3] == [0, 5, 1]
+
+
+def test_hover_and_params_text(edge_frame):
+    assert params_text('{"beta": 0.123456, "momentum": "fista_momentum"}') == "beta=0.1235, momentum=fista_momentum"
+    assert params_text("{}") == "" and params_text(None) == ""
+    text = hover_text(edge_frame[edge_frame["number"] == 0])[0]
+    assert text.startswith("trial 0<br>heavy_ball(beta=0.5) · mlp2(hidden=8) · relu · L=4 · w=8<br>")
+    assert "schedule constant · init default" in text and "val_metric=0.6" in text and "params=100" in text
+
+
+def test_trial_detail_of_a_real_trial(searched_frame, searched):
+    detail = trial_detail(searched_frame, 2)
+    row = searched_frame.set_index("number").loc[2]
+    assert detail.spec == row["spec"] and detail.certified is True and detail.state == "COMPLETE"
+    assert [c.name for c in detail.conditions] == [c["name"] for c in row["certificate"]["conditions"]]
+    assert all(c.holds for c in detail.conditions) and all(c.detail for c in detail.conditions)
+    assert detail.metrics["val_metric"] == row["val_metric"] and detail.metrics["params"] == row["params"]
+    assert detail.export_command == (
+        f"optnas export --storage {searched_frame.attrs['storage']} --study {searched.study} --trial 2 "
+        f"--out export-{searched.study}-trial-2"
+    )
+    assert searched_frame.attrs["storage"].startswith("/")  # absolute: the command works from any folder
+
+
+def test_trial_detail_of_failed_and_unknown_trials(edge_frame):
+    failed = trial_detail(edge_frame, 3)
+    assert failed.status == "diverged" and failed.reason == "why" and failed.export_command is None
+    assert "FAIL" in failed.export_note
+    running = trial_detail(edge_frame, 4)
+    assert running.certified is None and running.conditions == () and running.status == "running"
+    with pytest.raises(ValueError, match=r"has no trial 42; its trials: 0\.\.5"):
+        trial_detail(edge_frame, 42)
+
+
+def test_export_command_quotes_and_hides_passwords(edge_frame):
+    df = edge_frame.copy()
+    df.attrs = {**edge_frame.attrs, "study": "my study", "storage": "postgresql://u:***@db/optuna"}
+    df.loc[df["number"] == 0, "weights"] = None
+    detail = trial_detail(df, 0)
+    assert "--study 'my study'" in detail.export_command and detail.export_command.endswith("--retrain")
+    assert "without weights" in detail.export_note and "password is hidden" in detail.export_note

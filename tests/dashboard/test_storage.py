@@ -1,0 +1,134 @@
+"""Storage access: read-only for every kind, nothing created, a cache rebuilt only when trials change, and
+the fast RDB reader equal to Optuna's own API."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.storages import JournalStorage
+from optuna.storages.journal import JournalFileBackend
+from optuna.trial import TrialState
+
+from optnas.dashboard import StudySource, open_readonly
+from optnas.dashboard._rdb import FastRDBStudy
+from optnas.dashboard.storage import hide_password
+from optnas.errors import UsageError
+
+
+def _digest(path: str) -> tuple[str, float]:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest(), os.stat(path).st_mtime
+
+
+def test_journal_is_never_written(edge_journal):
+    before = _digest(edge_journal)
+    source = StudySource(edge_journal)
+    study = source.study("edge")
+    source.frame("edge")
+    with pytest.raises(PermissionError, match="read-only"):
+        study.set_user_attr("x", 1)
+    with pytest.raises(PermissionError, match="read-only"):
+        optuna.create_study(study_name="new", storage=source.storage)
+    assert _digest(edge_journal) == before
+    assert sorted(p.name for p in Path(edge_journal).parent.iterdir()) == ["edge.log"]  # no lock file either
+
+
+@pytest.mark.parametrize("url", ["/no/such/dir/journal.log", "sqlite:////no/such/dir/optuna.db"])
+def test_missing_storage_is_an_error_and_nothing_is_created(tmp_path, url):
+    url = url.replace("/no/such/dir", str(tmp_path / "absent"))
+    with pytest.raises(UsageError, match="no such"):
+        open_readonly(url)
+    assert not (tmp_path / "absent").exists()
+
+
+def test_other_bad_storages(tmp_path):
+    with pytest.raises(UsageError, match="is a directory"):
+        open_readonly(str(tmp_path))
+    garbage = tmp_path / "garbage.log"
+    garbage.write_text("not json\nnor this\n")  # Optuna tolerates one bad last line (a write in progress)
+    with pytest.raises(UsageError, match="not an Optuna journal file"):
+        open_readonly(str(garbage))
+    with pytest.raises(UsageError, match="unknown scheme"):
+        open_readonly("redis://localhost/0")
+    with pytest.raises(UsageError, match="in-memory SQLite"):
+        open_readonly("sqlite://")
+    empty = tmp_path / "empty.db"
+    optuna.storages.RDBStorage(f"sqlite:///{empty}")  # tables, no study
+    assert StudySource(f"sqlite:///{empty}").names() == []
+    with pytest.raises(UsageError, match=r"unknown study 'x' in .*; valid: none"):
+        StudySource(f"sqlite:///{empty}").frame("x")
+
+
+def test_sqlite_is_opened_in_read_only_mode(tmp_path, edge_study_maker):
+    path = tmp_path / "s.db"
+    edge_study_maker(f"sqlite:///{path}")
+    before = _digest(str(path))
+    source = StudySource(f"sqlite:///{path}")
+    assert source.frame("edge")["number"].tolist() == list(range(6))
+    with pytest.raises(optuna.exceptions.StorageInternalError) as failed:
+        optuna.load_study(study_name="edge", storage=source.storage).set_user_attr("x", 1)
+    assert "readonly database" in str(failed.value.__cause__)  # refused by SQLite itself (mode=ro)
+    assert _digest(str(path)) == before
+
+
+def test_passwords_are_hidden():
+    assert hide_password("postgresql://user:secret@db:5432/optuna") == "postgresql://user:***@db:5432/optuna"
+    assert hide_password("runs/journal.log") == "runs/journal.log"
+
+
+def _same(a: optuna.trial.FrozenTrial, b: optuna.trial.FrozenTrial) -> bool:
+    fields = ("number", "state", "user_attrs", "datetime_start", "datetime_complete", "_trial_id")
+    values_equal = (a.values is None and b.values is None) or (
+        a.values is not None and b.values is not None
+        and all(x == y or (math.isnan(x) and math.isnan(y)) for x, y in zip(a.values, b.values, strict=True))
+    )
+    return values_equal and all(getattr(a, f) == getattr(b, f) for f in fields)
+
+
+def test_fast_rdb_reader_equals_optunas_api_and_follows_changes(tmp_path, edge_study_maker):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    writer = edge_study_maker(url)
+    writer.add_trial(optuna.trial.create_trial(state=TrialState.COMPLETE, values=[math.inf, -math.inf],
+                                               user_attrs={"status": "complete", "nan": math.nan}))
+    other = optuna.create_study(study_name="other", storage=url)  # trials of another study must not leak in
+    other.add_trial(optuna.trial.create_trial(state=TrialState.COMPLETE, value=1.0))
+    source = StudySource(url)
+    fast = source.study("edge")
+    assert isinstance(fast, FastRDBStudy)
+
+    def check() -> None:
+        truth = optuna.load_study(study_name="edge", storage=url).get_trials(deepcopy=False)
+        got = fast.get_trials(deepcopy=False)
+        assert len(got) == len(truth) and all(_same(a, b) for a, b in zip(got, truth, strict=True))
+
+    check()
+    first = source.frame("edge")
+    assert source.frame("edge") is first  # nothing changed: the cached DataFrame
+    # a running trial finishes (attributes first, then the state, as a worker does) and a new one starts
+    running = next(t for t in writer.get_trials() if t.state == TrialState.RUNNING)
+    writer._storage.set_trial_user_attr(running._trial_id, "status", "complete")
+    writer._storage.set_trial_state_values(running._trial_id, TrialState.COMPLETE, [0.9, 10.0])
+    trial = writer.ask()
+    trial.set_user_attr("spec", {"algorithm": "gd"})
+    check()
+    after = source.frame("edge")
+    assert after is not first and len(after) == 8
+    assert after.set_index("number").loc[4, "state"] == "COMPLETE"
+    assert fast.get_trials(deepcopy=False, states=(TrialState.RUNNING,))[0].user_attrs == {"spec": {"algorithm": "gd"}}
+
+
+def test_journal_cache_follows_a_live_search(tmp_path, edge_study_maker):
+    path = str(tmp_path / "live.log")
+    writer = edge_study_maker(JournalStorage(JournalFileBackend(path)))
+    source = StudySource(path)
+    first = source.frame("edge")
+    assert source.signature("edge") == (1, 3, 1, 1, 0)  # RUNNING, COMPLETE, PRUNED, FAIL, WAITING
+    assert source.frame("edge") is first
+    writer.add_trial(optuna.trial.create_trial(state=TrialState.COMPLETE, values=[0.95, 30.0],
+                                               user_attrs={"status": "complete"}))
+    assert source.signature("edge") == (1, 4, 1, 1, 0)
+    assert len(source.frame("edge")) == 7
