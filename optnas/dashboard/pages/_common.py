@@ -19,7 +19,7 @@ def card(title: str, children: list[Any], **kwargs: Any) -> html.Section:
 def key_values(items: dict[str, Any], *, id_: str) -> html.Table:
     """A two-column table; floats shown with 4 significant digits."""
     rows = [html.Tr([html.Th(k), html.Td(_fmt(v))]) for k, v in items.items()]
-    return html.Table(rows, className="kv", id=id_)
+    return html.Table(html.Tbody(rows), className="kv", id=id_)
 
 
 def _fmt(value: Any) -> str:

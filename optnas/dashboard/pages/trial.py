@@ -38,16 +38,18 @@ def render(detail: TrialDetail) -> list[Any]:
         parts.append(html.P(f"reason: {detail.reason}", className="reason"))
     cert_state = {True: "certified", False: "NOT certified", None: "no certificate recorded"}[detail.certified]
     conditions = html.Table(
-        [html.Tr([html.Th("condition"), html.Th("holds"), html.Th("detail")])]
-        + [
-            html.Tr(
-                [
-                    html.Td(c.name),
-                    html.Td("yes" if c.holds else "NO", className="ok" if c.holds else "bad"),
-                    html.Td(c.detail + (" [numerical]" if c.numerical else "")),
-                ]
-            )
-            for c in detail.conditions
+        [
+            html.Thead(html.Tr([html.Th("condition"), html.Th("holds"), html.Th("detail")])),
+            html.Tbody([
+                html.Tr(
+                    [
+                        html.Td(c.name),
+                        html.Td("yes" if c.holds else "NO", className="ok" if c.holds else "bad"),
+                        html.Td(c.detail + (" [numerical]" if c.numerical else "")),
+                    ]
+                )
+                for c in detail.conditions
+            ]),
         ],
         id="certificate-table",
         className="grid",
