@@ -132,3 +132,50 @@ def test_journal_cache_follows_a_live_search(tmp_path, edge_study_maker):
                                                user_attrs={"status": "complete"}))
     assert source.signature("edge") == (1, 4, 1, 1, 0)
     assert len(source.frame("edge")) == 7
+
+
+def test_read_only_journal_reads_what_optunas_backend_reads(tmp_path, edge_study_maker):
+    from optnas.dashboard._journal import ReadOnlyJournal
+
+    path = tmp_path / "j.log"
+    edge_study_maker(JournalStorage(JournalFileBackend(str(path))))
+    ours, theirs = ReadOnlyJournal(str(path)), JournalFileBackend(str(path))
+    assert list(ours.read_logs(0)) == list(theirs.read_logs(0))
+    n = len(list(theirs.read_logs(0)))
+    assert list(ours.read_logs(n)) == []  # nothing new
+    with open(path, "ab") as fh:  # a writer appends one log and is midway through the next
+        fh.write(b'{"op_code": 99, "x": NaN}\n{"op_code": 9')
+    assert [log["op_code"] for log in ours.read_logs(n)] == [99]
+    assert list(ours.read_logs(n + 1)) == []  # the partial line waits for its newline
+    with open(path, "ab") as fh:
+        fh.write(b'8}\n')
+    assert [log["op_code"] for log in ours.read_logs(n + 1)] == [98]
+    assert list(ours.read_logs(3)) == list(theirs.read_logs(3))  # an earlier start rescans the file
+    with open(path, "ab") as fh:
+        fh.write(b"garbage\n")
+    assert [log["op_code"] for log in ours.read_logs(n + 2)] == []  # maybe a write in progress: not yet an error
+    with open(path, "ab") as fh:
+        fh.write(b'{"op_code": 97}\n')
+    with pytest.raises(ValueError, match="not valid JSON"):
+        list(ours.read_logs(n + 2))
+
+
+def test_gc_pause_nests_and_restores():
+    import gc
+
+    from optnas.dashboard.storage import gc_paused
+
+    assert gc.isenabled()
+    with gc_paused():
+        assert not gc.isenabled()
+        with pytest.raises(RuntimeError), gc_paused():
+            raise RuntimeError
+        assert not gc.isenabled()  # the outer pause still holds
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()  # a collector that was off stays off
+    finally:
+        gc.enable()
