@@ -18,6 +18,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "list": ("list_cmd", "list registered algorithms, activations, blocks, schedules or tasks"),
     "certify": ("certify_cmd", "print the universality certificate of a spec (JSON) or a search space (YAML)"),
     "search": ("search_cmd", "run a stored, resumable search over a search-space file"),
+    "dashboard": ("dashboard_cmd", "serve the Plotly dashboard of the studies in a storage (read-only)"),
+    "report": ("report_cmd", "write a static, self-contained HTML report of a study"),
     "export": ("export_cmd", "export a stored trial as a plain PyTorch module (model.py + safetensors weights)"),
     "theory": ("theory_cmd", "effective-theory report of an activation: critical C_b, C_W, class, depth"),
 }
