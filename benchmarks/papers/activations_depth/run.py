@@ -280,7 +280,17 @@ def readme(data: dict[str, Any]) -> str:
                 cells.append(f"{t['trained']} / {t['diverged']} of {t['runs']}")
             lines.append(f"| {arm} | " + " | ".join(cells) + " |")
         lines.append("")
-    lines += ["## Median NMSE by depth (diverged seeds in brackets; — = every seed diverged)", ""]
+    deep = [d for d in s["depths"] if d >= 20]
+    lines += [f"## Deep networks only (depth {', '.join(map(str, deep))}; both tasks): trained / diverged of runs", "",
+              "| activation | " + " | ".join(s["arms"]) + " |", "|---" * (len(s["arms"]) + 1) + "|"]
+    for act in acts:
+        cells = []
+        for arm in s["arms"]:
+            cell = [x for x in data["summary"] if x["activation"] == act and x["arm"] == arm and x["depth"] in deep]
+            cells.append(f"{sum(x['trained'] for x in cell)} / {sum(x['diverged'] for x in cell)} of "
+                         f"{sum(x['runs'] for x in cell)}")
+        lines.append(f"| {act} | " + " | ".join(cells) + " |")
+    lines += ["", "## Median NMSE by depth (diverged seeds in brackets; — = every seed diverged)", ""]
     for task in s["tasks"]:
         lines += [f"**{task}**", "",
                   "| arm | activation | " + " | ".join(f"depth {d}" for d in s["depths"]) + " | init output std "
