@@ -9,6 +9,7 @@ Needs /usr/bin/chromium (apt-get install -y chromium) and ``pip install playwrig
 from __future__ import annotations
 
 import argparse
+import logging
 import threading
 import time
 from pathlib import Path
@@ -36,6 +37,7 @@ def main() -> None:
     args = parser.parse_args()
     out = Path(args.out)
 
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
     server = make_server("127.0.0.1", 0, create_app(args.storage).server, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_port}/"

@@ -84,9 +84,10 @@ def _trial(number: int, rng: random.Random, pool: list, start: dt.datetime) -> F
     width, depth, hidden = spec["width"], spec["depth"], spec["block_params"]["hidden"]
     params = 2 * width + depth * (2 * width * hidden + width + hidden) + 3 * width + 3
     capacity = min(1.0, params / 60000)
-    final = min(0.999, 0.55 + 0.4 * capacity + rng.gauss(0, 0.04))
+    final = min(0.985, max(0.3, 0.55 + 0.38 * capacity + rng.gauss(0, 0.04)))
     epochs = EPOCHS if status == "complete" else rng.randint(2, EPOCHS - 1)
-    val = [final * (1 - 0.6 * 0.8**e) for e in range(epochs)]
+    rate = rng.uniform(0.6, 0.9)  # how fast this run learns
+    val = [final * (1 - 0.6 * rate**e) + rng.gauss(0, 0.003) for e in range(epochs)]
     curves = {
         "train_loss": [1.1 * 0.85**e + rng.random() * 0.02 for e in range(epochs)],
         "train_metric": [v + 0.01 for v in val],

@@ -56,8 +56,12 @@ def warn_if_exposed(host: str) -> None:
 
 def serve(wsgi_app: Any, sock: socket.socket) -> None:
     """Serve ``wsgi_app`` on ``sock`` (threaded) until interrupted."""
+    import logging
+
     from werkzeug.serving import make_server
 
+    # one log line per request (every refresh tick) drowns the terminal; errors still show
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     host, port = sock.getsockname()[:2]
     server = make_server(host, port, wsgi_app, threaded=True, fd=sock.fileno())
     try:

@@ -81,5 +81,5 @@ def plot_parallel(data: ParallelData) -> go.Figure:
             "showscale": True, "colorbar": {"title": {"text": data.metric.name}}}
     fig = go.Figure(go.Parcoords(line=line, dimensions=dims))
     fig.update_layout(title=f"{TITLE}: {len(data.color)} complete trials", template=TEMPLATE,
-                      margin={"l": 60, "r": 40})
+                      margin={"l": 110, "r": 60})  # room for long algorithm names
     return fig
