@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import inspect
 import time
 from pathlib import Path
 from typing import Any
@@ -82,6 +83,9 @@ def create_app(source: StudySource | str | None = None, *, refresh_s: float = 5.
     if not isinstance(source, StudySource):
         source = StudySource(source)
     server = flask.Flask("optnas.dashboard", static_folder=None)  # no static route
+    # Endpoints newer Dash versions can open: off (older versions have none to turn off)
+    accepted = inspect.signature(dash.Dash).parameters
+    extra: dict[str, Any] = {k: False for k in ("enable_mcp", "websocket_callbacks") if k in accepted}
     app = dash.Dash(
         "optnas.dashboard",
         server=server,  # type: ignore[arg-type]  # Dash types it as bool | factory; a Flask app works
@@ -91,9 +95,8 @@ def create_app(source: StudySource | str | None = None, *, refresh_s: float = 5.
         title="optnas dashboard",
         update_title="",  # keep the tab title while callbacks run
         suppress_callback_exceptions=True,
-        enable_mcp=False,
-        websocket_callbacks=False,
         index_string=_INDEX,
+        **extra,
     )
     app.layout = _layout(source, refresh_s)
     frame_of = _frame_getter(source)
