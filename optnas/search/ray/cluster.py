@@ -1,0 +1,133 @@
+"""Connecting to Ray: a local Ray that optnas starts, or a running cluster at ``--ray-address``.
+
+Everything here is checked before the study is touched, so bad flags and unreachable clusters leave nothing
+half-written (exit 2 through `UsageError`).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+from ...errors import UsageError
+from ..storage import DEFAULT_DIR
+
+CONNECT_TIMEOUT_S = 5.0
+# Ray's object store holds only results and small configs here: keep the local Ray light.
+LOCAL_OBJECT_STORE_BYTES = 256 * 1024**2
+
+
+@dataclass(frozen=True)
+class Resources:
+    """What one trial asks Ray for (``tune.with_resources``); ``threads`` is torch's intra-op thread count."""
+
+    cpu: float
+    gpu: float
+
+    @property
+    def threads(self) -> int:
+        return max(1, math.floor(self.cpu))
+
+    def as_dict(self) -> dict[str, float]:
+        return {"cpu": self.cpu, "gpu": self.gpu}
+
+
+def check_flags(gpus_per_trial: float | None, cpus_per_trial: float | None, device: str) -> None:
+    """Reject bad resource flags before anything starts."""
+    for flag, value, low_ok in (
+        ("--gpus-per-trial", gpus_per_trial, True),
+        ("--cpus-per-trial", cpus_per_trial, False),
+    ):
+        if value is None:
+            continue
+        if not math.isfinite(value) or value < 0 or (value == 0 and not low_ok):
+            rule = ">= 0" if low_ok else "> 0"
+            raise UsageError(f"{flag} {value:g} is invalid: it must be a finite number {rule}")
+    if gpus_per_trial is not None and gpus_per_trial > 1 and gpus_per_trial != int(gpus_per_trial):
+        raise UsageError(
+            f"--gpus-per-trial {gpus_per_trial:g} is invalid: Ray shares one GPU between trials (a fraction "
+            "<= 1) or gives whole GPUs (an integer)"
+        )
+    if device == "cuda" and gpus_per_trial == 0:
+        raise UsageError("--device cuda with --gpus-per-trial 0: a trial needs a GPU share to run on CUDA")
+    if device == "cpu" and gpus_per_trial:
+        raise UsageError(f"--device cpu with --gpus-per-trial {gpus_per_trial:g}: drop one of them")
+
+
+def check_address(address: str | None) -> None:
+    """``None`` (start a local Ray), ``auto`` (the cluster on this machine) or a reachable ``HOST:PORT``."""
+    if address is None or address == "auto":
+        return
+    target = address.split("://", 1)[1] if address.startswith("ray://") else address
+    host, sep, port = target.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise UsageError(f"--ray-address {address!r} is invalid: use auto, HOST:PORT or ray://HOST:PORT")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_S):
+            pass
+    except OSError as exc:
+        raise UsageError(
+            f"--ray-address {address!r} is unreachable ({exc.strerror or exc}); start a cluster with "
+            "'ray start --head' or leave --ray-address out for a local Ray"
+        ) from None
+
+
+def connect(address: str | None, num_cpus: int | None = None) -> bool:
+    """Initialise Ray for this process; returns True when optnas started it (and must shut it down).
+
+    A local Ray gets ``num_cpus`` (default: all of this machine's) and no dashboard."""
+    import ray
+
+    if ray.is_initialized():  # a notebook or a test that already holds a Ray: use it as it is
+        return False
+    if address is None:
+        # "local", not None: None would join whatever cluster RAY_ADDRESS or /tmp/ray points at
+        ray.init(
+            address="local",
+            num_cpus=num_cpus or os.cpu_count() or 1,
+            include_dashboard=False,
+            object_store_memory=LOCAL_OBJECT_STORE_BYTES,
+            log_to_driver=False,
+            logging_level=logging.ERROR,
+        )
+        return True
+    try:
+        ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR)
+    except (ConnectionError, RuntimeError, TimeoutError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UsageError(f"--ray-address {address!r}: cannot join the Ray cluster: {first}") from None
+    return True
+
+
+def resources(gpus_per_trial: float | None, cpus_per_trial: float | None, device: str, started: bool) -> Resources:
+    """Per-trial resources; by default 1 CPU, and 1 GPU when the cluster has GPUs and the device allows it."""
+    import ray
+
+    cluster = ray.cluster_resources()
+    gpus_total = float(cluster.get("GPU", 0.0))
+    gpu = gpus_per_trial if gpus_per_trial is not None else (1.0 if gpus_total and device != "cpu" else 0.0)
+    cpu = cpus_per_trial if cpus_per_trial is not None else 1.0
+    if device == "cuda" and gpu == 0:
+        raise UsageError("--device cuda: the Ray cluster has no GPU; use --device auto or cpu, or add GPU nodes")
+    if started:  # a Ray we started cannot grow: a trial that never fits would wait forever
+        cpus_total = float(cluster.get("CPU", 0.0))
+        if gpu > gpus_total:
+            raise UsageError(f"--gpus-per-trial {gpu:g}: this machine's Ray has {gpus_total:g} GPU(s)")
+        if cpu > cpus_total:
+            raise UsageError(f"--cpus-per-trial {cpu:g}: this machine's Ray has {cpus_total:g} CPU(s)")
+    return Resources(cpu=cpu, gpu=gpu)
+
+
+def experiment_root(storage: str) -> str:
+    """Where Ray keeps its experiments (trial checkpoints, state for ``--resume``): ``OPTNAS_RAY_STORAGE`` (a
+    shared folder or a cloud URI such as ``s3://bucket/optnas``: needed when trials run on several machines),
+    else ``ray/`` beside a journal file, else ``./optnas-runs/ray``."""
+    override = os.environ.get("OPTNAS_RAY_STORAGE")
+    if override:
+        return override if "://" in override else str(Path(override).resolve())
+    base = DEFAULT_DIR if "://" in storage else Path(storage).parent
+    return str((base / "ray").resolve())

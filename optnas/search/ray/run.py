@@ -1,0 +1,174 @@
+"""One search on Ray Tune: connect, open the study, run (or restore) the Tune experiment, hand back the study."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import optuna
+import ray
+from ray import tune
+from ray.tune.experiment import Trial
+
+from ... import __version__
+from ..progress import Progress
+from ..runner import counted
+from ..space import SearchSpace
+from ..study import create_or_resume
+from . import cluster
+from .driver import Driver, OptunaBridge, StudyWriter, active, make_scheduler
+from .worker import train_trial
+
+log = logging.getLogger("optnas.search")
+
+# Tune's CSV/JSON/TensorBoard loggers write a file set per trial (and import TensorBoard): the study is the
+# record here, and they cost ~0.4 s a trial on a small machine. Tune's console output is replaced by optnas's
+# progress bar and leaderboard. Set only where the user has not set them.
+TUNE_DEFAULTS = {
+    "TUNE_DISABLE_AUTO_CALLBACK_LOGGERS": "1",
+    "TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S": "0",
+    "RAY_AIR_NEW_OUTPUT": "0",
+}
+# Start reports and records of trials that never scored carry no val_metric by design.
+TUNE_REQUIRED = {"TUNE_DISABLE_STRICT_METRIC_CHECKING": "1"}
+
+
+def trial_name(trial: Trial) -> str:
+    """Ray trial (and folder) names carry the Optuna trial number: ``optuna-00012_<ray id>``."""
+    return f"optuna-{int(trial.config['optnas']['number']):05d}_{trial.trial_id}"
+
+
+@dataclass
+class RaySearch:
+    space: SearchSpace
+    url: str
+    name: str
+    target: int
+    deadline: float | None
+    device: str
+    artifact_dir: Path
+    max_failures: int
+    stats: dict[str, float] = field(default_factory=dict)
+
+    def run(
+        self,
+        address: str | None,
+        gpus_per_trial: float | None,
+        cpus_per_trial: float | None,
+        *,
+        resume: bool,
+        progress: bool,
+    ) -> optuna.Study:
+        start = time.perf_counter()
+        started = cluster.connect(address)
+        self.stats["ray_start_s"] = self.stats.get("ray_start_s", 0.0) + time.perf_counter() - start
+        try:
+            resources = cluster.resources(gpus_per_trial, cpus_per_trial, self.device, started)
+            study = create_or_resume(self.space, self.url, self.name, resume=resume)
+            study.set_user_attr("optnas", {**study.user_attrs.get("optnas", {}), "version": __version__})
+            if counted(study) >= self.target:
+                return study
+            root = cluster.experiment_root(self.url)
+            scheduler, milestones, scheduler_name = make_scheduler(self.space)
+            with Progress(study, self.target, enabled=progress) as bar:
+                driver = Driver(
+                    space=self.space,
+                    study=study,
+                    target=self.target,
+                    deadline=self.deadline,
+                    experiment=f"{root}/{self.name}",
+                    artifact_dir=self.artifact_dir,
+                    device=self.device,
+                    resources=resources,
+                    milestones=milestones,
+                    scheduler_name=scheduler_name,
+                    on_trial=bar.update,
+                    stats=self.stats,
+                )
+                with active(driver):
+                    try:
+                        self._fit(driver, root, scheduler, resume=resume)
+                    finally:
+                        driver.close()
+            return study
+        finally:
+            if started:
+                ray.shutdown()
+
+    def _fit(self, driver: Driver, root: str, scheduler: Any, *, resume: bool) -> None:
+        """Restore the interrupted Ray experiment on ``resume``; run a new one while trials are still due."""
+        for key, value in TUNE_DEFAULTS.items():
+            os.environ.setdefault(key, value)
+        os.environ.update(TUNE_REQUIRED)
+        trainable = tune.with_resources(train_trial, driver.resources.as_dict())
+        restorable = resume and tune.Tuner.can_restore(driver.experiment)
+        while True:
+            start = time.perf_counter()
+            if restorable:
+                tuner = tune.Tuner.restore(
+                    driver.experiment, trainable, resume_unfinished=True, resume_errored=False, restart_errored=False
+                )
+            else:
+                tuner = self._tuner(trainable, root, scheduler)
+            with _quiet_tune():
+                tuner.fit()
+            self.stats["fit_s"] = self.stats.get("fit_s", 0.0) + time.perf_counter() - start
+            if _ours_running(driver):
+                log.warning("search %r interrupted: continue it with --resume", self.name)
+                raise KeyboardInterrupt(f"search {self.name!r} interrupted")
+            out_of_time = driver.deadline is not None and time.monotonic() >= driver.deadline
+            if not restorable or out_of_time or counted(driver.study) >= self.target:
+                return
+            restorable = False  # the restored experiment is done; a larger --trials needs a new one
+            scheduler = make_scheduler(self.space)[0]
+            driver._reconciled = False
+
+    def _tuner(self, trainable: Any, root: str, scheduler: Any) -> tune.Tuner:
+        return tune.Tuner(
+            trainable,
+            tune_config=tune.TuneConfig(
+                search_alg=OptunaBridge(),
+                scheduler=scheduler,
+                num_samples=-1,  # the searcher says when the study holds its trials
+                reuse_actors=True,
+                trial_name_creator=trial_name,
+                trial_dirname_creator=trial_name,
+            ),
+            run_config=tune.RunConfig(
+                name=self.name,
+                storage_path=root,
+                callbacks=[StudyWriter()],
+                verbose=0,
+                failure_config=tune.FailureConfig(max_failures=self.max_failures),
+                checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
+            ),
+        )
+
+
+def _ours_running(driver: Driver) -> bool:
+    """Trials of this experiment still RUNNING after fit returned: the run was interrupted (Ctrl-C)."""
+    return any(
+        (t.user_attrs.get("ray") or {}).get("experiment") == driver.experiment
+        for t in driver.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+    )
+
+
+@contextmanager
+def _quiet_tune() -> Iterator[None]:
+    """Tune logs each failed trial's traceback and its own bookkeeping on stderr; the study records failures
+    (the driver logs one line each), so keep Tune's loggers to critical errors while it runs."""
+    loggers = [logging.getLogger(name) for name in ("ray.tune", "ray.train", "ray.air")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)

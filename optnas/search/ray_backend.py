@@ -1,0 +1,78 @@
+"""The Ray Tune backend of ``optnas search``: trials on a Ray cluster, one Optuna study as the record.
+
+The driver (this process) samples specs with the study's sampler, certifies them and writes everything to
+the Optuna storage; Ray workers only train (`optnas.search.ray`, docs/ray.md). The study is the one the
+optuna backend would make: `optnas.results.load`, the dashboard and export read it whatever the backend.
+"""
+
+from __future__ import annotations
+
+import time
+
+import optuna
+
+from ..errors import UsageError
+from .space import SearchSpace
+from .storage import DEFAULT_STORAGE, MAX_RETRY, artifact_dir_for
+
+
+def run_ray_search(
+    space: SearchSpace,
+    *,
+    trials: int | None = None,
+    timeout: float | None = None,
+    study: str | None = None,
+    storage: str | None = None,
+    seed: int | None = None,
+    device: str = "auto",
+    resume: bool = False,
+    address: str | None = None,
+    gpus_per_trial: float | None = None,
+    cpus_per_trial: float | None = None,
+    max_failures: int = MAX_RETRY,
+    progress: bool = True,
+    stats: dict[str, float] | None = None,
+) -> optuna.Study:
+    """Run (or, with ``resume``, continue) the search of ``space`` on Ray Tune; returns the Optuna study.
+
+    ``address``: None starts a local Ray on this machine (shut down at the end); ``"auto"`` or ``HOST:PORT``
+    joins a running cluster. Each trial asks Ray for ``cpus_per_trial`` CPUs (default 1) and
+    ``gpus_per_trial`` GPUs (a fraction shares a GPU; default 1 where the cluster has GPUs and ``device``
+    is not cpu). A trial whose worker dies is retried from its last checkpoint up to ``max_failures``
+    times. ``stats``, when given, is filled with where the driver's time went (Ray start, Tune, writes).
+
+    Example:
+        >>> space = SearchSpace.from_yaml("search_spaces/rings.yaml")                    # doctest: +SKIP
+        >>> study = run_ray_search(space, trials=20, storage="runs/journal.log",         # doctest: +SKIP
+        ...                        address="auto", gpus_per_trial=0.25)
+    """
+    if trials is not None and (isinstance(trials, bool) or not isinstance(trials, int) or trials < 1):
+        raise UsageError(f"--trials {trials!r} is invalid: it must be an integer >= 1")
+    if timeout is not None and not timeout > 0:
+        raise UsageError(f"--timeout {timeout!r} is invalid: it must be > 0")
+    if isinstance(max_failures, bool) or not isinstance(max_failures, int) or max_failures < 0:
+        raise UsageError(f"max_failures={max_failures!r} is invalid: it must be an integer >= 0")
+    try:
+        import ray.tune  # noqa: F401
+    except ImportError:
+        raise UsageError("--backend ray needs Ray Tune: pip install 'optnas[ray]'") from None
+    from .ray.cluster import check_address, check_flags
+    from .ray.run import RaySearch
+
+    check_flags(gpus_per_trial, cpus_per_trial, device)
+    check_address(address)
+    if seed is not None:
+        space.config.seed = seed
+    url = storage or DEFAULT_STORAGE
+    search = RaySearch(
+        space=space,
+        url=url,
+        name=study or space.name,
+        target=trials or space.config.trials,
+        deadline=None if timeout is None else time.monotonic() + timeout,
+        device=device,
+        artifact_dir=artifact_dir_for(url),
+        max_failures=max_failures,
+        stats={} if stats is None else stats,
+    )
+    return search.run(address, gpus_per_trial, cpus_per_trial, resume=resume, progress=progress)
