@@ -1,0 +1,165 @@
+"""Ray backend tests: real Ray (one local Ray per test session, started on first use), real journal
+storages, real training on tiny tasks."""
+
+import contextlib
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+ray = pytest.importorskip("ray")
+
+FAST = """
+task: {name: rings, params: {n_samples: 300}}
+train: {epochs: 2, batch_size: 64, lr: 0.01}
+space:
+  algorithm: {gd: {}, heavy_ball: {beta: {low: 0.0, high: 0.9}}}
+  block: {mlp2: {hidden: 8}}
+  activation: [relu, tanh]
+  depth: {low: 2, high: 3}
+  width: [4, 8]
+pruner: {name: none}
+trials: 4
+"""
+
+# epochs long enough (~0.1-0.3 s each here) to act on a trial while it runs
+SLOW = FAST.replace("epochs: 2", "epochs: 12").replace("n_samples: 300", "n_samples: 3000")
+
+
+@pytest.fixture
+def write_space(tmp_path: Path):
+    def write(text: str = FAST, name: str = "fast.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(textwrap.dedent(text))
+        return path
+
+    return write
+
+
+@pytest.fixture(autouse=True)
+def _lock_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("OPTNAS_LOCK_DIR", str(tmp_path / "locks"))
+
+
+@pytest.fixture(scope="session")
+def local_ray():
+    """One local Ray for the in-process tests (run_ray_search uses a Ray this process already holds)."""
+    ray.init(
+        address="local",
+        num_cpus=2,
+        include_dashboard=False,
+        object_store_memory=200 * 1024**2,
+        log_to_driver=False,
+        logging_level="error",
+    )
+    yield ray
+    ray.shutdown()
+
+
+@pytest.fixture
+def texts():
+    """The search-space texts of these tests."""
+    return SimpleNamespace(FAST=FAST, SLOW=SLOW)
+
+
+@pytest.fixture(name="free_port")
+def _free_port():
+    return free_port
+
+
+@pytest.fixture(name="cli")
+def _cli():
+    return cli
+
+
+def free_port() -> int:
+    """A free TCP port outside Ray's default worker-port range (10002-19999)."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if not 10002 <= port <= 19999:
+            return port
+
+
+def cli(*argv: str, env: dict | None = None, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "optnas", *argv],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+        **kw,
+    )
+
+
+@pytest.fixture
+def ray_cluster():
+    """A real Ray head on loopback (token authentication, as Ray starts clusters by default), in its own
+    process group and temp folder; stopped by signalling that group only (`ray stop` would stop every Ray
+    on the machine). Yields its address, the environment clients need, and the head's node id."""
+    temp = tempfile.mkdtemp(prefix="optnas-rc-", dir="/tmp")  # short: Ray's socket paths must fit 107 bytes
+    port, agent_port = free_port(), free_port()
+    env = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(16)}
+    head = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ray.scripts.scripts",
+            "start",
+            "--head",
+            f"--port={port}",
+            "--node-ip-address=127.0.0.1",
+            "--num-cpus=2",
+            "--object-store-memory=200000000",
+            "--include-dashboard=false",
+            f"--dashboard-agent-listen-port={agent_port}",
+            f"--temp-dir={temp}",
+            "--block",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        env={**os.environ, **env},
+    )
+    try:
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            assert head.poll() is None, "ray start --head exited"
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.5)
+        node = ""
+        while time.time() < deadline and not node:  # the head's node id names its port files
+            ports = list(Path(temp, "session_latest").glob("gcs_server_port_*"))
+            node = ports[0].name.rsplit("_", 1)[1] if ports else ""
+            time.sleep(0.5)
+        time.sleep(1)  # the raylet registers just after the GCS listens
+        yield SimpleNamespace(address=f"127.0.0.1:{port}", env=env, node=node)
+    finally:
+        _stop_group(head)
+        subprocess.run(["rm", "-rf", temp], check=False)
+
+
+def _stop_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        pass
+    except ProcessLookupError:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)  # what SIGTERM left of this cluster, and only of it
+    proc.wait(timeout=10)
