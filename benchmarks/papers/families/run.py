@@ -649,7 +649,7 @@ def write_outputs(out: Path, data: dict[str, Any]) -> None:
                                                data["confirm_seeds"])
     write_atomic(out / "results.json", json.dumps(no_nan(data), indent=1, allow_nan=False) + "\n")
     data = json.loads((out / "results.json").read_text())
-    make_figure(figure_data(data)).write_html(out / "figure.html", include_plotlyjs=True)
+    write_atomic(out / "figure.html", make_figure(figure_data(data)).to_html(include_plotlyjs=True, div_id="figure"))
     write_atomic(out / "README.md", readme(data))
 
 

@@ -274,7 +274,7 @@ def write_outputs(out: Path, data: dict[str, Any]) -> None:
     s = data["settings"]
     data = {**data, "summary": summarize(data["runs"], s["seeds"], s["trials"])}
     write_atomic(out / "results.json", json.dumps(data, indent=1, allow_nan=False) + "\n")
-    make_figure(figure_data(data)).write_html(out / "figure.html", include_plotlyjs=True)
+    write_atomic(out / "figure.html", make_figure(figure_data(data)).to_html(include_plotlyjs=True, div_id="figure"))
     write_atomic(out / "README.md", readme(data))
 
 
