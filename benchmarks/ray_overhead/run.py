@@ -1,0 +1,186 @@
+"""The Ray backend's extra wall time over the optuna backend, on the same search, side by side.
+
+Both backends run the search of benchmarks/search_overhead (its space, and its calibration: epochs such that
+one training takes about ``--seconds`` on one thread) for ``--trials`` trials, each run in a new Python
+process as an ``optnas search`` command would be, one trial at a time on one torch thread (optuna: --jobs 1
+with OPTNAS_TORCH_THREADS=1; ray: a local Ray of one CPU, started and shut down inside the timed run as the
+CLI does, and one CPU a trial). One thread because a small model on a shared two-core machine runs 2-3x
+slower on two threads, and erratically so. Each round runs both, the first backend alternating, so that the
+machine's load falls on both. Target: Ray's extra wall <= 15% of the optuna backend's wall (compared at
+equal training speed: see README.md).
+
+    python benchmarks/ray_overhead/run.py [--trials 20] [--seconds 5] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import optuna
+import torch
+import yaml
+
+from optnas.search import SearchSpace, run_search
+from optnas.search.ray.cluster import connect
+from optnas.search.ray_backend import run_ray_search
+
+HERE = Path(__file__).resolve().parent
+
+
+def _search_overhead() -> Any:
+    """benchmarks/search_overhead/run.py as a module: its SPACE and calibrate make the runs comparable."""
+    path = HERE.parent / "search_overhead" / "run.py"
+    spec = importlib.util.spec_from_file_location("search_overhead_run", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _space_file(base: dict, epochs: int, workdir: Path) -> Path:
+    data = json.loads(json.dumps(base))
+    data["train"]["epochs"] = epochs
+    path = workdir / "overhead.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def _loadavg() -> list[float] | None:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
+def run_one(backend: str, space_path: Path, trials: int, workdir: Path, tag: str) -> dict[str, Any]:
+    import ray
+
+    storage = str(workdir / f"{tag}" / "journal.log")
+    load = _loadavg()
+    stats: dict[str, float] = {}
+    start = time.perf_counter()
+    if backend == "optuna":
+        study = run_search(SearchSpace.from_yaml(space_path), trials=trials, storage=storage, jobs=1, progress=False)
+    else:
+        connect(None, num_cpus=1)  # what run_ray_search does itself, but with one CPU
+        stats["ray_start_s"] = time.perf_counter() - start
+        study = run_ray_search(
+            SearchSpace.from_yaml(space_path),
+            trials=trials,
+            storage=storage,
+            cpus_per_trial=1,
+            progress=False,
+            stats=stats,
+        )
+        stop = time.perf_counter()
+        ray.shutdown()
+        stats["ray_shutdown_s"] = time.perf_counter() - stop
+    wall = time.perf_counter() - start
+    done = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    train_s = sum(t.user_attrs["metrics"]["wall_s"] for t in done)
+    record: dict[str, Any] = {
+        "backend": backend,
+        "trials": len(done),
+        "wall_s": round(wall, 2),
+        "sum_train_s": round(train_s, 2),
+        "overhead_over_training": round((wall - train_s) / train_s, 4),
+        "loadavg_before": load,
+    }
+    if backend == "ray":
+        ray_records = [t.user_attrs.get("ray") or {} for t in done]
+        checkpoint_s = sum(r.get("checkpoint_s", 0.0) for r in ray_records)
+        fit_s, first = stats.get("fit_s", 0.0), stats.get("first_report_s", 0.0)
+        record["checkpoint_and_report_s"] = round(checkpoint_s, 2)  # inside the trials' training time
+        record["where_the_time_goes"] = {
+            "ray_start_s": round(stats.get("ray_start_s", 0.0), 2),
+            "ray_shutdown_s": round(stats.get("ray_shutdown_s", 0.0), 2),
+            "tune_start_to_first_report_s": round(first, 2),
+            "checkpoints": sum(r.get("checkpoints", 0) for r in ray_records),
+            "checkpoint_and_report_s": round(checkpoint_s, 2),
+            "between_trials_s": round(fit_s - first - train_s, 2),
+            "driver": {
+                "sample_and_certify_s": round(stats.get("suggest_s", 0.0), 2),
+                "report_writes_s (writer thread)": round(stats.get("result_s", 0.0), 2),
+                "record_writes_and_tell_s": round(stats.get("finish_s", 0.0), 2),
+                "weights_upload_s": round(stats.get("upload_s", 0.0), 2),
+            },
+        }
+    print(json.dumps(record), flush=True)
+    return record
+
+
+def _fresh(backend: str, space_path: Path, trials: int, workdir: Path, tag: str) -> dict[str, Any]:
+    """One run in a new interpreter, as one `optnas search` command: neither backend finds torch warm."""
+    argv = [sys.executable, __file__, "--one", backend, "--space", str(space_path), "--trials", str(trials)]
+    argv += ["--workdir", str(workdir), "--tag", tag]
+    env = {**os.environ, "OPTNAS_TORCH_THREADS": "1", "OPTNAS_LOCK_DIR": str(workdir)}
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, check=True)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--trials", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=HERE / "results.json")
+    parser.add_argument("--one", choices=("optuna", "ray"), help=argparse.SUPPRESS)
+    parser.add_argument("--space", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--tag", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:  # a child: run one search and print its record
+        run_one(args.one, args.space, args.trials, args.workdir, args.tag)
+        return
+    base = _search_overhead()
+    epochs = base.calibrate(args.seconds)
+    pairs: list[dict[str, dict[str, Any]]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        space_path = _space_file(base.SPACE, epochs, Path(tmp))
+        for i in range(args.rounds):  # alternate which backend goes first
+            order = ("optuna", "ray") if i % 2 == 0 else ("ray", "optuna")
+            pairs.append({b: _fresh(b, space_path, args.trials, Path(tmp), f"{b}{i}") for b in order})
+    runs = [p[b] for p in pairs for b in p]
+    ratios = [p["ray"]["wall_s"] / p["optuna"]["wall_s"] for p in pairs]
+    # Training speed on a shared machine varies by +-20% from run to run: compare what is not training.
+    # Ray's checkpoints run inside its trials' training time, so they count as Ray's overhead here.
+    extra = [
+        (
+            (p["ray"]["wall_s"] - p["ray"]["sum_train_s"] + p["ray"]["checkpoint_and_report_s"])
+            - (p["optuna"]["wall_s"] - p["optuna"]["sum_train_s"])
+        )
+        / p["optuna"]["wall_s"]
+        for p in pairs
+    ]
+    record = {
+        "benchmark": "ray backend extra wall time over the optuna backend (same space, trials, calibration)",
+        "command": "python benchmarks/ray_overhead/run.py",
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": (
+            f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
+            f"optuna {optuna.__version__}, ray {__import__('ray').__version__}; shared with other jobs"
+        ),
+        "epochs_per_trial": epochs,
+        "target": "extra wall <= 0.15 of the optuna backend's wall",
+        "extra_wall_at_equal_training_speed": [round(x, 4) for x in extra],
+        "extra_wall_at_equal_training_speed_median": round(statistics.median(extra), 4),
+        "ray_wall_over_optuna_wall": [round(x, 4) for x in ratios],
+        "runs": runs,
+    }
+    print(json.dumps(record, indent=2))
+    args.out.write_text(json.dumps(record, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
