@@ -63,6 +63,19 @@ def theory_plot_data(
     )
 
 
+def _flat_range(chi: np.ndarray) -> list[float] | None:
+    """A log-axis range of a factor 2 either side when χ is flat (within 1.5×), else None (autoscale).
+
+    Scale-invariant activations (ReLU, leaky ReLU) have χ = 1 at every K: autoscaling would blow rounding noise
+    of 1e-15 up to the full panel height and draw a flat line as a jagged one.
+    """
+    chi = chi[np.isfinite(chi) & (chi > 0)]
+    if not len(chi) or chi.max() / chi.min() >= 1.5:
+        return None
+    middle = float(np.sqrt(chi.max() * chi.min()))
+    return [float(np.log10(middle / 2)), float(np.log10(middle * 2))]
+
+
 def plot_theory(data: TheoryPlotData) -> go.Figure:
     """Two panels: the kernel flow with depth (log scale, the [K0/10, 10·K0] band of K0 = 1 shaded) and
     the susceptibilities against K, at the initialization the report recommends."""
@@ -87,5 +100,8 @@ def plot_theory(data: TheoryPlotData) -> go.Figure:
     fig.update_yaxes(title_text="K_ℓ", type="log", row=1, col=1)
     fig.update_xaxes(title_text="K", type="log", row=1, col=2)
     fig.update_yaxes(title_text="χ", type="log", row=1, col=2)
+    flat = _flat_range(np.concatenate([data.chi_par, data.chi_perp]))
+    if flat is not None:
+        fig.update_yaxes(range=flat, row=1, col=2)
     fig.update_layout(title=title, template="plotly_white")
     return fig

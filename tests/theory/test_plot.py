@@ -26,3 +26,11 @@ def test_figure_has_both_panels() -> None:
 def test_bad_depth() -> None:
     with pytest.raises(ValueError, match="depth=0"):
         theory_plot_data("relu", depth=0)
+
+
+def test_flat_susceptibility_gets_a_fixed_axis_not_autoscaled_noise() -> None:
+    relu = plot_theory(theory_plot_data("relu", depth=10))  # χ = 1 at every K, up to rounding
+    low, high = relu.layout.yaxis2.range
+    assert 10**low < 1.0 < 10**high and high - low == pytest.approx(np.log10(4.0))
+    tanh = plot_theory(theory_plot_data("tanh", depth=10))  # χ varies by orders of magnitude: autoscale
+    assert tanh.layout.yaxis2.range is None

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
 from ..data import named
@@ -75,17 +74,7 @@ def criticality_data(choice: ActivationChoice, depth: int = 100) -> TheoryPlotDa
 
 
 def plot_criticality(data: TheoryPlotData) -> go.Figure:
-    """`optnas.theory.plot_theory`: kernel flow with depth and susceptibilities at the recommended init.
-
-    When χ is flat (scale-invariant activations: χ = 1 at every K), the χ axis is widened to [0.5, 2]:
-    autoscaling would otherwise blow rounding noise of 1e-15 up to the full panel height.
-    """
+    """`optnas.theory.plot_theory`: kernel flow with depth and susceptibilities at the recommended init."""
     from ...theory import plot_theory
 
-    fig = plot_theory(data)
-    chi = np.concatenate([data.chi_par, data.chi_perp])
-    chi = chi[np.isfinite(chi) & (chi > 0)]
-    if len(chi) and chi.max() / chi.min() < 1.5:
-        middle = float(np.sqrt(chi.max() * chi.min()))
-        fig.update_yaxes(range=[np.log10(middle / 2), np.log10(middle * 2)], row=1, col=2)
-    return fig
+    return plot_theory(data)
