@@ -51,6 +51,7 @@ def _search_overhead() -> Any:
 def _space_file(base: dict, epochs: int, workdir: Path) -> Path:
     data = json.loads(json.dumps(base))
     data["train"]["epochs"] = epochs
+    workdir.mkdir(parents=True, exist_ok=True)
     path = workdir / "overhead.yaml"
     path.write_text(yaml.safe_dump(data))
     return path
@@ -120,13 +121,55 @@ def run_one(backend: str, space_path: Path, trials: int, workdir: Path, tag: str
     return record
 
 
-def _fresh(backend: str, space_path: Path, trials: int, workdir: Path, tag: str) -> dict[str, Any]:
+def _floor_trainable(config: dict[str, Any]) -> None:
+    import torch  # noqa: F401  (what every optnas trial's worker imports)
+    from ray import tune
+
+    for epoch in range(config["epochs"]):
+        tune.report({"epoch": epoch})
+
+
+def run_floor(trials: int, epochs: int, workdir: Path) -> dict[str, Any]:
+    """Ray Tune's own cost, no optnas in it: a local Ray of one CPU, ``trials`` trials that import torch and
+    report ``epochs`` times without training, Tune's loggers off (as optnas sets them), shut down."""
+    import ray
+    from ray import tune
+
+    os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
+    start = time.perf_counter()
+    connect(None, num_cpus=1)
+    tuner = tune.Tuner(
+        tune.with_resources(_floor_trainable, {"cpu": 1}),
+        param_space={"epochs": epochs},
+        tune_config=tune.TuneConfig(num_samples=trials, reuse_actors=True),
+        run_config=tune.RunConfig(storage_path=str(workdir / "floor"), verbose=0),
+    )
+    tuner.fit()
+    ray.shutdown()
+    record = {"backend": "bare ray tune", "trials": trials, "wall_s": round(time.perf_counter() - start, 2)}
+    print(json.dumps(record), flush=True)
+    return record
+
+
+def _fresh(
+    backend: str, space_path: Path, trials: int, workdir: Path, tag: str, epochs: int | None = None
+) -> dict[str, Any]:
     """One run in a new interpreter, as one `optnas search` command: neither backend finds torch warm."""
     argv = [sys.executable, __file__, "--one", backend, "--space", str(space_path), "--trials", str(trials)]
-    argv += ["--workdir", str(workdir), "--tag", tag]
+    argv += ["--workdir", str(workdir), "--tag", tag] + ([] if epochs is None else ["--epochs", str(epochs)])
     env = {**os.environ, "OPTNAS_TORCH_THREADS": "1", "OPTNAS_LOCK_DIR": str(workdir)}
     proc = subprocess.run(argv, capture_output=True, text=True, env=env, check=True)
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _calibrated(seconds: float) -> int:
+    proc = subprocess.run(
+        [sys.executable, __file__, "--calibrate-only", "--seconds", str(seconds)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(proc.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
@@ -135,22 +178,36 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--out", type=Path, default=HERE / "results.json")
-    parser.add_argument("--one", choices=("optuna", "ray"), help=argparse.SUPPRESS)
+    parser.add_argument("--calibrate-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--one", choices=("optuna", "ray", "floor"), help=argparse.SUPPRESS)
+    parser.add_argument("--epochs", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--space", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--tag", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    base = _search_overhead()
+    if args.calibrate_only:  # a child: epochs for trials of --seconds, measured now
+        print(base.calibrate(args.seconds))
+        return
+    if args.one == "floor":  # a child: Ray Tune's fixed cost, nothing of optnas
+        run_floor(args.trials, args.epochs, args.workdir)
+        return
     if args.one:  # a child: run one search and print its record
         run_one(args.one, args.space, args.trials, args.workdir, args.tag)
         return
-    base = _search_overhead()
-    epochs = base.calibrate(args.seconds)
     pairs: list[dict[str, dict[str, Any]]] = []
+    floors: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
-        space_path = _space_file(base.SPACE, epochs, Path(tmp))
         for i in range(args.rounds):  # alternate which backend goes first
+            # calibrated again each round: the load of a shared machine drifts over the minutes a round takes
+            epochs = _calibrated(args.seconds)
+            space_path = _space_file(base.SPACE, epochs, Path(tmp) / f"round{i}")
             order = ("optuna", "ray") if i % 2 == 0 else ("ray", "optuna")
             pairs.append({b: _fresh(b, space_path, args.trials, Path(tmp), f"{b}{i}") for b in order})
+            for b in order:
+                pairs[-1][b]["epochs_per_trial"] = epochs
+            floor = _fresh("floor", space_path, args.trials, Path(tmp), f"floor{i}", epochs=epochs)
+            floors.append(floor["wall_s"])
     runs = [p[b] for p in pairs for b in p]
     ratios = [p["ray"]["wall_s"] / p["optuna"]["wall_s"] for p in pairs]
     # Training speed on a shared machine varies by +-20% from run to run: compare what is not training.
@@ -163,19 +220,28 @@ def main() -> None:
         / p["optuna"]["wall_s"]
         for p in pairs
     ]
+    extra_s = [
+        (p["ray"]["wall_s"] - p["ray"]["sum_train_s"] + p["ray"]["checkpoint_and_report_s"])
+        - (p["optuna"]["wall_s"] - p["optuna"]["sum_train_s"])
+        for p in pairs
+    ]
     record = {
         "benchmark": "ray backend extra wall time over the optuna backend (same space, trials, calibration)",
         "command": "python benchmarks/ray_overhead/run.py",
         "date": time.strftime("%Y-%m-%d"),
         "machine": (
             f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
-            f"optuna {optuna.__version__}, ray {__import__('ray').__version__}; shared with other jobs"
+            f"optuna {optuna.__version__}, ray {__import__('ray').__version__}; load average in each run"
         ),
-        "epochs_per_trial": epochs,
         "target": "extra wall <= 0.15 of the optuna backend's wall",
         "extra_wall_at_equal_training_speed": [round(x, 4) for x in extra],
         "extra_wall_at_equal_training_speed_median": round(statistics.median(extra), 4),
+        "extra_wall_s": [round(x, 2) for x in extra_s],
+        "extra_wall_s_median": round(statistics.median(extra_s), 2),
         "ray_wall_over_optuna_wall": [round(x, 4) for x in ratios],
+        # Ray Tune alone (start, trials that train nothing, shutdown): what any Tune search pays here
+        "bare_ray_tune_wall_s": floors,
+        "extra_wall_s_over_bare_ray_tune": [round(x - f, 2) for x, f in zip(extra_s, floors, strict=True)],
         "runs": runs,
     }
     print(json.dumps(record, indent=2))
