@@ -162,13 +162,14 @@ def fail_dead_workers(study: optuna.Study) -> int:
     host, failed = socket.gethostname(), 0
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         worker = t.user_attrs.get("worker") or {}
-        if worker.get("host") == host and not _alive(int(worker.get("pid", -1))):
+        if worker.get("host") == host and not alive(int(worker.get("pid", -1))):
             study._storage.set_trial_state_values(t._trial_id, state=TrialState.FAIL)
             failed += 1
     return failed
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this host (signal 0 checks without sending anything)."""
     if pid <= 0:
         return False
     try:

@@ -34,7 +34,7 @@ from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, TrialScheduler
 from ray.tune.search import Searcher
 
 from ..dominance import STATIC, Point, dominated_at_epoch
-from ..runner import counted, running
+from ..runner import alive, counted, running
 from ..space import SearchSpace, UncertifiedDraw
 from .cluster import Resources
 from .worker import CHECKPOINT_EVERY_S, WEIGHTS_FILE
@@ -152,7 +152,7 @@ class Driver:
             if ray_record is not None:
                 orphan = ray_record.get("experiment") == self.experiment and t._trial_id not in live
             else:
-                orphan = worker.get("host") == host and not _alive(int(worker.get("pid", -1)))
+                orphan = worker.get("host") == host and not alive(int(worker.get("pid", -1)))
             if orphan:
                 self.study._storage.set_trial_state_values(t._trial_id, state=TrialState.FAIL)
         self._reconciled = True
@@ -414,15 +414,3 @@ def _error_line(error: BaseException | None) -> str:
     lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
     text = lines[-1] if lines else type(error).__name__
     return text if len(text) <= 500 else text[:497] + "..."
-
-
-def _alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
