@@ -33,6 +33,7 @@ import yaml
 
 from optnas.search import SearchSpace, run_search
 from optnas.search.ray.cluster import connect
+from optnas.search.ray.worker import CHECKPOINT_EVERY_S
 from optnas.search.ray_backend import run_ray_search
 
 HERE = Path(__file__).resolve().parent
@@ -125,13 +126,13 @@ def _floor_trainable(config: dict[str, Any]) -> None:
     import torch  # noqa: F401  (what every optnas trial's worker imports)
     from ray import tune
 
-    for epoch in range(config["epochs"]):
-        tune.report({"epoch": epoch})
+    for report in range(config["reports"]):
+        tune.report({"report": report})
 
 
-def run_floor(trials: int, epochs: int, workdir: Path) -> dict[str, Any]:
+def run_floor(trials: int, reports: int, workdir: Path) -> dict[str, Any]:
     """Ray Tune's own cost, no optnas in it: a local Ray of one CPU, ``trials`` trials that import torch and
-    report ``epochs`` times without training, Tune's loggers off (as optnas sets them), shut down."""
+    report ``reports`` times without training, Tune's loggers off (as optnas sets them), shut down."""
     import ray
     from ray import tune
 
@@ -140,7 +141,7 @@ def run_floor(trials: int, epochs: int, workdir: Path) -> dict[str, Any]:
     connect(None, num_cpus=1)
     tuner = tune.Tuner(
         tune.with_resources(_floor_trainable, {"cpu": 1}),
-        param_space={"epochs": epochs},
+        param_space={"reports": reports},
         tune_config=tune.TuneConfig(num_samples=trials, reuse_actors=True),
         run_config=tune.RunConfig(storage_path=str(workdir / "floor"), verbose=0),
     )
@@ -152,11 +153,11 @@ def run_floor(trials: int, epochs: int, workdir: Path) -> dict[str, Any]:
 
 
 def _fresh(
-    backend: str, space_path: Path, trials: int, workdir: Path, tag: str, epochs: int | None = None
+    backend: str, space_path: Path, trials: int, workdir: Path, tag: str, reports: int | None = None
 ) -> dict[str, Any]:
     """One run in a new interpreter, as one `optnas search` command: neither backend finds torch warm."""
     argv = [sys.executable, __file__, "--one", backend, "--space", str(space_path), "--trials", str(trials)]
-    argv += ["--workdir", str(workdir), "--tag", tag] + ([] if epochs is None else ["--epochs", str(epochs)])
+    argv += ["--workdir", str(workdir), "--tag", tag] + ([] if reports is None else ["--reports", str(reports)])
     env = {**os.environ, "OPTNAS_TORCH_THREADS": "1", "OPTNAS_LOCK_DIR": str(workdir)}
     proc = subprocess.run(argv, capture_output=True, text=True, env=env, check=True)
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -180,7 +181,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=HERE / "results.json")
     parser.add_argument("--calibrate-only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--one", choices=("optuna", "ray", "floor"), help=argparse.SUPPRESS)
-    parser.add_argument("--epochs", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--reports", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--space", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--tag", help=argparse.SUPPRESS)
@@ -190,24 +191,27 @@ def main() -> None:
         print(base.calibrate(args.seconds))
         return
     if args.one == "floor":  # a child: Ray Tune's fixed cost, nothing of optnas
-        run_floor(args.trials, args.epochs, args.workdir)
+        run_floor(args.trials, args.reports, args.workdir)
         return
     if args.one:  # a child: run one search and print its record
         run_one(args.one, args.space, args.trials, args.workdir, args.tag)
         return
     pairs: list[dict[str, dict[str, Any]]] = []
     floors: list[float] = []
+    # as many reports as an optnas trial of --seconds makes: its start, one a checkpoint (every second), the final
+    reports = 1 + max(1, round(args.seconds / CHECKPOINT_EVERY_S))
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.rounds):  # alternate which backend goes first
             # calibrated again each round: the load of a shared machine drifts over the minutes a round takes
             epochs = _calibrated(args.seconds)
             space_path = _space_file(base.SPACE, epochs, Path(tmp) / f"round{i}")
+            # first in the round, so that no Ray of a previous run is still winding down while it starts
+            floor = _fresh("floor", space_path, args.trials, Path(tmp), f"floor{i}", reports=reports)
+            floors.append(floor["wall_s"])
             order = ("optuna", "ray") if i % 2 == 0 else ("ray", "optuna")
             pairs.append({b: _fresh(b, space_path, args.trials, Path(tmp), f"{b}{i}") for b in order})
             for b in order:
                 pairs[-1][b]["epochs_per_trial"] = epochs
-            floor = _fresh("floor", space_path, args.trials, Path(tmp), f"floor{i}", epochs=epochs)
-            floors.append(floor["wall_s"])
     runs = [p[b] for p in pairs for b in p]
     ratios = [p["ray"]["wall_s"] / p["optuna"]["wall_s"] for p in pairs]
     # Training speed on a shared machine varies by +-20% from run to run: compare what is not training.
@@ -241,6 +245,7 @@ def main() -> None:
         "ray_wall_over_optuna_wall": [round(x, 4) for x in ratios],
         # Ray Tune alone (start, trials that train nothing, shutdown): what any Tune search pays here
         "bare_ray_tune_wall_s": floors,
+        "bare_ray_tune_reports_per_trial": reports,
         "extra_wall_s_over_bare_ray_tune": [round(x - f, 2) for x, f in zip(extra_s, floors, strict=True)],
         "runs": runs,
     }
