@@ -39,7 +39,11 @@ SPACE = {
 
 
 def calibrate(seconds: float) -> int:
-    """Epochs for one training of about ``seconds`` on one thread (what each of two workers gets)."""
+    """Epochs for one training of about ``seconds`` on one thread (what each of two workers gets).
+
+    Two timed trainings, of 2 and 8 epochs, separate the per-epoch time from what every training pays once
+    (building, evaluation, latency and FLOP counts); a third, of the estimated length, corrects the estimate.
+    """
     torch.set_num_threads(1)
     spec = optnas.ArchSpec(
         algorithm="heavy_ball",
@@ -51,8 +55,18 @@ def calibrate(seconds: float) -> int:
     )
     task = optnas.tasks.get("rings", n_samples=3000)
     optnas.train(spec, task, epochs=1, device="cpu")  # warm-up
-    t = optnas.train(spec, task, epochs=3, device="cpu").metrics["wall_s"] / 3
-    return max(1, round(seconds / t))
+
+    def wall(epochs: int) -> float:
+        start = time.perf_counter()
+        optnas.train(spec, task, epochs=epochs, device="cpu")
+        return time.perf_counter() - start
+
+    short, long = wall(2), wall(8)
+    per_epoch = max((long - short) / 6, 1e-6)
+    fixed = max(short - 2 * per_epoch, 0.0)
+    epochs = max(1, round((seconds - fixed) / per_epoch))
+    # then one training of that length, rescaled: the first epochs of a process run slower than later ones
+    return max(1, round(fixed / per_epoch + (epochs - fixed / per_epoch) * seconds / wall(epochs)))
 
 
 def run(jobs: int, trials: int, epochs: int, workdir: Path) -> dict:
@@ -91,7 +105,10 @@ def main() -> None:
         "benchmark": "search orchestration overhead and --jobs scaling (optuna backend, journal storage)",
         "command": "python benchmarks/search_overhead/run.py",
         "date": time.strftime("%Y-%m-%d"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, optuna {__import__('optuna').__version__}",
+        "machine": (
+            f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
+            f"optuna {__import__('optuna').__version__}"
+        ),
         "epochs_per_trial": epochs,
         "targets": {"overhead_jobs1": "<= 0.05", "throughput_jobs2_over_jobs1": ">= 1.7"},
         "jobs1": one,
