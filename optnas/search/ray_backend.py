@@ -12,6 +12,7 @@ import time
 import optuna
 
 from ..errors import UsageError
+from .runner import check_budget
 from .space import SearchSpace
 from .storage import DEFAULT_STORAGE, MAX_RETRY, artifact_dir_for
 
@@ -46,10 +47,7 @@ def run_ray_search(
         >>> study = run_ray_search(space, trials=20, storage="runs/journal.log",         # doctest: +SKIP
         ...                        address="auto", gpus_per_trial=0.25)
     """
-    if trials is not None and (isinstance(trials, bool) or not isinstance(trials, int) or trials < 1):
-        raise UsageError(f"--trials {trials!r} is invalid: it must be an integer >= 1")
-    if timeout is not None and not timeout > 0:
-        raise UsageError(f"--timeout {timeout!r} is invalid: it must be > 0")
+    check_budget(trials, timeout)
     if isinstance(max_failures, bool) or not isinstance(max_failures, int) or max_failures < 0:
         raise UsageError(f"max_failures={max_failures!r} is invalid: it must be an integer >= 0")
     try:

@@ -181,6 +181,14 @@ def alive(pid: int) -> bool:
     return True
 
 
+def check_budget(trials: int | None, timeout: float | None) -> None:
+    """The search budget both backends accept: ``trials`` an integer >= 1, ``timeout`` > 0 seconds (or None)."""
+    if trials is not None and (isinstance(trials, bool) or not isinstance(trials, int) or trials < 1):
+        raise UsageError(f"--trials {trials!r} is invalid: it must be an integer >= 1")
+    if timeout is not None and not timeout > 0:
+        raise UsageError(f"--timeout {timeout!r} is invalid: it must be > 0")
+
+
 def _worker_main(job: SearchJob) -> None:
     work(job)
 
@@ -206,6 +214,7 @@ def run_search(
     """
     from .study import create_or_resume
 
+    check_budget(trials, timeout)
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise UsageError(f"--jobs {jobs!r} is invalid: it must be an integer >= 1")
     if seed is not None:

@@ -15,6 +15,7 @@ from safetensors.torch import load_model
 
 import optnas
 from optnas import results
+from optnas.errors import UsageError
 from optnas.search import SearchSpace, run_search
 
 DIVERGE = """
@@ -224,3 +225,18 @@ def test_cifar_space_files_load_with_data(tmp_path):
         space = SearchSpace.from_dict(data)
         spec = space.suggest(optuna.create_study(directions=["maximize", "minimize"]).ask())
         assert optnas.build(spec, (3, 32, 32), 10)(torch.randn(2, 3, 32, 32)).shape == (2, 10)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "needle"),
+    [
+        ({"trials": 0}, "--trials 0 is invalid"),
+        ({"trials": True}, "--trials True"),
+        ({"timeout": -1.0}, "--timeout -1.0"),
+    ],
+)
+def test_python_api_rejects_a_bad_budget_before_touching_storage(write_space, tmp_path, kwargs, needle):
+    storage = tmp_path / "j.log"
+    with pytest.raises(UsageError, match=needle):
+        run_search(SearchSpace.from_yaml(write_space()), storage=str(storage), progress=False, **kwargs)
+    assert not storage.exists()
