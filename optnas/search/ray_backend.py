@@ -54,11 +54,13 @@ def run_ray_search(
         import ray.tune  # noqa: F401
     except ImportError:
         raise UsageError("--backend ray needs Ray Tune: pip install 'optnas[ray]'") from None
-    from .ray.cluster import check_address, check_flags
+    from .ray.cluster import check_address, check_flags, checkpoint_interval
     from .ray.run import RaySearch
+    from .ray.worker import CHECKPOINT_EVERY_S
 
     check_flags(gpus_per_trial, cpus_per_trial, device)
     check_address(address)
+    checkpoint_interval(CHECKPOINT_EVERY_S)  # read again for each trial's plan; a bad value fails here, first
     if seed is not None:
         space.config.seed = seed
     url = storage or DEFAULT_STORAGE

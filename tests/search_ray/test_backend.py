@@ -130,6 +130,15 @@ def test_bad_values_raise_before_anything_starts(write_space, tmp_path, free_por
     assert not storage.exists()
 
 
+@pytest.mark.parametrize("value", ["soon", "-1", "inf"])
+def test_bad_checkpoint_interval_raises_before_anything_starts(write_space, tmp_path, monkeypatch, value):
+    monkeypatch.setenv("OPTNAS_RAY_CHECKPOINT_S", value)
+    storage = tmp_path / "j.log"
+    with pytest.raises(UsageError, match=f"OPTNAS_RAY_CHECKPOINT_S='{value}' is invalid"):
+        run_ray_search(SearchSpace.from_yaml(write_space()), storage=str(storage), progress=False)
+    assert not storage.exists()
+
+
 @pytest.mark.parametrize(
     ("argv", "needle"),
     [

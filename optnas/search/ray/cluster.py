@@ -36,6 +36,20 @@ class Resources:
         return {"cpu": self.cpu, "gpu": self.gpu}
 
 
+def checkpoint_interval(default: float) -> float:
+    """Seconds between a worker's checkpoints: ``OPTNAS_RAY_CHECKPOINT_S`` (>= 0, 0 = every epoch) or ``default``."""
+    raw = os.environ.get("OPTNAS_RAY_CHECKPOINT_S")
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not 0 <= value < math.inf:
+        raise UsageError(f"OPTNAS_RAY_CHECKPOINT_S={raw!r} is invalid: it must be a number of seconds >= 0")
+    return value
+
+
 def check_flags(gpus_per_trial: float | None, cpus_per_trial: float | None, device: str) -> None:
     """Reject bad resource flags before anything starts."""
     for flag, value, low_ok in (

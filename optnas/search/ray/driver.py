@@ -36,7 +36,7 @@ from ray.tune.search import Searcher
 from ..dominance import STATIC, Point, dominated_at_epoch
 from ..runner import alive, counted, running
 from ..space import SearchSpace, UncertifiedDraw
-from .cluster import Resources
+from .cluster import Resources, checkpoint_interval
 from .worker import CHECKPOINT_EVERY_S, WEIGHTS_FILE
 
 _ACTIVE: list[Driver] = []
@@ -133,7 +133,7 @@ class Driver:
             "space": json.dumps(self.space.to_dict(), sort_keys=True),
             "space_file": str(self.space.path) if self.space.path else None,
             "milestones": self.milestones,
-            "checkpoint_every_s": float(os.environ.get("OPTNAS_RAY_CHECKPOINT_S", CHECKPOINT_EVERY_S)),
+            "checkpoint_every_s": checkpoint_interval(CHECKPOINT_EVERY_S),
         }
 
     # -- the callback's side --------------------------------------------------------------------------
