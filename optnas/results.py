@@ -1,6 +1,6 @@
 """`optnas.results.load(storage, study)`: one row per trial, as a pandas DataFrame.
 
-Columns: ``number``, ``state`` (Optuna), ``status`` (optnas outcome), ``reason``, ``certified``, one column per
+Columns: ``number``, ``state`` (Optuna), ``status`` (optnas outcome, by the one rule of :mod:`optnas.outcome`), ``reason``, ``certified``, one column per
 objective (named by its metric), the spec (``algorithm``, ``schedule``, ``block``, ``activation``,
 ``depth``, ``width``, ``init``, ``stem``, ``stages`` and ``*_params`` as JSON text), the metrics
 (``val_metric``, ``test_metric``, ``params``, ``flops``, ``latency_ms``, ``peak_mem_mb``, ``wall_s``, ``epochs``),
@@ -21,6 +21,7 @@ import optuna
 import pandas as pd
 
 from .errors import UsageError
+from .outcome import trial_status
 
 SPEC_COLUMNS = ("algorithm", "schedule", "block", "activation", "depth", "width", "init", "stem", "stages")
 PARAM_COLUMNS = ("algorithm_params", "schedule_params", "block_params", "activation_params")
@@ -71,7 +72,7 @@ def _row(t: optuna.trial.FrozenTrial, objectives: list[str]) -> dict[str, Any]:
     row: dict[str, Any] = {
         "number": t.number,
         "state": t.state.name,
-        "status": attrs.get("status", "running" if t.state == optuna.trial.TrialState.RUNNING else None),
+        "status": trial_status(t),
         "reason": attrs.get("reason"),
         "certified": None if cert is None else bool(cert.get("ok")),
     }

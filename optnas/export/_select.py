@@ -1,19 +1,18 @@
 """Which trial `optnas export` writes: ``best`` by a documented rule, or a trial number.
 
-Rule for ``best``: among COMPLETE trials, the best value of one objective (``--objective NAME``; by default
-the study's first objective, which optnas searches make the task metric), ties broken by the remaining
-objectives in the study's order, then by the lower trial number. A lexicographic optimum is never dominated,
-so with several objectives the pick always lies on the Pareto front.
+``best`` is the one best-trial rule of :mod:`optnas.outcome` (``--objective NAME`` ranks that objective
+first); with several objectives the pick always lies on the Pareto front.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
+
+from .. import outcome
 
 EXPORTABLE = (TrialState.COMPLETE, TrialState.PRUNED)  # a pruned trial may still hold weights
 
@@ -72,21 +71,12 @@ def best(
     else:
         raise ValueError(f"--objective {objective!r} is not an objective of study {study.study_name!r}; "
                          f"valid: {', '.join(names)}")
-    order = [first] + [i for i in range(len(objs)) if i != first]
-    done = [
-        t for t in trials
-        if t.state == TrialState.COMPLETE and t.values is not None and len(t.values) == len(objs)
-        and all(math.isfinite(v) for v in t.values)
-    ]
-    if not done:
-        states = ", ".join(f"{n} {s}" for s, n in _count_states(trials).items()) or "no trials"
+    done = [t for t in trials if t.state == TrialState.COMPLETE]
+    number = outcome.best(((t.number, t.values) for t in done), [o.direction for o in objs], first)
+    if number is None:
+        states = outcome.format_counts(outcome.counts(outcome.trial_status(t) for t in trials))
         raise ValueError(f"study {study.study_name!r} has no complete trial to export ({states})")
-
-    def key(t: FrozenTrial) -> tuple[float | int, ...]:
-        values = t.values or []
-        return (*(-values[i] if objs[i].direction == "maximize" else values[i] for i in order), t.number)
-
-    return min(done, key=key)
+    return next(t for t in done if t.number == number)
 
 
 def _number(trial: str | int) -> int:
@@ -100,10 +90,3 @@ def _number(trial: str | int) -> int:
     if number < 0:
         raise ValueError(f"--trial {trial!r} is invalid: trial numbers start at 0")
     return number
-
-
-def _count_states(trials: list[FrozenTrial]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for t in trials:
-        counts[t.state.name] = counts.get(t.state.name, 0) + 1
-    return counts
