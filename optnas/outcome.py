@@ -52,7 +52,7 @@ _REFINES = {
 
 
 def status(state: str, recorded: object = None) -> str:
-    """The optnas status of a trial in Optuna ``state`` (a TrialState name) whose ``status`` attribute is ``recorded``."""
+    """The optnas status of a trial in Optuna ``state`` (a TrialState name), ``recorded`` its ``status`` attr."""
     default, refinements = _REFINES.get(str(state).upper(), ("failed", ()))
     return recorded if isinstance(recorded, str) and recorded in refinements else default
 

@@ -1,11 +1,12 @@
 """`optnas.results.load(storage, study)`: one row per trial, as a pandas DataFrame.
 
-Columns: ``number``, ``state`` (Optuna), ``status`` (optnas outcome, by the one rule of :mod:`optnas.outcome`), ``reason``, ``certified``, one column per
-objective (named by its metric), the spec (``algorithm``, ``schedule``, ``block``, ``activation``,
-``depth``, ``width``, ``init``, ``stem``, ``stages`` and ``*_params`` as JSON text), the metrics
-(``val_metric``, ``test_metric``, ``params``, ``flops``, ``latency_ms``, ``peak_mem_mb``, ``wall_s``, ``epochs``),
-``lr``, ``weight_decay``, ``weights`` (artifact id), ``datetime_start``, ``duration_s``, plus the JSON-ready
-``spec``, ``certificate`` and ``curves`` objects.
+Columns: ``number``, ``state`` (Optuna), ``status`` (the optnas outcome, by the rule of
+:mod:`optnas.outcome`), ``reason``, ``certified``, one column per objective (named by its metric), the spec
+(``algorithm``, ``schedule``, ``block``, ``activation``, ``depth``, ``width``, ``init``, ``stem``,
+``stages`` and ``*_params`` as JSON text), the metrics (``val_metric``, ``test_metric``, ``params``,
+``flops``, ``latency_ms``, ``peak_mem_mb``, ``wall_s``, ``epochs``), ``lr``, ``weight_decay``, ``weights``
+(artifact id), ``datetime_start``, ``duration_s``, plus the JSON-ready ``spec``, ``certificate`` and
+``curves`` objects.
 
 Example:
     >>> df = optnas.results.load("optnas-runs/journal.log", "rings")     # doctest: +SKIP
