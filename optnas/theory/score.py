@@ -126,7 +126,7 @@ def _layer_init(spec: ArchSpec, block: blocks.Block, algorithm: algorithms.Algor
         raise ValueError(f"ArchSpec.init={spec.init!r} is unknown to the trainability score; valid: {valid}")
     hidden = block.hidden_width(spec.width)
     init = INIT_VARIANCES[spec.init](spec, spec.width, hidden)
-    if algorithm.implicit and block.lipschitz_factor() is not None:  # optnas.build spectrally normalizes
+    if algorithm.implicit and not isinstance(block.lipschitz(1.0), str):  # optnas.build normalizes T's layers
         c_w1 = _spectral(spec.width, hidden) if init.c_w1 else 0.0
         c_w2 = _spectral(hidden, spec.width) if init.c_w2 else 0.0
         init = LayerInit(init.c_b1, c_w1, init.c_b2, c_w2, init.source + ", spectrally normalized")
