@@ -99,7 +99,7 @@ class OperatorNormConv2d(nn.Conv2d):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         if tuple(z.shape[-2:]) != self.spatial:
-            raise ValueError(f"input of size {tuple(z.shape[-2:])}: this conv is normalized at {self.spatial}")
+            raise ValueError(f"input size {tuple(z.shape[-2:])}: this conv is normalized at {self.spatial}")
         if self.training:
             with torch.no_grad():
                 self.power_iteration(1)
@@ -111,19 +111,14 @@ class GainCappedBatchNorm2d(nn.BatchNorm2d):
     mode, batch statistics in training), so in eval mode it is an affine map of Lipschitz constant <= 1."""
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        if self.training:
-            var = z.var(dim=(0, 2, 3), unbiased=False)
-            mean = z.mean(dim=(0, 2, 3))
-            with torch.no_grad():  # the running statistics BatchNorm2d would keep
-                n = z.numel() / z.shape[1]
-                self.running_mean.lerp_(mean, self.momentum or 0.1)  # type: ignore[operator, union-attr]
-                self.running_var.lerp_(var * n / max(n - 1, 1), self.momentum or 0.1)  # type: ignore[operator, union-attr]
-        else:
-            mean, var = self.running_mean, self.running_var  # type: ignore[assignment]
-        gain = self.weight / torch.sqrt(var + self.eps)
-        gain = gain.clamp(-1.0, 1.0)
-        shift = self.bias - mean * gain
-        return z * gain[None, :, None, None] + shift[None, :, None, None]
+        var = z.var(dim=(0, 2, 3), unbiased=False) if self.training else self.running_var
+        assert var is not None
+        limit = torch.sqrt(var + self.eps).detach()  # |γ_c| <= √(var_c + eps)  <=>  gain_c <= 1
+        gamma = torch.maximum(torch.minimum(self.weight, limit), -limit)
+        momentum = 0.1 if self.momentum is None else self.momentum
+        return nn.functional.batch_norm(
+            z, self.running_mean, self.running_var, gamma, self.bias, self.training, momentum, self.eps
+        )
 
 
 class ChannelsLayerNorm(nn.Module):
