@@ -16,6 +16,7 @@ from optuna.storages import JournalStorage, RDBStorage, RetryHeartbeatStaleTrial
 from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
 
 from ..errors import UsageError
+from .journal import SafeJournalFileBackend
 
 DEFAULT_DIR = Path("optnas-runs")
 DEFAULT_STORAGE = str(DEFAULT_DIR / "journal.log")
@@ -74,9 +75,8 @@ def open_storage(url: str | None = None, *, create: bool = True, heartbeat: bool
             raise UsageError(f"--storage {url!r}: cannot create its folder ({exc.strerror})") from None
     if not os.access(path.parent if not path.exists() else path, os.W_OK):
         raise UsageError(f"--storage {url!r} is not writable")
-    # an open()-based lock works on every filesystem, including those without symlinks
-    backend = JournalFileBackend(str(path), lock_obj=JournalFileOpenLock(str(path)))
-    return JournalStorage(backend)
+    # appends that fail (a full disk) leave no partial record and raise StorageWriteError (journal.py)
+    return JournalStorage(SafeJournalFileBackend(str(path)))
 
 
 def open_existing(url: str | None = None) -> optuna.storages.BaseStorage:
