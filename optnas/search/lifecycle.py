@@ -52,7 +52,8 @@ log = logging.getLogger("optnas.search")
 class TrialSink(Protocol):
     """Where a trial's record goes: an asked ``optuna.Trial``, or the Ray driver's `StoredTrial`."""
 
-    number: int
+    @property
+    def number(self) -> int: ...
 
     def set_user_attr(self, key: str, value: Any) -> None: ...
 
