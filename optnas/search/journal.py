@@ -44,18 +44,25 @@ class SafeJournalFileBackend(JournalFileBackend):
             raise StorageWriteError(self.path, exc) from None
         assert acquired
         try:
-            with open(self.path, "ab") as f:
-                size = f.tell()
-                try:
-                    f.write(data)
-                    f.flush()
-                    os.fsync(f.fileno())
-                except OSError as exc:
-                    f.truncate(size)  # drop the partial record; readers see the journal as it was
-                    raise StorageWriteError(self.path, exc) from None
-        except StorageWriteError:
-            raise
-        except OSError as exc:  # opening for append failed
+            _append(self.path, data)
+        except OSError as exc:
             raise StorageWriteError(self.path, exc) from None
         finally:
             self.lock.release()
+
+
+def _append(path: str, data: bytes) -> None:
+    """Append ``data`` whole or not at all (unbuffered: a buffered file would flush again before truncating)."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        size = os.fstat(fd).st_size
+        try:
+            view = memoryview(data)
+            while view:  # a full disk first shortens a write, then fails the next one
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        except OSError:
+            os.ftruncate(fd, size)  # drop the partial record; readers see the journal as it was
+            raise
+    finally:
+        os.close(fd)

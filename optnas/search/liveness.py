@@ -28,11 +28,16 @@ from .locks import trial_lock_state
 from .storage import is_rdb
 
 
-def sweep(study: optuna.Study, storage: str, *, keep: Container[int] = ()) -> list[int]:
+def sweep(
+    study: optuna.Study, storage: str, *, backend: BaseStorage | None = None, keep: Container[int] = ()
+) -> list[int]:
     """Fail the RUNNING trials of ``study`` whose worker is dead; their numbers. Call under the claim lock.
 
-    ``keep``: trial numbers someone is about to take over (a restored Ray experiment's live trials).
+    ``backend``: the opened storage; where it has a heartbeat retry callback (RDB), a trial failed here is
+    retried as a heartbeat-stale one would be. ``keep``: trial numbers someone is about to take over (a
+    restored Ray experiment's live trials).
     """
+    retry = backend.get_heartbeat_stale_trial_callback() if isinstance(backend, RDBStorage) else None
     host, dead = socket.gethostname(), []
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         if t.number in keep:
@@ -43,8 +48,10 @@ def sweep(study: optuna.Study, storage: str, *, keep: Container[int] = ()) -> li
         ours = (t.user_attrs.get("worker") or {}).get("host") == host
         if lock == "missing" and is_rdb(storage) and not ours:
             continue  # another machine's trial, or one being claimed there: the heartbeat judges it
-        study.tell(t.number, state=TrialState.FAIL, skip_if_finished=True)
+        failed = study.tell(t.number, state=TrialState.FAIL, skip_if_finished=True)
         dead.append(t.number)
+        if retry is not None and failed.state == TrialState.FAIL:
+            retry(study, failed)  # the same WAITING copy Optuna's heartbeat would queue
     return dead
 
 
