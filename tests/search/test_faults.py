@@ -96,7 +96,7 @@ def test_killed_right_after_ask_a_live_sibling_fails_it_and_the_study_reaches_it
     pid = _stopped_pid(marker, proc)
     assert pid != proc.pid
     os.kill(pid, signal.SIGKILL)
-    out, err = proc.communicate(timeout=300)
+    _, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
     trials = _plain(storage, "fast")
     assert _states(trials) == {"COMPLETE": 3, "FAIL": 1}
@@ -171,7 +171,7 @@ def test_full_disk_is_one_line_exit_2_a_readable_journal_and_resumable(write_spa
     filler = small_disk / "filler"
     filler.write_bytes(b"\0" * 165_000)  # leave ~36 KB (9 pages): the disk fills within a few trials
     proc = _search(path, storage, "--trials", "6")
-    out, err = proc.communicate(timeout=600)
+    _, err = proc.communicate(timeout=600)
     assert proc.returncode == 2, err
     assert err.count("\n") == 1 and "Traceback" not in err, err
     assert f"cannot write to {small_disk}" in err and "No space left on device" in err and "--resume" in err
