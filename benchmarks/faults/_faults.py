@@ -144,7 +144,7 @@ def cut_journal(r: Round) -> None:
 def full_disk(r: Round) -> None:
     """The storage folder on a small real tmpfs that fills mid-search; then room is made and the study resumed."""
     disk = r.work / "disk"
-    size_kb = r.rng.randint(12, 40)  # a 3-trial study needs ~40 KB (journal and weights)
+    size_kb = r.rng.randint(6, 20)  # a 3-trial study needs ~25 KB (journal and weights)
     why = mount_tmpfs(disk, size_kb)
     if why:
         r.record.update(injected=False, skipped=f"cannot mount a tmpfs: {why}")
