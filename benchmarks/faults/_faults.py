@@ -75,7 +75,7 @@ def _has(url: str, study: str, state: str) -> Callable[[], bool]:
             return False  # not created yet (plain Optuna's backend would create it)
         try:
             storage = storage or plain_storage(url)
-        except Exception:  # noqa: BLE001 - e.g. a database whose tables optnas has not created yet
+        except Exception:  # any reason it cannot be opened yet (no tables, no file): poll again
             return False
         return bool(snapshot(url, study, storage).numbers(state))
 
