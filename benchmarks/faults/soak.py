@@ -62,6 +62,8 @@ def _machine() -> dict[str, object]:
 def totals(rounds: list[dict]) -> list[dict]:
     rows: dict[tuple[str, str], dict] = {}
     for rec in rounds:
+        if rec.get("skipped"):
+            continue  # not run (over the budget, no server): not a round of the table
         key = (rec["backend"], rec["fault"])
         row = rows.setdefault(key, {"backend": key[0], "fault": key[1], "rounds": 0, "injected": 0, "lost": 0,
                                     "duplicated": 0, "running": 0, "crashes": 0, "status_disagrees": 0})
