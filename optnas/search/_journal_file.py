@@ -32,7 +32,7 @@ from typing import Any
 
 from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
 
-from ..errors import UsageError
+from ..errors import StorageWriteError, UsageError
 
 log = logging.getLogger("optnas.storage")
 _CHUNK = 1 << 16
@@ -160,11 +160,18 @@ class SafeJournalFile(JournalFileBackend):
     def __init__(self, path: str) -> None:
         self._journal_path = path
         self._journal_lock = JournalFileOpenLock(path)  # the open()-based lock works on every filesystem
-        super().__init__(path, lock_obj=self._journal_lock)
+        try:
+            super().__init__(path, lock_obj=self._journal_lock)
+        except OSError as exc:  # creating the file on a full or read-only disk
+            raise StorageWriteError(path, exc) from None
 
     def append_logs(self, logs: list[dict[str, Any]]) -> None:
+        """Append ``logs`` whole or not at all; a failed write raises `optnas.errors.StorageWriteError`."""
         data = ("\n".join(json.dumps(entry, separators=(",", ":")) for entry in logs) + "\n").encode("utf-8")
-        self._journal_lock.acquire()
+        try:
+            self._journal_lock.acquire()
+        except OSError as exc:  # the lock file cannot be created: the disk is full too
+            raise StorageWriteError(self._journal_path, exc) from None
         try:
             fd = os.open(self._journal_path, os.O_RDWR | os.O_APPEND)
             try:
@@ -184,5 +191,7 @@ class SafeJournalFile(JournalFileBackend):
                     raise
             finally:
                 os.close(fd)
+        except OSError as exc:
+            raise StorageWriteError(self._journal_path, exc) from None
         finally:
             self._journal_lock.release()
