@@ -38,11 +38,12 @@ def plain_storage(url: str) -> optuna.storages.BaseStorage:
     return JournalStorage(JournalFileBackend(url))
 
 
-def snapshot(url: str, study: str) -> Snapshot:
-    """The study as plain Optuna reads it; ``error`` holds the first line of why it could not be read."""
+def snapshot(url: str, study: str, storage: optuna.storages.BaseStorage | None = None) -> Snapshot:
+    """The study as plain Optuna reads it (a fresh storage unless one is given); ``error`` holds why it could
+    not be read."""
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     try:
-        loaded = optuna.load_study(study_name=study, storage=plain_storage(url))
+        loaded = optuna.load_study(study_name=study, storage=storage or plain_storage(url))
         trials = loaded.get_trials(deepcopy=False)
     except KeyError:  # no such study yet: the fault came before it was created
         return Snapshot({}, [])

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from _check import Snapshot, account, snapshot
+from _check import Snapshot, account, plain_storage, snapshot
 from _env import mount_tmpfs, resize_tmpfs, unmount
 from _procs import Search, children, in_session, kill, traceback_in
 
@@ -61,12 +61,25 @@ def _wait_for(predicate: Callable[[], bool], search: Search, timeout: float) -> 
     while time.monotonic() < deadline and search.proc.poll() is None:
         if predicate():
             return True
-        time.sleep(0.3)
+        time.sleep(1.0)
     return False
 
 
-def _running(url: str, study: str) -> Callable[[], bool]:
-    return lambda: bool(snapshot(url, study).numbers("RUNNING"))
+def _has(url: str, study: str, state: str) -> Callable[[], bool]:
+    """Polls one plain-Optuna storage (kept open: a new RDB engine each second costs more than the poll)."""
+    storage = None
+
+    def check() -> bool:
+        nonlocal storage
+        if "://" not in url and not Path(url).exists():
+            return False  # not created yet (plain Optuna's backend would create it)
+        try:
+            storage = storage or plain_storage(url)
+        except Exception:  # any reason it cannot be opened yet (no tables, no file): poll again
+            return False
+        return bool(snapshot(url, study, storage).numbers(state))
+
+    return check
 
 
 def _said(text: str) -> list[str]:
@@ -105,7 +118,7 @@ def kill_process(r: Round, which: str) -> None:
     if which == "actor":
         ready = _wait_for(lambda: any("ImplicitFunc" in c for c in in_session(search.sid).values()), search, 240)
     else:
-        ready = _wait_for(_running(url, r.study), search, 240)
+        ready = _wait_for(_has(url, r.study, "RUNNING"), search, 240)
     time.sleep(r.rng.uniform(0.0, 2.5))
     if which == "worker":
         cmds = in_session(search.sid)
@@ -127,7 +140,7 @@ def cut_journal(r: Round) -> None:
     """Kill the whole search mid-run (a crash), then cut the journal's last record at a random byte."""
     url = r.url()
     search = r.start(url)
-    ready = _wait_for(lambda: bool(snapshot(url, r.study).numbers("COMPLETE")), search, 240)
+    ready = _wait_for(_has(url, r.study, "COMPLETE"), search, 240)
     time.sleep(r.rng.uniform(0.0, 2.0))
     for pid in in_session(search.sid):
         kill(pid)
@@ -144,7 +157,7 @@ def cut_journal(r: Round) -> None:
 def full_disk(r: Round) -> None:
     """The storage folder on a small real tmpfs that fills mid-search; then room is made and the study resumed."""
     disk = r.work / "disk"
-    size_kb = r.rng.randint(12, 40)  # a 3-trial study needs ~40 KB (journal and weights)
+    size_kb = r.rng.randint(6, 20)  # a 3-trial study needs ~25 KB (journal and weights)
     why = mount_tmpfs(disk, size_kb)
     if why:
         r.record.update(injected=False, skipped=f"cannot mount a tmpfs: {why}")

@@ -55,12 +55,15 @@ def _machine() -> dict[str, object]:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())
     return {"cpus": os.cpu_count(), "cpu": cpu, "kernel": platform.release(), "python": platform.python_version(),
-            "torch": torch.__version__, "optuna": optuna.__version__, "ray": ray.__version__}
+            "torch": torch.__version__, "optuna": optuna.__version__, "ray": ray.__version__,
+            "load_average_1m_at_end": round(os.getloadavg()[0], 1)}
 
 
 def totals(rounds: list[dict]) -> list[dict]:
     rows: dict[tuple[str, str], dict] = {}
     for rec in rounds:
+        if rec.get("skipped"):
+            continue  # not run (over the budget, no server): not a round of the table
         key = (rec["backend"], rec["fault"])
         row = rows.setdefault(key, {"backend": key[0], "fault": key[1], "rounds": 0, "injected": 0, "lost": 0,
                                     "duplicated": 0, "running": 0, "crashes": 0, "status_disagrees": 0})
@@ -98,6 +101,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="optnas-soak-"))
     (work / "space.yaml").write_text(SPACE)
     start = time.monotonic()
+    load_at_start = round(os.getloadavg()[0], 1)
     rounds: list[dict] = []
     with postgres(start=any(b == "postgres" for b, _ in plan)) as pg_url:
         for number, (backend, fault) in enumerate(plan):
@@ -125,7 +129,7 @@ def main() -> int:
         result = {
             "command": "python benchmarks/faults/soak.py " + " ".join(sys.argv[1:]),
             "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "machine": _machine(),
+            "machine": {**_machine(), "load_average_1m_at_start": load_at_start},
             "seed": args.seed,
             "trials_per_round": args.trials,
             "wall_s": round(time.monotonic() - start, 1),

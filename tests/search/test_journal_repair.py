@@ -102,6 +102,7 @@ def test_a_cut_in_the_middle_is_one_line_with_the_offset_and_a_fix(run_dir):
     for args in (
         ("search", "fast.yaml", "--trials", "3", "--storage", str(journal), "--resume", "--no-progress"),
         ("export", "--storage", str(journal), "--study", "fast", "--out", "best"),
+        ("report", "--storage", str(journal), "--study", "fast", "-o", "r.html"),
     ):
         done = _cli(*args, cwd=run_dir)
         assert done.returncode == 2, done.stderr
@@ -109,7 +110,7 @@ def test_a_cut_in_the_middle_is_one_line_with_the_offset_and_a_fix(run_dir):
         assert len(lines) == 1, done.stderr
         assert str(journal) in lines[0] and f"at byte {line_start}" in lines[0]
         assert f"truncate -s {line_start}" in lines[0]
-    assert _digest(journal) == before and not (run_dir / "best").exists()
+    assert _digest(journal) == before and not (run_dir / "best").exists() and not (run_dir / "r.html").exists()
 
 
 def test_a_record_that_lost_only_its_newline_is_kept(tmp_path):
