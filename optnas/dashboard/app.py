@@ -106,6 +106,7 @@ def create_app(source: StudySource | str | None = None, *, refresh_s: float = 5.
         **extra,
     )
     app.layout = _layout(source, refresh_s)
+    _answer_bad_requests(server)
     frame_of = _frame_getter(source)
     _register(app, source, frame_of)
     overview.register(app, frame_of)
@@ -113,6 +114,22 @@ def create_app(source: StudySource | str | None = None, *, refresh_s: float = 5.
     activation.register(app, frame_of)
     analysis.register(app, frame_of, source)
     return app
+
+
+def _answer_bad_requests(server: flask.Flask) -> None:
+    """A crafted callback request (unknown output, malformed body) gets a 400 and one log line, no traceback."""
+    from werkzeug.exceptions import HTTPException
+
+    @server.errorhandler(Exception)
+    def _bad(exc: Exception) -> Any:
+        if isinstance(exc, HTTPException):
+            return exc
+        if not flask.request.path.endswith("/_dash-update-component"):
+            raise exc
+        first = (str(exc).strip().splitlines() or [""])[0][:200]
+        server.logger.warning("bad callback request from %s: %s: %s", flask.request.remote_addr,
+                              type(exc).__name__, first)
+        return flask.Response(f"bad callback request: {type(exc).__name__}", status=400, mimetype="text/plain")
 
 
 def _layout(source: StudySource, refresh_s: float) -> html.Div:

@@ -98,5 +98,6 @@ def plot_timeline(data: TimelineData) -> go.Figure:
     fig.update_layout(title=title, template=TEMPLATE, barmode="overlay", xaxis={"type": "date", "title": "time"},
                       yaxis={"title": "worker (host:pid)", "categoryorder": "array",
                              "categoryarray": [labels[w.name] for w in data.workers][::-1]},
-                      legend={"orientation": "h", "y": -0.25}, showlegend=True, height=max(300, 120 + 28 * len(data.workers)))
+                      legend={"orientation": "h", "y": -0.25}, showlegend=True,
+                      height=max(300, 120 + 28 * len(data.workers)))
     return fig

@@ -93,22 +93,23 @@ def register(app: dash.Dash, frame_of: FrameGetter) -> None:
     def _pareto(version: Any, cost: Any) -> Any:
         return plot_pareto(pareto_data(frame_of(version), cost if cost in COSTS else "params"))
 
-    @app.callback(Output("parallel-graph", "figure"), Output("parallel-brush", "data", allow_duplicate=True),
-                  Input("version", "data"), prevent_initial_call="initial_duplicate")
+    @app.callback(Output("parallel-graph", "figure"), Input("version", "data"))
     def _parallel(version: Any) -> Any:
-        return plot_parallel(parallel_data(frame_of(version))), {}  # a new figure has no brushed range
+        return plot_parallel(parallel_data(frame_of(version)))
 
     @app.callback(
         Output("parallel-brush", "data"),
         Output("parallel-list", "children"),
         Output("parallel-picked", "data"),
         Input("parallel-graph", "restyleData"),
+        Input("version", "data"),
         State("parallel-brush", "data"),
-        State("version", "data"),
     )
-    def _brush(restyle: Any, ranges: Any, version: Any) -> Any:
+    def _brush(restyle: Any, version: Any, ranges: Any) -> Any:
         """Brushed axes narrow the trials; exactly one left opens its page (how a parcoords line is picked)."""
-        ranges = {int(k): v for k, v in (ranges or {}).items() if str(k).isdigit()}
+        if dash.ctx.triggered_id != "parallel-graph":  # a new figure (new trials, another study): no brush
+            ranges, restyle = {}, None
+        ranges = {int(k): v for k, v in (ranges if isinstance(ranges, dict) else {}).items() if str(k).isdigit()}
         for key, value in _constraints(restyle):
             ranges[key] = value
         ranges = {k: v for k, v in ranges.items() if v}
