@@ -199,7 +199,8 @@ def _register(app: dash.Dash, source: StudySource, frame_of: Any) -> None:
     def _route(pathname: Any, study: Any, _tick: Any, cell: Any, picked: Any, typed: Any, *rest: Any) -> Any:
         """One callback owns the URL, the study picker and the route, so they never disagree."""
         *clicks, current, offered = rest
-        trigger = dash.ctx.triggered_id
+        fired = set(dash.ctx.triggered_prop_ids.values())  # a tick may fire together with a click
+        trigger = next((f for f in ("study", "leaderboard", "parallel-picked", "trial", *_CLICKS) if f in fired), None)
         names = source.names()[::-1]  # newest first
         route = parse(pathname)
         if trigger == "study" and isinstance(study, str) and study != route.study:

@@ -242,7 +242,7 @@ LEADERBOARD_COLUMNS: tuple[tuple[str, str], ...] = (
     ("wall_s", "wall time (s)"),
     ("certified", "certified"),
 )
-FIXED_COLUMNS = ("number", "status")  # always shown, pinned at the left when the table scrolls
+FIXED_COLUMNS = ("number", "status")  # always shown (the column chooser offers the others)
 #: What the leaderboard can be filtered on (raw column -> filter label).
 FILTERS: dict[str, str] = {"status": "status", "algorithm": "algorithm", "block": "block",
                            "activation": "activation", "certified": "certified"}

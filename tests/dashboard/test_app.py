@@ -144,11 +144,11 @@ def test_parallel_brush_picks_trials(client):
     v = version(client)["version"]["data"]
     out = [("parallel-brush", "data"), ("parallel-list", "children"), ("parallel-picked", "data")]
     # axis 0 is the trial number: brushing [4.5, 5.5] leaves trial 5 alone, which opens it
-    one = call(client, out, [("parallel-graph", "restyleData", [{"dimensions[0].constraintrange": [[4.5, 5.5]]}, [0]]),
-                     ("version", "data", v)], [("parallel-brush", "data", {})])
+    one = call(client, out, [("parallel-graph", "restyleData", [{"dimensions[0].constraintrange": [[4.5, 5.5]]}, [0]])],
+               [("version", "data", v), ("parallel-brush", "data", {})])
     assert one["parallel-picked"]["data"] == 5
-    two = call(client, out, [("parallel-graph", "restyleData", [{"dimensions[0].constraintrange": [[-1, 1.5]]}, [0]]),
-                     ("version", "data", v)], [("parallel-brush", "data", {})])
+    two = call(client, out, [("parallel-graph", "restyleData", [{"dimensions[0].constraintrange": [[-1, 1.5]]}, [0]])],
+               [("version", "data", v), ("parallel-brush", "data", {"version": v, "ranges": {"3": [[0, 9]]}})])
     assert "parallel-picked" not in two and "2 trial(s)" in json.dumps(two["parallel-list"])
 
 

@@ -1,5 +1,6 @@
 """The study page's top: the best trial at a glance, and the leaderboard (server-side sort, filters, paging,
-column choice; the trial and status columns stay pinned when it scrolls sideways)."""
+column choice; the trial and status columns are always shown; the default columns fit 1400 px, more scroll
+sideways)."""
 
 from __future__ import annotations
 
@@ -82,7 +83,6 @@ def _table() -> DataTable:
         page_size=PAGE_SIZE,
         page_count=1,
         cell_selectable=True,
-        fixed_columns={"headers": True, "data": len(FIXED_COLUMNS)},
         style_table={"overflowX": "auto", "minWidth": "100%"},
         style_cell={"fontFamily": "inherit", "fontSize": 13, "padding": "4px 8px", "textAlign": "left",
                     "maxWidth": "16em", "overflow": "hidden", "textOverflow": "ellipsis"},

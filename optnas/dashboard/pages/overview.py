@@ -57,7 +57,8 @@ def layout() -> html.Div:
                 dcc.Store(id="parallel-brush"),
                 dcc.Store(id="parallel-picked"),
                 dcc.Graph(id="parallel-graph"),
-                html.Div(id="parallel-list", className="hint"),
+                html.Div("brush an axis (drag along it) to pick trials; one trial left opens its page",
+                     id="parallel-list", className="hint"),
             ]),
             card("Learning curves", [
                 dcc.Store(id="curves-state"),
@@ -102,19 +103,24 @@ def register(app: dash.Dash, frame_of: FrameGetter) -> None:
         Output("parallel-list", "children"),
         Output("parallel-picked", "data"),
         Input("parallel-graph", "restyleData"),
-        Input("version", "data"),
+        State("version", "data"),
         State("parallel-brush", "data"),
     )
-    def _brush(restyle: Any, version: Any, ranges: Any) -> Any:
-        """Brushed axes narrow the trials; exactly one left opens its page (how a parcoords line is picked)."""
-        if dash.ctx.triggered_id != "parallel-graph":  # a new figure (new trials, another study): no brush
-            ranges, restyle = {}, None
-        ranges = {int(k): v for k, v in (ranges if isinstance(ranges, dict) else {}).items() if str(k).isdigit()}
+    def _brush(restyle: Any, version: Any, brush: Any) -> Any:
+        """Brushed axes narrow the trials; exactly one left opens its page (how a parcoords line is picked).
+
+        The version is only State (an Input would close a loop: route -> version -> pick -> route); ranges
+        brushed on an older figure (another study, fewer trials) are dropped.
+        """
+        brush = brush if isinstance(brush, dict) and brush.get("version") == version else {}
+        old = brush.get("ranges") if isinstance(brush.get("ranges"), dict) else {}
+        ranges = {int(k): v for k, v in old.items() if str(k).isdigit()}
         for key, value in _constraints(restyle):
             ranges[key] = value
         ranges = {k: v for k, v in ranges.items() if v}
         if not ranges:
-            return {}, "brush an axis (drag along it) to pick trials; one trial left opens its page", dash.no_update
+            return ({"version": version, "ranges": {}},
+                    "brush an axis (drag along it) to pick trials; one trial left opens its page", dash.no_update)
         df = frame_of(version)
         picked = parallel_data(df).picked(ranges)
         study = str(df.attrs.get("study"))
@@ -123,7 +129,7 @@ def register(app: dash.Dash, frame_of: FrameGetter) -> None:
             links += [dcc.Link(f"trial {n}", href=path(Route(study, "trial", n))), " "]
         if len(picked) > PICKED_SHOWN:
             links.append(f"… and {len(picked) - PICKED_SHOWN} more")
-        return ({str(k): v for k, v in ranges.items()}, links,
+        return ({"version": version, "ranges": {str(k): v for k, v in ranges.items()}}, links,
                 picked[0] if len(picked) == 1 else dash.no_update)
 
     @app.callback(
