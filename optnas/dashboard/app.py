@@ -182,24 +182,24 @@ _CLICKS = ("history-graph", "pareto-graph", "timeline-graph", "slice-graph")
 def _register(app: dash.Dash, source: StudySource, frame_of: Any) -> None:
     @app.callback(
         Output("url", "pathname"),
-        Output("study", "options"),
         Output("study", "value"),
         Output("route", "data"),
         Output("trial", "value"),
         Input("url", "pathname"),
         Input("study", "value"),
-        Input("tick", "n_intervals"),
         Input("leaderboard", "active_cell"),
         Input("parallel-picked", "data"),
         Input("trial", "value"),
         *(Input(graph, "clickData") for graph in _CLICKS),
         State("route", "data"),
-        State("study", "options"),
     )
-    def _route(pathname: Any, study: Any, _tick: Any, cell: Any, picked: Any, typed: Any, *rest: Any) -> Any:
-        """One callback owns the URL, the study picker and the route, so they never disagree."""
-        *clicks, current, offered = rest
-        fired = set(dash.ctx.triggered_prop_ids.values())  # a tick may fire together with a click
+    def _route(pathname: Any, study: Any, cell: Any, picked: Any, typed: Any, *rest: Any) -> Any:
+        """One callback owns the URL, the picked study and the route, so they never disagree.
+
+        It does not listen to the refresh tick: a tick's call in flight with the old URL would race a click.
+        """
+        *clicks, current = rest
+        fired = set(dash.ctx.triggered_prop_ids.values())
         trigger = next((f for f in ("study", "leaderboard", "parallel-picked", "trial", *_CLICKS) if f in fired), None)
         names = source.names()[::-1]  # newest first
         route = parse(pathname)
@@ -218,12 +218,16 @@ def _register(app: dash.Dash, source: StudySource, frame_of: Any) -> None:
         if route.page == "trial" and route.trial is None:
             route = Route(route.study, "trial", best_number(frame_of({"study": route.study})))
         new_path = path(route)
-        options = [{"label": n, "value": n} for n in names]
         data = {"study": route.study, "page": route.page, "trial": route.trial}
         same = dash.no_update
-        return (new_path if new_path != pathname else same, options if options != offered else same,
-                route.study if route.study != study else same, data if data != current else same,
-                route.trial if route.trial != typed else same)
+        return (new_path if new_path != pathname else same, route.study if route.study != study else same,
+                data if data != current else same, route.trial if route.trial != typed else same)
+
+    @app.callback(Output("study", "options"), Input("tick", "n_intervals"), State("study", "options"))
+    def _studies(_: Any, offered: Any) -> Any:
+        """The picker, newest study first; new studies appear on the next tick."""
+        options = [{"label": n, "value": n} for n in source.names()[::-1]]
+        return options if options != offered else dash.no_update
 
     @app.callback(
         *(Output(f"page-{page}", "style") for page in PAGES),

@@ -42,8 +42,8 @@ def client(edge_journal):
     return create_app(edge_journal).server.test_client()
 
 
-ROUTE_OUT = [("url", "pathname"), ("study", "options"), ("study", "value"), ("route", "data"), ("trial", "value")]
-ROUTE_IN = ["url.pathname", "study.value", "tick.n_intervals", "leaderboard.active_cell", "parallel-picked.data",
+ROUTE_OUT = [("url", "pathname"), ("study", "value"), ("route", "data"), ("trial", "value")]
+ROUTE_IN = ["url.pathname", "study.value", "leaderboard.active_cell", "parallel-picked.data",
             "trial.value", "history-graph.clickData", "pareto-graph.clickData", "timeline-graph.clickData",
             "slice-graph.clickData"]
 FILTERS = ["status", "algorithm", "block", "activation", "certified"]
@@ -54,7 +54,7 @@ def route(client: Any, pathname: str, changed: str = "url.pathname", value: Any 
     ``value``."""
     given = {"url.pathname": pathname} | ({changed: value} if changed != "url.pathname" else {})
     inputs = [(*name.split("."), given.get(name)) for name in ROUTE_IN]
-    return call(client, ROUTE_OUT, inputs, [("route", "data", None), ("study", "options", None)],
+    return call(client, ROUTE_OUT, inputs, [("route", "data", None)],
                 changed=ROUTE_IN.index(changed))
 
 
@@ -75,7 +75,9 @@ def board(client: Any, v: Any, sort_by: Any = (), filters: dict[str, Any] | None
 def test_routes_picker_and_version(client):
     home = route(client, "/")
     assert home["url"]["pathname"] == "/studies/edge"  # the newest study
-    assert home["study"] == {"options": [{"label": "edge", "value": "edge"}], "value": "edge"}
+    assert home["study"] == {"value": "edge"}
+    picker = call(client, [("study", "options")], [("tick", "n_intervals", 1)], [("study", "options", None)])
+    assert picker["study"]["options"] == [{"label": "edge", "value": "edge"}]
     assert home["route"]["data"] == {"study": "edge", "page": "overview", "trial": None}
     deep = route(client, "/studies/edge/trials/3")
     assert "url" not in deep and deep["route"]["data"] == {"study": "edge", "page": "trial", "trial": 3}

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import optuna
+import optuna.importance
+import optuna.visualization  # imported here, once: lazy imports from two server threads at once can race
 
 from ..data import label
 from ._plotly import TEMPLATE, empty_figure, graph_objects

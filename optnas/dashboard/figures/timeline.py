@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from ...outcome import STATUSES
+from ...search.runner import alive
 from ._plotly import TEMPLATE, empty_figure, graph_objects
 
 if TYPE_CHECKING:
@@ -49,8 +50,6 @@ class TimelineData:
 
 
 def _dead(name: str, rows: pd.DataFrame) -> bool:
-    from ...search.runner import alive
-
     last = rows.sort_values("start").iloc[-1]
     if last["status"] == "failed":
         return True
