@@ -306,7 +306,7 @@ def test_report_opens_offline(browser, searched, tmp_path):
     out = tmp_path / "report.html"
     write_report(searched.storage, searched.study, out)
     w = Watched(browser, f"file://{out}")
-    w.page.goto(f"file://{out}")
+    w.page.goto(f"file://{out}", timeout=120000)  # 4.7 MB of inlined plotly.js, parsed on a loaded machine
     w.page.wait_for_function("() => [...document.querySelectorAll('.js-plotly-plot')].every(gd => gd.data && "
                              "gd.querySelector('.main-svg'))", timeout=30000)
     plots = w.page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')].map(gd => gd.data.length)")
