@@ -17,6 +17,7 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
+import os
 import socket
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -24,7 +25,6 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from ...outcome import STATUSES
-from ...search.runner import alive
 from ._plotly import TEMPLATE, empty_figure, graph_objects
 
 if TYPE_CHECKING:
@@ -51,11 +51,11 @@ class TimelineData:
 
 def _dead(name: str, rows: pd.DataFrame) -> bool:
     last = rows.sort_values("start").iloc[-1]
-    if last["status"] == "failed":
+    if last["status"] in ("failed", "lost"):  # lost: the worker died before telling the trial's outcome
         return True
     host, _, pid = name.rpartition(":")
     running = rows["status"] == "running"
-    return bool(running.any()) and host == socket.gethostname() and pid.isdigit() and not alive(int(pid))
+    return bool(running.any()) and host == socket.gethostname() and pid.isdigit() and _gone(int(pid))
 
 
 def timeline_data(df: pd.DataFrame, now: dt.datetime | None = None) -> TimelineData:
@@ -100,3 +100,14 @@ def plot_timeline(data: TimelineData) -> go.Figure:
                       legend={"orientation": "h", "y": -0.25}, showlegend=True,
                       height=max(300, 120 + 28 * len(data.workers)))
     return fig
+
+
+def _gone(pid: int) -> bool:
+    """Whether process ``pid`` no longer exists on this host (signal 0 sends nothing)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
