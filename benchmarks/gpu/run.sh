@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PYTHON=${PYTHON:-python3}
-if compgen -G ".whl/*.whl" >/dev/null; then
+# the wheels are built for the GPU machine's Python 3.12 (wheels.py); another interpreter uses its own packages
+if compgen -G ".whl/*.whl" >/dev/null && "$PYTHON" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))'; then
     "$PYTHON" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/optnas-site .whl/*.whl
     export PYTHONPATH=/tmp/optnas-site${PYTHONPATH:+:$PYTHONPATH}
 fi

@@ -188,6 +188,11 @@ class _Run:
         if isinstance(record, dict):
             metrics["init_record"] = json_safe(dict(record))
         model.eval()
+        if opts.compile:
+            # dynamo caches graphs per code object and stops compiling after 8 (recompile_limit): every
+            # architecture and every mode (train, eval, no_grad) is one more, so a search's worker silently ran
+            # eagerly from its third compiled trial on. This run's graphs serve no later run: drop them.
+            torch.compiler.reset()
         release_cached_memory(self.device)  # activations and optimizer state of this run, back to the driver
         return RunResult(
             status=status,  # type: ignore[arg-type]
