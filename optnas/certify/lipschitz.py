@@ -38,7 +38,7 @@ def conv_operator_norm(conv: nn.Conv2d, spatial: tuple[int, int], iterations: in
             u = nn.functional.conv2d(v, weight, stride=conv.stride, padding=conv.padding,
                                      dilation=conv.dilation, groups=conv.groups)
             sigma = float(u.norm())
-            v = nn.functional.conv_transpose2d(u, weight, stride=conv.stride, padding=conv.padding,
+            v = nn.functional.conv_transpose2d(u, weight, stride=conv.stride, padding=conv.padding,  # type: ignore[arg-type]
                                                dilation=conv.dilation, groups=conv.groups)
             v = v / (v.norm() + 1e-30)
     return sigma
@@ -60,7 +60,7 @@ def chain_bound(layers: Sequence[nn.Module], spatial: tuple[int, int] | None, li
     bound = 1.0
     for layer in layers:
         if isinstance(layer, nn.Conv2d):
-            if layer.kernel_size == (1, 1) and layer.groups == 1 or spatial is None:
+            if (layer.kernel_size == (1, 1) and layer.groups == 1) or spatial is None:
                 w = layer.weight.detach().flatten(1)  # a 1×1 conv is the same matrix at every pixel
                 bound *= float(torch.linalg.matrix_norm(w, 2)) if layer.kernel_size == (1, 1) else float("inf")
             else:
