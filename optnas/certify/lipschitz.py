@@ -31,7 +31,7 @@ def conv_operator_norm(conv: nn.Conv2d, spatial: tuple[int, int], iterations: in
     weight = conv.weight / conv.sigma() if isinstance(conv, OperatorNormConv2d) else conv.weight
     g = torch.Generator().manual_seed(1)
     with torch.no_grad():
-        v = torch.randn(1, conv.in_channels, *spatial, generator=g, dtype=weight.dtype)
+        v = torch.randn(1, conv.in_channels, *spatial, generator=g, dtype=weight.dtype).to(weight.device)
         v = v / v.norm()
         sigma = 0.0
         for _ in range(iterations):
