@@ -106,8 +106,9 @@ class MLP2Block(Block):
         t = self.build(width, act, kind)
         # W1, W2 are Linear maps or 1×1 convs (the same matrix at every pixel): the spectral norm of the
         # weight matrix is the operator norm, exactly
-        spectral_norm(t.fc1)
-        spectral_norm(t.fc2)
+        first, _, second = t.two_layer()  # type: ignore[operator]
+        spectral_norm(first)
+        spectral_norm(second)
         return t
 
 

@@ -17,6 +17,7 @@ import math
 from typing import Any, ClassVar
 
 import numpy as np
+
 from ._registry import Registry
 
 __all__ = ["Schedule", "entry", "get", "names", "register", "step_names"]

@@ -81,7 +81,7 @@ def read_plan(net: nn.Module) -> tuple[StagePlan, ...]:
     from .algorithms.base import Sweep  # local: the numpy tables of the algorithms package
 
     plan = []
-    for i, stage in enumerate(net.stages):  # type: ignore[union-attr, arg-type]
+    for i, stage in enumerate(net.stages):  # type: ignore[arg-type]
         layers = tuple(
             Layer(
                 c=np.array(t["c"]),

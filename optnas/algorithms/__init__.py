@@ -51,7 +51,7 @@ def register(name: str, *, overwrite: bool = False) -> Callable[[type[Algorithm]
             problem = _default_problem(cls)
             if problem:
                 raise ValueError(f"implicit algorithm {name!r} cannot run: {problem}")
-        return _register(name, overwrite=overwrite)(cls)  # type: ignore[no-any-return]
+        return _register(name, overwrite=overwrite)(cls)
 
     return decorate
 

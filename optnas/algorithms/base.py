@@ -154,7 +154,8 @@ def implicit_table_problem(layers: Sequence[Layer]) -> str | None:
         if s.b0[0] == 0.0 and s.b1[0] == 0.0:
             return f"{where}: row 0 (x+) has no T term (b0[0] = b1[0] = 0), so there is no fixed point to solve"
         if np.any(s.b0[1:] != 0.0) or np.any(s.b1[1:] != 0.0):
-            return f"{where}: only row 0 may receive T(x+); rows {np.flatnonzero((s.b0 != 0) | (s.b1 != 0))[1:].tolist()} do"
+            rows = np.flatnonzero((s.b0 != 0) | (s.b1 != 0))
+            return f"{where}: only row 0 may receive T(x+); rows {[int(i) for i in rows if i]} do"
         if not np.array_equal(layer.c, unit(len(layer.c))):
             return f"{where}: c = {layer.c.tolist()}; an implicit T reads the new iterate x+ (c = unit slot 0)"
     return None

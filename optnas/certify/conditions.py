@@ -13,9 +13,9 @@ import numpy as np
 from .. import activations, algorithms, blocks, schedules
 from .._shapes import state_features
 from ..spec import ArchSpec
+from ..stages import StagePlan, stage_plan
 from .certificate import Condition
 from .contraction import contraction
-from ..stages import StagePlan, stage_plan
 from .stability import drift, max_product_norm, power_bounded
 
 # Time-varying coefficients: the product bound is computed at depth D and at 4D. Momentum sequences with
@@ -65,7 +65,8 @@ def _deeper_bound(ctx: Context, depth: int, h: float | None) -> float:
     if key not in ctx.deeper:
         steps = np.full(depth, h) if h is not None else ctx.schedule.values(depth)
         layers = ctx.algorithm.layers(depth)
-        ctx.deeper[key] = max_product_norm([l.linear_part(float(hk))[0] for l, hk in zip(layers, steps, strict=True)])
+        mats = [layer.linear_part(float(hk))[0] for layer, hk in zip(layers, steps, strict=True)]
+        ctx.deeper[key] = max_product_norm(mats)
     return ctx.deeper[key]
 
 

@@ -31,14 +31,14 @@ def conv_operator_norm(conv: nn.Conv2d, spatial: tuple[int, int], iterations: in
     weight = conv.weight / conv.sigma() if isinstance(conv, OperatorNormConv2d) else conv.weight
     g = torch.Generator().manual_seed(1)
     with torch.no_grad():
-        v = torch.randn(1, conv.in_channels, *spatial, generator=g, dtype=weight.dtype)
+        v = torch.randn(1, conv.in_channels, *spatial, generator=g, dtype=weight.dtype).to(weight.device)
         v = v / v.norm()
         sigma = 0.0
         for _ in range(iterations):
             u = nn.functional.conv2d(v, weight, stride=conv.stride, padding=conv.padding,
                                      dilation=conv.dilation, groups=conv.groups)
             sigma = float(u.norm())
-            v = nn.functional.conv_transpose2d(u, weight, stride=conv.stride, padding=conv.padding,
+            v = nn.functional.conv_transpose2d(u, weight, stride=conv.stride, padding=conv.padding,  # type: ignore[arg-type]
                                                dilation=conv.dilation, groups=conv.groups)
             v = v / (v.norm() + 1e-30)
     return sigma
@@ -60,7 +60,7 @@ def chain_bound(layers: Sequence[nn.Module], spatial: tuple[int, int] | None, li
     bound = 1.0
     for layer in layers:
         if isinstance(layer, nn.Conv2d):
-            if layer.kernel_size == (1, 1) and layer.groups == 1 or spatial is None:
+            if (layer.kernel_size == (1, 1) and layer.groups == 1) or spatial is None:
                 w = layer.weight.detach().flatten(1)  # a 1×1 conv is the same matrix at every pixel
                 bound *= float(torch.linalg.matrix_norm(w, 2)) if layer.kernel_size == (1, 1) else float("inf")
             else:

@@ -79,7 +79,9 @@ class OperatorNormConv2d(nn.Conv2d):
 
     def __init__(self, width_in: int, width_out: int, kernel: int, spatial: tuple[int, int]) -> None:
         super().__init__(width_in, width_out, kernel, padding=kernel // 2, bias=False)
+        self.pad = kernel // 2
         self.spatial = (int(spatial[0]), int(spatial[1]))
+        self.v: torch.Tensor
         v = torch.randn(1, width_in, *self.spatial, generator=torch.Generator().manual_seed(0))
         self.register_buffer("v", v / v.norm())
         with torch.no_grad():
@@ -88,8 +90,8 @@ class OperatorNormConv2d(nn.Conv2d):
     def power_iteration(self, steps: int) -> None:
         v = self.v
         for _ in range(steps):
-            u = nn.functional.conv2d(v, self.weight, padding=self.padding)
-            v = nn.functional.conv_transpose2d(u, self.weight, padding=self.padding)
+            u = nn.functional.conv2d(v, self.weight, padding=self.pad)
+            v = nn.functional.conv_transpose2d(u, self.weight, padding=self.pad)
             v = v / (v.norm() + 1e-12)
         self.v.copy_(v)
 
@@ -102,7 +104,7 @@ class OperatorNormConv2d(nn.Conv2d):
     def sigma(self) -> torch.Tensor:
         """‖conv‖ at H×W from the current power-iteration vector (differentiable in the weight)."""
         # a copy: later power iterations update the buffer in place while autograd still needs this one
-        return nn.functional.conv2d(self.v.clone(), self.weight, padding=self.padding).norm()
+        return nn.functional.conv2d(self.v.clone(), self.weight, padding=self.pad).norm()
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         if tuple(z.shape[-2:]) != self.spatial:
@@ -110,7 +112,7 @@ class OperatorNormConv2d(nn.Conv2d):
         if self.training:
             with torch.no_grad():
                 self.power_iteration(1)
-        return nn.functional.conv2d(z, self.weight / self.sigma(), padding=self.padding)
+        return nn.functional.conv2d(z, self.weight / self.sigma(), padding=self.pad)
 
 
 class GainCappedBatchNorm2d(nn.BatchNorm2d):

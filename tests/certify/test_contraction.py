@@ -27,7 +27,8 @@ def dense_conv_matrix(conv: nn.Conv2d, spatial: tuple[int, int], weight: torch.T
     return out.reshape(n, -1).T
 
 
-@pytest.mark.parametrize(("c_in", "c_out", "kernel", "spatial"), [(2, 3, 3, (5, 5)), (3, 2, 5, (4, 6)), (1, 1, 3, (7, 7))])
+@pytest.mark.parametrize(("c_in", "c_out", "kernel", "spatial"),
+                         [(2, 3, 3, (5, 5)), (3, 2, 5, (4, 6)), (1, 1, 3, (7, 7))])
 def test_conv_operator_norm_is_the_exact_spectral_norm(c_in, c_out, kernel, spatial):
     torch.manual_seed(c_in * 10 + kernel)
     conv = nn.Conv2d(c_in, c_out, kernel, padding=kernel // 2, bias=False).double()
