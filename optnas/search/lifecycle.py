@@ -168,20 +168,13 @@ class Lifecycle:
         return Outcome("FAIL", None, {"status": "error", "reason": f"{type(exc).__name__}: {exc}"})
 
     # -- the whole trial, in this process (optuna backend) ----------------------------------------------
-    def run(self, trial: optuna.Trial, storage: BaseStorage | None = None) -> Outcome:
-        """Draw, screen, train ``trial`` with its pruner or the dominance rule; its `Outcome`."""
+    def run(self, trial: optuna.Trial) -> Outcome:
+        """Draw, screen, train ``trial`` with its pruner or the dominance rule; its `Outcome`.
+
+        Raises only a failed storage write (`StorageWriteError`, or an RDB's `StorageInternalError`)."""
         try:
             trial.set_user_attr("worker", {"host": socket.gethostname(), "pid": os.getpid()})
             spec, options = self.draw(trial)
-        except UncertifiedDraw:
-            return Outcome("FAIL")  # suggest recorded status, reason and certificate
-        except StorageWriteError:
-            raise
-        except Exception as exc:
-            if _is_storage_error(exc):
-                raise
-            return self.error(exc, trial.number)
-        try:
             prepared = self.prepare(spec)
             if prepared.stop is not None:
                 return prepared.stop
@@ -191,11 +184,11 @@ class Lifecycle:
                 spec, self.task, epochs=cfg.train.epochs, seed=cfg.seed, device=self.device, callback=stopper, **options
             )
             return self.finish(result, prepared, stopper.reason)
-        except StorageWriteError:
+        except UncertifiedDraw:
+            return Outcome("FAIL")  # suggest recorded status, reason and certificate
+        except (StorageWriteError, optuna.exceptions.StorageInternalError):
             raise
         except Exception as exc:  # a bug or an environment error in one trial must not end the study
-            if _is_storage_error(exc):
-                raise
             return self.error(exc, trial.number)
 
 
@@ -278,7 +271,3 @@ def tell(study: optuna.Study, number: int, outcome: Outcome) -> None:
     values = outcome.values if state == TrialState.COMPLETE else None
     study.tell(number, values, state=state, skip_if_finished=True)
 
-
-def _is_storage_error(exc: BaseException) -> bool:
-    """An RDB's failed write (Optuna wraps the database's error) or a journal's (`StorageWriteError`)."""
-    return isinstance(exc, optuna.exceptions.StorageInternalError)
