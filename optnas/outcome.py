@@ -102,6 +102,21 @@ def best(
     ``directions`` holds ``"maximize"``/``"minimize"`` per objective; ``first`` is the index of the objective
     that ranks first. Trials whose values are missing, of the wrong length or not finite are left out.
     """
+    order = ranking(candidates, directions, first)
+    return order[0] if order else None
+
+
+def ranking(
+    candidates: Iterable[tuple[int, Sequence[float] | None]],
+    directions: Sequence[str],
+    first: int = 0,
+) -> list[int]:
+    """Every ranked trial's number, best first, by the rule of :func:`best` (which is ``ranking(...)[0]``).
+
+    Example:
+        >>> ranking([(0, [0.9, 500.0]), (1, [0.9, 300.0]), (2, [0.8, 10.0]), (3, None)], ["maximize", "minimize"])
+        [1, 0, 2]
+    """
     order = [first] + [i for i in range(len(directions)) if i != first]
     sign = [-1.0 if d == "maximize" else 1.0 for d in directions]
     keyed = [
@@ -109,7 +124,7 @@ def best(
         for number, values in candidates
         if values is not None and len(values) == len(directions) and all(_finite(v) for v in values)
     ]
-    return min(keyed)[1] if keyed else None
+    return [number for _, number in sorted(keyed)]
 
 
 def _finite(v: object) -> bool:

@@ -6,7 +6,7 @@ Every check reads the same coefficient tables the network's forward pass runs on
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -41,6 +41,7 @@ class Context:
     block: blocks.Block
     input_shape: tuple[int, ...] | None
     stages: tuple[StagePlan, ...]
+    deeper: dict[tuple[int, float | None], float] = field(default_factory=dict)  # cache of _deeper_bound
 
     def steps(self, stage: StagePlan) -> list[np.ndarray]:
         """Step sequences to check: the actual ones, or a grid over (0, h_max] when learnable."""
@@ -57,10 +58,15 @@ def linear_parts(stage: StagePlan, h: np.ndarray) -> list[tuple[np.ndarray, np.n
     return [layer.linear_part(float(hk)) for layer, hk in zip(stage.layers, h, strict=True)]
 
 
-def _mats_at(ctx: Context, depth: int, h: np.ndarray, learnable: bool) -> list[np.ndarray]:
-    """The linear parts of a depth-``depth`` version of a stage (learnable: the same constant h)."""
-    steps = np.full(depth, h[0]) if learnable else ctx.schedule.values(depth)
-    return [layer.linear_part(float(hk))[0] for layer, hk in zip(ctx.algorithm.layers(depth), steps, strict=True)]
+def _deeper_bound(ctx: Context, depth: int, h: float | None) -> float:
+    """max product norm of a depth-``depth`` version of the network (learnable: every step h), computed
+    once per certificate (stages of one depth share it)."""
+    key = (depth, h)
+    if key not in ctx.deeper:
+        steps = np.full(depth, h) if h is not None else ctx.schedule.values(depth)
+        layers = ctx.algorithm.layers(depth)
+        ctx.deeper[key] = max_product_norm([l.linear_part(float(hk))[0] for l, hk in zip(layers, steps, strict=True)])
+    return ctx.deeper[key]
 
 
 def step_sizes(ctx: Context) -> Condition:
@@ -114,14 +120,14 @@ def zero_stability(ctx: Context) -> Condition:
     if alg.structural_proof:
         return Condition("zero_stability", True, f"by construction: {alg.structural_proof}")
     verdicts: list[Condition] = []
+    last = None
     for stage in ctx.stages:
         for h in ctx.steps(stage):
-            v = _zero_stable(ctx, stage, h)
-            verdicts.append(Condition(v.name, v.holds, ctx.where(stage) + v.detail, v.numerical))
+            last = _zero_stable(ctx, stage, h)
+            verdicts.append(Condition(last.name, last.holds, ctx.where(stage) + last.detail, last.numerical))
     failing = [v for v in verdicts if not v.holds]
     chosen = failing[0] if failing else verdicts[-1]
-    if not failing and len(ctx.stages) > 1:  # the last verdict, said of every stage
-        last = _zero_stable(ctx, ctx.stages[-1], ctx.steps(ctx.stages[-1])[-1])
+    if not failing and len(ctx.stages) > 1 and last is not None:  # the last verdict, said of every stage
         chosen = Condition(last.name, True, f"every stage: {last.detail}", last.numerical)
     if ctx.schedule.learnable:
         where = "every" if not failing else "some"
@@ -143,7 +149,7 @@ def _zero_stable(ctx: Context, stage: StagePlan, h: np.ndarray) -> Condition:
     base = max(L, 16)
     m_here = max_product_norm(mats)
     learnable = stage.h_max is not None
-    m_base, m_deep = (max_product_norm(_mats_at(ctx, d, h, learnable)) for d in (base, 4 * base))
+    m_base, m_deep = (_deeper_bound(ctx, d, float(h[0]) if learnable else None) for d in (base, 4 * base))
     ratio = m_deep / max(m_base, 1.0)
     ok = bool(np.isfinite(m_deep) and ratio <= GROWTH_LIMIT)
     growth = "bounded" if ratio <= 1.05 else ("at most linear growth" if ok else "super-linear growth")

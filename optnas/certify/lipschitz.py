@@ -49,7 +49,7 @@ def batchnorm_gain(bn: nn.BatchNorm2d) -> float:
     `GainCappedBatchNorm2d`)."""
     assert bn.running_var is not None, "a BatchNorm without running statistics has no eval-mode bound"
     gamma = bn.weight if bn.weight is not None else torch.ones_like(bn.running_var)
-    gain = (gamma / torch.sqrt(bn.running_var + bn.eps)).abs()
+    gain = (gamma.detach() / torch.sqrt(bn.running_var + bn.eps)).abs()
     if isinstance(bn, GainCappedBatchNorm2d):
         gain = gain.clamp(max=1.0)
     return float(gain.max())

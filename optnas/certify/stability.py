@@ -129,16 +129,18 @@ def power_bounded(a: np.ndarray) -> tuple[bool, str]:
 
 
 def max_product_norm(mats: list[np.ndarray]) -> float:
-    """max over 0 <= j <= k < L of ||A_k···A_j||_2 (O(L²) small products)."""
+    """max over 0 <= j <= k < L of ||A_k···A_j||_2 (O(L²) small products, batched per j)."""
     best = 0.0
     for j in range(len(mats)):
         p = np.eye(mats[0].shape[0])
+        products = []
         for k in range(j, len(mats)):
             p = mats[k] @ p
-            n = np.linalg.norm(p, 2)
-            if not np.isfinite(n):
-                return float("inf")
-            best = max(best, float(n))
+            products.append(p)
+        norms = np.linalg.norm(np.stack(products), 2, axis=(1, 2)) if np.all(np.isfinite(p)) else [np.inf]
+        if not np.all(np.isfinite(norms)):
+            return float("inf")
+        best = max(best, float(np.max(norms)))
     return best
 
 

@@ -73,7 +73,8 @@ class OperatorNormConv2d(nn.Conv2d):
 
     The norm is that of the linear map on (C, H, W) tensors (not of the reshaped weight, which can be far
     smaller or larger), estimated by power iteration with conv and its transpose, as torch's spectral_norm
-    does for matrices: one iteration per training forward, 64 at construction; inputs must be H×W.
+    does for matrices: one iteration per training forward, 64 at construction and 32 more when the module
+    is put in eval mode (the network the certificate bounds); inputs must be H×W.
     """
 
     def __init__(self, width_in: int, width_out: int, kernel: int, spatial: tuple[int, int]) -> None:
@@ -91,6 +92,12 @@ class OperatorNormConv2d(nn.Conv2d):
             v = nn.functional.conv_transpose2d(u, self.weight, padding=self.padding)
             v = v / (v.norm() + 1e-12)
         self.v.copy_(v)
+
+    def train(self, mode: bool = True) -> OperatorNormConv2d:
+        if self.training and not mode:  # the eval-mode network is the certified one: converge the estimate
+            with torch.no_grad():
+                self.power_iteration(32)
+        return super().train(mode)
 
     def sigma(self) -> torch.Tensor:
         """‖conv‖ at H×W from the current power-iteration vector (differentiable in the weight)."""

@@ -47,13 +47,17 @@ def _combine(pairs: list[tuple[Any, torch.Tensor | None]]) -> torch.Tensor | Non
     owned = True  # whether `out` is a fresh tensor we may update in place
     if len(live) >= 2 and all(isinstance(c, float) for c, _ in live[:2]) and live[0][0] + live[1][0] == 1.0:
         (a, x), (_, y) = live[0], live[1]
+        if x.dtype != y.dtype:  # under autocast a block may return bf16 beside an fp32 slot; lerp takes one dtype
+            dtype = torch.promote_types(x.dtype, y.dtype)
+            x, y = x.to(dtype), y.to(dtype)
         out, rest = torch.lerp(y, x, a), live[2:]
     else:
         (c, t), rest = live[0], live[1:]
         owned = not (isinstance(c, float) and c == 1.0)
         out = t * c if owned else t
     for c, t in rest:
-        if isinstance(c, float) and owned:
+        # in place only when it keeps out's dtype what out-of-place promotion gives (bf16 += fp32 would round)
+        if isinstance(c, float) and owned and torch.promote_types(out.dtype, t.dtype) == out.dtype:
             out.add_(t, alpha=c)
         elif isinstance(c, float):
             out, owned = torch.add(out, t, alpha=c), True

@@ -2,9 +2,12 @@
 
 - `sweep` fails the RUNNING trials whose worker is gone, called under the claim lock by every worker before
   it claims (so a live sibling fails a dead worker's trial), by ``--resume`` and at the end of a run. A
-  journal is used from one machine, so a RUNNING trial whose lock nobody holds is dead whatever moment its
-  worker died at. On an RDB, workers of other machines hold their locks elsewhere: the sweep judges only
-  this machine's trials, and Optuna's heartbeat (`Heartbeat`, `optuna.storages.fail_stale_trials`) the rest.
+  journal is used from one machine, so a RUNNING trial whose lock nobody holds (or that has no lock file)
+  is dead whatever moment its worker died at. On an RDB, workers of other machines hold their locks
+  elsewhere: the sweep fails only trials whose lock file is here and free, and Optuna's heartbeat
+  (`Heartbeat`, `optuna.storages.fail_stale_trials`) judges the rest. (So on an RDB, a worker that dies
+  between ``ask()`` and taking its lock, microseconds inside the claim lock, leaves a trial with no
+  heartbeat that nothing fails: Optuna's own gap, as with ``study.optimize``.)
 - A trial failed so carries no outcome of its own: it is ``lost`` (`optnas.outcome`) and does not count, so
   the search runs another in its place.
 
@@ -14,7 +17,6 @@ Only public Optuna APIs: ``study.tell(number, state=FAIL, skip_if_finished=True)
 
 from __future__ import annotations
 
-import socket
 import threading
 import warnings
 from collections.abc import Container
@@ -28,23 +30,29 @@ from .locks import trial_lock_state
 from .storage import is_rdb
 
 
-def sweep(study: optuna.Study, storage: str, *, keep: Container[int] = ()) -> list[int]:
+def sweep(
+    study: optuna.Study, storage: str, *, backend: BaseStorage | None = None, keep: Container[int] = ()
+) -> list[int]:
     """Fail the RUNNING trials of ``study`` whose worker is dead; their numbers. Call under the claim lock.
 
-    ``keep``: trial numbers someone is about to take over (a restored Ray experiment's live trials).
+    ``backend``: the opened storage; where it has a heartbeat retry callback (RDB), a trial failed here is
+    retried as a heartbeat-stale one would be. ``keep``: trial numbers someone is about to take over (a
+    restored Ray experiment's live trials).
     """
-    host, dead = socket.gethostname(), []
+    retry = backend.get_heartbeat_stale_trial_callback() if isinstance(backend, RDBStorage) else None
+    dead = []
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         if t.number in keep:
             continue
         lock = trial_lock_state(storage, study.study_name, t.number)
         if lock == "held":
             continue
-        ours = (t.user_attrs.get("worker") or {}).get("host") == host
-        if lock == "missing" and is_rdb(storage) and not ours:
-            continue  # another machine's trial, or one being claimed there: the heartbeat judges it
-        study.tell(t.number, state=TrialState.FAIL, skip_if_finished=True)
+        if lock == "missing" and is_rdb(storage):
+            continue  # another machine's trial (its lock is there): the heartbeat judges it
+        failed = study.tell(t.number, state=TrialState.FAIL, skip_if_finished=True)
         dead.append(t.number)
+        if retry is not None and failed.state == TrialState.FAIL:
+            retry(study, failed)  # the same WAITING copy Optuna's heartbeat would queue
     return dead
 
 

@@ -85,7 +85,7 @@ def work(
         while deadline is None or time.monotonic() < deadline:
             fail_stale(study, storage)  # RDB heartbeats: fail and retry trials of dead workers elsewhere
             with claim_lock(job.storage, job.study):
-                sweep(study, job.storage)  # dead workers of this machine, whatever moment they died at
+                sweep(study, job.storage, backend=storage)  # dead workers here, whatever moment they died at
                 claim = _claim(study, job.trials)
                 if claim == "stop":
                     break
@@ -179,7 +179,7 @@ def run_search(
     first = len(optuna_study.get_trials(deepcopy=False))
     if resume:
         with claim_lock(url, name):
-            stale = sweep(optuna_study, url)
+            stale = sweep(optuna_study, url, backend=backend)
         if stale:
             log.warning("resume: failed %d trial(s) left running by dead workers", len(stale))
     optuna_study.set_user_attr("optnas", {**optuna_study.user_attrs.get("optnas", {}), "version": __version__})
