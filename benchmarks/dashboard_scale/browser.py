@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import socket
 import subprocess
 import sys
@@ -64,7 +65,8 @@ def _server(kind: str, journal: str, port: int) -> subprocess.Popen[bytes]:
     if kind == "optnas":
         cmd = [sys.executable, "-c", SERVE_OPTNAS, journal, str(port)]
     else:
-        cmd = [sys.executable, "-m", "optuna_dashboard", journal, "--host", "127.0.0.1", "--port", str(port)]
+        exe = shutil.which("optuna-dashboard") or "optuna-dashboard"
+        cmd = [exe, journal, "--host", "127.0.0.1", "--port", str(port)]
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -74,24 +76,32 @@ def _url(kind: str, port: int, study: str, study_id: int) -> str:
     return f"http://127.0.0.1:{port}/dashboard/studies/{study_id}"
 
 
-def measure(browser: Any, kind: str, journal: str, study: str, shot: Path | None) -> float:
-    """Seconds from navigation start until the overview is drawn (server started and warm on its port)."""
+def measure(browser: Any, kind: str, journal: str, study: str, shot: Path | None) -> dict[str, float]:
+    """Seconds from navigation start until the overview is drawn: ``cold`` (the server's first page: it
+    reads the study) and ``warm`` (a second, fresh page on the same server: its caches hold the study)."""
     port = _port()
     proc = _server(kind, journal, port)
     try:
         _wait_port(port, proc)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        cold = _draw(browser, kind, port, study, None)
+        return {"cold": cold, "warm": _draw(browser, kind, port, study, shot)}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def _draw(browser: Any, kind: str, port: int, study: str, shot: Path | None) -> float:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
         page.goto(_url(kind, port, study, 0), wait_until="commit")
         page.wait_for_function(OPTNAS_DRAWN if kind == "optnas" else OPTUNA_DRAWN, timeout=300000, polling=50)
         seconds = page.evaluate("() => performance.now() / 1000")  # since navigation start, in the page
         if shot is not None:
             page.wait_for_timeout(1000)
             page.screenshot(path=str(shot), full_page=True)
-        page.close()
         return float(seconds)
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        page.close()
 
 
 def main() -> None:
@@ -113,11 +123,12 @@ def main() -> None:
             for kind in ("optnas", "optuna-dashboard"):
                 shot = out / f"browser_{kind}.png" if i == 0 else None
                 seconds = measure(browser, kind, args.journal, args.study, shot)
-                results["runs"].setdefault(kind, []).append(round(seconds, 2))
-                print(f"{kind}: overview drawn {seconds:.2f} s after navigation", flush=True)
+                results["runs"].setdefault(kind, []).append({k: round(v, 2) for k, v in seconds.items()})
+                print(f"{kind}: overview drawn {seconds} s after navigation", flush=True)
         browser.close()
-    results["best"] = {k: min(v) for k, v in results["runs"].items()}
-    results["median"] = {k: sorted(v)[len(v) // 2] for k, v in results["runs"].items()}
+    for stat, pick in (("best", min), ("median", lambda v: sorted(v)[len(v) // 2])):
+        results[stat] = {k: {m: pick([r[m] for r in v]) for m in ("cold", "warm")} for k, v in results["runs"].items()}
+    results["load_after"] = os.getloadavg()
     (out / "browser.json").write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
 
