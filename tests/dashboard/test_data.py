@@ -90,3 +90,22 @@ def test_export_command_quotes_and_hides_passwords(edge_frame):
     detail = trial_detail(df, 0)
     assert "--study 'my study'" in detail.export_command and detail.export_command.endswith("--retrain")
     assert "without weights" in detail.export_note and "password is hidden" in detail.export_note
+
+
+def test_best_is_on_the_pareto_front_and_leads_everywhere():
+    """Issue 15: trial 1 (0.9, 500 params) is dominated by trial 5 (0.9, 300): 5 is best, and leads the table."""
+    from optnas import outcome
+    from optnas.dashboard.data import best_number, ranking
+
+    df = pd.DataFrame({"number": [0, 1, 2, 5], "state": ["COMPLETE", "COMPLETE", "PRUNED", "COMPLETE"],
+                       "status": ["complete", "complete", "infeasible", "complete"],
+                       "objective_val_metric": [0.8, 0.9, None, 0.9], "objective_params": [10.0, 500.0, None, 300.0],
+                       "val_metric": [0.8, 0.9, 0.95, 0.9], "params": [10, 500, 20, 300]})
+    df.attrs["objectives"] = [{"name": "val_metric", "direction": "maximize"},
+                              {"name": "params", "direction": "minimize"}]
+    assert best_number(df) == 5 == outcome.best([(0, [0.8, 10]), (1, [0.9, 500]), (5, [0.9, 300])],
+                                                 ["maximize", "minimize"])
+    assert ranking(df) == [5, 1, 0] and ranked(df)["number"].tolist() == [5, 1, 0, 2]
+    assert leaderboard_page(df).rows[0]["number"] == 5
+    assert leaderboard_page(df, filters={"status": ["infeasible"]}).rows[0]["number"] == 2
+    assert leaderboard_page(df, sort_by="junk", page="x", filters={"nope": 1}).total == 4  # crafted: defaults

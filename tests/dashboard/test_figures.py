@@ -210,3 +210,30 @@ def test_activation_choices_and_criticality_plot(searched_frame):
     assert hi - lo == pytest.approx(np.log10(4.0))
     mrepu = F.ActivationChoice("mrepu", '{"p": 2}')
     assert mrepu.label == "mrepu(p=2)" and F.criticality_data(mrepu, depth=10).report.activation == "mrepu"
+
+
+def test_timeline_marks_a_sigkilled_worker_dead(edge_frame):
+    import datetime as dt
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    df = edge_frame.copy()
+    df.attrs = edge_frame.attrs
+    host = socket.gethostname()
+    running = df["state"] == "RUNNING"
+    df["worker"] = [f"{host}:{proc.pid}" if r else f"{host}:{os.getpid()}" for r in running]
+    df.loc[df["datetime_start"].isna(), "datetime_start"] = dt.datetime(2026, 1, 1)
+    from optnas.dashboard.figures.timeline import plot_timeline, timeline_data
+
+    data = timeline_data(df)
+    assert {w.name: w.dead for w in data.workers} == {f"{host}:{proc.pid}": True, f"{host}:{os.getpid()}": False}
+    fig = plot_timeline(data)
+    assert "1 dead" in fig.layout.title.text
+    assert sum(len(t.customdata) for t in fig.data) == len(df)  # every trial is a clickable bar
+    assert f"{host}:{proc.pid} (dead)" in {y for t in fig.data for y in t.y}

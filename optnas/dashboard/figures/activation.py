@@ -77,4 +77,9 @@ def plot_criticality(data: TheoryPlotData) -> go.Figure:
     """`optnas.theory.plot_theory`: kernel flow with depth and susceptibilities at the recommended init."""
     from ...theory import plot_theory
 
-    return plot_theory(data)
+    fig = plot_theory(data)
+    r = data.report
+    name = named(r.activation, json.dumps(dict(r.params or {}), sort_keys=True))  # mrepu(p=2), as everywhere
+    rest = str(fig.layout.title.text or "").partition(" — ")[2]
+    fig.update_layout(title=f"{name} — {rest}" if rest else name)
+    return fig

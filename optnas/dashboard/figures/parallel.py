@@ -41,6 +41,7 @@ class Dimension:
         return None if self.ticktext is None else list(range(len(self.ticktext)))
 
 
+MAX_CATEGORIES = 12  # ticks an axis can label legibly
 MAX_LINES = 1000  # lines drawn at most: the 100 best, then an even spread of the rest (beyond, lines blur)
 
 
@@ -89,6 +90,8 @@ def parallel_data(df: pd.DataFrame, *, limit: int = MAX_LINES) -> ParallelData:
         raw = done[name] if name in done.columns else pd.Series(None, index=done.index, dtype=object)
         params = done[f"{name}_params"] if f"{name}_params" in done.columns else pd.Series("{}", index=done.index)
         labels = pd.Series([named(n, p) for n, p in zip(raw, params, strict=True)], index=done.index, dtype=object)
+        if labels.nunique() > MAX_CATEGORIES:  # continuous parameters (beta=0.4904): one tick per name instead
+            labels = raw
         cats = tuple(sorted(labels.unique()))
         codes = labels.map({c: i for i, c in enumerate(cats)}).to_numpy(dtype=float)
         dims.append(Dimension(name, codes, cats or ("?",)))

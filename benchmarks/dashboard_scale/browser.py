@@ -1,0 +1,137 @@
+"""Browser draw time of a study's overview, optnas dashboard and optuna-dashboard side by side, on the same
+study file and machine, in Debian's headless Chromium; screenshots of both.
+
+    python benchmarks/dashboard_scale/browser.py JOURNAL [--runs 3] [--out benchmarks/dashboard_scale]
+
+Both servers bind 127.0.0.1 only. Timed: from navigation start until the overview is fully drawn, each run
+in a fresh browser page and a freshly started server (cold: the study is read from the file each time).
+optnas: the leaderboard's rows, the best-trial card and the four figures (history, Pareto front, parallel
+coordinates, learning curves) drawn by Plotly. optuna-dashboard: its study page's Plotly figures drawn.
+Results go to ``browser.json`` beside this file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+OPTNAS_DRAWN = """() => ['history-graph', 'pareto-graph', 'parallel-graph', 'curves-graph'].every(id => {
+    const gd = document.querySelector(`#${id} .js-plotly-plot`);
+    return gd && gd._fullData && gd._fullData.length && gd.querySelector('.main-svg'); })
+  && document.querySelectorAll('#leaderboard tbody tr td').length > 0
+  && document.querySelector('#best-link') !== null"""
+# optuna-dashboard's study page: every Plotly figure on it has its traces and SVG, and there are at least two
+OPTUNA_DRAWN = """() => { const gds = [...document.querySelectorAll('.js-plotly-plot')];
+  return gds.length >= 2 && gds.every(gd => gd._fullData && gd._fullData.length && gd.querySelector('.main-svg')); }"""
+SERVE_OPTNAS = """import logging, sys
+from werkzeug.serving import make_server
+from optnas.dashboard import create_app
+logging.getLogger("werkzeug").setLevel(logging.WARNING)
+make_server("127.0.0.1", int(sys.argv[2]), create_app(sys.argv[1]).server, threaded=True).serve_forever()
+"""
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_port(port: int, proc: subprocess.Popen[bytes], limit: float = 300.0) -> None:
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"no server on 127.0.0.1:{port} after {limit:.0f} s")
+
+
+def _server(kind: str, journal: str, port: int) -> subprocess.Popen[bytes]:
+    if kind == "optnas":
+        cmd = [sys.executable, "-c", SERVE_OPTNAS, journal, str(port)]
+    else:
+        exe = shutil.which("optuna-dashboard") or "optuna-dashboard"
+        cmd = [exe, journal, "--host", "127.0.0.1", "--port", str(port)]
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _url(kind: str, port: int, study: str, study_id: int) -> str:
+    if kind == "optnas":
+        return f"http://127.0.0.1:{port}/studies/{study}"
+    return f"http://127.0.0.1:{port}/dashboard/studies/{study_id}"
+
+
+def measure(browser: Any, kind: str, journal: str, study: str, shot: Path | None) -> dict[str, float]:
+    """Seconds from navigation start until the overview is drawn: ``cold`` (the server's first page: it
+    reads the study) and ``warm`` (a second, fresh page on the same server: its caches hold the study)."""
+    port = _port()
+    proc = _server(kind, journal, port)
+    try:
+        _wait_port(port, proc)
+        cold = _draw(browser, kind, port, study, None)
+        return {"cold": cold, "warm": _draw(browser, kind, port, study, shot)}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def _draw(browser: Any, kind: str, port: int, study: str, shot: Path | None) -> float:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(_url(kind, port, study, 0), wait_until="commit")
+        page.wait_for_function(OPTNAS_DRAWN if kind == "optnas" else OPTUNA_DRAWN, timeout=300000, polling=50)
+        seconds = page.evaluate("() => performance.now() / 1000")  # since navigation start, in the page
+        if shot is not None:
+            page.wait_for_timeout(1000)
+            page.screenshot(path=str(shot), full_page=True)
+        return float(seconds)
+    finally:
+        page.close()
+
+
+def main() -> None:
+    from playwright.sync_api import sync_playwright
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("journal")
+    parser.add_argument("--study", default="synthetic")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--out", default=str(Path(__file__).resolve().parent))
+    parser.add_argument("--chromium", default=os.environ.get("OPTNAS_CHROMIUM", "/usr/bin/chromium"))
+    args = parser.parse_args()
+    out = Path(args.out)
+    results: dict[str, Any] = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()}",
+                               "journal_mb": round(os.path.getsize(args.journal) / 1e6, 1), "runs": {}}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=args.chromium, args=ARGS)
+        for i in range(args.runs):
+            for kind in ("optnas", "optuna-dashboard"):
+                shot = out / f"browser_{kind}.png" if i == 0 else None
+                seconds = measure(browser, kind, args.journal, args.study, shot)
+                results["runs"].setdefault(kind, []).append({k: round(v, 2) for k, v in seconds.items()})
+                print(f"{kind}: overview drawn {seconds} s after navigation", flush=True)
+        browser.close()
+    for stat, pick in (("best", min), ("median", lambda v: sorted(v)[len(v) // 2])):
+        results[stat] = {k: {m: pick([r[m] for r in v]) for m in ("cold", "warm")} for k, v in results["runs"].items()}
+    results["load_after"] = os.getloadavg()
+    (out / "browser.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
