@@ -5,8 +5,8 @@ makes the module for a state of ``width`` features/channels of input kind "vecto
 
 Example:
     >>> from optnas import blocks
-    >>> blocks.get("mlp2", hidden=32).inputs
-    frozenset({'image', 'token', 'vector'})
+    >>> sorted(blocks.get("mlp2", hidden=32).inputs)
+    ['image', 'token', 'vector']
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ def init_parameters(activation: str, **params: Any) -> InitChoice:
 
     Example:
         >>> choice = init_parameters("repu", p=2)
-        >>> choice.source, choice.c_b, choice.c_w
+        >>> choice.source, round(choice.c_b, 12), round(choice.c_w, 12)
         ('fallback', 0.25, 0.5)
     """
     return criticality(activation, **params).init
