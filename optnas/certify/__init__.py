@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from .. import limits
 from ..spec import ArchSpec
 from .certificate import Certificate, Condition, UncertifiedArchitecture
 from .conditions import CONDITIONS, resolve
@@ -25,5 +26,6 @@ def certify(spec: ArchSpec, input_shape: Sequence[int] | None = None) -> Certifi
     """
     if not isinstance(spec, ArchSpec):
         raise ValueError(f"certify expects an ArchSpec, got {type(spec).__name__}")
+    limits.check_spec(spec, None if input_shape is None else tuple(input_shape))  # before any table exists
     ctx = resolve(spec, input_shape)
     return Certificate(spec=spec.to_dict(), conditions=[check(ctx) for check in CONDITIONS])
