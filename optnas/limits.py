@@ -128,7 +128,8 @@ def check_spec(spec: ArchSpec, input_shape: tuple[int, ...] | None = None, *, la
     need = estimate_bytes(spec, input_shape)
     if need > budget_bytes():
         hidden = spec.block_params.get("hidden")
-        what = f"depth={spec.depth}, width={spec.width}, stages={spec.stages}" + (f", hidden={hidden}" if hidden else "")
+        what = f"depth={spec.depth}, width={spec.width}, stages={spec.stages}"
+        what += f", hidden={hidden}" if hidden else ""
         raise UsageError(
             f"{label} ({spec.algorithm}, {spec.block}, {what}) needs at least {need / GIB:.4g} GiB, over the "
             f"{budget_text()}"

@@ -5,7 +5,8 @@ failure is one line naming the file, the key path (``space.depth.high``) and wha
 
 Example:
     >>> from optnas.search import SearchSpace
-    >>> SearchSpace.from_dict({"task": {"name": "rings"}, "space": {"algorithm": "gd", "depth": {"low": -3, "high": 4}}})
+    >>> space = {"algorithm": "gd", "depth": {"low": -3, "high": 4}}
+    >>> SearchSpace.from_dict({"task": {"name": "rings"}, "space": space})
     Traceback (most recent call last):
     ...
     optnas.errors.UsageError: <search space>: space.depth.low=-3 is invalid: it must be an integer in [1, ...] (...)
