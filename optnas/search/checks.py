@@ -32,7 +32,7 @@ def format_validation(where: Path, exc: ValidationError) -> str:
     """pydantic's first error as one line: ``FILE: key.path: what is wrong (got VALUE)``."""
     errors = exc.errors()
     err = errors[0]
-    key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"]).lstrip(".") or "(top level)"
+    key = ".".join(str(p) for p in err["loc"]) or "(top level)"
     cause = (err.get("ctx") or {}).get("error")
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
     if isinstance(cause, KeyedError):
@@ -48,7 +48,7 @@ def _leaves(label: str, value: Value) -> Iterator[tuple[str, Any]]:
         if value.step is not None:
             yield f"{label}.step", value.step
     elif isinstance(value, list):
-        yield from ((f"{label}[{i}]", v) for i, v in enumerate(value))
+        yield from ((f"{label}.{i}", v) for i, v in enumerate(value))
     else:
         yield label, value
 

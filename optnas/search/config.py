@@ -38,7 +38,7 @@ _EXPONENT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
 
 
 class KeyedError(ValueError):
-    """A bad value below a field: ``path`` (".high", "[0]") extends the field's key path in the message."""
+    """A bad value below a field: ``path`` (".high", ".0") extends the field's key path in the message."""
 
     def __init__(self, path: str, message: str) -> None:
         super().__init__(message)
@@ -107,7 +107,7 @@ def _value(value: Any) -> Any:
     if isinstance(value, list):
         if not value:
             raise KeyedError("", "an empty list: give at least one choice")
-        return [_scalar(f"[{i}]", v) for i, v in enumerate(value)]
+        return [_scalar(f".{i}", v) for i, v in enumerate(value)]
     return _scalar("", value)
 
 
