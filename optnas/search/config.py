@@ -112,7 +112,8 @@ def _value(value: Any) -> Any:
 
 
 def _scalar(path: str, value: Any) -> Any:
-    value = _number(path, value)
+    """A fixed value: true/false stays a flag (mlp2 norm), a number must be finite."""
+    value = value if isinstance(value, bool) else _number(path, value)
     if not isinstance(value, bool | int | float | str):
         raise KeyedError(path, f"{value!r} is invalid: give a number, a name, true/false, a list or a range")
     return value

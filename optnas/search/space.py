@@ -267,32 +267,11 @@ class SearchSpace:
         options["weight_decay"] = float(suggest_value(trial, "weight_decay", t.weight_decay))
         return {k: v for k, v in options.items() if v is not None or k == "clip"}
 
-    def certificates(self, limit: int = 200) -> list[Certificate]:
-        """Certificates of the space's corners: every family choice at the ends of its parameter ranges."""
-        s = self.config.space
-        shape = self.task().input_shape
-        out: list[Certificate] = []
-        per_family = [
-            [(name, corner) for name, params in getattr(s, key).items() for corner in self._param_corners(params)]
-            for key in ("algorithm", "block", "activation")
-        ]
-        for (alg, ap), (blk, bp), (act, acp) in itertools.product(*per_family):
-            for depth, width in itertools.product(_corners(s.depth), _corners(s.width)):
-                spec = ArchSpec(
-                    algorithm=alg,
-                    algorithm_params=ap,
-                    block=blk,
-                    block_params=bp,
-                    activation=act,
-                    activation_params=acp,
-                    depth=int(depth),
-                    width=int(width),
-                    stem=s.stem,
-                )
-                out.append(certify(spec, input_shape=shape))
-                if len(out) >= limit:
-                    return out
-        return out
+    def certificates(self, limit: int | None = None) -> list[Certificate]:
+        """Certificates of the space's corners (see `optnas.search.corners`: every corner, or the first ``limit``)."""
+        from .corners import LIMIT, check_corners
+
+        return check_corners(self, LIMIT if limit is None else limit).certificates
 
     def objectives(self) -> list[tuple[str, str]]:
         """(metric, direction) pairs; task metrics take the task's direction unless the file says otherwise."""
