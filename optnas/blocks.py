@@ -18,7 +18,7 @@ from torch import nn
 from ._registry import Registry
 from .nn.blocks import MLP2, ConvNeXt, PreActConv, Transformer
 
-__all__ = ["Block", "entry", "get", "names", "register"]
+__all__ = ["Block", "describe", "entry", "get", "names", "register"]
 
 KINDS = ("vector", "image", "token")
 
@@ -71,9 +71,11 @@ class Block:
 
 _REGISTRY: Registry[type[Block]] = Registry("block")
 names, get, entry, register, unregister = _REGISTRY.public()
+describe = _REGISTRY.describe
+_HIDDEN = "integers >= 1 (None: the block's multiple of the state width)"
 
 
-@register("mlp2")
+@register("mlp2", params={"hidden": _HIDDEN, "norm": "true or false"})
 class MLP2Block(Block):
     """W2·σ(W1·z + b1) + b2 with an optional norm first; on images it acts on every pixel's channels."""
 
@@ -92,7 +94,7 @@ class MLP2Block(Block):
         return None if self.norm else 1.0
 
 
-@register("preact_conv")
+@register("preact_conv", params={"hidden": _HIDDEN, "kernel": "odd integers >= 1"})
 class PreActConvBlock(Block):
     """BN-σ-Conv-BN-σ-Conv (pre-activation ResNet block)."""
 
@@ -109,7 +111,7 @@ class PreActConvBlock(Block):
         return PreActConv(width, self.hidden_width(width), act, self.kernel)
 
 
-@register("convnext")
+@register("convnext", params={"hidden": _HIDDEN, "kernel": "odd integers >= 1", "layer_scale": ">= 0"})
 class ConvNeXtBlock(Block):
     """Depthwise conv, LayerNorm, inverted MLP (4× hidden by default), layer scale."""
 
@@ -130,7 +132,7 @@ class ConvNeXtBlock(Block):
         return ConvNeXt(width, self.hidden_width(width), act, self.kernel, self.layer_scale)
 
 
-@register("transformer")
+@register("transformer", params={"hidden": _HIDDEN, "heads": "integers >= 1 dividing the width"})
 class TransformerBlock(Block):
     """Attention, then an MLP on z + Attn(z) (pre-norm)."""
 

@@ -22,7 +22,7 @@ from torch import nn
 from ._registry import Registry
 from .nn.steps import FixedSteps, LearnableSteps
 
-__all__ = ["Schedule", "entry", "get", "names", "register", "step_names"]
+__all__ = ["Schedule", "describe", "entry", "get", "names", "register", "step_names"]
 
 
 class Schedule:
@@ -73,6 +73,8 @@ class _HorizonSchedule(Schedule):
 
 _REGISTRY: Registry[type[Schedule]] = Registry("schedule")
 names, get, entry, register, unregister = _REGISTRY.public()
+describe = _REGISTRY.describe
+_HORIZON = {"horizon": "finite numbers > 0"}
 
 
 def step_names() -> list[str]:
@@ -80,12 +82,12 @@ def step_names() -> list[str]:
     return [n for n in names() if entry(n).kind == "step"]
 
 
-@register("constant")
+@register("constant", params=_HORIZON)
 class Constant(_HorizonSchedule):
     """h_k = horizon / L: the forward Euler grid of the ODE on [0, horizon]."""
 
 
-@register("cosine")
+@register("cosine", params=_HORIZON)
 class Cosine(_HorizonSchedule):
     """h_k ∝ (1 + cos(π k / L)) / 2 + 1/L: large steps first, small steps last (never zero)."""
 
@@ -94,7 +96,7 @@ class Cosine(_HorizonSchedule):
         return (1 + np.cos(np.pi * k / depth)) / 2 + 1.0 / depth
 
 
-@register("harmonic")
+@register("harmonic", params=_HORIZON)
 class Harmonic(_HorizonSchedule):
     """h_k ∝ 1 / (k + 1): the classic decaying step of subgradient methods."""
 
@@ -102,7 +104,7 @@ class Harmonic(_HorizonSchedule):
         return 1.0 / (np.arange(depth) + 1.0)
 
 
-@register("learnable")
+@register("learnable", params={**_HORIZON, "max_factor": "finite numbers > 1"})
 class Learnable(_HorizonSchedule):
     """h_k = h_max·sigmoid(θ_k), initialised at horizon/L, with h_max = max_factor·horizon/L.
 

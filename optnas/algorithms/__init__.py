@@ -30,24 +30,29 @@ from .implicit import BDF2, AcceleratedProximal, ProximalPoint
 from .multistep import LinearMultistep
 
 __all__ = [
-    "Algorithm", "Layer", "LinearMultistep", "Sweep", "entry", "get", "names", "register", "sweep", "unit",
+    "Algorithm", "Layer", "LinearMultistep", "Sweep", "describe", "entry", "get", "names", "register", "sweep", "unit",
 ]
 
 _REGISTRY: Registry[type[Algorithm]] = Registry("algorithm")
 names, get, entry, register, unregister = _REGISTRY.public()
+describe = _REGISTRY.describe
 
-for _name, _cls in {
-    "gd": GradientDescent,
-    "heavy_ball": HeavyBall,
-    "nesterov": Nesterov,
-    "lm_resnet": LMResNet,
-    "adams_bashforth2": AdamsBashforth2,
-    "fista": Fista,
-    "apg2": APG2,
-    "ladmm": LinearizedADMM,
-    "dense": Dense,
-    "proximal_point": ProximalPoint,
-    "bdf2": BDF2,
-    "accel_proximal": AcceleratedProximal,
+_MOMENTUM = "a momentum schedule: nesterov_momentum, fista_momentum, apg_theta"
+_SOLVER = {"max_iter": "integers [1, 1000]", "tol": "(0, 1)"}
+# name -> (class, valid range of each parameter); the certificate decides what certifies inside them
+for _name, (_cls, _ranges) in {
+    "gd": (GradientDescent, {}),
+    "heavy_ball": (HeavyBall, {"beta": "[-1, 1] (certified for beta < 1)"}),
+    "nesterov": (Nesterov, {"beta": "[-1, 1] or None (then momentum)", "momentum": _MOMENTUM}),
+    "lm_resnet": (LMResNet, {"k": "[-1, 1] (certified for k > -1)"}),
+    "adams_bashforth2": (AdamsBashforth2, {}),
+    "fista": (Fista, {}),
+    "apg2": (APG2, {"theta": _MOMENTUM}),
+    "ladmm": (LinearizedADMM, {"rho": "(0, 100] (certified for small enough rho·h)"}),
+    "dense": (Dense, {}),
+    "proximal_point": (ProximalPoint, _SOLVER),
+    "bdf2": (BDF2, _SOLVER),
+    "accel_proximal": (AcceleratedProximal, {"beta": "[-1, 1] or None (then momentum)", "momentum": _MOMENTUM,
+                                             **_SOLVER}),
 }.items():
-    register(_name)(_cls)
+    register(_name, params=_ranges)(_cls)

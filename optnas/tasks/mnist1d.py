@@ -15,7 +15,7 @@ import torch
 from ..errors import UsageError
 from . import _validate as v
 from .base import TensorTask, tensor_splits
-from .registry import TASKS
+from .registry import SAMPLES, SPLIT, TASKS
 
 
 def generate(num_samples: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -39,7 +39,7 @@ def generate(num_samples: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-@TASKS.register("mnist1d")
+@TASKS.register("mnist1d", params={"n_samples": SAMPLES, "as_sequence": "true or false", **SPLIT})
 def mnist1d(
     n_samples: int = 5000,
     as_sequence: bool = False,

@@ -15,7 +15,7 @@ from .._validate import is_number
 from ..errors import UsageError
 from . import _validate as v
 from .base import TensorTask, tensor_splits
-from .registry import TASKS
+from .registry import SAMPLES, SPLIT, TASKS
 
 _MAX_ENUMERATED_BITS = 16  # 2**16 patterns: the largest parity task enumerated in full
 
@@ -36,7 +36,7 @@ def _task(
     return TensorTask(name, kind, splits, num_outputs, params)
 
 
-@TASKS.register("rings")
+@TASKS.register("rings", params={"rings": "integers >= 2", "n_samples": f"{SAMPLES}, >= 10·rings", **SPLIT})
 def rings(
     rings: int = 3,
     n_samples: int = 3000,
@@ -79,7 +79,9 @@ def rings(
     return _task("rings", "classification", x, label, rings, params, val_fraction, test_fraction, seed)
 
 
-@TASKS.register("parity")
+@TASKS.register(
+    "parity", params={"bits": "[1, 64]", "n_samples": f"None (all 2^bits patterns, bits <= 16) or {SAMPLES}", **SPLIT}
+)
 def parity(
     bits: int = 10,
     n_samples: int | None = None,
@@ -132,7 +134,7 @@ def tent_power(x: np.ndarray, k: int) -> np.ndarray:
     return y
 
 
-@TASKS.register("telgarsky")
+@TASKS.register("telgarsky", params={"k": "[1, 30]", "n_samples": SAMPLES, **SPLIT})
 def telgarsky(
     k: int = 3,
     n_samples: int = 2000,
@@ -166,7 +168,11 @@ def telgarsky(
 _DEFAULT_DEGREE = 5
 
 
-@TASKS.register("polynomial")
+@TASKS.register(
+    "polynomial",
+    params={"degree": "[1, 20] (Chebyshev T_degree)", "coefficients": "finite numbers, lowest power first",
+            "n_samples": SAMPLES, **SPLIT},
+)
 def polynomial(
     degree: int | None = None,
     coefficients: Sequence[float] | None = None,
