@@ -23,7 +23,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from . import _validate
 from ._registry import Registry
+from ._validate import is_number
 from .nn.activations import Elementwise, MRePU, RePU
 
 __all__ = ["ActivationInfo", "MRePU", "RePU", "describe", "get", "info", "names", "probe_info", "register"]
@@ -144,7 +146,7 @@ _SMOOTH = ActivationInfo(polynomial=False, smoothness=math.inf, lipschitz=None)
 
 
 def _power(p: Any) -> int:
-    if isinstance(p, bool) or not isinstance(p, int | float) or p != int(p) or p < 1:
+    if not (is_number(p) and p == int(p) and p >= 1):  # 2.0 is accepted as 2 (YAML and JSON floats)
         raise ValueError(f"activation power p={p!r} is invalid: p must be an integer >= 1")
     return int(p)
 
@@ -181,11 +183,7 @@ def _leaky_info(negative_slope: float = 0.01) -> ActivationInfo:
     "leaky ReLU: max(z, a·z); slope 1 is the identity, a polynomial, and is rejected", {"negative_slope": "[0, 1]"},
 )
 def _leaky_relu(negative_slope: float = 0.01) -> nn.Module:
-    if isinstance(negative_slope, bool) or not isinstance(negative_slope, int | float) or not (
-        0.0 <= negative_slope <= 1.0
-    ):
-        raise ValueError(f"leaky_relu negative_slope={negative_slope!r} is invalid: it must lie in [0, 1]")
-    return nn.LeakyReLU(float(negative_slope))
+    return nn.LeakyReLU(_validate.number("leaky_relu negative_slope", negative_slope, 0, 1))
 
 
 # Global Lipschitz constants: sup |σ'| (GELU ≈ 1.129, SiLU ≈ 1.0998), used by the contraction check.

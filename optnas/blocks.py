@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 from torch import nn
 
+from . import _validate
 from ._registry import Registry
 from .nn.blocks import MLP2, ConvNeXt, PreActConv, Transformer
 
@@ -24,9 +25,7 @@ KINDS = ("vector", "image", "token")
 
 
 def _positive_int(block: str, name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"block {block} {name}={value!r} is invalid: it must be an integer >= 1")
-    return value
+    return _validate.integer(f"block {block} {name}", value, 1)
 
 
 class Block:
@@ -39,9 +38,6 @@ class Block:
     inputs: ClassVar[frozenset[str]] = frozenset(KINDS)
     structure: ClassVar[str] = ""  # where W2·σ(W1·z + b) sits inside T
     hidden_multiple: ClassVar[int] = 1
-    # Lipschitz constant of T relative to Lip(σ) when its two weight layers are spectrally normalized and
-    # nothing else is in the way (norm layers void it); None: no static bound.
-    static_lipschitz: ClassVar[bool] = False
 
     def __init__(self, hidden: int | None = None, **params: Any) -> None:
         self.name = type(self).__name__
@@ -63,7 +59,7 @@ class Block:
 
     def lipschitz_factor(self) -> float | None:
         """Lip(T)/Lip(σ) with spectrally normalized weights, or None when no static bound exists."""
-        return 1.0 if self.static_lipschitz else None
+        return None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.params.items())})"
@@ -82,8 +78,7 @@ class MLP2Block(Block):
     structure = "T(z) = W2·σ(W1·norm(z) + b1) + b2"
 
     def __init__(self, hidden: int | None = None, norm: bool = False) -> None:
-        if not isinstance(norm, bool):
-            raise ValueError(f"block mlp2 norm={norm!r} is invalid: it must be true or false")
+        _validate.boolean("block mlp2 norm", norm)
         super().__init__(hidden, norm=norm)
         self.norm = norm
 
@@ -124,9 +119,7 @@ class ConvNeXtBlock(Block):
         self.kernel = _positive_int("convnext", "kernel", kernel)
         if kernel % 2 == 0:
             raise ValueError(f"block convnext kernel={kernel} is invalid: it must be odd")
-        if not isinstance(layer_scale, int | float) or layer_scale < 0:
-            raise ValueError(f"block convnext layer_scale={layer_scale!r} is invalid: it must be >= 0")
-        self.layer_scale = float(layer_scale)
+        self.layer_scale = _validate.number("block convnext layer_scale", layer_scale, 0)
 
     def make(self, width: int, act: nn.Module, kind: str) -> nn.Module:
         return ConvNeXt(width, self.hidden_width(width), act, self.kernel, self.layer_scale)

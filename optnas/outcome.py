@@ -35,8 +35,9 @@ Example:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
+
+from ._validate import is_number
 
 #: Every status, in the order counts are shown.
 STATUSES = (
@@ -98,4 +99,4 @@ def best(
 
 
 def _finite(v: object) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    return is_number(v)

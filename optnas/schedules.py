@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 import numpy as np
 from torch import nn
 
+from . import _validate
 from ._registry import Registry
 from .nn.steps import FixedSteps, LearnableSteps
 
@@ -51,9 +52,7 @@ class Schedule:
 
 
 def _positive(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"schedule {name}={value!r} is invalid: it must be a finite number > 0")
-    return float(value)
+    return _validate.number(f"schedule {name}", value, 0, low_open=True)
 
 
 class _HorizonSchedule(Schedule):
