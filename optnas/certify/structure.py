@@ -52,7 +52,7 @@ def _width(layer: nn.Module, side: str) -> int | None:
     if isinstance(layer, nn.Linear):
         return layer.in_features if side == "in" else layer.out_features
     if isinstance(layer, LINEAR[1:]):
-        return layer.in_channels if side == "in" else layer.out_channels  # type: ignore[return-value]
+        return layer.in_channels if side == "in" else layer.out_channels
     return None
 
 
@@ -145,7 +145,12 @@ def _in_graph(
         if pre not in w1s:
             continue
         inputs = [n for n in graph.nodes if n.op == "placeholder"]
-        if not any(_reaches(p, lambda n, pre=pre: n is pre) for p in inputs):
+        target: fx.Node = pre
+
+        def is_w1(n: fx.Node, target: fx.Node = target) -> bool:
+            return n is target
+
+        if not any(_reaches(p, is_w1) for p in inputs):
             return False, f"W1 ({label['W1']}) does not see T's input"
         if not _reaches(w2, lambda n: n.op == "output"):
             return False, f"W2 ({label['W2']})'s output does not reach T's output"
