@@ -5,8 +5,8 @@ Columns: ``number``, ``state`` (Optuna), ``status`` (the optnas outcome, by the 
 (``algorithm``, ``schedule``, ``block``, ``activation``, ``depth``, ``width``, ``init``, ``stem``,
 ``stages`` and ``*_params`` as JSON text), the metrics (``val_metric``, ``test_metric``, ``params``,
 ``flops``, ``latency_ms``, ``peak_mem_mb``, ``wall_s``, ``epochs``), ``lr``, ``weight_decay``, ``weights``
-(artifact id), ``datetime_start``, ``duration_s``, plus the JSON-ready ``spec``, ``certificate`` and
-``curves`` objects.
+(artifact id), ``datetime_start``, ``datetime_complete``, ``duration_s``, ``worker`` (``host:pid``), plus the
+JSON-ready ``spec``, ``certificate`` and ``curves`` objects.
 
 Example:
     >>> df = optnas.results.load("optnas-runs/journal.log", "rings")     # doctest: +SKIP
@@ -89,6 +89,8 @@ def _row(t: optuna.trial.FrozenTrial, objectives: list[str]) -> dict[str, Any]:
             "weight_decay": train.get("weight_decay"),
             "weights": attrs.get("weights"),
             "datetime_start": t.datetime_start,
+            "datetime_complete": t.datetime_complete,
+            "worker": _worker(attrs.get("worker")),
             "duration_s": t.duration.total_seconds() if t.duration is not None else None,
             "spec": spec or None,
             "certificate": cert,
@@ -97,3 +99,10 @@ def _row(t: optuna.trial.FrozenTrial, objectives: list[str]) -> dict[str, Any]:
         }
     )
     return row
+
+
+def _worker(record: Any) -> str | None:
+    """``{"host": "h", "pid": 12}`` -> ``"h:12"`` (which process ran the trial), None when not recorded."""
+    if not isinstance(record, dict) or record.get("host") is None:
+        return None
+    return f"{record.get('host')}:{record.get('pid')}"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
+from typing import Any
 
 BACKENDS = ("optuna", "ray")
 DEVICES = ("auto", "cpu", "cuda")
@@ -61,9 +63,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from optnas.cli._space import load_space
+    """Search, then print the leaderboard; exit 1 (after the leaderboard) when workers died short of the count."""
+    from optnas.errors import SearchIncomplete
+
+    try:
+        study = _search(args)
+    except SearchIncomplete as exc:
+        _leaderboard(exc.study)
+        print(f"optnas search: {exc}", file=sys.stderr)
+        return 1
+    _leaderboard(study)
+    return 0
+
+
+def _leaderboard(study: Any) -> None:
     from optnas.results import frame
     from optnas.search.leaderboard import render
+
+    render(frame(study), study.user_attrs.get("optnas", {}).get("objectives", []))
+
+
+def _search(args: argparse.Namespace) -> Any:
+    from optnas.cli._space import load_space
 
     space = load_space(args.space, "search")
     common = dict(trials=args.trials, timeout=args.timeout, study=args.study, storage=args.storage, seed=args.seed,
@@ -79,6 +100,4 @@ def run(args: argparse.Namespace) -> int:
         from optnas.search import run_search
 
         study = run_search(space, jobs=args.jobs, progress=not args.no_progress, **common)
-    df = frame(study)
-    render(df, study.user_attrs.get("optnas", {}).get("objectives", []))
-    return 0
+    return study

@@ -23,9 +23,11 @@ import flask
 import pandas as pd
 from dash import Input, Output, State, dcc, html
 
+from .. import outcome
 from ..errors import UsageError
-from .data import ranked
-from .pages import activation, overview, trial
+from .data import best_number
+from .pages import activation, analysis, overview, trial
+from .routes import PAGES, Route, clicked_trial, parse, path
 from .storage import StudySource
 
 # Never created: pointing Dash's assets folder at a fixed, absent directory means /assets/ serves nothing.
@@ -37,6 +39,11 @@ header { display: flex; align-items: center; gap: 16px; padding: 10px 20px; back
 header h1 { font-size: 20px; margin: 0; }
 header .study { min-width: 260px; color: #111827; }
 header .status { font-size: 13px; color: #d1d5db; }
+header nav { display: flex; gap: 4px; }
+header a.nav { color: #d1d5db; text-decoration: none; padding: 6px 12px; border-radius: 6px; font-size: 14px; }
+header a.nav.active { background: #374151; color: white; font-weight: 600; }
+.best { display: flex; gap: 24px; flex-wrap: wrap; align-items: baseline; font-size: 14px; }
+.best .big { font-size: 22px; font-weight: 700; }
 main { padding: 12px 20px; }
 .card { background: white; border: 1px solid #e5e7eb; border-radius: 8px; padding: 10px 14px; margin: 10px 0; flex: 1;
         min-width: 0; }
@@ -99,38 +106,52 @@ def create_app(source: StudySource | str | None = None, *, refresh_s: float = 5.
         **extra,
     )
     app.layout = _layout(source, refresh_s)
+    _answer_bad_requests(server)
     frame_of = _frame_getter(source)
     _register(app, source, frame_of)
     overview.register(app, frame_of)
     trial.register(app, frame_of)
     activation.register(app, frame_of)
+    analysis.register(app, frame_of, source)
     return app
 
 
+def _answer_bad_requests(server: flask.Flask) -> None:
+    """A crafted callback request (unknown output, malformed body) gets a 400 and one log line, no traceback."""
+    from werkzeug.exceptions import HTTPException
+
+    @server.errorhandler(Exception)
+    def _bad(exc: Exception) -> Any:
+        if isinstance(exc, HTTPException):
+            return exc
+        if not flask.request.path.endswith("/_dash-update-component"):
+            raise exc
+        first = (str(exc).strip().splitlines() or [""])[0][:200]
+        server.logger.warning("bad callback request from %s: %s: %s", flask.request.remote_addr,
+                              type(exc).__name__, first)
+        return flask.Response(f"bad callback request: {type(exc).__name__}", status=400, mimetype="text/plain")
+
+
 def _layout(source: StudySource, refresh_s: float) -> html.Div:
+    nav = [dcc.Link(label, id=f"nav-{page}", href="/", className="nav") for page, (_, label) in PAGES.items()]
+    pages = {"overview": overview.layout(), "trial": trial.layout(), "analysis": analysis.layout(),
+             "activations": activation.layout()}
     return html.Div(
         [
+            dcc.Location(id="url", refresh="callback-nav"),
             dcc.Interval(id="tick", interval=int(refresh_s * 1000)),
             dcc.Store(id="version"),
+            dcc.Store(id="route"),
             html.Header(
                 [
                     html.H1("optnas"),
-                    dcc.Dropdown(id="study", clearable=False, placeholder="study", className="study"),
+                    dcc.Dropdown(id="study", clearable=False, placeholder="study (newest first)", className="study"),
+                    html.Nav(nav),
                     html.Span(id="status", className="status"),
                     html.Span(f"storage: {source.display_url} (read-only)", className="status"),
                 ]
             ),
-            html.Main(
-                dcc.Tabs(
-                    id="tab",
-                    value="overview",
-                    children=[
-                        dcc.Tab(label="Overview", value="overview", children=overview.layout()),
-                        dcc.Tab(label="Trial", value="trial", children=trial.layout()),
-                        dcc.Tab(label="Activations", value="activation", children=activation.layout()),
-                    ],
-                )
-            ),
+            html.Main([html.Div(body, id=f"page-{name}", style={"display": "none"}) for name, body in pages.items()]),
         ]
     )
 
@@ -144,67 +165,109 @@ def _empty() -> pd.DataFrame:
 def _frame_getter(source: StudySource) -> Any:
     def frame_of(version: Any) -> pd.DataFrame:
         name = version.get("study") if isinstance(version, dict) else None
-        if not name:
+        if not isinstance(name, str) or not name:
             return _empty()
         try:
             return source.frame(name)
-        except UsageError:  # the study vanished (deleted) since the picker listed it
+        except UsageError:  # the study vanished (deleted) since the picker listed it, or a crafted name
             return _empty()
 
     return frame_of
 
 
+# what, besides the URL itself, can send the browser to a trial page
+_CLICKS = ("history-graph", "pareto-graph", "timeline-graph", "slice-graph")
+
+
 def _register(app: dash.Dash, source: StudySource, frame_of: Any) -> None:
     @app.callback(
-        Output("study", "options"),
+        Output("url", "pathname"),
         Output("study", "value"),
-        Input("tick", "n_intervals"),
-        State("study", "value"),
+        Output("route", "data"),
+        Output("trial", "value"),
+        Input("url", "pathname"),
+        Input("study", "value"),
+        Input("leaderboard", "active_cell"),
+        Input("parallel-picked", "data"),
+        Input("trial", "value"),
+        *(Input(graph, "clickData") for graph in _CLICKS),
+        State("route", "data"),
     )
-    def _studies(_: Any, current: str | None) -> tuple[Any, Any]:
-        names = source.names()
-        value = current if current in names else (names[-1] if names else None)  # the newest study first
-        return [{"label": n, "value": n} for n in names], value
+    def _route(pathname: Any, study: Any, cell: Any, picked: Any, typed: Any, *rest: Any) -> Any:
+        """One callback owns the URL, the picked study and the route, so they never disagree.
+
+        It does not listen to the refresh tick: a tick's call in flight with the old URL would race a click.
+        """
+        *clicks, current = rest
+        fired = set(dash.ctx.triggered_prop_ids.values())
+        trigger = next((f for f in ("study", "leaderboard", "parallel-picked", "trial", *_CLICKS) if f in fired), None)
+        names = source.names()[::-1]  # newest first
+        route = parse(pathname)
+        if trigger == "study" and isinstance(study, str) and study != route.study:
+            route = Route(study)  # a new study: its own overview; no trial or curve carries over
+        elif trigger == "leaderboard" and isinstance(cell, dict) and isinstance(cell.get("row_id"), int):
+            route = Route(route.study, "trial", int(cell["row_id"]))
+        elif trigger == "parallel-picked" and isinstance(picked, int):
+            route = Route(route.study, "trial", picked)
+        elif trigger == "trial" and isinstance(typed, int | float) and not isinstance(typed, bool) and typed >= 0:
+            route = Route(route.study, "trial", int(typed))
+        elif trigger in _CLICKS and (number := clicked_trial(clicks[_CLICKS.index(trigger)])) is not None:
+            route = Route(route.study, "trial", number)
+        if route.study not in names:
+            route = Route(names[0]) if names else Route()
+        if route.page == "trial" and route.trial is None:
+            route = Route(route.study, "trial", best_number(frame_of({"study": route.study})))
+        new_path = path(route)
+        data = {"study": route.study, "page": route.page, "trial": route.trial}
+        same = dash.no_update
+        return (new_path if new_path != pathname else same, route.study if route.study != study else same,
+                data if data != current else same, route.trial if route.trial != typed else same)
+
+    @app.callback(Output("study", "options"), Input("tick", "n_intervals"), State("study", "options"))
+    def _studies(_: Any, offered: Any) -> Any:
+        """The picker, newest study first; new studies appear on the next tick."""
+        options = [{"label": n, "value": n} for n in source.names()[::-1]]
+        return options if options != offered else dash.no_update
+
+    @app.callback(
+        *(Output(f"page-{page}", "style") for page in PAGES),
+        *(Output(f"nav-{page}", "href") for page in PAGES),
+        *(Output(f"nav-{page}", "className") for page in PAGES),
+        Input("route", "data"),
+    )
+    def _pages(route: Any) -> tuple[Any, ...]:
+        r = _route_of(route)
+        styles = [{"display": "block" if page == r.page else "none"} for page in PAGES]
+        hrefs = [path(Route(r.study, page, r.trial if page == "trial" else None)) for page in PAGES]
+        classes = ["nav active" if page == r.page else "nav" for page in PAGES]
+        return (*styles, *hrefs, *classes)
 
     @app.callback(
         Output("version", "data"),
         Output("status", "children"),
-        Input("study", "value"),
+        Input("route", "data"),
         Input("tick", "n_intervals"),
         State("version", "data"),
     )
-    def _version(name: str | None, _: Any, current: Any) -> tuple[Any, str]:
+    def _version(route: Any, _: Any, current: Any) -> tuple[Any, str]:
+        name = _route_of(route).study
         if not name:
             return None, "no study in this storage yet"
         try:
             signature = list(source.signature(name))
         except UsageError as exc:
             return None, str(exc)
-        counts = dict(zip(("running", "complete", "pruned", "failed", "waiting"), signature, strict=False))
-        status = ", ".join(f"{v} {k}" for k, v in counts.items() if v) or "no trials yet"
-        status = f"{sum(signature)} trials: {status} · checked {time.strftime('%H:%M:%S')}"
+        df = frame_of({"study": name})
+        tally = outcome.format_counts(outcome.counts(df["status"].astype(str))) if len(df) else "no trials yet"
+        status = f"{len(df)} trials: {tally} · checked {time.strftime('%H:%M:%S')}"
         version = {"study": name, "signature": signature}
         # an unchanged version is not re-sent, so nothing downstream rebuilds between trials
         return (dash.no_update if version == current else version), status
 
-    @app.callback(
-        Output("trial", "value"),
-        Output("tab", "value"),
-        Input("leaderboard", "active_cell"),
-        Input("history-graph", "clickData"),
-        Input("pareto-graph", "clickData"),
-        Input("version", "data"),
-        State("trial", "value"),
-    )
-    def _select(cell: Any, history_click: Any, pareto_click: Any, version: Any, current: int | None) -> Any:
-        trigger = dash.ctx.triggered_id
-        if trigger == "leaderboard" and cell and cell.get("row_id") is not None:
-            return int(cell["row_id"]), "trial"
-        click = {"history-graph": history_click, "pareto-graph": pareto_click}.get(str(trigger))
-        if click and click.get("points") and click["points"][0].get("customdata") is not None:
-            return int(click["points"][0]["customdata"]), "trial"
-        df = frame_of(version)
-        if current is None or (len(df) and current not in set(df["number"])):
-            best = ranked(df)
-            return (int(best["number"].iloc[0]) if len(best) else None), dash.no_update
-        return dash.no_update, dash.no_update
+
+def _route_of(data: Any) -> Route:
+    if not isinstance(data, dict):
+        return Route()
+    study, page, number = data.get("study"), data.get("page"), data.get("trial")
+    return Route(study if isinstance(study, str) else None, page if page in PAGES else "overview",
+                 number if isinstance(number, int) else None)

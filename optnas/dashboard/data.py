@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import outcome
+
 COSTS: dict[str, str] = {"params": "parameters", "flops": "FLOPs per sample", "latency_ms": "latency (ms)"}
 # Shown in hover text, in this order, when present.
 HOVER_METRICS = ("val_metric", "test_metric", "params", "flops", "latency_ms")
@@ -68,14 +70,48 @@ def complete(df: pd.DataFrame, *, require: tuple[str, ...] = ()) -> pd.DataFrame
     return df[mask].sort_values("number")
 
 
+def objectives(df: pd.DataFrame) -> list[tuple[str, str]]:
+    """``(column, direction)`` per study objective, in the study's order (the values Optuna stored).
+
+    A study with no recorded objectives ranks by its task metric alone.
+    """
+    named_ = [o for o in df.attrs.get("objectives") or [] if isinstance(o, dict) and "name" in o]
+    out = []
+    for o in named_:
+        col = f"objective_{o['name']}"
+        out.append((col if col in df.columns else str(o["name"]),
+                    "minimize" if o.get("direction") == "minimize" else "maximize"))
+    if not out:
+        metric = task_metric(df)
+        out = [(metric.name, metric.direction)]
+    return out
+
+
+def ranking(df: pd.DataFrame) -> list[int]:
+    """Numbers of the COMPLETE trials, best first, by the one best-trial rule (`optnas.outcome.ranking`)."""
+    if df.empty:
+        return []
+    objs = objectives(df)
+    done = df[df["state"] == "COMPLETE"]
+    values = np.column_stack([column(done, c).to_numpy() for c, _ in objs]) if len(done) else np.zeros((0, len(objs)))
+    numbers = done["number"].astype(int).tolist()
+    return outcome.ranking(zip(numbers, values.tolist(), strict=True), [d for _, d in objs])
+
+
+def best_number(df: pd.DataFrame) -> int | None:
+    """The study's best trial (`optnas.outcome.best`): on the Pareto front when there are several objectives."""
+    order = ranking(df)
+    return order[0] if order else None
+
+
 def ranked(df: pd.DataFrame) -> pd.DataFrame:
-    """Every trial: complete ones best first by the task metric, then the rest by trial number."""
+    """Every trial: ranked complete ones best first (`ranking`), then the rest by trial number."""
     if df.empty:
         return df
-    metric = task_metric(df)
-    done = complete(df)
-    best_first = done.sort_values([metric.name, "number"], ascending=[not metric.maximize, True], kind="stable")
-    rest = df.drop(index=done.index).sort_values("number")
+    order = ranking(df)
+    label = pd.Series(df.index, index=df["number"].astype(int))  # trial number -> row label
+    best_first = df.loc[label.loc[order].to_numpy()]
+    rest = df[~df["number"].isin(order)].sort_values("number")
     return pd.concat([best_first, rest])
 
 
@@ -148,6 +184,46 @@ def _fmt(value: float) -> str:
     return f"{value:.4g}"
 
 
+#: Human names (with units) of the metric columns, for axis titles, table headers and hover text.
+LABELS: dict[str, str] = {
+    "number": "trial",
+    "val_metric": "validation metric",
+    "test_metric": "test metric",
+    "params": "parameters",
+    "flops": "FLOPs per sample",
+    "latency_ms": "latency (ms)",
+    "peak_mem_mb": "peak memory (MB)",
+    "wall_s": "wall time (s)",
+    "duration_s": "duration (s)",
+    "epochs": "epochs",
+    "train_loss": "training loss",
+    "val_loss": "validation loss",
+    "lr": "learning rate",
+}
+
+
+def label(name: str) -> str:
+    """``'val_metric'`` -> ``'validation metric'``; unknown names lose their underscores."""
+    return LABELS.get(name, name.replace("_", " "))
+
+
+def fmt(value: Any) -> str:
+    """The one number format of the dashboard and report: integers in full with thousands separators, other
+    numbers with 4 significant digits (``48,810``, ``0.9123``, ``1.2e-05``); missing is ``—``."""
+    if value is None or isinstance(value, bool):
+        return "—" if value is None else ("yes" if value else "no")
+    if isinstance(value, int | np.integer):
+        return f"{int(value):,}"
+    if isinstance(value, float | np.floating):
+        value = float(value)
+        if not math.isfinite(value):
+            return "—" if math.isnan(value) else str(value)
+        if value.is_integer() and abs(value) < 1e15:
+            return f"{int(value):,}"
+        return f"{value:.4g}"
+    return str(value)
+
+
 # Leaderboard: (column id, header). Values stay raw (numbers) so sorting is numeric; the table formats them.
 LEADERBOARD_COLUMNS: tuple[tuple[str, str], ...] = (
     ("number", "trial"),
@@ -158,14 +234,18 @@ LEADERBOARD_COLUMNS: tuple[tuple[str, str], ...] = (
     ("activation", "activation"),
     ("depth", "depth"),
     ("width", "width"),
-    ("val_metric", "val_metric"),
-    ("test_metric", "test_metric"),
-    ("params", "params"),
-    ("flops", "FLOPs"),
-    ("latency_ms", "latency ms"),
-    ("wall_s", "wall s"),
+    ("val_metric", "validation"),
+    ("test_metric", "test"),
+    ("params", "parameters"),
+    ("flops", "FLOPs/sample"),
+    ("latency_ms", "latency (ms)"),
+    ("wall_s", "wall time (s)"),
     ("certified", "certified"),
 )
+FIXED_COLUMNS = ("number", "status")  # always shown (the column chooser offers the others)
+#: What the leaderboard can be filtered on (raw column -> filter label).
+FILTERS: dict[str, str] = {"status": "status", "algorithm": "algorithm", "block": "block",
+                           "activation": "activation", "certified": "certified"}
 INTEGER_COLUMNS = frozenset({"number", "depth", "width", "params", "flops"})
 NUMERIC_COLUMNS = INTEGER_COLUMNS | {"val_metric", "test_metric", "latency_ms", "wall_s"}
 
@@ -194,19 +274,52 @@ def leaderboard_frame(df: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+def filter_values(df: pd.DataFrame) -> dict[str, list[str]]:
+    """What each leaderboard filter (`FILTERS`) can take in this study, sorted."""
+    out: dict[str, list[str]] = {}
+    for col in FILTERS:
+        raw = _filter_column(df, col)
+        out[col] = sorted({v for v in raw if v})
+    return out
+
+
+def _filter_column(df: pd.DataFrame, col: str) -> list[str]:
+    if col == "certified":
+        return ["yes" if c is True else "no" if c is False else "" for c in _strings(df, "certified")]
+    return ["" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v) for v in _strings(df, col)]
+
+
+def filtered(df: pd.DataFrame, filters: Any) -> pd.DataFrame:
+    """The trials whose values are among the chosen ones of each filter (an empty choice keeps all).
+
+    ``filters`` maps a `FILTERS` key to a list of values; anything else in it (crafted input) is ignored.
+    """
+    if not isinstance(filters, dict) or df.empty:
+        return df
+    mask = np.ones(len(df), dtype=bool)
+    for col, chosen in filters.items():
+        if col in FILTERS and isinstance(chosen, list) and chosen:
+            wanted = {str(c) for c in chosen}
+            mask &= np.array([v in wanted for v in _filter_column(df, col)], dtype=bool)
+    return df[mask]
+
+
 def leaderboard_page(
-    df: pd.DataFrame, *, sort_by: list[dict[str, str]] | None = None, page: int = 0, page_size: int = 20
+    df: pd.DataFrame, *, sort_by: Any = None, page: Any = 0, page_size: int = 20, filters: Any = None
 ) -> LeaderboardPage:
-    """Sort (Dash DataTable ``sort_by`` format; missing values last) and slice one page.
+    """Filter (`filtered`), sort (Dash DataTable ``sort_by`` format; missing values last), slice one page.
+
+    Crafted arguments (a non-list ``sort_by``, a string page) fall back to the defaults, never raise.
 
     Example:
         >>> df = pd.DataFrame({"number": [0, 1], "state": ["COMPLETE"] * 2, "val_metric": [0.5, 0.9]})
         >>> leaderboard_page(df, sort_by=[{"column_id": "number", "direction": "desc"}]).rows[0]["number"]
         1
     """
-    table = leaderboard_frame(df)
+    table = leaderboard_frame(filtered(df, filters))
     valid = {c for c, _ in LEADERBOARD_COLUMNS}
-    keys = [s for s in sort_by or [] if s.get("column_id") in valid]
+    keys = [s for s in (sort_by if isinstance(sort_by, list) else []) if isinstance(s, dict)
+            and s.get("column_id") in valid]
     if keys:
         table = table.sort_values(
             [s["column_id"] for s in keys],
@@ -216,7 +329,7 @@ def leaderboard_page(
         )
     page_size = max(1, int(page_size))
     page_count = max(1, math.ceil(len(table) / page_size))
-    page = min(max(0, int(page or 0)), page_count - 1)
+    page = min(max(0, page if isinstance(page, int) and not isinstance(page, bool) else 0), page_count - 1)
     chunk = table.iloc[page * page_size : (page + 1) * page_size]
     rows = [
         {k: _json_value(v, k in INTEGER_COLUMNS) for k, v in zip(chunk.columns, values, strict=True)}
@@ -229,6 +342,7 @@ def leaderboard_page(
 
 def _json_value(value: Any, integer: bool = False) -> Any:
     if isinstance(value, float | np.floating):
+        value = float(value)
         if not math.isfinite(value):
             return None
         return int(value) if integer else float(value)

@@ -22,9 +22,10 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from .. import outcome
 from ..errors import UsageError
 from . import figures as F
-from .data import COSTS, LEADERBOARD_COLUMNS, leaderboard_page, ranked, task_metric
+from .data import COSTS, LEADERBOARD_COLUMNS, best_number, fmt, label, leaderboard_page, task_metric
 from .storage import StudySource
 from .trial import TrialDetail, trial_detail
 
@@ -83,9 +84,9 @@ def build_report(df: pd.DataFrame, *, top: int = 50, curves: int = 5, max_activa
     parts.append(f"<h2>Learning curves of the best {len(chosen)} trials</h2>")
     parts.append(fig(F.plot_curves(F.curves_data(df, chosen, metric.name))))
 
-    best = ranked(df)
-    if len(best) and best["state"].iloc[0] == "COMPLETE":
-        detail = trial_detail(df, int(best["number"].iloc[0]))
+    number = best_number(df)  # the one best-trial rule (optnas.outcome), as the dashboard and export
+    if number is not None:
+        detail = trial_detail(df, number)
         parts.append(f"<h2>Best trial: {detail.number}</h2>" + _trial(detail, fig))
     else:
         parts.append("<h2>Best trial</h2>" + _note(f"no complete trial with {metric.name}: nothing to show"))
@@ -118,13 +119,13 @@ def _note(text: str) -> str:
 def _summary(df: pd.DataFrame) -> str:
     from .. import __version__
 
-    states = df["status"].fillna(df["state"].str.lower()).value_counts().to_dict() if len(df) else {}
+    tally = outcome.format_counts(outcome.counts(df["status"].astype(str))) if len(df) else "none"
     items = {
         "storage": df.attrs.get("storage", ""),
         "task": json.dumps(df.attrs.get("task")),
         "objectives": ", ".join(f"{o.get('name')} ({o.get('direction')})" for o in df.attrs.get("objectives") or [])
         or "not recorded",
-        "trials": f"{len(df)}: " + (", ".join(f"{v} {k}" for k, v in sorted(states.items())) or "none"),
+        "trials": f"{len(df)}: {tally}",
         "generated": f"{dt.datetime.now().isoformat(timespec='seconds')} by optnas {__version__}",
     }
     return _table(["", ""], [[f"<b>{escape(k)}</b>", escape(str(v))] for k, v in items.items()])
@@ -144,9 +145,7 @@ def _leaderboard(df: pd.DataFrame, top: int) -> str:
 
 
 def _fmt(value: Any) -> str:
-    if value is None:
-        return "—"
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
+    return fmt(value)  # the dashboard's one number format
 
 
 def _trial(detail: TrialDetail, fig: _Figures) -> str:
@@ -156,7 +155,7 @@ def _trial(detail: TrialDetail, fig: _Figures) -> str:
     rows = [[escape(c.name), '<span class="ok">yes</span>' if c.holds else '<span class="bad">NO</span>',
              escape(c.detail + (" [numerical]" if c.numerical else ""))] for c in detail.conditions]
     parts.append(f"<h3>Certificate: {cert}</h3>" + _table(["condition", "holds", "detail"], rows))
-    parts.append("<h3>Metrics</h3>" + _table(["metric", "value"], [[escape(k), escape(_fmt(v))]
+    parts.append("<h3>Metrics</h3>" + _table(["metric", "value"], [[escape(label(k)), escape(_fmt(v))]
                                                                      for k, v in detail.metrics.items()]))
     parts.append("<h3>Architecture</h3>")
     if detail.spec:

@@ -93,6 +93,9 @@ def _clean(value: Any) -> float | int | None:
 def _export(df: pd.DataFrame, row: dict[str, Any]) -> tuple[str | None, str]:
     if row.get("state") not in EXPORTABLE:
         return None, f"not exportable: the trial is {row.get('state')} ({row.get('status') or 'no status'})"
+    has_weights = isinstance(row.get("weights"), str) and bool(row.get("weights"))
+    if row.get("state") != "COMPLETE" and not has_weights:  # pruned/infeasible/untrainable: nothing stored
+        return None, f"nothing to export: the trial is {row.get('status') or row.get('state')} and stored no weights"
     study, storage = str(df.attrs.get("study")), str(df.attrs.get("storage", ""))
     parts = ["optnas", "export", "--storage", storage, "--study", study, "--trial", str(int(row["number"])),
              "--out", f"export-{study}-trial-{int(row['number'])}"]

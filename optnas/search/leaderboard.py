@@ -6,6 +6,8 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
+from ..outcome import counts, format_counts
+
 COLUMNS = (
     "number",
     "algorithm",
@@ -34,8 +36,8 @@ def rank(df: pd.DataFrame, objectives: list[dict[str, str]]) -> pd.DataFrame:
 def render(df: pd.DataFrame, objectives: list[dict[str, str]], top: int = 10, console: Console | None = None) -> None:
     console = console or Console(width=None if Console().is_terminal else 160)
     ranked = rank(df, objectives).head(top)
-    counts = df["status"].fillna(df["state"].str.lower()).value_counts().to_dict()
-    title = f"study {df.attrs.get('study')}: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
+    # results.frame's status column is outcome.trial_status: the one rule for every count
+    title = f"study {df.attrs.get('study')}: " + format_counts(counts(df["status"]))
     table = Table(title=title)
     for c in COLUMNS:
         table.add_column(c, justify="right" if c not in ("algorithm", "block", "activation") else "left")

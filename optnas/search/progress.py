@@ -9,6 +9,8 @@ import optuna
 from rich.progress import BarColumn, MofNCompleteColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.progress import Progress as RichProgress
 
+from .counts import counted
+
 
 class Progress:
     """``with Progress(study, total) as bar: ... bar.update(study)``; silent when not enabled."""
@@ -39,8 +41,6 @@ class Progress:
     def update(self, study: optuna.Study) -> None:
         if self._bar is None or self._task is None:
             return
-        from .runner import counted
-
         self._bar.update(self._task, completed=min(counted(study), self.total), best=best_text(study))
 
     def __exit__(

@@ -25,7 +25,7 @@ from . import metrics as m
 from .divergence import Diverged, DivergenceMonitor
 from .optim import lr_factor, make_optimizer
 from .options import TrainOptions
-from .precision import autocast, resolve_device, resolve_precision
+from .precision import autocast, release_cached_memory, resolve_device, resolve_precision
 from .result import RunResult, StopTraining, json_safe
 
 Callback = Callable[[int, dict[str, Any]], "bool | None"]
@@ -170,6 +170,8 @@ class _Run:
             status, reason = "diverged", exc.reason
         except FloatingPointError as exc:
             status, reason = "diverged", f"{exc} (FloatingPointError) at epoch {self.epoch}"
+        # the last step's gradients are as large as the weights and never read again: a finished run keeps none
+        model.zero_grad(set_to_none=True)
 
         test = m.SplitScore(None, None, 0)
         if status != "diverged":
@@ -185,6 +187,12 @@ class _Run:
         if isinstance(record, dict):
             metrics["init_record"] = json_safe(dict(record))
         model.eval()
+        if opts.compile:
+            # dynamo caches graphs per code object and stops compiling after 8 (recompile_limit): every
+            # architecture and every mode (train, eval, no_grad) is one more, so a search's worker silently ran
+            # eagerly from its third compiled trial on. This run's graphs serve no later run: drop them.
+            torch.compiler.reset()
+        release_cached_memory(self.device)  # activations and optimizer state of this run, back to the driver
         return RunResult(
             status=status,  # type: ignore[arg-type]
             reason=reason,

@@ -38,9 +38,11 @@ class TrainOptions:
     warmup: fraction of all steps over which the LR ramps up linearly from 0, in [0, 1).
     clip: maximum global gradient norm; None disables clipping.
     batch_size / eval_batch_size: training and evaluation batch sizes (in-memory tasks only).
-    compile: wrap the model in ``torch.compile``. max_seconds: a wall-clock budget counted from the start
-    of the call (building included); when it runs out, training stops after the current step and the model
-    is scored as it is (status "complete", ``metrics["budget_exhausted"]`` True, a ``reason`` saying so).
+    compile: wrap the model in ``torch.compile``; its graphs are dropped when the run ends
+    (``torch.compiler.reset()``, which drops other compiled code's graphs too), so every run compiles.
+    max_seconds: a wall-clock budget counted from the start of the call (building included); when it runs
+    out, training stops after the current step and the model is scored as it is (status "complete",
+    ``metrics["budget_exhausted"]`` True, a ``reason`` saying so).
     precision: "auto" (bf16 on a CUDA device that supports it, else fp32), "fp32", "bf16" or "fp16";
         mixed precision is autocast and exists on CUDA only. channels_last: use the channels-last memory
         format for image models on CUDA.

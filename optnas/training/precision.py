@@ -48,3 +48,13 @@ def autocast(precision: str, device: torch.device) -> Callable[[], AbstractConte
     if dtype is None:
         return contextlib.nullcontext
     return lambda: torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def release_cached_memory(device: torch.device) -> None:
+    """Return the CUDA caching allocator's unused blocks to the driver after a run (a no-op on the CPU).
+
+    Trials that share a GPU (Ray's fractional GPUs, ``--jobs K`` on one device) are separate processes: memory
+    one of them keeps cached after its run is memory the others cannot allocate.
+    """
+    if device.type == "cuda":
+        torch.cuda.empty_cache()

@@ -3,11 +3,9 @@ page refreshes while trials arrive, and nothing but Dash's own routes is served.
 
 from __future__ import annotations
 
-import base64
 import json
 from typing import Any
 
-import numpy as np
 import optuna
 import pytest
 from optuna.storages import JournalStorage
@@ -39,55 +37,121 @@ def call(client: Any, outputs: list[tuple[str, str]], inputs: list[tuple[str, st
     return response.get_json()["response"]
 
 
-def array(value: Any) -> np.ndarray:
-    """Plotly sends numpy arrays as typed base64 ({"dtype", "bdata"})."""
-    if isinstance(value, dict) and "bdata" in value:
-        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
-    return np.asarray(value)
-
-
 @pytest.fixture
 def client(edge_journal):
     return create_app(edge_journal).server.test_client()
 
 
+ROUTE_OUT = [("url", "pathname"), ("study", "value"), ("route", "data"), ("trial", "value")]
+ROUTE_IN = ["url.pathname", "study.value", "leaderboard.active_cell", "parallel-picked.data",
+            "trial.value", "history-graph.clickData", "pareto-graph.clickData", "timeline-graph.clickData",
+            "slice-graph.clickData"]
+FILTERS = ["status", "algorithm", "block", "activation", "certified"]
+
+
+def route(client: Any, pathname: str, changed: str = "url.pathname", value: Any = None) -> dict[str, Any]:
+    """The router callback as the browser fires it: input ``changed`` (e.g. ``pareto-graph.clickData``) got
+    ``value``."""
+    given = {"url.pathname": pathname} | ({changed: value} if changed != "url.pathname" else {})
+    inputs = [(*name.split("."), given.get(name)) for name in ROUTE_IN]
+    return call(client, ROUTE_OUT, inputs, [("route", "data", None)],
+                changed=ROUTE_IN.index(changed))
+
+
 def version(client: Any, study: str = "edge", current: Any = None) -> dict[str, Any]:
+    r = {"study": study, "page": "overview", "trial": None}
     return call(client, [("version", "data"), ("status", "children")],
-                [("study", "value", study), ("tick", "n_intervals", 1)], [("version", "data", current)])
+                [("route", "data", r), ("tick", "n_intervals", 1)], [("version", "data", current)])
 
 
-def test_study_picker_and_version(client):
-    picked = call(client, [("study", "options"), ("study", "value")], [("tick", "n_intervals", 0)],
-                  [("study", "value", None)])
-    assert picked["study"] == {"options": [{"label": "edge", "value": "edge"}], "value": "edge"}
+def board(client: Any, v: Any, sort_by: Any = (), filters: dict[str, Any] | None = None) -> dict[str, Any]:
+    chosen = [("filter-" + f, "value", (filters or {}).get(f)) for f in FILTERS]
+    return call(client, [("leaderboard", "data"), ("leaderboard", "page_count"), ("leaderboard-count", "children"),
+                         ("leaderboard", "columns")],
+                [("version", "data", v), ("leaderboard", "sort_by", list(sort_by)), ("leaderboard", "page_current", 0),
+                 ("leaderboard-columns", "value", None), *chosen])
+
+
+def test_routes_picker_and_version(client):
+    home = route(client, "/")
+    assert home["url"]["pathname"] == "/studies/edge"  # the newest study
+    assert home["study"] == {"value": "edge"}
+    picker = call(client, [("study", "options")], [("tick", "n_intervals", 1)], [("study", "options", None)])
+    assert picker["study"]["options"] == [{"label": "edge", "value": "edge"}]
+    assert home["route"]["data"] == {"study": "edge", "page": "overview", "trial": None}
+    deep = route(client, "/studies/edge/trials/3")
+    assert "url" not in deep and deep["route"]["data"] == {"study": "edge", "page": "trial", "trial": 3}
+    best = route(client, "/studies/edge/trials")  # no number: the best trial
+    assert best["url"]["pathname"] == "/studies/edge/trials/1"
+    assert route(client, "/studies/nope/activations")["url"]["pathname"] == "/studies/edge"
     first = version(client)
     assert first["version"]["data"] == {"study": "edge", "signature": [1, 3, 1, 1, 0]}
-    assert first["status"]["children"].startswith("6 trials: 1 running, 3 complete, 1 pruned, 1 failed")
+    # optnas's statuses (outcome.py), not Optuna's states: the FAIL trial is a diverged one
+    assert first["status"]["children"].startswith("6 trials: 3 complete, 1 pruned, 1 diverged, 1 running")
     again = version(client, current=first["version"]["data"])
     assert "version" not in again and "status" in again  # unchanged: nothing downstream rebuilds
 
 
+def test_clicks_open_trial_pages(client):
+    at = "/studies/edge"
+    cell = {"row": 2, "column": 1, "column_id": "status", "row_id": 5}
+    assert route(client, at, "leaderboard.active_cell", cell)["url"]["pathname"] == \
+        "/studies/edge/trials/5"
+    click = {"points": [{"curveNumber": 1, "pointNumber": 0, "customdata": 1}]}
+    for graph in ("history-graph", "pareto-graph", "timeline-graph", "slice-graph"):
+        opened = route(client, at, f"{graph}.clickData", click)
+        assert opened["url"]["pathname"] == "/studies/edge/trials/1" and opened["trial"]["value"] == 1
+    assert route(client, at, "parallel-picked.data", 4)["url"]["pathname"].endswith("/4")
+    # crafted clicks go nowhere and raise nothing
+    for junk in ("x", [], {"points": "x"}, {"points": [{"customdata": {"a": 1}}]}, {"points": [{"customdata": -3}]}):
+        assert "url" not in route(client, at, "pareto-graph.clickData", junk)
+
+
 def test_figures_and_leaderboard_callbacks(client):
     v = version(client)["version"]["data"]
-    board = call(client, [("leaderboard", "data"), ("leaderboard", "page_count")],
-                 [("version", "data", v), ("leaderboard", "sort_by", [{"column_id": "params", "direction": "asc"}]),
-                  ("leaderboard", "page_current", 0)])["leaderboard"]
-    assert [r["params"] for r in board["data"]][:4] == [50, 100, 100, 100] and board["page_count"] == 1
+    page = board(client, v, [{"column_id": "params", "direction": "asc"}])["leaderboard"]
+    assert [r["params"] for r in page["data"]][:4] == [50, 100, 100, 100] and page["page_count"] == 1
+    ranked = board(client, v)["leaderboard"]["data"]
+    assert [r["number"] for r in ranked][:3] == [1, 5, 0]  # the best-trial rule's order
+    only = board(client, v, filters={"status": ["complete"], "algorithm": ["heavy_ball", "gd"]})
+    assert [r["number"] for r in only["leaderboard"]["data"]] == [5, 0]
+    assert only["leaderboard-count"]["children"] == "2 of 6 trials (filtered)"
+    assert [c["id"] for c in only["leaderboard"]["columns"]][:2] == ["number", "status"]
     pareto = call(client, [("pareto-graph", "figure")], [("version", "data", v), ("pareto-cost", "value", "params")])
-    traces = {t["name"]: t for t in pareto["pareto-graph"]["figure"]["data"]}
-    assert sorted(array(traces["Pareto front"]["customdata"]).tolist()) == [1, 5]
-    assert array(traces["dominated"]["customdata"]).tolist() == [0]
-    history = call(client, [("history-graph", "figure")], [("version", "data", v)])["history-graph"]["figure"]
-    assert history["layout"]["yaxis"]["title"]["text"] == "val_metric"
-    parallel = call(client, [("parallel-graph", "figure")], [("version", "data", v)])["parallel-graph"]["figure"]
-    assert parallel["data"][0]["type"] == "parcoords"
-    choices = call(client, [("curve-trials", "options"), ("curve-trials", "value"), ("curve-key", "options"),
-                            ("curve-key", "value")], [("version", "data", v)],
-                   [("curve-trials", "value", None), ("curve-key", "value", None)])
-    assert choices["curve-trials"]["value"][:3] == [1, 5, 0] and choices["curve-key"]["value"] == "val_metric"
+    traces = {t["name"].split(" (")[0]: t for t in pareto["pareto-graph"]["figure"]["data"]}
+    assert sorted(traces["Pareto front"]["customdata"]) == [1, 5]  # plain lists: the browser reports them
+    assert traces["dominated trial"]["customdata"] == [0]
+    history = call(client, [("history-graph", "figure")], [("version", "data", v), ("history-x", "value", "number"),
+                                                           ("history-options", "value", ["log", "pruned"])])
+    layout = history["history-graph"]["figure"]["layout"]
+    assert layout["yaxis"]["title"]["text"] == "validation metric" and layout["yaxis"]["type"] == "log"
+    assert any(t["name"].startswith("pruned") for t in history["history-graph"]["figure"]["data"])
+    parallel = call(client, [("parallel-graph", "figure")], [("version", "data", v)])
+    assert parallel["parallel-graph"]["figure"]["data"][0]["type"] == "parcoords"
+    curves_out = [("curve-trials", "options"), ("curve-trials", "value"), ("curve-key", "options"),
+                  ("curve-key", "value"), ("curves-state", "data")]
+    choices = call(client, curves_out, [("version", "data", v), ("curve-trials", "value", None)],
+                   [("curve-key", "value", None), ("curves-state", "data", None)])
+    assert choices["curve-trials"]["value"] == [1, 5, 0] and choices["curve-key"]["value"] == "val_metric"
+    # another study's selection never carries over: the state names its study
+    other = call(client, curves_out, [("version", "data", v), ("curve-trials", "value", [0])],
+                 [("curve-key", "value", None), ("curves-state", "data", {"study": "rings", "own": True})])
+    assert other["curve-trials"]["value"] == [1, 5, 0]
     curves = call(client, [("curves-graph", "figure")], [("version", "data", v), ("curve-trials", "value", [1, 5]),
                                                          ("curve-key", "value", "train_loss")])
     assert [t["name"] for t in curves["curves-graph"]["figure"]["data"]] == ["trial 1", "trial 5"]
+
+
+def test_parallel_brush_picks_trials(client):
+    v = version(client)["version"]["data"]
+    out = [("parallel-brush", "data"), ("parallel-list", "children"), ("parallel-picked", "data")]
+    # axis 0 is the trial number: brushing [4.5, 5.5] leaves trial 5 alone, which opens it
+    one = call(client, out, [("parallel-graph", "restyleData", [{"dimensions[0].constraintrange": [[4.5, 5.5]]}, [0]])],
+               [("version", "data", v), ("parallel-brush", "data", {})])
+    assert one["parallel-picked"]["data"] == 5
+    two = call(client, out, [("parallel-graph", "restyleData", [{"dimensions[0].constraintrange": [[-1, 1.5]]}, [0]])],
+               [("version", "data", v), ("parallel-brush", "data", {"version": v, "ranges": {"3": [[0, 9]]}})])
+    assert "parallel-picked" not in two and "2 trial(s)" in json.dumps(two["parallel-list"])
 
 
 def _texts(component: Any) -> list[str]:
@@ -101,27 +165,22 @@ def _texts(component: Any) -> list[str]:
     return []
 
 
-def test_trial_selection_and_page(client):
+def test_trial_page_and_best_card(client):
     v = version(client)["version"]["data"]
-    picked = call(client, [("trial", "value"), ("tab", "value")],
-                  [("leaderboard", "active_cell", {"row": 2, "column": 1, "column_id": "status", "row_id": 5}),
-                   ("history-graph", "clickData", None), ("pareto-graph", "clickData", None),
-                   ("version", "data", v)], [("trial", "value", None)])
-    assert picked == {"trial": {"value": 5}, "tab": {"value": "trial"}}
-    clicked = call(client, [("trial", "value"), ("tab", "value")],
-                   [("leaderboard", "active_cell", None), ("history-graph", "clickData", None),
-                    ("pareto-graph", "clickData", {"points": [{"customdata": 1}]}), ("version", "data", v)],
-                   [("trial", "value", 5)], changed=2)
-    assert clicked["trial"]["value"] == 1
-    page = call(client, [("trial-content", "children")], [("version", "data", v), ("trial", "value", 1)])
+    r = {"study": "edge", "page": "trial", "trial": 1}
+    page = call(client, [("trial-content", "children")], [("version", "data", v), ("route", "data", r)])
     texts = _texts(page["trial-content"]["children"])
     assert "trial 1: COMPLETE (complete)" in texts and "Certificate: certified" in texts
     assert any(t.startswith("optnas export --storage ") and "--trial 1" in t for t in texts)
     dumped = json.dumps(page)
     assert '"id": "architecture-graph"' in dumped and '"id": "certificate-table"' in dumped
     assert "T(z) = W2" in dumped  # T's inner structure, from the block's declared structure
-    missing = call(client, [("trial-content", "children")], [("version", "data", v), ("trial", "value", 99)])
+    missing = call(client, [("trial-content", "children")],
+                   [("version", "data", v), ("route", "data", r | {"trial": 99})])
     assert "has no trial 99" in json.dumps(missing)
+    best = _texts(call(client, [("best-trial", "children")], [("version", "data", v)])["best-trial"]["children"])
+    assert "trial 1" in best and "certified" in best
+    assert any(t.startswith("optnas export ") and "--trial 1 " in t for t in best)
 
 
 def test_activation_page(client):
@@ -144,9 +203,7 @@ def test_dashboard_follows_a_running_search(tmp_path, edge_study_maker):
                                                                                              "params": 20}}))
     after = version(client, current=before)["version"]["data"]
     assert after["signature"] == [1, 4, 1, 1, 0]
-    board = call(client, [("leaderboard", "data"), ("leaderboard", "page_count")],
-                 [("version", "data", after), ("leaderboard", "sort_by", []), ("leaderboard", "page_current", 0)])
-    assert board["leaderboard"]["data"][0]["number"] == 6  # the new best trial leads
+    assert board(client, after)["leaderboard"]["data"][0]["number"] == 6  # the new best trial leads
 
 
 def test_serves_no_files(client, edge_journal):
@@ -168,3 +225,13 @@ def test_bad_storage_fails_before_any_app(tmp_path):
         create_app(str(tmp_path / "nothing.log"))
     with pytest.raises(UsageError, match="refresh_s"):
         create_app(StudySource.__new__(StudySource), refresh_s=0)
+
+
+def test_crafted_callback_requests_get_400_without_traceback(client, caplog):
+    bodies = [{"output": "nope.children", "outputs": {"id": "nope", "property": "children"}, "inputs": []},
+              {"output": "..url.pathname..", "inputs": "x"}, {}]
+    for body in bodies:
+        response = client.post("/_dash-update-component", json=body)
+        assert response.status_code == 400, response.get_data(as_text=True)[:300]
+        assert "Traceback" not in response.get_data(as_text=True)
+    assert not any(r.exc_info for r in caplog.records) and "Traceback" not in caplog.text

@@ -116,48 +116,164 @@ def served(searched, tmp_path) -> Iterator[tuple[str, str]]:
     thread.join(timeout=10)
 
 
+# Where Plotly drew point ``i`` of the first trace whose name starts with ``name``, in page pixels,
+# from the plot's own axes (so the mouse clicks what the user sees), and the trial it stands for.
+POINT_JS = """([id, name, i]) => {
+  const gd = document.querySelector(`#${id} .js-plotly-plot`);
+  const t = gd._fullData.find(t => t.name.startsWith(name));
+  const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, r = gd.getBoundingClientRect();
+  let x = t.x[i];
+  if (t.type === 'bar') { x = xa.d2l(t.base[i]) + t.x[i] / 2; } else { x = xa.d2l(x); }
+  return {x: r.left + xa._offset + xa.l2p(x), y: r.top + ya._offset + ya.l2p(ya.d2l(t.y[i])),
+          number: t.customdata[i]}; }"""
+# Page pixels of value ``v`` on parcoords axis ``k``, read off two of the axis's own tick labels.
+AXIS_JS = """([id, k, v]) => {
+  const axes = document.querySelectorAll(`#${id} .y-axis`);
+  const ticks = [...axes[k].querySelectorAll('.tick')].map(t => {
+      const b = t.getBoundingClientRect(); return {v: parseFloat(t.textContent), y: b.top + b.height / 2}; })
+    .filter(t => !isNaN(t.v));
+  const [a, b] = [ticks[0], ticks[ticks.length - 1]];
+  const box = axes[k].querySelector('.domain, path, line').getBoundingClientRect();
+  return {x: box.left + box.width / 2, y: a.y + (v - a.v) * (b.y - a.y) / (b.v - a.v), px: (b.y - a.y) / (b.v - a.v)};
+}"""
+
+
+def _click_point(w: Watched, graph: str, name: str, i: int) -> int:
+    """A real mouse click on a drawn point; returns the trial number it should open.
+
+    Like a user, the mouse first hovers until Plotly shows the point's hover label (the plot may still be
+    settling its size after the scroll), then clicks there.
+    """
+    w.page.locator(f"#{graph}").scroll_into_view_if_needed()
+    for _ in range(20):
+        w.page.wait_for_timeout(250)
+        at = w.page.evaluate(POINT_JS, [graph, name, i])
+        w.page.mouse.move(at["x"] - 3, at["y"] - 3)
+        w.page.mouse.move(at["x"], at["y"], steps=3)
+        w.page.wait_for_timeout(150)
+        if w.page.locator(f"#{graph} .hoverlayer .hovertext").count():
+            break
+    w.page.mouse.click(at["x"], at["y"])
+    return int(at["number"])
+
+
+def _wait_url(w: Watched, href: str) -> None:
+    """The address bar shows ``href`` (pushState navigations fire no load event to wait for)."""
+    try:
+        w.page.wait_for_function("u => location.href === u", arg=href, timeout=20000)
+    except Exception:
+        w.shot(Path(os.environ.get("OPTNAS_SCREENSHOT_DIR", "/tmp")) / "failed.png")
+        raise AssertionError(f"expected {href}, the page shows {w.page.url}; problems: {w.problems}") from None
+
+
+def _wait_trial(w: Watched, url: str, study: str, number: int) -> None:
+    _wait_url(w, f"{url}studies/{study}/trials/{number}")
+    w.page.wait_for_function("n => (document.querySelector('#trial-title') || {}).innerText?.startsWith(`trial ${n}:`)",
+                             arg=number, timeout=20000)
+
+
 def test_dashboard_renders_a_real_study(browser, served, tmp_path, searched):
     url, journal = served
     w = Watched(browser, url)
-    w.page.goto(url)
+    w.page.goto(f"{url}studies/{searched.study}")  # a deep link loads directly
     w.page.wait_for_selector("#leaderboard tbody tr td[data-dash-column='algorithm']", timeout=30000)
     assert w.page.locator("#leaderboard tbody tr:has(td)").count() == searched.trials
     history = w.wait_for_traces("history-graph")
     assert [t["n"] for t in history] == [searched.trials, searched.trials]
     pareto = w.wait_for_traces("pareto-graph")
-    assert {t["name"] for t in pareto} == {"dominated", "Pareto front"} and sum(t["n"] for t in pareto) == 6
+    assert sum(t["n"] for t in pareto) == searched.trials
+    assert {t["name"].split(" (")[0] for t in pareto} == {"dominated trial", "Pareto front"}
     assert w.wait_for_traces("parallel-graph")[0]["type"] == "parcoords"
     assert len(w.wait_for_traces("curves-graph")) == 5  # the five best trials by default
+    status = w.page.locator("header .status").first.inner_text()
+    assert status.startswith(f"{searched.trials} trials: {searched.trials} complete")
+    best = w.page.locator("#best-link").inner_text()
     w.page.wait_for_timeout(500)
     w.shot(tmp_path / "dashboard_overview.png")
     w.assert_clean()
 
+    # a real mouse click on a history point opens that trial; back and forward move between the pages
+    number = _click_point(w, "history-graph", "complete", 2)
+    _wait_trial(w, url, searched.study, number)
+    w.shot(tmp_path / "dashboard_trial_from_history.png")
+    w.page.go_back()
+    _wait_url(w, f"{url}studies/{searched.study}")
+    w.page.wait_for_selector("#page-overview:not([style*='none'])", timeout=20000)
+    w.page.go_forward()
+    _wait_trial(w, url, searched.study, number)
+    w.page.go_back()
+    w.page.wait_for_selector("#page-overview:not([style*='none'])", timeout=20000)
+
+    # ... and so does a click on a Pareto point (the front's cheapest one)
+    w.wait_for_traces("pareto-graph")
+    number = _click_point(w, "pareto-graph", "Pareto front", 0)
+    _wait_trial(w, url, searched.study, number)
+    w.page.go_back()
+    w.page.wait_for_selector("#page-overview:not([style*='none'])", timeout=20000)
+
+    # parallel coordinates: brushing the trial axis around one trial picks that line and opens it
+    w.page.locator("#parallel-graph").scroll_into_view_if_needed()
+    w.page.wait_for_timeout(500)
+    at = w.page.evaluate(AXIS_JS, ["parallel-graph", 0, 3])
+    half = abs(at["px"]) * 0.3  # less than half the distance to the next trial number
+    w.page.mouse.move(at["x"], at["y"] - half)
+    w.page.mouse.down()
+    w.page.mouse.move(at["x"], at["y"] + half, steps=8)
+    w.page.mouse.up()
+    _wait_trial(w, url, searched.study, 3)
+    w.assert_clean()
+
+    # the trial page of the leaderboard's second row: the click on the row opens it
+    w.page.goto(f"{url}studies/{searched.study}")
+    w.page.wait_for_selector("#leaderboard tbody tr td[data-dash-column='algorithm']", timeout=30000)
+    rows = w.page.locator("#leaderboard tbody tr:has(td)")  # the header row is in tbody too
+    assert rows.first.locator("td[data-dash-column='number']").inner_text() == best.removeprefix("trial ")
+    second = int(rows.nth(1).locator("td[data-dash-column='number']").inner_text())
+    rows.nth(1).locator("td[data-dash-column='algorithm']").click()
+    _wait_trial(w, url, searched.study, second)
+    w.page.wait_for_selector("#certificate-table", timeout=20000)
+    assert w.page.locator("#certificate-table tr").count() == 1 + 7  # header + every condition
+    assert f"--trial {second} " in w.page.locator("#export-command").inner_text()
+    arch = w.wait_for_traces("architecture-graph")
+    assert any(t["name"] == "T (learnable)" for t in arch)
+    w.shot(tmp_path / "dashboard_trial.png")
+    w.assert_clean()
+
+    # analysis: importance, slices, and the timeline, whose bars open their trial
+    w.page.click("#nav-analysis")
+    _wait_url(w, f"{url}studies/{searched.study}/analysis")
+    assert w.wait_for_traces("importance-graph")[0]["type"] == "bar"
+    assert len(w.wait_for_traces("slice-graph")) >= 5
+    timeline = w.wait_for_traces("timeline-graph")
+    assert sum(t["n"] for t in timeline) == searched.trials
+    w.page.wait_for_timeout(500)
+    w.shot(tmp_path / "dashboard_analysis.png")
+    number = _click_point(w, "timeline-graph", "complete", 1)
+    _wait_trial(w, url, searched.study, number)
+    w.assert_clean()
+
     # a new trial lands in the storage: the open page picks it up on its own (dcc.Interval)
+    w.page.goto(f"{url}studies/{searched.study}")
+    w.page.wait_for_selector("#leaderboard tbody tr td[data-dash-column='algorithm']", timeout=30000)
     writer = optuna.load_study(study_name=searched.study, storage=JournalStorage(JournalFileBackend(journal)))
     template = writer.best_trial
     writer.add_trial(optuna.trial.create_trial(
         state=TrialState.COMPLETE, value=1.0, params=template.params, distributions=template.distributions,
         user_attrs={**template.user_attrs, "metrics": {**template.user_attrs["metrics"], "val_metric": 1.0}},
     ))
-    w.page.wait_for_function("() => document.querySelectorAll('#leaderboard tbody tr:has(td)').length === 7",
+    new = searched.trials
+    w.page.wait_for_function(f"() => document.querySelectorAll('#leaderboard tbody tr:has(td)').length === {new + 1}",
                              timeout=20000)
-    rows = w.page.locator("#leaderboard tbody tr:has(td)")  # the header row is in tbody too
-    assert rows.first.locator("td[data-dash-column='number']").inner_text() == "6"  # the new best leads
+    assert rows.first.locator("td[data-dash-column='number']").inner_text() == str(new)  # the new best leads
+    w.page.wait_for_function(f"() => document.querySelector('#best-link').innerText === 'trial {new}'", timeout=20000)
+    # the default curve selection follows the search: the new best is among the drawn curves
+    w.page.wait_for_function(
+        """n => { const gd = document.querySelector('#curves-graph .js-plotly-plot');
+                  return gd && gd._fullData && gd._fullData.some(t => t.name === `trial ${n}`); }""",
+        arg=new, timeout=20000)
 
-    # a leaderboard row opens its trial page
-    second = int(rows.nth(1).locator("td[data-dash-column='number']").inner_text())
-    rows.nth(1).locator("td[data-dash-column='algorithm']").click()
-    w.page.wait_for_selector("#certificate-table", timeout=20000)
-    number = int(w.page.locator("#trial").input_value())
-    assert number == second and w.page.locator("#trial-title").inner_text().startswith(f"trial {number}: COMPLETE")
-    assert w.page.locator("#certificate-table tr").count() == 1 + 7  # header + every condition
-    assert f"--trial {number} " in w.page.locator("#export-command").inner_text()
-    arch = w.wait_for_traces("architecture-graph")
-    assert any(t["name"] == "T (learnable)" for t in arch)
-    w.shot(tmp_path / "dashboard_trial.png")
-    w.assert_clean()
-
-    w.page.click("text=Activations")
+    w.page.click("#nav-activations")
+    _wait_url(w, f"{url}studies/{searched.study}/activations")
     crit = w.wait_for_traces("criticality-graph")
     assert sum(t["name"].startswith("K0") for t in crit) == 4
     assert "universality" in w.page.locator("#criticality-report").inner_text()
@@ -165,11 +281,32 @@ def test_dashboard_renders_a_real_study(browser, served, tmp_path, searched):
     w.assert_clean()
 
 
+def test_study_switch_resets_the_study_state(browser, served, searched, edge_study_maker):
+    url, journal = served
+    edge_study_maker(JournalStorage(JournalFileBackend(journal)))  # a second, newer study
+    w = Watched(browser, url)
+    w.page.goto(url)
+    _wait_url(w, f"{url}studies/edge")  # the newest study first
+    w.page.wait_for_function("() => document.querySelector('#best-link')?.innerText === 'trial 1'", timeout=30000)
+    w.page.goto(f"{url}studies/{searched.study}/trials/4")
+    _wait_trial(w, url, searched.study, 4)
+    w.page.click("#study")
+    w.page.get_by_role("option", name="edge").click()
+    _wait_url(w, f"{url}studies/edge")  # the study's own overview: no trial carried over
+    w.page.wait_for_function(
+        """() => { const gd = document.querySelector('#curves-graph .js-plotly-plot');
+                   return gd && gd._fullData
+                          && gd._fullData.map(t => t.name).join() === 'trial 1,trial 5,trial 0'; }""",
+        timeout=20000)
+    assert "3 complete, 1 pruned, 1 diverged, 1 running" in w.page.locator("header .status").first.inner_text()
+    w.assert_clean()
+
+
 def test_report_opens_offline(browser, searched, tmp_path):
     out = tmp_path / "report.html"
     write_report(searched.storage, searched.study, out)
     w = Watched(browser, f"file://{out}")
-    w.page.goto(f"file://{out}")
+    w.page.goto(f"file://{out}", timeout=120000)  # 4.7 MB of inlined plotly.js, parsed on a loaded machine
     w.page.wait_for_function("() => [...document.querySelectorAll('.js-plotly-plot')].every(gd => gd.data && "
                              "gd.querySelector('.main-svg'))", timeout=30000)
     plots = w.page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')].map(gd => gd.data.length)")

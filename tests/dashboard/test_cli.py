@@ -54,7 +54,7 @@ def test_report_is_self_contained_and_complete(cli, searched, tmp_path):
     figures = html.count('class="plotly-graph-div"')
     # history, 3 Pareto fronts, parallel coordinates, curves, the best trial's architecture, 2 activations
     assert figures == 9
-    for text in ("Leaderboard (best 6 of 6 trials)", "Pareto front: val_metric against FLOPs per sample",
+    for text in ("Leaderboard (best 6 of 6 trials)", "Pareto front: validation metric against FLOPs per sample",
                  "Certificate: certified", "two_layer_structure", "optnas export --storage", "scale-invariant"):
         assert text in html, text
     assert [p.name for p in tmp_path.iterdir()] == ["report.html"]  # no temporary file left behind

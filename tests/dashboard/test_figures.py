@@ -11,6 +11,7 @@ import pytest
 
 import optnas
 from optnas.dashboard import figures as F
+from optnas.dashboard.data import named as named_
 from optnas.dashboard.data import spec_labels
 from optnas.dashboard.figures.architecture import combination
 
@@ -49,7 +50,7 @@ def test_history_of_a_real_search(searched_frame, searched):
     points, best = fig.data
     assert list(points.x) == list(data.numbers) and list(points.customdata) == list(data.numbers)
     assert np.allclose(best.y, data.best)
-    assert fig.layout.xaxis.title.text == "trial" and fig.layout.yaxis.title.text == "val_metric"
+    assert fig.layout.xaxis.title.text == "trial number" and fig.layout.yaxis.title.text == "validation metric"
     labels = spec_labels(searched_frame.set_index("number").loc[data.numbers].reset_index())
     for text, number, label in zip(points.text, data.numbers, labels, strict=True):
         assert text.startswith(f"trial {number}<br>") and label in text and "val_metric=" in text
@@ -61,7 +62,7 @@ def test_history_skips_unfinished_trials_and_minimizes(edge_frame):
     df = edge_frame.copy()
     df.attrs = {**edge_frame.attrs, "objectives": [{"name": "val_metric", "direction": "minimize"}]}
     assert F.history_data(df).best.tolist() == [0.6, 0.6, 0.6]
-    assert "best so far (minimize)" in F.plot_history(F.history_data(df)).data[1].name
+    assert "best so far (lowest)" in F.plot_history(F.history_data(df)).data[1].name
 
 
 @pytest.mark.parametrize("cost", ["params", "flops", "latency_ms"])
@@ -69,14 +70,14 @@ def test_pareto_figure_on_a_real_search(searched_frame, cost):
     data = F.pareto_data(searched_frame, cost)
     fig = F.plot_pareto(data)
     dominated, front = fig.data
-    assert front.name == "Pareto front" and len(front.x) == int(data.front.sum()) >= 1
+    assert front.name.startswith("Pareto front (") and len(front.x) == int(data.front.sum()) >= 1
     assert len(dominated.x) + len(front.x) == len(searched_frame)
     # the front trace is exactly the non-dominated trials, by increasing cost
     df = searched_frame.set_index("number")
     expected = F.pareto_mask(df[cost].to_numpy(float), df["val_metric"].to_numpy(float), maximize=True)
     assert sorted(front.customdata) == sorted(df.index[expected])
     assert list(front.x) == sorted(front.x)
-    assert fig.layout.yaxis.title.text == "val_metric"
+    assert fig.layout.yaxis.title.text == "validation metric"
     assert fig.layout.xaxis.title.text == {"params": "parameters", "flops": "FLOPs per sample",
                                            "latency_ms": "latency (ms)"}[cost]
     for text, number in zip(front.text, front.customdata, strict=True):
@@ -101,11 +102,15 @@ def test_parallel_coordinates_axes(searched_frame):
     fig = F.plot_parallel(data)
     (trace,) = fig.data
     dims = {d.label: d for d in trace.dimensions}
-    assert list(dims) == ["algorithm", "schedule", "block", "activation", "depth", "width", "val_metric"]
-    algorithms = sorted(set(searched_frame["algorithm"]))
+    assert list(dims) == ["trial", "algorithm", "schedule", "block", "activation", "depth", "width",
+                          "validation metric"]
+    ordered = searched_frame.sort_values("number")
+    assert list(dims["trial"].values) == ordered["number"].tolist()  # brushing this axis picks a trial
+    # categories carry their parameters, as everywhere: heavy_ball(beta=0.4904), mlp2(hidden=8)
+    named = [named_(a, p) for a, p in zip(ordered["algorithm"], ordered["algorithm_params"], strict=True)]
+    algorithms = sorted(set(named))
     assert list(dims["algorithm"].ticktext) == algorithms
-    decoded = [algorithms[int(v)] for v in dims["algorithm"].values]
-    assert decoded == searched_frame.sort_values("number")["algorithm"].tolist()
+    assert [algorithms[int(v)] for v in dims["algorithm"].values] == named
     assert np.allclose(trace.line.color, searched_frame.sort_values("number")["val_metric"])
     assert set(dims["depth"].tickvals) == set(searched_frame["depth"])  # ticks on searched values only
 
@@ -123,7 +128,7 @@ def test_learning_curves_of_chosen_trials(searched_frame):
         curve = searched_frame.set_index("number").loc[number, "curves"]["train_loss"]
         assert np.allclose(trace.y, curve) and list(trace.x) == list(range(1, len(curve) + 1))
         assert trace.name == f"trial {number}"
-    assert fig.layout.yaxis.title.text == "train_loss" and "999" in fig.layout.title.text
+    assert fig.layout.yaxis.title.text == "training loss" and "999" in fig.layout.title.text
 
 
 def test_curves_keep_gaps_for_non_finite_values(edge_frame):

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ..data import ranked, spec_labels
+from ..data import label, ranking, spec_labels
 from ._plotly import TEMPLATE, empty_figure, graph_objects
 
 if TYPE_CHECKING:
@@ -53,8 +53,11 @@ def curve_keys(df: pd.DataFrame) -> list[str]:
 
 
 def default_trials(df: pd.DataFrame, n: int = 5) -> list[int]:
-    """The ``n`` best trials (by the task metric): what the curves show before anything is chosen."""
-    return [int(x) for x in ranked(df)["number"].head(n)] if len(df) else []
+    """The ``n`` best complete trials (the best-trial rule's ranking): the curves shown until the user picks.
+
+    Recomputed on every refresh, so during a live search the default selection follows the current top.
+    """
+    return ranking(df)[:n]
 
 
 def curves_data(df: pd.DataFrame, numbers: Sequence[int], key: str = "val_metric") -> CurvesData:
@@ -77,7 +80,7 @@ def curves_data(df: pd.DataFrame, numbers: Sequence[int], key: str = "val_metric
 
 
 def plot_curves(data: CurvesData) -> go.Figure:
-    title = f"{TITLE}: {data.key}"
+    title = f"{TITLE}: {label(data.key)}"
     if not data.series:
         chosen = f" (trials {', '.join(map(str, data.missing))} have none)" if data.missing else ""
         return empty_figure(title, f"choose trials with a recorded {data.key} curve{chosen}")
@@ -89,5 +92,6 @@ def plot_curves(data: CurvesData) -> go.Figure:
                                                "<extra></extra>"))
     if data.missing:
         title += f" — no {data.key} curve for trial(s) {', '.join(map(str, data.missing))}"
-    fig.update_layout(title=title, template=TEMPLATE, xaxis_title="epoch", yaxis_title=data.key)
+    fig.update_layout(title=title, template=TEMPLATE, xaxis_title="epoch", yaxis_title=label(data.key),
+                      showlegend=True)
     return fig

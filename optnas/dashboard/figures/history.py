@@ -1,4 +1,5 @@
-"""Optimization history: the task metric of every complete trial, and the best so far.
+"""Optimization history: the task metric of every complete trial (optionally the pruned ones' last value),
+and the best so far, against the trial number or the time the trial finished.
 
 Example:
     >>> import pandas as pd
@@ -15,18 +16,20 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ..data import Metric, column, complete, hover_text, task_metric
+from ..data import Metric, column, complete, hover_text, label, task_metric
 from ._plotly import TEMPLATE, empty_figure, graph_objects, scatter
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
 TITLE = "Optimization history"
+X_AXES = {"number": "trial number", "time": "time the trial ended"}
 
 
 @dataclass(frozen=True)
 class HistoryData:
-    """Complete trials in trial order: their number, task metric, running best and hover text."""
+    """Complete trials in trial order: their number, task metric, running best and hover text; the pruned
+    trials' last recorded value when asked for."""
 
     metric: Metric
     numbers: np.ndarray
@@ -34,13 +37,35 @@ class HistoryData:
     best: np.ndarray
     hover: list[str]
     total: int  # trials of any state
+    x: str = "number"  # or "time"
+    times: np.ndarray | None = None  # end time of each complete trial (x="time")
+    pruned_numbers: np.ndarray | None = None
+    pruned_values: np.ndarray | None = None
+    pruned_times: np.ndarray | None = None
+    pruned_hover: tuple[str, ...] = ()
 
 
-def history_data(df: pd.DataFrame) -> HistoryData:
+def _ended(df: pd.DataFrame) -> np.ndarray:
+    if "datetime_start" not in df.columns:
+        return np.full(len(df), np.datetime64("NaT"))
+    start = pd.to_datetime(df["datetime_start"])
+    duration = pd.to_timedelta(column(df, "duration_s"), unit="s")
+    return (start + duration).to_numpy()
+
+
+def history_data(df: pd.DataFrame, *, x: str = "number", include_pruned: bool = False) -> HistoryData:
+    """``x``: ``"number"`` or ``"time"``; ``include_pruned``: also the last value of pruned trials."""
+    if x not in X_AXES:
+        raise ValueError(f"x={x!r} is invalid; valid: {', '.join(X_AXES)}")
     metric = task_metric(df)
     done = complete(df)
+    if x == "time" and len(done):
+        done = done.assign(_ended=_ended(done)).sort_values(["_ended", "number"])
     values = column(done, metric.name).to_numpy()
     best = np.maximum.accumulate(values) if metric.maximize else np.minimum.accumulate(values)
+    pruned = df.iloc[0:0]
+    if include_pruned and len(df):
+        pruned = df[(df["state"] == "PRUNED") & np.isfinite(column(df, metric.name))].sort_values("number")
     return HistoryData(
         metric=metric,
         numbers=done["number"].to_numpy(dtype=int) if len(done) else np.zeros(0, dtype=int),
@@ -48,20 +73,39 @@ def history_data(df: pd.DataFrame) -> HistoryData:
         best=best,
         hover=hover_text(done),
         total=len(df),
+        x=x,
+        times=_ended(done) if len(done) else None,
+        pruned_numbers=pruned["number"].to_numpy(dtype=int) if include_pruned else None,
+        pruned_values=column(pruned, metric.name).to_numpy() if include_pruned else None,
+        pruned_times=_ended(pruned) if include_pruned and len(pruned) else None,
+        pruned_hover=tuple(hover_text(pruned)) if include_pruned else (),
     )
 
 
-def plot_history(data: HistoryData) -> go.Figure:
+def plot_history(data: HistoryData, *, log_y: bool = False) -> go.Figure:
     if len(data.numbers) == 0:
-        return empty_figure(TITLE, f"no complete trial with {data.metric.name} yet ({data.total} trials)")
+        return empty_figure(TITLE, f"no complete trial with {label(data.metric.name)} yet ({data.total} trials)")
     go = graph_objects()
     n = len(data.numbers)
+    by_time = data.x == "time" and data.times is not None
+    xs = data.times if by_time else data.numbers
     fig = go.Figure()
-    fig.add_trace(scatter(n, x=data.numbers, y=data.values, mode="markers", name=data.metric.name,
-                          customdata=data.numbers, text=data.hover, hoverinfo="text",
-                          marker={"size": 7, "opacity": 0.75}))
-    fig.add_trace(scatter(n, x=data.numbers, y=data.best, mode="lines", name=f"best so far ({data.metric.direction})",
+    # customdata as a plain list: plotly.py packs numpy arrays as typed binary arrays, whose points the
+    # browser reports without customdata, and a click must name its trial
+    fig.add_trace(scatter(n, x=xs, y=data.values, mode="markers", name=f"complete trial ({n})",
+                          customdata=data.numbers.tolist(), text=data.hover, hoverinfo="text",
+                          marker={"size": 7, "opacity": 0.75, "color": "#2563eb"}))
+    if data.pruned_numbers is not None and len(data.pruned_numbers):
+        px = data.pruned_times if by_time else data.pruned_numbers
+        fig.add_trace(scatter(len(data.pruned_numbers), x=px, y=data.pruned_values, mode="markers",
+                              name=f"pruned trial, last value ({len(data.pruned_numbers)})",
+                              customdata=data.pruned_numbers.tolist(), text=list(data.pruned_hover),
+                              hoverinfo="text", marker={"size": 6, "symbol": "x", "color": "#9ca3af"}))
+    word = "highest" if data.metric.maximize else "lowest"
+    fig.add_trace(scatter(n, x=xs, y=data.best, mode="lines", name=f"best so far ({word})",
                           line={"shape": "hv", "color": "firebrick"}, hoverinfo="skip"))
     fig.update_layout(title=f"{TITLE}: {n} complete of {data.total} trials", template=TEMPLATE,
-                      xaxis_title="trial", yaxis_title=data.metric.name, legend={"orientation": "h", "y": -0.2})
+                      xaxis_title=X_AXES["time" if by_time else "number"], yaxis_title=label(data.metric.name),
+                      yaxis_type="log" if log_y else "linear", legend={"orientation": "h", "y": -0.2},
+                      margin={"t": 50, "r": 20})
     return fig

@@ -1,11 +1,11 @@
 """Parallel coordinates over the architecture choices (algorithm, schedule, block, activation, depth,
-width), colored by the task metric.
+width), colored by the task metric, with the trial number as the first axis; at most `MAX_LINES` lines.
 
 Example:
     >>> import pandas as pd
     >>> df = pd.DataFrame({"number": [0, 1], "state": ["COMPLETE"] * 2, "val_metric": [0.5, 0.9],
     ...                    "algorithm": ["gd", "nesterov"], "depth": [2, 4]})
-    >>> [(d.label, d.values.tolist()) for d in parallel_data(df).dimensions][:2]
+    >>> [(d.label, d.values.tolist()) for d in parallel_data(df).dimensions][1:3]
     [('algorithm', [0.0, 1.0]), ('schedule', [0.0, 0.0])]
 """
 
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ..data import Metric, column, complete, task_metric
+from ..data import Metric, column, complete, label, named, task_metric
 from ._plotly import TEMPLATE, empty_figure, graph_objects
 
 if TYPE_CHECKING:
@@ -41,27 +41,61 @@ class Dimension:
         return None if self.ticktext is None else list(range(len(self.ticktext)))
 
 
+MAX_LINES = 1000  # lines drawn at most: the 100 best, then an even spread of the rest (beyond, lines blur)
+
+
 @dataclass(frozen=True)
 class ParallelData:
     metric: Metric
-    dimensions: tuple[Dimension, ...]
+    dimensions: tuple[Dimension, ...]  # the first is the trial number
     color: np.ndarray  # the task metric of each trial
+    total: int = 0  # complete trials before downsampling
+
+    @property
+    def numbers(self) -> np.ndarray:
+        return self.dimensions[0].values.astype(int)
+
+    def picked(self, ranges: dict[int, list[list[float]]]) -> list[int]:
+        """Trials inside every brushed range (``{dimension index: [[lo, hi], ...]}``), by trial number."""
+        mask = np.ones(len(self.color), dtype=bool)
+        for i, spans in ranges.items():
+            if 0 <= i < len(self.dimensions) and spans:
+                v = self.dimensions[i].values
+                inside = np.zeros(len(v), dtype=bool)
+                for lo, hi in spans:
+                    inside |= (v >= lo) & (v <= hi)
+                mask &= inside
+        return sorted(self.numbers[mask].tolist())
 
 
-def parallel_data(df: pd.DataFrame) -> ParallelData:
+def _downsample(done: pd.DataFrame, metric: Metric, limit: int) -> pd.DataFrame:
+    if len(done) <= limit:
+        return done
+    order = column(done, metric.name).rank(ascending=not metric.maximize, method="first").to_numpy()
+    best = order <= limit // 10
+    rest = np.flatnonzero(~best)
+    keep = rest[np.linspace(0, len(rest) - 1, limit - int(best.sum())).astype(int)]
+    mask = best.copy()
+    mask[keep] = True
+    return done[mask]
+
+
+def parallel_data(df: pd.DataFrame, *, limit: int = MAX_LINES) -> ParallelData:
     metric = task_metric(df)
-    done = complete(df)
-    dims = []
+    everything = complete(df)
+    done = _downsample(everything, metric, limit)
+    dims = [Dimension("trial", done["number"].to_numpy(dtype=float))]
     for name in CATEGORICAL:
         raw = done[name] if name in done.columns else pd.Series(None, index=done.index, dtype=object)
-        labels = raw.fillna("?").astype(str)
+        params = done[f"{name}_params"] if f"{name}_params" in done.columns else pd.Series("{}", index=done.index)
+        labels = pd.Series([named(n, p) for n, p in zip(raw, params, strict=True)], index=done.index, dtype=object)
         cats = tuple(sorted(labels.unique()))
         codes = labels.map({c: i for i, c in enumerate(cats)}).to_numpy(dtype=float)
         dims.append(Dimension(name, codes, cats or ("?",)))
     dims += [Dimension(name, column(done, name).to_numpy()) for name in NUMERIC]
     values = column(done, metric.name).to_numpy()
-    dims.append(Dimension(metric.name, values))
-    return ParallelData(metric=metric, dimensions=tuple(dims), color=values)
+    dims.append(Dimension(label(metric.name), values))
+    return ParallelData(metric=metric, dimensions=tuple(dims), color=values, total=len(everything))
 
 
 def plot_parallel(data: ParallelData) -> go.Figure:
@@ -78,8 +112,10 @@ def plot_parallel(data: ParallelData) -> go.Figure:
         dims.append(dim)
     # reversed scale for a minimized metric, so the best trials are always the dark lines
     line = {"color": data.color, "colorscale": "Viridis", "reversescale": not data.metric.maximize,
-            "showscale": True, "colorbar": {"title": {"text": data.metric.name}}}
+            "showscale": True, "colorbar": {"title": {"text": label(data.metric.name)}}}
     fig = go.Figure(go.Parcoords(line=line, dimensions=dims))
-    fig.update_layout(title=f"{TITLE}: {len(data.color)} complete trials", template=TEMPLATE,
+    shown = f"{len(data.color)} complete trials" if data.total <= len(data.color) else (
+        f"{len(data.color)} of {data.total} complete trials (the 10% best of those drawn, the rest evenly spread)")
+    fig.update_layout(title=f"{TITLE}: {shown}; brush an axis to pick trials", template=TEMPLATE,
                       margin={"l": 110, "r": 60})  # room for long algorithm names
     return fig

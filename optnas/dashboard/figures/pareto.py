@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ..data import COSTS, Metric, column, complete, hover_text, task_metric
+from ..data import COSTS, Metric, column, complete, hover_text, label, task_metric
 from ._plotly import TEMPLATE, empty_figure, graph_objects, scatter
 
 if TYPE_CHECKING:
@@ -76,7 +76,7 @@ def pareto_data(df: pd.DataFrame, cost: str = "params") -> ParetoData:
 
 
 def plot_pareto(data: ParetoData) -> go.Figure:
-    title = f"Pareto front: {data.metric.name} against {COSTS[data.cost]}"
+    title = f"Pareto front: {label(data.metric.name)} against {COSTS[data.cost]}"
     if len(data.numbers) == 0:
         return empty_figure(title, f"no complete trial with both {data.metric.name} and {data.cost} yet")
     go = graph_objects()
@@ -84,17 +84,19 @@ def plot_pareto(data: ParetoData) -> go.Figure:
     front = data.front_order
     hover = np.asarray(data.hover, dtype=object)
     fig = go.Figure()
-    fig.add_trace(scatter(len(rest), x=data.costs[rest], y=data.values[rest], mode="markers", name="dominated",
-                          customdata=data.numbers[rest], text=hover[rest].tolist(), hoverinfo="text",
+    fig.add_trace(scatter(len(rest), x=data.costs[rest], y=data.values[rest], mode="markers",
+                          name=f"dominated trial ({len(rest)})",
+                          customdata=data.numbers[rest].tolist(), text=hover[rest].tolist(), hoverinfo="text",
                           marker={"color": "lightslategray", "size": 6, "opacity": 0.5}))
     fig.add_trace(scatter(len(front), x=data.costs[front], y=data.values[front], mode="lines+markers",
-                          name="Pareto front", customdata=data.numbers[front], text=hover[front].tolist(),
+                          name=f"Pareto front ({len(front)}, joined by its staircase)",
+                          customdata=data.numbers[front].tolist(), text=hover[front].tolist(),
                           hoverinfo="text",
                           line={"shape": "hv", "color": "firebrick"},
                           marker={"size": 9, "color": "firebrick"}))
     positive = data.costs[data.costs > 0]
     # costs span orders of magnitude across depths and widths: a log axis once they do
     log = len(positive) == len(data.costs) and positive.max() / positive.min() >= 100
-    fig.update_layout(title=title, template=TEMPLATE, xaxis_title=COSTS[data.cost], yaxis_title=data.metric.name,
+    fig.update_layout(title=title, template=TEMPLATE, xaxis_title=COSTS[data.cost], yaxis_title=label(data.metric.name),
                       xaxis_type="log" if log else "linear", legend={"orientation": "h", "y": -0.2})
     return fig

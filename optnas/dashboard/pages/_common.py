@@ -8,6 +8,8 @@ from typing import Any
 import pandas as pd
 from dash import html
 
+from ..data import fmt, label
+
 # version (the dcc.Store's data: {"study": name, "signature": [...]}) -> the study's results DataFrame
 FrameGetter = Callable[[Any], pd.DataFrame]
 
@@ -17,14 +19,8 @@ def card(title: str, children: list[Any], **kwargs: Any) -> html.Section:
 
 
 def key_values(items: dict[str, Any], *, id_: str) -> html.Table:
-    """A two-column table; floats shown with 4 significant digits."""
-    rows = [html.Tr([html.Th(k), html.Td(_fmt(v))]) for k, v in items.items()]
+    """A two-column table: human names (`data.label`), the one number format (`data.fmt`)."""
+    rows = [html.Tr([html.Th(label(k)), html.Td(fmt(v))]) for k, v in items.items()]
     return html.Table(html.Tbody(rows), className="kv", id=id_)
 
 
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)

@@ -1,17 +1,14 @@
-"""Overview page: sortable leaderboard, optimization history, Pareto front, parallel coordinates and
-learning curves of chosen trials."""
+"""Study page: the best trial, the leaderboard, optimization history, Pareto front, parallel coordinates
+(brush to pick trials) and learning curves. Every plotted trial opens its page when clicked."""
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import dash
 from dash import Input, Output, State, dcc, html
-from dash.dash_table.DataTable import DataTable
-from dash.dash_table.Format import Format, Scheme
 
-from ..data import COSTS, INTEGER_COLUMNS, LEADERBOARD_COLUMNS, NUMERIC_COLUMNS, leaderboard_page, spec_labels
+from ..data import COSTS, spec_labels
 from ..data import ranked as ranked_trials
 from ..figures import (
     curve_keys,
@@ -25,34 +22,30 @@ from ..figures import (
     plot_parallel,
     plot_pareto,
 )
+from ..figures.history import X_AXES
+from ..routes import Route, path
+from . import leaderboard
 from ._common import FrameGetter, card
 
-PAGE_SIZE = 20
 CURVE_CHOICES = 500  # trials offered in the curve picker (best first): a 10k-option menu helps no one
-
-
-def _column(col: str, name: str) -> Any:  # dash_table's own TypedDict, built from plain keys
-    spec: dict[str, Any] = {"id": col, "name": name}
-    if col in NUMERIC_COLUMNS:
-        spec["type"] = "numeric"
-        spec["format"] = Format() if col in INTEGER_COLUMNS else Format(precision=4, scheme=Scheme.decimal_or_exponent)
-    return spec
+PICKED_SHOWN = 12  # brushed trials listed as links
 
 
 def layout() -> html.Div:
-    with warnings.catch_warnings():
-        # Dash 4 announces DataTable's future removal (dash-ag-grid is the successor, a separate install);
-        # it is what ships with Dash today, so the dashboard needs nothing more
-        warnings.filterwarnings("ignore", r"(?s).*dash_table.DataTable will be removed", DeprecationWarning)
-        table = _table()
     costs = [{"label": label, "value": c} for c, label in COSTS.items()]
+    history_opts = html.Div([
+        dcc.RadioItems(id="history-x", options=[{"label": v, "value": k} for k, v in X_AXES.items()],
+                       value="number", inline=True),
+        dcc.Checklist(id="history-options", options=[{"label": "log y", "value": "log"},
+                                                     {"label": "include pruned", "value": "pruned"}],
+                      value=[], inline=True),
+    ], className="toolbar")
     return html.Div(
         [
-            card("Leaderboard", [html.Div("click a row to open its trial page; click a header to sort",
-                                          className="hint"), table]),
+            *leaderboard.layout(),
             html.Div(
                 [
-                    card("History", [dcc.Graph(id="history-graph")]),
+                    card("History", [history_opts, dcc.Graph(id="history-graph")]),
                     card("Pareto front", [
                         dcc.RadioItems(id="pareto-cost", options=costs, value="params", inline=True),
                         dcc.Graph(id="pareto-graph"),
@@ -60,8 +53,15 @@ def layout() -> html.Div:
                 ],
                 className="row",
             ),
-            card("Architecture choices", [dcc.Graph(id="parallel-graph")]),
+            card("Architecture choices", [
+                dcc.Store(id="parallel-brush"),
+                dcc.Store(id="parallel-picked"),
+                dcc.Graph(id="parallel-graph"),
+                html.Div("brush an axis (drag along it) to pick trials; one trial left opens its page",
+                     id="parallel-list", className="hint"),
+            ]),
             card("Learning curves", [
+                dcc.Store(id="curves-state"),
                 html.Div(
                     [
                         dcc.Dropdown(id="curve-trials", multi=True, placeholder="trials (best first)",
@@ -76,49 +76,22 @@ def layout() -> html.Div:
     )
 
 
-def _table() -> DataTable:
-    return DataTable(
-        id="leaderboard",
-        columns=[_column(c, n) for c, n in LEADERBOARD_COLUMNS],
-        data=[],
-        sort_action="custom",
-        sort_mode="single",
-        sort_by=[],
-        page_action="custom",
-        page_current=0,
-        page_size=PAGE_SIZE,
-        page_count=1,
-        cell_selectable=True,
-        style_table={"overflowX": "auto"},
-        style_cell={"fontFamily": "inherit", "fontSize": 13, "padding": "4px 8px", "textAlign": "left"},
-        style_header={"fontWeight": "600", "backgroundColor": "#f3f4f6"},
-        style_data_conditional=[
-            {"if": {"filter_query": '{status} = "complete"', "column_id": "status"}, "color": "#15803d"},
-            {"if": {"filter_query": '{status} != "complete"', "column_id": "status"}, "color": "#b91c1c"},
-            {"if": {"state": "active"}, "backgroundColor": "#dbeafe", "border": "1px solid #3b82f6"},
-        ],
-    )
-
-
 def register(app: dash.Dash, frame_of: FrameGetter) -> None:
-    @app.callback(
-        Output("leaderboard", "data"),
-        Output("leaderboard", "page_count"),
-        Input("version", "data"),
-        Input("leaderboard", "sort_by"),
-        Input("leaderboard", "page_current"),
-    )
-    def _leaderboard(version: Any, sort_by: list[dict[str, str]] | None, page: int | None) -> tuple[Any, int]:
-        df = frame_of(version)
-        result = leaderboard_page(df, sort_by=sort_by, page=page or 0, page_size=PAGE_SIZE)
-        return result.rows, result.page_count
+    leaderboard.register(app, frame_of)
 
-    @app.callback(Output("history-graph", "figure"), Input("version", "data"))
-    def _history(version: Any) -> Any:
-        return plot_history(history_data(frame_of(version)))
+    @app.callback(
+        Output("history-graph", "figure"),
+        Input("version", "data"),
+        Input("history-x", "value"),
+        Input("history-options", "value"),
+    )
+    def _history(version: Any, x: Any, options: Any) -> Any:
+        chosen = options if isinstance(options, list) else []
+        data = history_data(frame_of(version), x=x if x in X_AXES else "number", include_pruned="pruned" in chosen)
+        return plot_history(data, log_y="log" in chosen)
 
     @app.callback(Output("pareto-graph", "figure"), Input("version", "data"), Input("pareto-cost", "value"))
-    def _pareto(version: Any, cost: str) -> Any:
+    def _pareto(version: Any, cost: Any) -> Any:
         return plot_pareto(pareto_data(frame_of(version), cost if cost in COSTS else "params"))
 
     @app.callback(Output("parallel-graph", "figure"), Input("version", "data"))
@@ -126,24 +99,69 @@ def register(app: dash.Dash, frame_of: FrameGetter) -> None:
         return plot_parallel(parallel_data(frame_of(version)))
 
     @app.callback(
+        Output("parallel-brush", "data"),
+        Output("parallel-list", "children"),
+        Output("parallel-picked", "data"),
+        Input("parallel-graph", "restyleData"),
+        State("version", "data"),
+        State("parallel-brush", "data"),
+    )
+    def _brush(restyle: Any, version: Any, brush: Any) -> Any:
+        """Brushed axes narrow the trials; exactly one left opens its page (how a parcoords line is picked).
+
+        The version is only State (an Input would close a loop: route -> version -> pick -> route); ranges
+        brushed on an older figure (another study, fewer trials) are dropped.
+        """
+        brush = brush if isinstance(brush, dict) and brush.get("version") == version else {}
+        old = brush.get("ranges") if isinstance(brush.get("ranges"), dict) else {}
+        ranges = {int(k): v for k, v in old.items() if str(k).isdigit()}
+        for key, value in _constraints(restyle):
+            ranges[key] = value
+        ranges = {k: v for k, v in ranges.items() if v}
+        if not ranges:
+            return ({"version": version, "ranges": {}},
+                    "brush an axis (drag along it) to pick trials; one trial left opens its page", dash.no_update)
+        df = frame_of(version)
+        picked = parallel_data(df).picked(ranges)
+        study = str(df.attrs.get("study"))
+        links: list[Any] = [f"{len(picked)} trial(s) in the brushed ranges: "]
+        for n in picked[:PICKED_SHOWN]:
+            links += [dcc.Link(f"trial {n}", href=path(Route(study, "trial", n))), " "]
+        if len(picked) > PICKED_SHOWN:
+            links.append(f"… and {len(picked) - PICKED_SHOWN} more")
+        return ({"version": version, "ranges": {str(k): v for k, v in ranges.items()}}, links,
+                picked[0] if len(picked) == 1 else dash.no_update)
+
+    @app.callback(
         Output("curve-trials", "options"),
         Output("curve-trials", "value"),
         Output("curve-key", "options"),
         Output("curve-key", "value"),
+        Output("curves-state", "data"),
         Input("version", "data"),
-        State("curve-trials", "value"),
+        Input("curve-trials", "value"),
         State("curve-key", "value"),
+        State("curves-state", "data"),
     )
-    def _curve_choices(version: Any, chosen: list[int] | None, key: str | None) -> tuple[Any, Any, Any, Any]:
+    def _curve_choices(version: Any, chosen: Any, key: Any, state: Any) -> tuple[Any, ...]:
+        """The selection belongs to the study; until the user picks, it follows the current top trials."""
         df = frame_of(version)
-        best = ranked_trials(df).head(CURVE_CHOICES)
+        study = df.attrs.get("study")
+        state = state if isinstance(state, dict) and state.get("study") == study else {"study": study, "own": False}
         known = {int(n) for n in df["number"]} if len(df) else set()
-        chosen = [n for n in chosen or [] if n in known] or default_trials(df)
+        defaults = default_trials(df)
+        if dash.ctx.triggered_id == "curve-trials":  # the user's pick, kept on later refreshes
+            chosen = [n for n in (chosen if isinstance(chosen, list) else []) if isinstance(n, int) and n in known]
+            state = {"study": study, "own": bool(chosen) and chosen != defaults}
+        elif state["own"]:
+            chosen = [n for n in chosen or [] if isinstance(n, int) and n in known] or defaults
+        else:
+            chosen = defaults
+        best = ranked_trials(df).head(CURVE_CHOICES)
         extra = df[df["number"].isin(set(chosen) - set(best["number"]))] if len(df) else df
-        offered = _options(best) + _options(extra)
         keys = curve_keys(df)
         key = key if key in keys else ("val_metric" if "val_metric" in keys or not keys else keys[0])
-        return offered, chosen, [{"label": k, "value": k} for k in keys], key
+        return (_options(best) + _options(extra), chosen, [{"label": k, "value": k} for k in keys], key, state)
 
     @app.callback(
         Output("curves-graph", "figure"),
@@ -151,8 +169,29 @@ def register(app: dash.Dash, frame_of: FrameGetter) -> None:
         Input("curve-trials", "value"),
         Input("curve-key", "value"),
     )
-    def _curves(version: Any, numbers: list[int] | None, key: str | None) -> Any:
-        return plot_curves(curves_data(frame_of(version), numbers or [], key or "val_metric"))
+    def _curves(version: Any, numbers: Any, key: Any) -> Any:
+        numbers = [n for n in numbers if isinstance(n, int)] if isinstance(numbers, list) else []
+        return plot_curves(curves_data(frame_of(version), numbers, key if isinstance(key, str) else "val_metric"))
+
+
+def _constraints(restyle: Any) -> list[tuple[int, list[list[float]]]]:
+    """``[{"dimensions[3].constraintrange": [lo, hi]}, [0]]`` -> ``[(3, [[lo, hi]])]``; junk is skipped."""
+    if not isinstance(restyle, list) or not restyle or not isinstance(restyle[0], dict):
+        return []
+    out = []
+    for key, value in restyle[0].items():
+        if not (isinstance(key, str) and key.startswith("dimensions[") and key.endswith("].constraintrange")):
+            continue
+        index = key[len("dimensions["):-len("].constraintrange")]
+        if not index.isdigit():
+            continue
+        if isinstance(value, list) and len(value) == 1 and isinstance(value[0], list):
+            value = value[0]  # restyle wraps per-trace values in a list
+        spans = value if isinstance(value, list) and value and isinstance(value[0], list) else [value]
+        clean = [[float(lo), float(hi)] for lo, hi in (s for s in spans if isinstance(s, list) and len(s) == 2)
+                 if isinstance(lo, int | float) and isinstance(hi, int | float)] if value else []
+        out.append((int(index), clean))
+    return out
 
 
 def _options(df: Any) -> list[dict[str, Any]]:

@@ -21,7 +21,7 @@ def layout() -> html.Div:
                 [
                     html.Label("trial", htmlFor="trial"),
                     dcc.Input(id="trial", type="number", min=0, step=1, debounce=True, style={"width": "8em"}),
-                    html.Span("(or click a leaderboard row, a history point or a Pareto point)", className="hint"),
+                    html.Span("(or click a leaderboard row or any plotted trial)", className="hint"),
                 ],
                 className="toolbar",
             ),
@@ -87,11 +87,12 @@ def _init(record: dict[str, Any]) -> str:
 
 
 def register(app: dash.Dash, frame_of: FrameGetter) -> None:
-    @app.callback(Output("trial-content", "children"), Input("version", "data"), Input("trial", "value"))
-    def _trial(version: Any, number: int | None) -> Any:
-        df = frame_of(version)
-        if number is None:
-            return html.P("choose a trial")
+    @app.callback(Output("trial-content", "children"), Input("version", "data"), Input("route", "data"))
+    def _trial(version: Any, route: Any) -> Any:
+        number = route.get("trial") if isinstance(route, dict) and route.get("page") == "trial" else None
+        if not isinstance(number, int):
+            return html.P("choose a trial: type its number, or click a leaderboard row or a plotted trial")
+        df = frame_of({"study": route.get("study")})  # the route's study, even before the version catches up
         try:
             return render(trial_detail(df, int(number)))
         except ValueError as exc:

@@ -1,0 +1,85 @@
+"""Analysis page: hyperparameter importance per objective and slice plots (both from Optuna), and the
+timeline of trials per worker. Computed only while the page is open: importance takes seconds on a large
+study, so it is cached per study state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+from dash import Input, Output, dcc, html
+
+from ...errors import UsageError
+from ..data import label
+from ..figures.importance import importance_data, objective_names, plot_importance, plot_slice
+from ..figures.timeline import plot_timeline, timeline_data
+from ..storage import StudySource
+from ._common import FrameGetter, card
+
+_CACHE_SIZE = 8
+
+
+def layout() -> html.Div:
+    return html.Div([
+        card("Timeline", [html.Div("one row per worker process; click a bar to open its trial", className="hint"),
+                          dcc.Graph(id="timeline-graph")]),
+        card("Hyperparameter importance", [dcc.Loading(dcc.Graph(id="importance-graph"))]),
+        card("Slice plot", [
+            html.Div([html.Label("objective"), dcc.Dropdown(id="slice-objective", clearable=False,
+                                                            style={"minWidth": "16em"})], className="toolbar"),
+            dcc.Loading(dcc.Graph(id="slice-graph")),
+        ]),
+    ])
+
+
+def _open(route: Any) -> bool:
+    return isinstance(route, dict) and route.get("page") == "analysis" and isinstance(route.get("study"), str)
+
+
+def register(app: dash.Dash, frame_of: FrameGetter, source: StudySource) -> None:
+    cache: dict[tuple[str, tuple[int, ...]], Any] = {}
+
+    def importance(name: str) -> Any:
+        key = (name, source.signature(name))
+        if key not in cache:
+            if len(cache) >= _CACHE_SIZE:
+                cache.pop(next(iter(cache)))
+            cache[key] = importance_data(source.study(name))
+        return cache[key]
+
+    @app.callback(Output("timeline-graph", "figure"), Input("version", "data"), Input("route", "data"))
+    def _timeline(version: Any, route: Any) -> Any:
+        if not _open(route):
+            return dash.no_update
+        return plot_timeline(timeline_data(frame_of({"study": route["study"]})))
+
+    @app.callback(Output("importance-graph", "figure"), Input("version", "data"), Input("route", "data"))
+    def _importance(version: Any, route: Any) -> Any:
+        if not _open(route):
+            return dash.no_update
+        try:
+            return plot_importance(importance(route["study"]))
+        except UsageError:
+            return dash.no_update
+
+    @app.callback(Output("slice-objective", "options"), Output("slice-objective", "value"),
+                  Input("route", "data"), Input("slice-objective", "value"))
+    def _objectives(route: Any, current: Any) -> Any:
+        if not _open(route):
+            return dash.no_update, dash.no_update
+        try:
+            names = objective_names(source.study(route["study"]))
+        except UsageError:
+            return [], None
+        options = [{"label": label(n), "value": i} for i, n in enumerate(names)]
+        return options, current if isinstance(current, int) and 0 <= current < len(names) else 0
+
+    @app.callback(Output("slice-graph", "figure"), Input("version", "data"), Input("route", "data"),
+                  Input("slice-objective", "value"))
+    def _slice(version: Any, route: Any, objective: Any) -> Any:
+        if not _open(route):
+            return dash.no_update
+        try:
+            return plot_slice(source.study(route["study"]), objective if isinstance(objective, int) else 0)
+        except UsageError:
+            return dash.no_update
