@@ -1,16 +1,49 @@
-"""A name -> factory registry: the one place where names are looked up.
+"""A name -> factory registry: the one place where names are looked up, and what each entry is.
 
 Every extensible family (activations, algorithms, schedules, blocks, tasks) is a `Registry`. A module
 that owns one re-exports its bound methods, so users write ``optnas.activations.get("repu", p=2)``.
+Every entry is registered the same way, ``@register(name, params={...})``, and carries its metadata
+(`describe`): a description (the factory's docstring, first paragraph, never cut) and its parameters
+with their defaults and valid ranges, which `optnas list` prints.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
+_EMPTY = inspect.Parameter.empty
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of an entry: its name, default (None when required or unset) and valid range."""
+
+    name: str
+    default: Any
+    range: str
+
+    def __str__(self) -> str:
+        default = "" if self.default is _EMPTY else f"={self.default!r}"
+        return f"{self.name}{default}" + (f": {self.range}" if self.range else "")
+
+
+@dataclass(frozen=True)
+class EntryInfo:
+    """What `Registry.describe` says of an entry."""
+
+    name: str
+    description: str
+    params: tuple[Param, ...]
+
+
+def _description(factory: Any) -> str:
+    """The first paragraph of the factory's docstring, joined into one line (never truncated)."""
+    doc = inspect.getdoc(factory) or ""
+    return " ".join(doc.split("\n\n")[0].split())
 
 
 class Registry(Generic[T]):
@@ -29,9 +62,17 @@ class Registry(Generic[T]):
     def __init__(self, kind: str) -> None:
         self.kind = kind
         self._entries: dict[str, Callable[..., Any]] = {}
+        self._meta: dict[str, tuple[str | None, dict[str, str]]] = {}
 
-    def register(self, name: str, *, overwrite: bool = False) -> Callable[[T], T]:
-        """Decorator registering a factory under ``name`` (lower-case, no spaces)."""
+    def register(
+        self, name: str, *, description: str | None = None, params: Mapping[str, str] | None = None,
+        overwrite: bool = False,
+    ) -> Callable[[T], T]:
+        """Decorator registering a factory under ``name`` (lower-case, no spaces).
+
+        ``description`` defaults to the factory's docstring (first paragraph); ``params`` maps parameter
+        names to their valid ranges, e.g. ``{"beta": "[-1, 1)"}`` (shown by `describe` and `optnas list`).
+        """
         if not name or name != name.strip() or " " in name:
             raise ValueError(f"{self.kind} name {name!r} is invalid: use a non-empty name without spaces")
 
@@ -41,6 +82,7 @@ class Registry(Generic[T]):
                     f"{self.kind} {name!r} is already registered; pass overwrite=True to replace it"
                 )
             self._entries[name] = factory  # type: ignore[assignment]
+            self._meta[name] = (description, dict(params or {}))
             return factory
 
         return decorate
@@ -49,6 +91,7 @@ class Registry(Generic[T]):
         """Remove a (user) entry; mainly for tests."""
         self.entry(name)
         del self._entries[name]
+        self._meta.pop(name, None)
 
     def names(self) -> list[str]:
         """Registered names, sorted."""
@@ -61,6 +104,29 @@ class Registry(Generic[T]):
         except (KeyError, TypeError):
             valid = ", ".join(self.names())
             raise ValueError(f"unknown {self.kind} {name!r}; valid names: {valid}") from None
+
+    def describe(self, name: str) -> EntryInfo:
+        """The entry's description and parameters (name, default, range) from its signature and registration.
+
+        Example:
+            >>> from optnas import algorithms
+            >>> [str(p) for p in algorithms.describe("heavy_ball").params]
+            ['beta=0.9: [-1, 1] (certified for beta < 1)']
+        """
+        factory = self.entry(name)
+        description, ranges = self._meta.get(name, (None, {}))
+        try:
+            signature = inspect.signature(factory)
+            found = [
+                (p.name, p.default) for p in signature.parameters.values()
+                if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+            ]
+        except (TypeError, ValueError):
+            found = []
+        names = [n for n, _ in found] + [n for n in ranges if n not in dict(found)]
+        defaults = dict(found)
+        params = tuple(Param(n, defaults.get(n, _EMPTY), ranges.get(n, "")) for n in names)
+        return EntryInfo(name, description or _description(factory), params)
 
     def get(self, name: str, **params: Any) -> Any:
         """Instantiate ``name`` with ``params``; an unknown name or parameter lists the valid ones."""

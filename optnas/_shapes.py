@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ._validate import is_integer
+
 KIND_BY_RANK = {1: "vector", 2: "token", 3: "image"}
 
 
 def check_shape(input_shape: Sequence[int]) -> tuple[int, ...]:
     shape = tuple(input_shape) if isinstance(input_shape, Sequence) and not isinstance(input_shape, str) else None
     if not shape or len(shape) not in KIND_BY_RANK or not all(
-        isinstance(d, int) and not isinstance(d, bool) and d >= 1 for d in shape
+        is_integer(d) and d >= 1 for d in shape
     ):
         raise ValueError(
             f"input_shape={input_shape!r} is invalid: use (features,), (tokens, features) or "

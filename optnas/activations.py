@@ -13,8 +13,9 @@ Example:
 
 from __future__ import annotations
 
+import inspect
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,10 +23,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from . import _validate
 from ._registry import Registry
+from ._validate import is_number
 from .nn.activations import Elementwise, MRePU, RePU
 
-__all__ = ["ActivationInfo", "MRePU", "RePU", "get", "info", "names", "probe_info", "register"]
+__all__ = ["ActivationInfo", "MRePU", "RePU", "describe", "get", "info", "names", "probe_info", "register"]
 
 
 @dataclass(frozen=True)
@@ -54,20 +57,22 @@ class _ActivationRegistry(Registry[Any]):
         self._info: dict[str, InfoSource] = {}
 
     def register(
-        self, name: str, *, info: InfoSource = None, overwrite: bool = False
+        self, name: str, *, info: InfoSource = None, description: str | None = None,
+        params: Mapping[str, str] | None = None, overwrite: bool = False,
     ) -> Callable[[Any], Any]:
         """Register an ``nn.Module`` class or a plain tensor function under ``name``.
 
         ``info`` is an ActivationInfo, or a function of the activation's parameters returning one;
-        leave it out to have the facts probed numerically (see `probe_info`).
+        leave it out to have the facts probed numerically (see `probe_info`). ``description`` and
+        ``params`` (ranges) are the registry's metadata (`Registry.register`).
         """
-        base = super().register(name, overwrite=overwrite)
+        base = super().register(name, description=description, params=params, overwrite=overwrite)
 
         def decorate(obj: Any) -> Any:
             if isinstance(obj, type) and issubclass(obj, nn.Module):
                 base(obj)
             else:  # a plain function of a tensor (and keyword parameters)
-                base(lambda **params: Elementwise(lambda z: obj(z, **params), name))
+                base(_wrap(obj, name))
             self._info[name] = info
             return obj
 
@@ -86,6 +91,21 @@ class _ActivationRegistry(Registry[Any]):
         if isinstance(source, ActivationInfo):
             return source
         return source(**params)
+
+
+def _wrap(fn: Callable[..., torch.Tensor], name: str) -> Callable[..., nn.Module]:
+    """A module factory around a plain tensor function, keeping its docstring and keyword parameters."""
+
+    def factory(**params: Any) -> nn.Module:
+        return Elementwise(lambda z: fn(z, **params), name)
+
+    factory.__doc__ = fn.__doc__
+    try:  # its keyword parameters, so unknown ones are refused and `describe` lists them
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):  # a builtin without a signature: any keywords go to the call
+        return factory
+    factory.__signature__ = sig.replace(parameters=list(sig.parameters.values())[1:])  # type: ignore[attr-defined]
+    return factory
 
 
 def probe_info(module: Callable[[torch.Tensor], torch.Tensor]) -> ActivationInfo:
@@ -117,6 +137,7 @@ _REGISTRY = _ActivationRegistry()
 names = _REGISTRY.names
 get = _REGISTRY.get
 info = _REGISTRY.info
+describe = _REGISTRY.describe
 register = _REGISTRY.register
 unregister = _REGISTRY.unregister
 entry = _REGISTRY.entry
@@ -125,23 +146,28 @@ _SMOOTH = ActivationInfo(polynomial=False, smoothness=math.inf, lipschitz=None)
 
 
 def _power(p: Any) -> int:
-    if isinstance(p, bool) or not isinstance(p, int | float) or p != int(p) or p < 1:
+    if not (is_number(p) and p == int(p) and p >= 1):  # 2.0 is accepted as 2 (YAML and JSON floats)
         raise ValueError(f"activation power p={p!r} is invalid: p must be an integer >= 1")
     return int(p)
 
 
-def _builtin(name: str, info: InfoSource) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
+def _builtin(
+    name: str, info: InfoSource, description: str, params: Mapping[str, str] | None = None
+) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
     """Register a factory that returns a torch module (so exported code needs only torch)."""
 
     def decorate(factory: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
-        Registry.register(_REGISTRY, name)(factory)
+        Registry.register(_REGISTRY, name, description=description, params=params)(factory)
         _REGISTRY._info[name] = info
         return factory
 
     return decorate
 
 
-@_builtin("relu", ActivationInfo(polynomial=False, smoothness=0, lipschitz=1.0))
+@_builtin(
+    "relu", ActivationInfo(polynomial=False, smoothness=0, lipschitz=1.0),
+    "ReLU: max(0, z); globally 1-Lipschitz",
+)
 def _relu() -> nn.Module:
     return nn.ReLU()
 
@@ -152,37 +178,51 @@ def _leaky_info(negative_slope: float = 0.01) -> ActivationInfo:
     return ActivationInfo(polynomial=linear, smoothness=math.inf if linear else 0, lipschitz=1.0)
 
 
-@_builtin("leaky_relu", _leaky_info)
+@_builtin(
+    "leaky_relu", _leaky_info,
+    "leaky ReLU: max(z, a·z); slope 1 is the identity, a polynomial, and is rejected", {"negative_slope": "[0, 1]"},
+)
 def _leaky_relu(negative_slope: float = 0.01) -> nn.Module:
-    if isinstance(negative_slope, bool) or not isinstance(negative_slope, int | float) or not (
-        0.0 <= negative_slope <= 1.0
-    ):
-        raise ValueError(f"leaky_relu negative_slope={negative_slope!r} is invalid: it must lie in [0, 1]")
-    return nn.LeakyReLU(float(negative_slope))
+    return nn.LeakyReLU(_validate.number("leaky_relu negative_slope", negative_slope, 0, 1))
 
 
 # Global Lipschitz constants: sup |σ'| (GELU ≈ 1.129, SiLU ≈ 1.0998), used by the contraction check.
-@_builtin("gelu", ActivationInfo(polynomial=False, smoothness=math.inf, lipschitz=1.13))
+@_builtin(
+    "gelu", ActivationInfo(polynomial=False, smoothness=math.inf, lipschitz=1.13),
+    "GELU: z·Φ(z); smooth, Lipschitz constant ≈ 1.13",
+)
 def _gelu() -> nn.Module:
     return nn.GELU()
 
 
-@_builtin("silu", ActivationInfo(polynomial=False, smoothness=math.inf, lipschitz=1.1))
+@_builtin(
+    "silu", ActivationInfo(polynomial=False, smoothness=math.inf, lipschitz=1.1),
+    "SiLU (swish): z·sigmoid(z); smooth, Lipschitz constant ≈ 1.10",
+)
 def _silu() -> nn.Module:
     return nn.SiLU()
 
 
-@_builtin("sigmoid", ActivationInfo(polynomial=False, smoothness=math.inf, lipschitz=0.25))
+@_builtin(
+    "sigmoid", ActivationInfo(polynomial=False, smoothness=math.inf, lipschitz=0.25),
+    "logistic sigmoid 1/(1 + e^-z); smooth, Lipschitz constant 1/4",
+)
 def _sigmoid() -> nn.Module:
     return nn.Sigmoid()
 
 
-@_builtin("tanh", ActivationInfo(polynomial=False, smoothness=math.inf, lipschitz=1.0))
+@_builtin(
+    "tanh", ActivationInfo(polynomial=False, smoothness=math.inf, lipschitz=1.0),
+    "tanh: smooth, 1-Lipschitz, the K* = 0 universality class",
+)
 def _tanh() -> nn.Module:
     return nn.Tanh()
 
 
-@_builtin("softplus", ActivationInfo(polynomial=False, smoothness=math.inf, lipschitz=1.0))
+@_builtin(
+    "softplus", ActivationInfo(polynomial=False, smoothness=math.inf, lipschitz=1.0),
+    "softplus: log(1 + e^z); smooth, 1-Lipschitz",
+)
 def _softplus() -> nn.Module:
     return nn.Softplus()
 
@@ -191,7 +231,10 @@ def _repu_info(p: int = 2) -> ActivationInfo:
     return ActivationInfo(polynomial=False, smoothness=p - 1, lipschitz=1.0 if p == 1 else None)
 
 
-@_builtin("repu", _repu_info)
+@_builtin(
+    "repu", _repu_info,
+    "RePU: max(0, z)^p (p = 1 is ReLU); C^(p-1), not globally Lipschitz for p >= 2", {"p": "integers >= 1"},
+)
 def _repu(p: int = 2) -> nn.Module:
     return RePU(_power(p))
 
@@ -200,6 +243,10 @@ def _mrepu_info(p: int = 2) -> ActivationInfo:
     return ActivationInfo(polynomial=False, smoothness=p - 1, lipschitz=None)
 
 
-@_builtin("mrepu", _mrepu_info)
+@_builtin(
+    "mrepu", _mrepu_info,
+    "MRePU: z·max(0, z + 1)^p (Kim & Kang 2024); C^(p-1), MRePU'(0) = 1, not globally Lipschitz",
+    {"p": "integers >= 1"},
+)
 def _mrepu(p: int = 2) -> nn.Module:
     return MRePU(_power(p))

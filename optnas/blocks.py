@@ -5,8 +5,8 @@ makes the module for a state of ``width`` features/channels of input kind "vecto
 
 Example:
     >>> from optnas import blocks
-    >>> blocks.get("mlp2", hidden=32).inputs
-    frozenset({'image', 'token', 'vector'})
+    >>> sorted(blocks.get("mlp2", hidden=32).inputs)
+    ['image', 'token', 'vector']
 """
 
 from __future__ import annotations
@@ -16,18 +16,17 @@ from typing import Any, ClassVar
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
+from . import _validate
 from ._registry import Registry
 from .nn.blocks import MLP2, ConvNeXt, PreActConv, Transformer
 
-__all__ = ["Block", "entry", "get", "names", "register"]
+__all__ = ["Block", "describe", "entry", "get", "names", "register"]
 
 KINDS = ("vector", "image", "token")
 
 
 def _positive_int(block: str, name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"block {block} {name}={value!r} is invalid: it must be an integer >= 1")
-    return value
+    return _validate.integer(f"block {block} {name}", value, 1)
 
 
 class Block:
@@ -79,9 +78,11 @@ class Block:
 
 _REGISTRY: Registry[type[Block]] = Registry("block")
 names, get, entry, register, unregister = _REGISTRY.public()
+describe = _REGISTRY.describe
+_HIDDEN = "integers >= 1 (None: the block's multiple of the state width)"
 
 
-@register("mlp2")
+@register("mlp2", params={"hidden": _HIDDEN, "norm": "true or false"})
 class MLP2Block(Block):
     """W2·σ(W1·z + b1) + b2 with an optional norm first; on images it acts on every pixel's channels."""
 
@@ -89,8 +90,7 @@ class MLP2Block(Block):
     contraction_note = "W1, W2 spectrally normalized: Lip(T) <= Lip(σ)"
 
     def __init__(self, hidden: int | None = None, norm: bool = False) -> None:
-        if not isinstance(norm, bool):
-            raise ValueError(f"block mlp2 norm={norm!r} is invalid: it must be true or false")
+        _validate.boolean("block mlp2 norm", norm)
         super().__init__(hidden, norm=norm)
         self.norm = norm
 
@@ -112,7 +112,7 @@ class MLP2Block(Block):
         return t
 
 
-@register("preact_conv")
+@register("preact_conv", params={"hidden": _HIDDEN, "kernel": "odd integers >= 1"})
 class PreActConvBlock(Block):
     """BN-σ-Conv-BN-σ-Conv (pre-activation ResNet block)."""
 
@@ -141,7 +141,7 @@ class PreActConvBlock(Block):
         return PreActConv(width, self.hidden_width(width), act, self.kernel, spatial=spatial)
 
 
-@register("convnext")
+@register("convnext", params={"hidden": _HIDDEN, "kernel": "odd integers >= 1", "layer_scale": ">= 0"})
 class ConvNeXtBlock(Block):
     """Depthwise conv, LayerNorm, inverted MLP (4× hidden by default), layer scale."""
 
@@ -154,9 +154,7 @@ class ConvNeXtBlock(Block):
         self.kernel = _positive_int("convnext", "kernel", kernel)
         if kernel % 2 == 0:
             raise ValueError(f"block convnext kernel={kernel} is invalid: it must be odd")
-        if not isinstance(layer_scale, int | float) or layer_scale < 0:
-            raise ValueError(f"block convnext layer_scale={layer_scale!r} is invalid: it must be >= 0")
-        self.layer_scale = float(layer_scale)
+        self.layer_scale = _validate.number("block convnext layer_scale", layer_scale, 0)
 
     def make(self, width: int, act: nn.Module, kind: str) -> nn.Module:
         return ConvNeXt(width, self.hidden_width(width), act, self.kernel, self.layer_scale)
@@ -165,7 +163,7 @@ class ConvNeXtBlock(Block):
         return _PER_SAMPLE_NORM.format(norm="LayerNorm", block="convnext")
 
 
-@register("transformer")
+@register("transformer", params={"hidden": _HIDDEN, "heads": "integers >= 1 dividing the width"})
 class TransformerBlock(Block):
     """Attention, then an MLP on z + Attn(z) (pre-norm)."""
 

@@ -41,8 +41,9 @@ Example:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
+
+from ._validate import is_number
 
 #: Every status, in the order counts are shown.
 STATUSES = (
@@ -128,4 +129,4 @@ def ranking(
 
 
 def _finite(v: object) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    return is_number(v)

@@ -18,9 +18,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from . import _validate
 from ._registry import Registry
 
-__all__ = ["Schedule", "entry", "get", "names", "register", "step_names"]
+__all__ = ["Schedule", "describe", "entry", "get", "names", "register", "step_names"]
 
 
 class Schedule:
@@ -45,9 +46,7 @@ class Schedule:
 
 
 def _positive(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"schedule {name}={value!r} is invalid: it must be a finite number > 0")
-    return float(value)
+    return _validate.number(f"schedule {name}", value, 0, low_open=True)
 
 
 class _HorizonSchedule(Schedule):
@@ -67,6 +66,8 @@ class _HorizonSchedule(Schedule):
 
 _REGISTRY: Registry[type[Schedule]] = Registry("schedule")
 names, get, entry, register, unregister = _REGISTRY.public()
+describe = _REGISTRY.describe
+_HORIZON = {"horizon": "finite numbers > 0"}
 
 
 def step_names() -> list[str]:
@@ -74,12 +75,12 @@ def step_names() -> list[str]:
     return [n for n in names() if entry(n).kind == "step"]
 
 
-@register("constant")
+@register("constant", params=_HORIZON)
 class Constant(_HorizonSchedule):
     """h_k = horizon / L: the forward Euler grid of the ODE on [0, horizon]."""
 
 
-@register("cosine")
+@register("cosine", params=_HORIZON)
 class Cosine(_HorizonSchedule):
     """h_k ∝ (1 + cos(π k / L)) / 2 + 1/L: large steps first, small steps last (never zero)."""
 
@@ -88,7 +89,7 @@ class Cosine(_HorizonSchedule):
         return (1 + np.cos(np.pi * k / depth)) / 2 + 1.0 / depth
 
 
-@register("harmonic")
+@register("harmonic", params=_HORIZON)
 class Harmonic(_HorizonSchedule):
     """h_k ∝ 1 / (k + 1): the classic decaying step of subgradient methods."""
 
@@ -96,7 +97,7 @@ class Harmonic(_HorizonSchedule):
         return 1.0 / (np.arange(depth) + 1.0)
 
 
-@register("learnable")
+@register("learnable", params={**_HORIZON, "max_factor": "finite numbers > 1"})
 class Learnable(_HorizonSchedule):
     """h_k = h_max·sigmoid(θ_k), initialised at horizon/L, with h_max = max_factor·horizon/L.
 

@@ -6,6 +6,8 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from . import _validate, limits
+
 STEMS = ("lift", "none")
 
 
@@ -49,10 +51,9 @@ class ArchSpec:
             if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
                 raise ValueError(f"ArchSpec.{name}={value!r} is invalid: it must be a dict with str keys")
             object.__setattr__(self, name, dict(value))  # never share the caller's dict
-        for name, low in (("depth", 1), ("width", 1), ("stages", 1)):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ValueError(f"ArchSpec.{name}={value!r} is invalid: it must be an integer >= {low}")
+        bounds = {"depth": limits.max_depth(), "width": limits.max_size(), "stages": limits.max_stages()}
+        for name, high in bounds.items():  # memory bounds: see optnas.limits
+            _validate.integer(f"ArchSpec.{name}", getattr(self, name), 1, high, why=limits.budget_text())
         if self.stem not in STEMS:
             raise ValueError(f"ArchSpec.stem={self.stem!r} is invalid; valid stems: {', '.join(STEMS)}")
         if self.stages > self.depth:

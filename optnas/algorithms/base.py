@@ -17,6 +17,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .. import _validate
+
 # A sparse sweep row: ({j: a0_ij}, {j: a1_ij}, b0_i, b1_i)
 RowSpec = tuple[dict[int, float], dict[int, float], float, float]
 
@@ -112,11 +114,6 @@ class Algorithm:
     def layers(self, depth: int) -> list[Layer]:
         return [self.layer(k, depth) for k in range(depth)]
 
-    def time_varying(self, depth: int) -> bool:
-        """True when the layers (past any start-up) differ: the certificate then bounds products numerically."""
-        tables = self.layers(depth)[self.startup :]
-        return any(not _same(t, tables[0]) for t in tables[1:])
-
     startup: int = 0  # number of first layers that use a lower-order start-up scheme
 
     def __repr__(self) -> str:
@@ -132,10 +129,8 @@ class Implicit:
     tol: float = 1e-4
 
     def solver(self, max_iter: int, tol: float) -> dict[str, Any]:
-        if isinstance(max_iter, bool) or not isinstance(max_iter, int) or not 1 <= max_iter <= 1000:
-            raise ValueError(f"max_iter={max_iter!r} is invalid: it must be an integer in [1, 1000]")
-        if not isinstance(tol, int | float) or not 0 < tol < 1:
-            raise ValueError(f"tol={tol!r} is invalid: it must be a number in (0, 1)")
+        _validate.integer("max_iter", max_iter, 1, 1000)
+        _validate.number("tol", tol, 0, 1, low_open=True, high_open=True)
         self.max_iter, self.tol = max_iter, float(tol)
         return {} if (max_iter, tol) == (30, 1e-4) else {"max_iter": max_iter, "tol": tol}
 
@@ -161,20 +156,6 @@ def implicit_table_problem(layers: Sequence[Layer]) -> str | None:
     return None
 
 
-def _same(a: Layer, b: Layer) -> bool:
-    if a.mix != b.mix or len(a.sweeps) != len(b.sweeps) or not np.array_equal(a.c, b.c):
-        return False
-    return all(
-        all(np.array_equal(getattr(x, f), getattr(y, f)) for f in ("a0", "a1", "b0", "b1"))
-        for x, y in zip(a.sweeps, b.sweeps, strict=True)
-    )
-
-
 def check_coefficient(name: str, value: Any, low: float, high: float, *, low_open: bool = False) -> float:
     """Validate a real coefficient in [low, high] (or (low, high]); the error names the value and rule."""
-    ok = isinstance(value, int | float) and not isinstance(value, bool) and np.isfinite(value)
-    ok = ok and (low < value if low_open else low <= value) and value <= high
-    if not ok:
-        bracket = "(" if low_open else "["
-        raise ValueError(f"{name}={value!r} is invalid: it must be a real number in {bracket}{low}, {high}]")
-    return float(value)
+    return _validate.number(name, value, low, high, low_open=low_open)

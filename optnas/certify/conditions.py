@@ -17,6 +17,7 @@ from ..stages import StagePlan, stage_plan
 from .certificate import Condition
 from .contraction import contraction
 from .stability import drift, max_product_norm, power_bounded
+from .structure import check_block
 
 # Time-varying coefficients: the product bound is computed at depth D and at 4D. Momentum sequences with
 # β_k → 1 (Nesterov, FISTA) grow it linearly in depth (a perturbation of x_{j-1} travels ≈ j/2 further:
@@ -162,26 +163,8 @@ def _zero_stable(ctx: Context, stage: StagePlan, h: np.ndarray) -> Condition:
 
 
 def two_layer_structure(ctx: Context) -> Condition:
-    block = ctx.block
-    has_method = callable(getattr(_module_class(block), "two_layer", None))
-    if not block.structure or not has_method:
-        return Condition(
-            "two_layer_structure", False,
-            f"block {ctx.spec.block!r} declares no two-layer substructure W2·σ(W1·z + b) "
-            "(set Block.structure and give the module a two_layer() method)",
-        )
-    hidden = f"hidden width {block.hidden}" if block.hidden else f"hidden width {block.hidden_multiple}× state width"
-    return Condition("two_layer_structure", True, f"{block.structure}; {hidden}, fixed for every depth")
-
-
-def _module_class(block: blocks.Block) -> type:
-    """The runtime module class a block builds (probed on a tiny width for user blocks)."""
-    try:
-        kind = sorted(block.inputs)[0]
-        module = block.make(4, activations.get("relu"), kind)
-    except (ValueError, TypeError, NotImplementedError):
-        return object
-    return type(module)
+    """Verified from the module T that build makes (its traced forward), not from the block's declaration."""
+    return check_block(ctx.spec, ctx.block, ctx.input_shape)
 
 
 def activation(ctx: Context) -> Condition:

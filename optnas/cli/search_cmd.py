@@ -31,6 +31,16 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if not 0 <= value <= 2**32 - 1:
+        raise argparse.ArgumentTypeError(f"{value} is invalid: it must be in [0, 2**32 - 1]")
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("space", type=Path, help="search-space YAML file (see search_spaces/)")
     parser.add_argument(
@@ -41,7 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--storage", help="journal file path or RDB URL (default: ./optnas-runs/journal.log)")
     parser.add_argument("--backend", choices=BACKENDS, default="optuna")
     parser.add_argument("--jobs", type=_positive_int, default=1, help="worker processes on this machine")
-    parser.add_argument("--seed", type=int, help="seed of the sampler and of every trial's initialization")
+    parser.add_argument("--seed", type=_seed, help="seed of the sampler and of every trial's initialization")
     parser.add_argument("--device", choices=DEVICES, default="auto")
     parser.add_argument("--resume", action="store_true", help="continue an existing study to its trial count")
     parser.add_argument("--ray-address", help="Ray cluster address (ray backend; default: start a local Ray)")

@@ -46,10 +46,6 @@ class TrialDetail:
     export_note: str  # why there is no command, or what the command needs
 
 
-def trial_numbers(df: pd.DataFrame) -> list[int]:
-    return sorted(int(n) for n in df["number"]) if len(df) else []
-
-
 def trial_detail(df: pd.DataFrame, number: int) -> TrialDetail:
     """The row of trial ``number``; a number the study lacks is a ValueError naming the valid range."""
     rows = df[df["number"] == number] if len(df) else df

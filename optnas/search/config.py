@@ -20,29 +20,48 @@ Example file:
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import re
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, field_validator
+
+from .._validate import is_number
 
 Scalar = bool | int | float | str
+Int = Annotated[int, Strict()]  # a count is an int: not True, not 1.5, not "3"
+Bool = Annotated[bool, Strict()]  # true/false only: not 1, not "yes"
+# numbers everywhere: finite (allow_inf_nan=False on every model) and never a bool
+Float = Annotated[float, BeforeValidator(lambda v: _number("", v))]
+_STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
+# YAML 1.1 (PyYAML) reads 1e-3 and 1e12 as strings; YAML 1.2 and users mean numbers
+_EXPONENT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
+
+
+class KeyedError(ValueError):
+    """A bad value below a field: ``path`` (".high", ".0") extends the field's key path in the message."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+def _number(path: str, value: Any) -> Any:
+    """A finite int or float (exponent strings read as numbers); anything else is left to the field."""
+    if isinstance(value, str) and _EXPONENT.fullmatch(value.strip()):
+        value = float(value)
+    if isinstance(value, bool) or (isinstance(value, float) and not is_number(value)):
+        raise KeyedError(path, f"{value!r} is invalid: it must be a finite number")
+    return value
 
 
 class Range(BaseModel):
     """A numeric range; integer bounds without ``log`` give an integer parameter."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = _STRICT
     low: float | int
     high: float | int
-    log: bool = False
+    log: Bool = False
     step: float | int | None = None
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Range:
-        if self.high < self.low:
-            raise ValueError(f"range high={self.high} is below low={self.low}")
-        if self.log and self.low <= 0:
-            raise ValueError(f"a log range needs low > 0, got low={self.low}")
-        return self
 
     @property
     def integer(self) -> bool:
@@ -54,7 +73,53 @@ class Range(BaseModel):
         )
 
 
-Value = Range | list[Scalar] | Scalar
+def _range(value: dict[str, Any]) -> Range:
+    unknown = sorted(set(value) - set(Range.model_fields))
+    if unknown:
+        raise KeyedError(f".{unknown[0]}", "unknown key; a range has low, high and optional log, step")
+    for key in ("low", "high"):
+        if key not in value:
+            raise KeyedError(f".{key}", "missing: a range needs low and high")
+    clean = dict(value)
+    for key in ("low", "high", "step"):
+        if clean.get(key) is not None:
+            clean[key] = _number(f".{key}", clean[key])
+            if not isinstance(clean[key], int | float):
+                raise KeyedError(f".{key}", f"{clean[key]!r} is invalid: it must be a finite number")
+    if "log" in clean and not isinstance(clean["log"], bool):
+        raise KeyedError(".log", f"{clean['log']!r} is invalid: it must be true or false")
+    low, high, step = clean["low"], clean["high"], clean.get("step")
+    if high < low:
+        raise KeyedError(".high", f"{high!r} is invalid: it must be >= low={low!r}")
+    if clean.get("log") and low <= 0:
+        raise KeyedError(".low", f"{low!r} is invalid: a log range needs low > 0")
+    if step is not None and step <= 0:
+        raise KeyedError(".step", f"{step!r} is invalid: it must be > 0")
+    return Range.model_validate(clean)
+
+
+def _value(value: Any) -> Any:
+    """Parse a space value: a mapping is a range, a list a choice, anything else a fixed scalar."""
+    if isinstance(value, Range):
+        return value
+    if isinstance(value, dict):
+        return _range(value)
+    if isinstance(value, list):
+        if not value:
+            raise KeyedError("", "an empty list: give at least one choice")
+        return [_scalar(f".{i}", v) for i, v in enumerate(value)]
+    return _scalar("", value)
+
+
+def _scalar(path: str, value: Any) -> Any:
+    """A fixed value: true/false stays a flag (mlp2 norm), a number must be finite."""
+    value = value if isinstance(value, bool) else _number(path, value)
+    if not isinstance(value, bool | int | float | str):
+        raise KeyedError(path, f"{value!r} is invalid: give a number, a name, true/false, a list or a range")
+    return value
+
+
+Value = Annotated[Range | list[Scalar] | Scalar, BeforeValidator(_value)]
 Params = dict[str, Value]
 
 
@@ -76,7 +141,7 @@ def _one(name: str) -> dict[str, Params]:
 
 
 class Space(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = _STRICT
     algorithm: dict[str, Params]
     schedule: dict[str, Params] = Field(default_factory=lambda: _one("constant"))
     block: dict[str, Params] = Field(default_factory=lambda: _one("mlp2"))
@@ -98,7 +163,7 @@ class Space(BaseModel):
 
 
 class Task(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = _STRICT
     name: str
     params: dict[str, Any] = Field(default_factory=dict)
 
@@ -106,42 +171,42 @@ class Task(BaseModel):
 class Train(BaseModel):
     """Training budget and options; ``lr`` and ``weight_decay`` may be searched (a range or a choice)."""
 
-    model_config = ConfigDict(extra="forbid")
-    epochs: int = Field(10, ge=1)
+    model_config = _STRICT
+    epochs: Int = Field(10, ge=1)
     lr: Value = 3e-3
     weight_decay: Value = 0.01
-    batch_size: int = Field(128, ge=1)
+    batch_size: Int = Field(128, ge=1)
     optimizer: Literal["adamw", "sgd"] = "adamw"
-    warmup: float = Field(0.05, ge=0, lt=1)
-    clip: float | None = 1.0
-    max_seconds: float | None = Field(None, gt=0)
-    compile: bool = False
+    warmup: Float = Field(0.05, ge=0, lt=1)
+    clip: Float | None = Field(1.0, gt=0)
+    max_seconds: Float | None = Field(None, gt=0)
+    compile: Bool = False
 
 
 class ObjectiveConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = _STRICT
     metric: Literal["val_metric", "test_metric", "params", "flops", "latency_ms"] = "val_metric"
     direction: Literal["minimize", "maximize"] | None = None  # task metrics default to the task's direction
 
 
 class Sampler(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = _STRICT
     name: Literal["auto", "tpe", "random", "nsgaii", "motpe"] = "auto"
     params: dict[str, Any] = Field(default_factory=dict)
 
 
 class Pruner(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = _STRICT
     name: Literal["hyperband", "median", "none"] = "hyperband"
     params: dict[str, Any] = Field(default_factory=dict)
     # multi-objective early stopping (ours): stop a trial dominated at the same epoch by a finished one
-    dominated_after: float = Field(0.5, ge=0, le=1, description="fraction of epochs before the rule may stop a trial")
+    dominated_after: Float = Field(0.5, ge=0, le=1, description="fraction of epochs before the rule may stop a trial")
 
 
 class Constraints(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    max_params: int | None = Field(None, ge=1)
-    max_flops: int | None = Field(None, ge=1)
+    model_config = _STRICT
+    max_params: Int | None = Field(None, ge=1)
+    max_flops: Int | None = Field(None, ge=1)
 
 
 class Trainability(BaseModel):
@@ -150,12 +215,12 @@ class Trainability(BaseModel):
     Skipped candidates are recorded as pruned trials with status "untrainable" and the score's reason.
     """
 
-    model_config = ConfigDict(extra="forbid")
-    skip_untrainable: bool = False
+    model_config = _STRICT
+    skip_untrainable: Bool = False
 
 
 class SpaceFile(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = _STRICT
     task: Task
     train: Train = Field(default_factory=lambda: Train())
     space: Space
@@ -164,8 +229,8 @@ class SpaceFile(BaseModel):
     pruner: Pruner = Field(default_factory=lambda: Pruner())
     constraints: Constraints = Field(default_factory=lambda: Constraints())
     trainability: Trainability = Field(default_factory=lambda: Trainability())
-    trials: int = Field(20, ge=1)
-    seed: int = 0
+    trials: Int = Field(20, ge=1)
+    seed: Int = Field(0, ge=0, le=2**32 - 1)  # numpy's seed range, which every sampler uses
 
     @field_validator("objectives")
     @classmethod

@@ -29,6 +29,7 @@ from ..build import INITS
 from ..certify import Certificate, certify
 from ..errors import UsageError
 from ..spec import STEMS, ArchSpec
+from .checks import check_memory, check_values, format_validation
 from .config import Range, Scalar, SpaceFile, Value
 
 
@@ -38,13 +39,6 @@ class UncertifiedDraw(ValueError):
     def __init__(self, certificate: Certificate) -> None:
         self.certificate = certificate
         super().__init__("; ".join(f"{c.name}: {c.detail}" for c in certificate.failing()))
-
-
-def _format_validation(path: Path, exc: ValidationError) -> str:
-    err = exc.errors()[0]
-    key = ".".join(str(p) for p in err["loc"]) or "(top level)"
-    more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
-    return f"{path}: {key}: {err['msg']} (got {err.get('input')!r}){more}"
 
 
 def suggest_value(trial: optuna.Trial, name: str, value: Value | Sequence[Scalar]) -> Any:
@@ -100,9 +94,11 @@ class SearchSpace:
         try:
             config = SpaceFile.model_validate(data)
         except ValidationError as exc:
-            raise UsageError(_format_validation(where, exc)) from None
+            raise UsageError(format_validation(where, exc)) from None
+        check_values(config, where)  # sizes and rates first: nothing is made from a bad value
         space = cls(config, path)
         space._check_names(where)
+        check_memory(config, where, space.task().input_shape)
         space._constrain(where)
         return space
 
@@ -228,8 +224,11 @@ class SearchSpace:
             try:
                 self._task = task_registry.get(self.config.task.name, **self.config.task.params)
             except (ValueError, TypeError, FileNotFoundError) as exc:
-                where = self.path or "<search space>"
-                raise UsageError(f"{where}: task {self.config.task.name!r}: {exc}") from None
+                where, name, text = self.path or "<search space>", self.config.task.name, str(exc)
+                # the task's own checks say "rings task: n_samples=..."; in a file, name its key path
+                prefix = f"{name} task: "
+                text = f"task.params.{text[len(prefix):]}" if text.startswith(prefix) else f"task {name!r}: {text}"
+                raise UsageError(f"{where}: {text}") from None
         return self._task
 
     def suggest(self, trial: optuna.Trial) -> ArchSpec:
@@ -268,32 +267,11 @@ class SearchSpace:
         options["weight_decay"] = float(suggest_value(trial, "weight_decay", t.weight_decay))
         return {k: v for k, v in options.items() if v is not None or k == "clip"}
 
-    def certificates(self, limit: int = 200) -> list[Certificate]:
-        """Certificates of the space's corners: every family choice at the ends of its parameter ranges."""
-        s = self.config.space
-        shape = self.task().input_shape
-        out: list[Certificate] = []
-        per_family = [
-            [(name, corner) for name, params in getattr(s, key).items() for corner in self._param_corners(params)]
-            for key in ("algorithm", "block", "activation")
-        ]
-        for (alg, ap), (blk, bp), (act, acp) in itertools.product(*per_family):
-            for depth, width in itertools.product(_corners(s.depth), _corners(s.width)):
-                spec = ArchSpec(
-                    algorithm=alg,
-                    algorithm_params=ap,
-                    block=blk,
-                    block_params=bp,
-                    activation=act,
-                    activation_params=acp,
-                    depth=int(depth),
-                    width=int(width),
-                    stem=s.stem,
-                )
-                out.append(certify(spec, input_shape=shape))
-                if len(out) >= limit:
-                    return out
-        return out
+    def certificates(self, limit: int | None = None) -> list[Certificate]:
+        """Certificates of the space's corners (see `optnas.search.corners`: every corner, or the first ``limit``)."""
+        from .corners import LIMIT, check_corners
+
+        return check_corners(self, LIMIT if limit is None else limit).certificates
 
     def objectives(self) -> list[tuple[str, str]]:
         """(metric, direction) pairs; task metrics take the task's direction unless the file says otherwise."""

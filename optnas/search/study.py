@@ -46,8 +46,9 @@ def make_sampler(space: SearchSpace, seed: int | None) -> optuna.samplers.BaseSa
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         try:
             return SAMPLERS[name](dict(cfg.params), seed, cons)
-        except TypeError as exc:
-            raise UsageError(f"sampler {name}: invalid params {cfg.params}: {exc}") from None
+        except (TypeError, ValueError) as exc:
+            where = space.path or "<search space>"
+            raise UsageError(f"{where}: sampler.params: {cfg.params} is invalid for sampler {name}: {exc}") from None
 
 
 def make_pruner(space: SearchSpace) -> optuna.pruners.BasePruner:
@@ -57,8 +58,9 @@ def make_pruner(space: SearchSpace) -> optuna.pruners.BasePruner:
         return optuna.pruners.NopPruner()
     try:
         return PRUNERS[cfg.name](dict(cfg.params), space.config.train.epochs)
-    except TypeError as exc:
-        raise UsageError(f"pruner {cfg.name}: invalid params {cfg.params}: {exc}") from None
+    except (TypeError, ValueError) as exc:
+        where = space.path or "<search space>"
+        raise UsageError(f"{where}: pruner.params: {cfg.params} is invalid for pruner {cfg.name}: {exc}") from None
 
 
 def create_or_resume(
@@ -68,6 +70,8 @@ def create_or_resume(
 
     ``backend``: the storage ``storage`` names, when the caller opened it already (it keeps using it)."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # sampler and pruner first: a bad seed or parameter must not leave an (empty) storage behind
+    sampler, pruner = make_sampler(space, space.config.seed), make_pruner(space)
     backend = backend or open_storage(storage)
     exists = name in optuna.study.get_all_study_names(backend)
     if exists and not resume:
@@ -86,8 +90,8 @@ def create_or_resume(
         study_name=name,
         directions=directions,
         load_if_exists=resume,
-        sampler=make_sampler(space, space.config.seed),
-        pruner=make_pruner(space),
+        sampler=sampler,
+        pruner=pruner,
     )
     if resume:
         stored = [d.name.lower() for d in study.directions]

@@ -33,6 +33,7 @@ __all__ = [
     "Split",
     "Task",
     "TensorTask",
+    "describe",
     "entry",
     "from_loaders",
     "from_tensors",
@@ -49,6 +50,7 @@ names = TASKS.names
 get = TASKS.get
 register = TASKS.register
 entry = TASKS.entry
+describe = TASKS.describe
 
 
 def resolve(task: Task | str, **params: Any) -> Task:

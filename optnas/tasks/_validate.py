@@ -1,49 +1,37 @@
-"""Checks of task parameters at the public boundary: each failure names the value and the rule."""
+"""Checks of task parameters: `optnas._validate`'s rules, with the task's name in every message."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from .. import _validate, limits
 from ..errors import UsageError
 
 
 def integer(task: str, name: str, value: Any, low: int, high: int | None = None) -> int:
     """``value`` as an int in [low, high]; bools are rejected (True is not a count)."""
-    ok = isinstance(value, int) and not isinstance(value, bool) and value >= low
-    if ok and high is not None:
-        ok = value <= high
-    if not ok:
-        rule = f"an integer >= {low}" if high is None else f"an integer in [{low}, {high}]"
-        raise UsageError(f"{task} task: {name}={value!r} is invalid: it must be {rule}")
-    return int(value)
+    return _validate.integer(f"{task} task: {name}", value, low, high)
+
+
+def samples(task: str, value: Any, low: int, features: int) -> int:
+    """A sample count: an integer >= low whose generated data fit the memory bound (see `optnas.limits`)."""
+    return _validate.integer(
+        f"{task} task: n_samples", value, low, limits.max_samples(features), why=limits.budget_text()
+    )
 
 
 def fraction(task: str, name: str, value: Any, *, allow_zero: bool = True) -> float:
     """``value`` as a float in [0, 1) (or (0, 1) when zero is not allowed)."""
-    ok = isinstance(value, int | float) and not isinstance(value, bool)
-    if ok:
-        ok = (0.0 <= value < 1.0) if allow_zero else (0.0 < value < 1.0)
-    if not ok:
-        rule = "a number in [0, 1)" if allow_zero else "a number in (0, 1)"
-        raise UsageError(f"{task} task: {name}={value!r} is invalid: it must be {rule}")
-    return float(value)
+    return _validate.number(f"{task} task: {name}", value, 0, 1, low_open=not allow_zero, high_open=True)
 
 
 def number(task: str, name: str, value: Any, low: float, *, strict: bool = False) -> float:
-    """``value`` as a float >= low (> low when strict)."""
-    ok = isinstance(value, int | float) and not isinstance(value, bool)
-    if ok:
-        ok = value > low if strict else value >= low
-    if not ok:
-        rule = f"a number {'>' if strict else '>='} {low}"
-        raise UsageError(f"{task} task: {name}={value!r} is invalid: it must be {rule}")
-    return float(value)
+    """``value`` as a finite float >= low (> low when strict)."""
+    return _validate.number(f"{task} task: {name}", value, low, low_open=strict)
 
 
 def boolean(task: str, name: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise UsageError(f"{task} task: {name}={value!r} is invalid: it must be true or false")
-    return value
+    return _validate.boolean(f"{task} task: {name}", value)
 
 
 def split_fractions(task: str, val_fraction: Any, test_fraction: Any) -> tuple[float, float]:

@@ -16,7 +16,7 @@ import torch
 from ..errors import UsageError
 from . import _validate as v
 from .base import TensorTask
-from .registry import TASKS
+from .registry import SPLIT, TASKS
 
 TRAIN_FILES = tuple(f"data_batch_{i}.bin" for i in range(1, 6))
 TEST_FILE = "test_batch.bin"
@@ -78,7 +78,11 @@ def _flip_and_crop(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return padded[batch, channel, rows, cols]
 
 
-@TASKS.register("cifar10")
+@TASKS.register(
+    "cifar10",
+    params={"root": "a folder with cifar-10-batches-py", "augment": "true or false",
+            "max_train": "None or integers >= 1", "seed": SPLIT["seed"], "val_fraction": "(0, 1)"},
+)
 def cifar10(
     root: str | None = None,
     augment: bool = True,

@@ -15,7 +15,7 @@ import torch
 from ..errors import UsageError
 from . import _validate as v
 from .base import TensorTask, tensor_splits
-from .registry import TASKS
+from .registry import SAMPLES, SPLIT, TASKS
 
 
 def generate(num_samples: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -39,7 +39,7 @@ def generate(num_samples: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-@TASKS.register("mnist1d")
+@TASKS.register("mnist1d", params={"n_samples": SAMPLES, "as_sequence": "true or false", **SPLIT})
 def mnist1d(
     n_samples: int = 5000,
     as_sequence: bool = False,
@@ -57,7 +57,7 @@ def mnist1d(
         >>> task.input_shape, task.num_outputs, task.num_samples("test")
         ((40,), 10, 200)
     """
-    n_samples = v.integer("mnist1d", "n_samples", n_samples, 100)
+    n_samples = v.samples("mnist1d", n_samples, 100, features=4 * 40)  # the generator works on padded signals
     as_sequence = v.boolean("mnist1d", "as_sequence", as_sequence)
     seed = v.integer("mnist1d", "seed", seed, 0, 2**32 - 1)
     val_fraction, test_fraction = v.split_fractions("mnist1d", val_fraction, test_fraction)

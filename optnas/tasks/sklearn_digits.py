@@ -6,10 +6,10 @@ import torch
 
 from . import _validate as v
 from .base import TensorTask, tensor_splits
-from .registry import TASKS
+from .registry import SPLIT, TASKS
 
 
-@TASKS.register("digits")
+@TASKS.register("digits", params={"as_images": "true or false", **SPLIT})
 def digits(
     as_images: bool = False,
     seed: int = 0,

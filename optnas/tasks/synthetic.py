@@ -11,10 +11,11 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import torch
 
+from .._validate import is_number
 from ..errors import UsageError
 from . import _validate as v
 from .base import TensorTask, tensor_splits
-from .registry import TASKS
+from .registry import SAMPLES, SPLIT, TASKS
 
 _MAX_ENUMERATED_BITS = 16  # 2**16 patterns: the largest parity task enumerated in full
 
@@ -35,7 +36,7 @@ def _task(
     return TensorTask(name, kind, splits, num_outputs, params)
 
 
-@TASKS.register("rings")
+@TASKS.register("rings", params={"rings": "integers >= 2", "n_samples": f"{SAMPLES}, >= 10·rings", **SPLIT})
 def rings(
     rings: int = 3,
     n_samples: int = 3000,
@@ -56,7 +57,7 @@ def rings(
         ((2,), 3, 420)
     """
     rings = v.integer("rings", "rings", rings, 2)
-    n_samples = v.integer("rings", "n_samples", n_samples, 10 * rings)
+    n_samples = v.samples("rings", n_samples, 10 * rings, features=2)
     seed = v.integer("rings", "seed", seed, 0)
     val_fraction, test_fraction = v.split_fractions("rings", val_fraction, test_fraction)
 
@@ -78,7 +79,9 @@ def rings(
     return _task("rings", "classification", x, label, rings, params, val_fraction, test_fraction, seed)
 
 
-@TASKS.register("parity")
+@TASKS.register(
+    "parity", params={"bits": "[1, 64]", "n_samples": f"None (all 2^bits patterns, bits <= 16) or {SAMPLES}", **SPLIT}
+)
 def parity(
     bits: int = 10,
     n_samples: int | None = None,
@@ -109,7 +112,7 @@ def parity(
         codes = np.arange(2**bits, dtype=np.int64)
         pattern = (codes[:, None] >> np.arange(bits)) & 1
     else:
-        n_samples = v.integer("parity", "n_samples", n_samples, 10)
+        n_samples = v.samples("parity", n_samples, 10, features=bits)
         pattern = rng.integers(0, 2, size=(n_samples, bits))
     label = pattern.sum(axis=1) % 2
     params = {
@@ -131,7 +134,7 @@ def tent_power(x: np.ndarray, k: int) -> np.ndarray:
     return y
 
 
-@TASKS.register("telgarsky")
+@TASKS.register("telgarsky", params={"k": "[1, 30]", "n_samples": SAMPLES, **SPLIT})
 def telgarsky(
     k: int = 3,
     n_samples: int = 2000,
@@ -148,7 +151,7 @@ def telgarsky(
     """
     # beyond ~30 folds the sawtooth's teeth fall below float32 resolution of x
     k = v.integer("telgarsky", "k", k, 1, 30)
-    n_samples = v.integer("telgarsky", "n_samples", n_samples, 10)
+    n_samples = v.samples("telgarsky", n_samples, 10, features=1)
     seed = v.integer("telgarsky", "seed", seed, 0)
     val_fraction, test_fraction = v.split_fractions("telgarsky", val_fraction, test_fraction)
     x = np.random.default_rng(seed).uniform(0.0, 1.0, size=(n_samples, 1))
@@ -165,7 +168,11 @@ def telgarsky(
 _DEFAULT_DEGREE = 5
 
 
-@TASKS.register("polynomial")
+@TASKS.register(
+    "polynomial",
+    params={"degree": "[1, 20] (Chebyshev T_degree)", "coefficients": "finite numbers, lowest power first",
+            "n_samples": SAMPLES, **SPLIT},
+)
 def polynomial(
     degree: int | None = None,
     coefficients: Sequence[float] | None = None,
@@ -191,7 +198,7 @@ def polynomial(
         ok = (
             isinstance(coefficients, list | tuple)
             and len(coefficients) > 0
-            and all(isinstance(c, int | float) and not isinstance(c, bool) and np.isfinite(c) for c in coefficients)
+            and all(is_number(c) for c in coefficients)
         )
         if not ok:
             raise UsageError(
@@ -202,7 +209,7 @@ def polynomial(
     else:
         degree = v.integer("polynomial", "degree", _DEFAULT_DEGREE if degree is None else degree, 1, 20)
         poly = np.polynomial.Chebyshev.basis(degree).convert(kind=np.polynomial.Polynomial)
-    n_samples = v.integer("polynomial", "n_samples", n_samples, 10)
+    n_samples = v.samples("polynomial", n_samples, 10, features=1)
     seed = v.integer("polynomial", "seed", seed, 0)
     val_fraction, test_fraction = v.split_fractions("polynomial", val_fraction, test_fraction)
     x = np.random.default_rng(seed).uniform(-1.0, 1.0, size=(n_samples, 1))

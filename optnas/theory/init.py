@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from .. import _validate
 from ._fallback import InitChoice
 from .criticality import criticality
 
@@ -33,7 +34,7 @@ def init_parameters(activation: str, **params: Any) -> InitChoice:
 
     Example:
         >>> choice = init_parameters("repu", p=2)
-        >>> choice.source, choice.c_b, choice.c_w
+        >>> choice.source, round(choice.c_b, 12), round(choice.c_w, 12)
         ('fallback', 0.25, 0.5)
     """
     return criticality(activation, **params).init
@@ -45,8 +46,7 @@ def initialize_(module: nn.Module, c_b: float, c_w: float, *, generator: torch.G
     b = 0 exactly when c_b = 0. Other parameters (norms, step sizes) are left alone.
     """
     for name, value in (("c_b", c_b), ("c_w", c_w)):
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
-            raise ValueError(f"{name}={value!r} is invalid: it must be a finite number >= 0")
+        _validate.number(name, value, 0)
     with torch.no_grad():
         for layer in module.modules():
             if not isinstance(layer, _WEIGHTED):

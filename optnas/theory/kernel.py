@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _validate
 from ._quadrature import gaussian_rule
 from ._sigma import Sigma, resolve
 
@@ -139,14 +140,9 @@ def escape_depth(
 
 
 def _check_init(c_b: float, c_w: float, k0: float) -> None:
-    for name, value, low in (("c_b", c_b, 0.0), ("c_w", c_w, 0.0), ("k0", k0, 0.0)):
-        ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-        if not ok or value < low or (name != "c_b" and value == 0):
-            rule = ">= 0" if name == "c_b" else "> 0"
-            raise ValueError(f"{name}={value!r} is invalid: it must be a finite number {rule}")
+    for name, value in (("c_b", c_b), ("c_w", c_w), ("k0", k0)):
+        _validate.number(name, value, 0, low_open=name != "c_b")
 
 
 def _depth(depth: int) -> int:
-    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
-        raise ValueError(f"depth={depth!r} is invalid: it must be an integer >= 1")
-    return depth
+    return _validate.integer("depth", depth, 1)

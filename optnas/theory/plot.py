@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .. import _validate
 from ._sigma import resolve
 from .criticality import CriticalityReport, criticality
 from .kernel import sigma_flow, sigma_moments
@@ -45,8 +46,7 @@ def theory_plot_data(
     **params: Any,
 ) -> TheoryPlotData:
     """Gather the figure's data at the activation's recommended initialization (critical or fallback)."""
-    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
-        raise ValueError(f"depth={depth!r} is invalid: it must be an integer >= 1")
+    _validate.integer("depth", depth, 1)
     report = criticality(activation, **params)
     sig = resolve(activation, params)
     c_b, c_w = report.init.c_b, report.init.c_w

@@ -17,6 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from .. import _validate
 from ..errors import UsageError
 from ..spec import ArchSpec
 from ..tasks import Task, resolve
@@ -127,10 +128,8 @@ class _Run:
         start: float,
     ) -> None:
         self.options = TrainOptions.from_kwargs(**options)
-        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-            raise UsageError(f"epochs={epochs!r} is invalid: it must be an integer >= 1")
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise UsageError(f"seed={seed!r} is invalid: it must be an integer >= 0")
+        _validate.integer("epochs", epochs, 1)
+        _validate.integer("seed", seed, 0)
         if callback is not None and not callable(callback):
             raise UsageError(f"callback={callback!r} is invalid: it must be callable(epoch, metrics) or None")
         self.task = resolve(task)

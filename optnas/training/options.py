@@ -2,31 +2,25 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from .. import _validate
 from ..errors import UsageError
 from .optim import OPTIMIZERS
 from .precision import PRECISIONS
 
 
 def _number(name: str, value: Any, low: float, *, strict: bool, high: float | None = None) -> None:
-    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-    ok = ok and (value > low if strict else value >= low) and (high is None or value < high)
-    if not ok:
-        rule = f"a finite number {'>' if strict else '>='} {low}" + ("" if high is None else f" and < {high}")
-        raise UsageError(f"train option {name}={value!r} is invalid: it must be {rule}")
+    _validate.number(f"train option {name}", value, low, high, low_open=strict, high_open=True)
 
 
 def _integer(name: str, value: Any, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise UsageError(f"train option {name}={value!r} is invalid: it must be an integer >= {low}")
+    _validate.integer(f"train option {name}", value, low)
 
 
 def _flag(name: str, value: Any) -> None:
-    if not isinstance(value, bool):
-        raise UsageError(f"train option {name}={value!r} is invalid: it must be true or false")
+    _validate.boolean(f"train option {name}", value)
 
 
 def _choice(name: str, value: Any, valid: list[str]) -> None:

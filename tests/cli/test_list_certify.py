@@ -66,3 +66,42 @@ def test_bad_flags_and_missing_file_exit_2(tmp_path):
         proc = run(*argv)
         assert proc.returncode == 2, argv
         assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+
+
+def test_every_registry_describes_every_entry_in_one_idiom(capsys):
+    """Description and parameter ranges come from `Registry.describe` for all five families, never cut."""
+    import importlib
+
+    from optnas.cli.list_cmd import FAMILIES
+
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    for family in FAMILIES:
+        registry = importlib.import_module(f"optnas.{family}")
+        for name in registry.names():
+            info = registry.describe(name)
+            assert info.description, f"{family} {name} has no description"
+            assert f"  {name}" in out and info.description in out  # printed whole
+            for param in info.params:
+                assert param.range, f"{family} {name}: parameter {param.name} has no range"
+                assert str(param) in out
+
+
+def test_user_entries_get_metadata_from_the_same_register():
+    import torch
+
+    from optnas import activations
+
+    @activations.register("scaled_tanh_test", params={"a": "finite numbers > 0"})
+    def scaled_tanh(z: torch.Tensor, a: float = 2.0) -> torch.Tensor:
+        """a·tanh(z / a): a softer tanh."""
+        return a * torch.tanh(z / a)
+
+    try:
+        info = activations.describe("scaled_tanh_test")
+        assert info.description == "a·tanh(z / a): a softer tanh."
+        assert [str(p) for p in info.params] == ["a=2.0: finite numbers > 0"]
+        with pytest.raises(ValueError, match="valid parameters"):
+            activations.get("scaled_tanh_test", b=1.0)
+    finally:
+        activations.unregister("scaled_tanh_test")

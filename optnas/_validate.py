@@ -1,0 +1,79 @@
+"""The checks of plain values at optnas's boundaries, in one place: each failure names the value and the rule.
+
+Every public entry point (ArchSpec, registries' parameters, tasks, training options, the CLI, search-space
+files) validates with these, so "an integer" always means an int that is not a bool (``True`` is not a
+count) and "a number" always means a finite int or float.
+
+Example:
+    >>> integer("ArchSpec.depth", 8, 1)
+    8
+    >>> integer("ArchSpec.depth", True, 1)
+    Traceback (most recent call last):
+    ...
+    optnas.errors.UsageError: ArchSpec.depth=True is invalid: it must be an integer >= 1
+    >>> number("lr", float("nan"), 0.0, low_open=True)
+    Traceback (most recent call last):
+    ...
+    optnas.errors.UsageError: lr=nan is invalid: it must be a finite number > 0.0
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .errors import UsageError
+
+__all__ = ["boolean", "integer", "is_integer", "is_number", "number"]
+
+
+def is_integer(value: Any) -> bool:
+    """An int that is not a bool."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_number(value: Any) -> bool:
+    """A finite int or float that is not a bool."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _interval(low: float | None, high: float | None, low_open: bool, high_open: bool) -> str:
+    if low is not None and high is not None:
+        return f"in {'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+    if low is not None:
+        return f"{'>' if low_open else '>='} {low}"
+    if high is not None:
+        return f"{'<' if high_open else '<='} {high}"
+    return ""
+
+
+def _inside(value: float, low: float | None, high: float | None, low_open: bool, high_open: bool) -> bool:
+    if low is not None and (value <= low if low_open else value < low):
+        return False
+    return not (high is not None and (value >= high if high_open else value > high))
+
+
+def integer(label: str, value: Any, low: int | None = None, high: int | None = None, *, why: str = "") -> int:
+    """``value`` as an int in [low, high] (either end optional); ``why`` says where ``high`` comes from."""
+    if not is_integer(value) or not _inside(value, low, high, False, False):
+        rule = " ".join(("an integer", _interval(low, high, False, False))).strip()
+        raise UsageError(f"{label}={value!r} is invalid: it must be {rule}{f' ({why})' if why else ''}")
+    return int(value)
+
+
+def number(
+    label: str, value: Any, low: float | None = None, high: float | None = None, *,
+    low_open: bool = False, high_open: bool = False,
+) -> float:
+    """``value`` as a finite float in the interval given (open or closed at each end)."""
+    if not is_number(value) or not _inside(value, low, high, low_open, high_open):
+        rule = " ".join(("a finite number", _interval(low, high, low_open, high_open))).strip()
+        raise UsageError(f"{label}={value!r} is invalid: it must be {rule}")
+    return float(value)
+
+
+def boolean(label: str, value: Any) -> bool:
+    """``value`` itself when it is a bool (1 and "yes" are not)."""
+    if not isinstance(value, bool):
+        raise UsageError(f"{label}={value!r} is invalid: it must be true or false")
+    return value
