@@ -168,10 +168,13 @@ def _positional(signature: inspect.Signature, args: list[tuple[str | None, str]]
     return out
 
 
-def write_class(net: nn.Module, header: list[str], docstring: str) -> ClassSource:
+def write_class(
+    net: nn.Module, header: list[str], docstring: str, standardize: nn.Module | None = None
+) -> ClassSource:
     """``class ExportedModel(<type of net>)`` whose ``__init__`` rebuilds ``net`` (built inside `recording`).
 
-    ``header`` lines (class attributes) go right after the docstring.
+    ``header`` lines (class attributes) go right after the docstring. ``standardize`` (a `Standardize`
+    built inside `recording`) becomes ``self.standardize``, applied to the input before the network.
     """
     writer = _Writer()
     cls = type(net)
@@ -194,6 +197,15 @@ def write_class(net: nn.Module, header: list[str], docstring: str) -> ClassSourc
     if norms:
         lines.append("        # as optnas.build does for implicit layers: T's weight layers spectrally normalised")
         lines += norms
+    if standardize is not None:
+        code = writer.module(standardize, 8, "standardize", len("self.standardize = "))
+        lines += [
+            "        # the inputs' scaling fitted on the training split: this model takes raw inputs",
+            f"        self.standardize = {code}",
+            "",
+            "    def forward(self, x: torch.Tensor) -> torch.Tensor:",
+            "        return super().forward(self.standardize(x))",
+        ]
     return ClassSource("\n".join(lines) + "\n", writer.constants, writer.runtime_classes, bool(norms))
 
 

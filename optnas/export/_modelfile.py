@@ -61,16 +61,21 @@ _LOADER_IMPORTS = ["import json", "import os", "import struct", "import sys", "i
 
 
 def model_source(
-    net: nn.Module, spec: dict[str, Any], input_shape: tuple[int, ...], num_outputs: int, title: str
+    net: nn.Module,
+    spec: dict[str, Any],
+    input_shape: tuple[int, ...],
+    num_outputs: int,
+    title: str,
+    standardize: nn.Module | None = None,
 ) -> str:
-    """The text of model.py for ``net`` (built inside `recording()` from ``spec``)."""
+    """The text of model.py for ``net`` (built inside `recording()` from ``spec``), with an input scaling."""
     header = [
         f"input_shape = {input_shape!r}  # one sample, batch excluded",
         f"num_outputs = {num_outputs}",
         f"spec = {literal(spec, 4, 7)}  # the optnas.ArchSpec",
     ]
     title = docstring_safe(title)
-    cls = write_class(net, header, f"{title}.")
+    cls = write_class(net, header, f"{title}.", standardize)
     imports, sections = runtime_source(cls.runtime_classes)
     imports = imports + _LOADER_IMPORTS
     if cls.uses_spectral_norm:

@@ -67,6 +67,12 @@ def readme(
         f"Input: a batch of shape (batch, {shape_text}); output: (batch, {num_outputs}). The export was checked: "
         f"loaded back, it reproduced the original network's outputs within {info['max_abs_diff']:.2g} (eval mode).",
     ]
+    if info.get("standardize"):
+        lines += [
+            "",
+            "The inputs are raw: `ExportedModel.standardize` rescales each feature with the mean and standard",
+            "deviation fitted on the training split (`optnas.tasks.from_tensors(..., standardize=True)`).",
+        ]
     skipped = {k: v for k, v in info.get("formats", {}).items() if v != "written"}
     for name, reason in skipped.items():
         lines += ["", f"Format `{name}` was not written: {reason}"]

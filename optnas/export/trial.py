@@ -83,9 +83,10 @@ def export_trial(
         model = _stored_weights(spec, shape, outputs, meta, storage, str(artifact), chosen.number)
         metrics = chosen.user_attrs.get("metrics") or {}
         source["weights"] = f"artifact {artifact}"
+    scaling = meta["task"].get("standardize")  # fitted on the training split by from_tensors
     return export_model(
         spec, target, input_shape=shape, num_outputs=outputs, model=model, metrics=metrics,
-        formats=extra, force=force, source=source,
+        formats=extra, force=force, source=source, standardize=scaling,
     )
 
 
@@ -105,6 +106,11 @@ def _task(meta: dict[str, Any], need_task: bool) -> tuple[tuple[int, ...], int, 
         raise ValueError("the study's 'optnas' attribute names no task ({'task': {'name': ..., 'params': ...}})")
     if not need_task and "input_shape" in task and "num_outputs" in task:
         return tuple(int(d) for d in task["input_shape"]), int(task["num_outputs"]), None
+    if task.get("given"):
+        raise ValueError(
+            f"the study's task {task['name']!r} was a Task object given in Python (e.g. from_tensors), which "
+            "the study cannot rebuild: retrain with optnas.train(spec, task, ...) and optnas.export.export_model"
+        )
     from .. import tasks
 
     made = tasks.get(task["name"], **(task.get("params") or {}))

@@ -52,6 +52,7 @@ class SearchJob:
     device: str
     artifact_dir: str
     jobs: int = 1
+    task: Any = None  # a Task object given to the SearchSpace (pickled to spawned workers), else None
 
 
 def counted(study: optuna.Study) -> int:
@@ -87,7 +88,7 @@ def claim_lock(storage: str, study: str) -> Iterator[None]:
 
 
 def _load(job: SearchJob) -> tuple[SearchSpace, optuna.Study]:
-    space = SearchSpace.from_dict(job.space_dict, Path(job.space_file) if job.space_file else None)
+    space = SearchSpace.from_dict(job.space_dict, Path(job.space_file) if job.space_file else None, task=job.task)
     storage = open_storage(job.storage)
     sampler = make_sampler(space, seed=None)
     study = optuna.load_study(study_name=job.study, storage=storage, sampler=sampler, pruner=make_pruner(space))
@@ -238,6 +239,7 @@ def run_search(
         device=device,
         artifact_dir=str(artifact_dir_for(url)),
         jobs=jobs,
+        task=space.given_task,
     )
     from .progress import Progress
 

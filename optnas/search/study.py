@@ -10,6 +10,7 @@ import optuna
 
 from .. import __version__
 from ..errors import UsageError
+from ..training.result import json_safe
 from .space import SearchSpace
 from .storage import artifact_dir_for, open_storage
 
@@ -90,7 +91,7 @@ def create_or_resume(space: SearchSpace, storage: str, name: str, *, resume: boo
         if stored != directions:
             raise UsageError(f"--resume: study {name!r} has directions {stored}, the space file asks for {directions}")
     else:
-        task = space.config.task
+        task = space.task()
         study.set_user_attr(
             "optnas",
             {
@@ -98,10 +99,13 @@ def create_or_resume(space: SearchSpace, storage: str, name: str, *, resume: boo
                 "space_file": str(space.path) if space.path else None,
                 "space": space.to_dict(),
                 "task": {
-                    "name": task.name,
-                    "params": task.params,
-                    "input_shape": list(space.task().input_shape),
-                    "num_outputs": space.task().num_outputs,
+                    "name": space.task_name,
+                    "params": json_safe(task.params),
+                    "input_shape": list(task.input_shape),
+                    "num_outputs": task.num_outputs,
+                    # a Task object (from_tensors) is not rebuilt from its name: --retrain needs it again
+                    "given": space.given_task is not None,
+                    "standardize": task.standardize,
                 },
                 "train": space.config.train.model_dump(mode="json"),
                 "objectives": [{"name": n, "direction": d} for n, d in space.objectives()],
