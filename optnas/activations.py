@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -52,23 +53,41 @@ class _ActivationRegistry(Registry[Any]):
     def __init__(self) -> None:
         super().__init__("activation")
         self._info: dict[str, InfoSource] = {}
+        self._lipschitz: dict[str, float | None] = {}  # declared for probed (user) activations
 
     def register(
-        self, name: str, *, info: InfoSource = None, overwrite: bool = False
+        self, name: str, *, info: InfoSource = None, lipschitz: float | None = None, overwrite: bool = False
     ) -> Callable[[Any], Any]:
         """Register an ``nn.Module`` class or a plain tensor function under ``name``.
 
         ``info`` is an ActivationInfo, or a function of the activation's parameters returning one;
-        leave it out to have the facts probed numerically (see `probe_info`).
+        leave it out to have the facts probed numerically (see `probe_info`). ``lipschitz`` declares the
+        global Lipschitz constant sup|σ'| of a probed activation, which implicit algorithms need (their
+        contraction check); it is checked against the slopes measured on [-10, 10] when first used.
+
+        Example:
+            >>> import torch
+            >>> _ = register("sine", lipschitz=1.0)(torch.sin)
+            >>> info("sine").lipschitz, info("sine").probed
+            (1.0, True)
+            >>> unregister("sine")
         """
+        if lipschitz is not None:
+            if info is not None:
+                raise ValueError(f"activation {name!r}: give lipschitz inside info=ActivationInfo(...), not both")
+            if isinstance(lipschitz, bool) or not isinstance(lipschitz, int | float) or not (
+                0 < lipschitz < math.inf
+            ):
+                raise ValueError(f"activation {name!r}: lipschitz={lipschitz!r} is invalid: it must be a number > 0")
         base = super().register(name, overwrite=overwrite)
 
         def decorate(obj: Any) -> Any:
             if isinstance(obj, type) and issubclass(obj, nn.Module):
                 base(obj)
-            else:  # a plain function of a tensor (and keyword parameters)
-                base(lambda **params: Elementwise(lambda z: obj(z, **params), name))
+            else:  # a plain function of a tensor (and keyword parameters); export imports it by name
+                base(lambda **params: Elementwise(obj, name, params))
             self._info[name] = info
+            self._lipschitz[name] = None if lipschitz is None else float(lipschitz)
             return obj
 
         return decorate
@@ -76,13 +95,24 @@ class _ActivationRegistry(Registry[Any]):
     def unregister(self, name: str) -> None:
         super().unregister(name)
         self._info.pop(name, None)
+        self._lipschitz.pop(name, None)
 
     def info(self, name: str, **params: Any) -> ActivationInfo:
         """The certificate facts of ``name`` with ``params`` (validates the parameters too)."""
         module = self.get(name, **params)
         source = self._info.get(name)
         if source is None:
-            return probe_info(module)
+            probed = probe_info(module)
+            declared = self._lipschitz.get(name)
+            if declared is None:
+                return probed
+            measured = max_slope(module)
+            if measured > declared * (1 + 1e-6):
+                raise ValueError(
+                    f"activation {name!r}: declared lipschitz={declared:g} but its slope reaches {measured:.6g} on "
+                    "[-10, 10]; declare sup|σ'| (at least the measured slope)"
+                )
+            return dataclasses.replace(probed, lipschitz=declared)
         if isinstance(source, ActivationInfo):
             return source
         return source(**params)
@@ -102,15 +132,20 @@ def probe_info(module: Callable[[torch.Tensor], torch.Tensor]) -> ActivationInfo
     polynomial = any(
         float(np.abs(np.polyval(np.polyfit(x, y, d), x) - y).max()) < 1e-9 * scale for d in range(9)
     )
-    zf = torch.linspace(-10.0, 10.0, 20001, dtype=torch.float64)
-    with torch.no_grad():
-        yf = module(zf).double()
-    slopes = (yf[1:] - yf[:-1]).abs() / (zf[1] - zf[0])
-    finite = bool(torch.isfinite(slopes).all())
-    bounded = finite and float(slopes.max()) < 1e6
+    slope = max_slope(module)
+    bounded = math.isfinite(slope) and slope < 1e6
     return ActivationInfo(
         polynomial=polynomial, continuous=bounded, locally_lipschitz=bounded, smoothness=0, probed=True
     )
+
+
+def max_slope(module: Callable[[torch.Tensor], torch.Tensor]) -> float:
+    """The largest finite-difference slope of σ on a float64 grid of [-10, 10] (step 1e-3); inf if not finite."""
+    z = torch.linspace(-10.0, 10.0, 20001, dtype=torch.float64)
+    with torch.no_grad():
+        y = module(z).double()
+    slopes = (y[1:] - y[:-1]).abs() / (z[1] - z[0])
+    return float(slopes.max()) if bool(torch.isfinite(slopes).all()) else math.inf
 
 
 _REGISTRY = _ActivationRegistry()

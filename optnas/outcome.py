@@ -87,6 +87,21 @@ def best(
     ``directions`` holds ``"maximize"``/``"minimize"`` per objective; ``first`` is the index of the objective
     that ranks first. Trials whose values are missing, of the wrong length or not finite are left out.
     """
+    order = ranked(candidates, directions, first)
+    return order[0] if order else None
+
+
+def ranked(
+    candidates: Iterable[tuple[int, Sequence[float] | None]],
+    directions: Sequence[str],
+    first: int = 0,
+) -> list[int]:
+    """Trial numbers best first by the rule of :func:`best` (the same key); unrankable trials left out.
+
+    Example:
+        >>> ranked([(0, [0.5]), (1, [0.9]), (2, None), (3, [0.9])], ["maximize"])
+        [1, 3, 0]
+    """
     order = [first] + [i for i in range(len(directions)) if i != first]
     sign = [-1.0 if d == "maximize" else 1.0 for d in directions]
     keyed = [
@@ -94,7 +109,7 @@ def best(
         for number, values in candidates
         if values is not None and len(values) == len(directions) and all(_finite(v) for v in values)
     ]
-    return min(keyed)[1] if keyed else None
+    return [number for _, number in sorted(keyed)]
 
 
 def _finite(v: object) -> bool:

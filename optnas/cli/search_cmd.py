@@ -52,8 +52,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from optnas.cli._space import load_space
-    from optnas.results import frame
-    from optnas.search.leaderboard import render
+    from optnas.search.leaderboard import render_summary
+    from optnas.search.storage import DEFAULT_STORAGE
 
     space = load_space(args.space, "search")
     common = dict(trials=args.trials, timeout=args.timeout, study=args.study, storage=args.storage, seed=args.seed,
@@ -69,6 +69,5 @@ def run(args: argparse.Namespace) -> int:
         from optnas.search import run_search
 
         study = run_search(space, jobs=args.jobs, progress=not args.no_progress, **common)
-    df = frame(study)
-    render(df, study.user_attrs.get("optnas", {}).get("objectives", []))
+    render_summary(study, storage=args.storage or DEFAULT_STORAGE, space_file=str(args.space))
     return 0

@@ -105,7 +105,8 @@ def export_model(
 
     with tempfile.TemporaryDirectory(prefix="optnas-export-") as tmp:
         staging = Path(tmp)
-        source_text = model_source(fresh, spec.to_dict(), shape, num_outputs, heading, scaling)
+        source_text, requires = model_source(fresh, spec.to_dict(), shape, num_outputs, heading, scaling)
+        info["requires"] = requires  # user modules model.py imports (plugins); [] means torch alone
         (staging / "model.py").write_text(source_text, encoding="utf-8")  # it holds Σ, ·, → from optnas/nn
         _save_weights(staging, state)
         exported = load(staging)

@@ -183,11 +183,14 @@ def alive(pid: int) -> bool:
 
 
 def check_budget(trials: int | None, timeout: float | None) -> None:
-    """The search budget both backends accept: ``trials`` an integer >= 1, ``timeout`` > 0 seconds (or None)."""
+    """The search budget both backends accept: ``trials`` an integer >= 1, ``timeout`` > 0 seconds (or None).
+
+    Messages name the Python argument first and the CLI flag after it: both kinds of caller read them.
+    """
     if trials is not None and (isinstance(trials, bool) or not isinstance(trials, int) or trials < 1):
-        raise UsageError(f"--trials {trials!r} is invalid: it must be an integer >= 1")
+        raise UsageError(f"trials={trials!r} (--trials) is invalid: it must be an integer >= 1")
     if timeout is not None and not timeout > 0:
-        raise UsageError(f"--timeout {timeout!r} is invalid: it must be > 0")
+        raise UsageError(f"timeout={timeout!r} (--timeout) is invalid: it must be > 0 seconds")
 
 
 def _worker_main(job: SearchJob) -> None:
@@ -217,7 +220,7 @@ def run_search(
 
     check_budget(trials, timeout)
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
-        raise UsageError(f"--jobs {jobs!r} is invalid: it must be an integer >= 1")
+        raise UsageError(f"jobs={jobs!r} (--jobs) is invalid: it must be an integer >= 1")
     if seed is not None:
         space.config.seed = seed
     url = storage or DEFAULT_STORAGE

@@ -69,12 +69,12 @@ def create_or_resume(space: SearchSpace, storage: str, name: str, *, resume: boo
     exists = name in optuna.study.get_all_study_names(backend)
     if exists and not resume:
         raise UsageError(
-            f"study {name!r} already exists in {storage}: pass --resume to continue it, "
-            "or --study NEW_NAME for a new search"
+            f"study {name!r} already exists in {storage}: pass resume=True (--resume) to continue it, "
+            "or study='NEW_NAME' (--study NEW_NAME) for a new search"
         )
     if resume and not exists:
         raise UsageError(
-            f"--resume: no study named {name!r} in {storage}; valid: "
+            f"resume=True (--resume): no study named {name!r} in {storage}; valid: "
             f"{', '.join(optuna.study.get_all_study_names(backend)) or 'none'}"
         )
     directions: list[Any] = [d for _, d in space.objectives()]
@@ -89,7 +89,9 @@ def create_or_resume(space: SearchSpace, storage: str, name: str, *, resume: boo
     if resume:
         stored = [d.name.lower() for d in study.directions]
         if stored != directions:
-            raise UsageError(f"--resume: study {name!r} has directions {stored}, the space file asks for {directions}")
+            raise UsageError(
+                f"resume=True (--resume): study {name!r} has directions {stored}, the space file asks for {directions}"
+            )
     else:
         task = space.task()
         study.set_user_attr(

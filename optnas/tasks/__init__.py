@@ -41,6 +41,7 @@ __all__ = [
     "register",
     "resolve",
     "split_indices",
+    "unregister",
 ]
 
 del _cifar10, _mnist1d, _sklearn_digits, _synthetic  # imported for their registrations only
@@ -49,6 +50,7 @@ names = TASKS.names
 get = TASKS.get
 register = TASKS.register
 entry = TASKS.entry
+unregister = TASKS.unregister
 
 
 def resolve(task: Task | str, **params: Any) -> Task:
