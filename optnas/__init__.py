@@ -50,3 +50,13 @@ def __getattr__(name: str) -> Any:
     if name == "SearchSpace":  # the plugin entry point; Optuna is imported only when it is used
         return importlib.import_module("optnas.search").SearchSpace
     raise AttributeError(f"module 'optnas' has no attribute {name!r}")
+
+
+def _load_plugins() -> None:
+    # worker processes and Ray workers import the plugins of the command that started them (optnas.plugins)
+    from . import plugins
+
+    plugins.load_from_env()
+
+
+_load_plugins()

@@ -17,6 +17,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_model
 from torch import nn
 
+from .. import plugins
 from ..build import build
 from ..spec import ArchSpec
 from . import _folder, _formats, _select
@@ -54,6 +55,8 @@ def export_trial(
     meta = handle.user_attrs.get("optnas")
     if not isinstance(meta, dict):
         raise ValueError(f"study {study!r} has no 'optnas' user attribute: it was not written by optnas search")
+    # the user components the search registered (its plugins) are needed again to rebuild the network
+    plugins.load(meta.get("plugins") or [], where=f"study {study!r}: plugin")
     chosen = _select.pick(handle, meta, trial, objective)
     spec_dict = chosen.user_attrs.get("spec")
     if not isinstance(spec_dict, dict):

@@ -21,7 +21,7 @@ import optuna
 import yaml
 from pydantic import ValidationError
 
-from .. import activations, algorithms, blocks, schedules
+from .. import activations, algorithms, blocks, plugins, schedules
 from .. import tasks as task_registry
 from .._shapes import state_features
 from ..build import INITS
@@ -136,6 +136,7 @@ class SearchSpace:
             config = SpaceFile.model_validate(data)
         except ValidationError as exc:
             raise UsageError(_format_validation(where, exc)) from None
+        plugins.load(config.plugins, where=f"{where}: plugins:")  # before the names they register are checked
         space = cls(config, path, task)
         space._check_names(where)
         space._constrain(where)

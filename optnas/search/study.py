@@ -8,7 +8,7 @@ from typing import Any
 
 import optuna
 
-from .. import __version__
+from .. import __version__, plugins
 from ..errors import UsageError
 from ..training.result import json_safe
 from .space import SearchSpace
@@ -112,6 +112,7 @@ def create_or_resume(space: SearchSpace, storage: str, name: str, *, resume: boo
                 "train": space.config.train.model_dump(mode="json"),
                 "objectives": [{"name": n, "direction": d} for n, d in space.objectives()],
                 "artifact_dir": str(artifact_dir_for(storage)),
+                "plugins": plugins.loaded(),  # export and report import them again
             },
         )
         with warnings.catch_warnings():
