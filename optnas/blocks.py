@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm
 
 from ._registry import Registry
 from .nn.blocks import MLP2, ConvNeXt, PreActConv, Transformer
@@ -39,9 +40,7 @@ class Block:
     inputs: ClassVar[frozenset[str]] = frozenset(KINDS)
     structure: ClassVar[str] = ""  # where W2·σ(W1·z + b) sits inside T
     hidden_multiple: ClassVar[int] = 1
-    # Lipschitz constant of T relative to Lip(σ) when its two weight layers are spectrally normalized and
-    # nothing else is in the way (norm layers void it); None: no static bound.
-    static_lipschitz: ClassVar[bool] = False
+    contraction_note: ClassVar[str] = ""  # how `contractive` enforces the `lipschitz` bound (certificate detail)
 
     def __init__(self, hidden: int | None = None, **params: Any) -> None:
         self.name = type(self).__name__
@@ -61,9 +60,18 @@ class Block:
     def make(self, width: int, act: nn.Module, kind: str) -> nn.Module:
         raise NotImplementedError
 
-    def lipschitz_factor(self) -> float | None:
-        """Lip(T)/Lip(σ) with spectrally normalized weights, or None when no static bound exists."""
-        return 1.0 if self.static_lipschitz else None
+    def lipschitz(self, lip_sigma: float) -> float | str:
+        """A bound on Lip(T) that `contractive` guarantees for every parameter value, or why none exists.
+
+        Implicit networks need it (x+ = u + c·T(x+) is solved by fixed-point iteration, which converges
+        when c·Lip(T) < 1). A user block that can be implicit overrides this and `contractive`.
+        """
+        return (f"block {self.name} declares no Lipschitz bound for T (override Block.lipschitz and "
+                "Block.contractive to make it usable in implicit networks)")
+
+    def contractive(self, width: int, act: nn.Module, kind: str, spatial: tuple[int, int] | None) -> nn.Module:
+        """T built so that its Lipschitz constant stays below `lipschitz` (``spatial``: H×W of images)."""
+        raise NotImplementedError(f"block {self.name} has no contractive construction")
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.params.items())})"
@@ -78,6 +86,7 @@ class MLP2Block(Block):
     """W2·σ(W1·z + b1) + b2 with an optional norm first; on images it acts on every pixel's channels."""
 
     structure = "T(z) = W2·σ(W1·norm(z) + b1) + b2"
+    contraction_note = "W1, W2 spectrally normalized: Lip(T) <= Lip(σ)"
 
     def __init__(self, hidden: int | None = None, norm: bool = False) -> None:
         if not isinstance(norm, bool):
@@ -88,8 +97,18 @@ class MLP2Block(Block):
     def make(self, width: int, act: nn.Module, kind: str) -> nn.Module:
         return MLP2(width, self.hidden_width(width), act, norm=self.norm, image=kind == "image")
 
-    def lipschitz_factor(self) -> float | None:
-        return None if self.norm else 1.0
+    def lipschitz(self, lip_sigma: float) -> float | str:
+        if self.norm:
+            return _PER_SAMPLE_NORM.format(norm="LayerNorm/GroupNorm", block="mlp2 norm=true")
+        return lip_sigma  # ‖W2‖ = ‖W1‖ = 1
+
+    def contractive(self, width: int, act: nn.Module, kind: str, spatial: tuple[int, int] | None) -> nn.Module:
+        t = self.build(width, act, kind)
+        # W1, W2 are Linear maps or 1×1 convs (the same matrix at every pixel): the spectral norm of the
+        # weight matrix is the operator norm, exactly
+        spectral_norm(t.fc1)
+        spectral_norm(t.fc2)
+        return t
 
 
 @register("preact_conv")
@@ -98,6 +117,10 @@ class PreActConvBlock(Block):
 
     inputs = frozenset({"image"})
     structure = "T(z) = Conv2(σ(BN2(Conv1(σ(BN1(z))))))  [W1 = BN2∘Conv1, W2 = Conv2]"
+    contraction_note = (
+        "convs divided by their operator norm at the stage's H×W, BatchNorm gains capped at 1 "
+        "(eval mode: running statistics): Lip(T) <= Lip(σ)²"
+    )
 
     def __init__(self, hidden: int | None = None, kernel: int = 3) -> None:
         super().__init__(hidden, kernel=kernel)
@@ -107,6 +130,14 @@ class PreActConvBlock(Block):
 
     def make(self, width: int, act: nn.Module, kind: str) -> nn.Module:
         return PreActConv(width, self.hidden_width(width), act, self.kernel)
+
+    def lipschitz(self, lip_sigma: float) -> float | str:
+        return lip_sigma**2  # two activations; convs at operator norm 1, BatchNorm gains <= 1 (eval mode)
+
+    def contractive(self, width: int, act: nn.Module, kind: str, spatial: tuple[int, int] | None) -> nn.Module:
+        if spatial is None:
+            raise ValueError("block preact_conv needs the image size to normalize its convolutions")
+        return PreActConv(width, self.hidden_width(width), act, self.kernel, spatial=spatial)
 
 
 @register("convnext")
@@ -129,6 +160,9 @@ class ConvNeXtBlock(Block):
     def make(self, width: int, act: nn.Module, kind: str) -> nn.Module:
         return ConvNeXt(width, self.hidden_width(width), act, self.kernel, self.layer_scale)
 
+    def lipschitz(self, lip_sigma: float) -> float | str:
+        return _PER_SAMPLE_NORM.format(norm="LayerNorm", block="convnext")
+
 
 @register("transformer")
 class TransformerBlock(Block):
@@ -146,3 +180,15 @@ class TransformerBlock(Block):
         if width % self.heads:
             raise ValueError(f"block transformer heads={self.heads} is invalid: it must divide width={width}")
         return Transformer(width, self.hidden_width(width), act, self.heads)
+
+    def lipschitz(self, lip_sigma: float) -> float | str:
+        return ("block transformer: softmax attention is not globally Lipschitz (Kim, Papamakarios & Mnih, "
+                "ICML 2021), so no step size makes x -> u + c·T(x) a contraction")
+
+
+# Per-sample normalization divides by the sample's own standard deviation: near a constant input its
+# Lipschitz constant is max|γ|/√eps, and γ is learnable, so no bound holds for every parameter value.
+_PER_SAMPLE_NORM = (
+    "block {block}: its {norm} normalizes each sample by its own statistics (Lipschitz constant "
+    "max|γ|/√eps, unbounded as γ learns), so no bound on Lip(T) makes x -> u + c·T(x) a contraction"
+)

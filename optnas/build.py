@@ -6,14 +6,14 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from torch import nn
-from torch.nn.utils.parametrizations import spectral_norm
 
-from . import activations, algorithms, blocks, schedules
+from . import activations, algorithms, blocks
 from ._shapes import check_shape, input_kind
 from .certify import UncertifiedArchitecture, certify
-from .nn.io import ImageHead, TokenHead, TokenStem, downsample
+from .nn.io import ImageHead, TokenHead, TokenStem, downsample, downsampled
 from .nn.unrolled import Network, Unrolled
 from .spec import ArchSpec
+from .stages import StagePlan, stage_plan
 
 __all__ = ["INITS", "build", "skeleton"]
 
@@ -47,17 +47,18 @@ def build(
         raise UncertifiedArchitecture(cert)
 
     algorithm = algorithms.get(spec.algorithm, **spec.algorithm_params)
-    schedule = schedules.get(spec.schedule, **spec.schedule_params)
     block = blocks.get(spec.block, **spec.block_params)
     width = spec.width if spec.stem == "lift" else (shape[0] if kind == "image" else shape[-1])
     stem = _stem(spec.stem, kind, shape, width)
 
     stages, transitions = [], []
-    for i, depth in enumerate(_split(spec.depth, spec.stages)):
-        if i:
+    spatial = (shape[1], shape[2]) if kind == "image" else None
+    for plan in stage_plan(spec):  # the same tables and steps the certificate checked
+        if plan.index:
             transitions.append(downsample(width, 2 * width))
             width *= 2
-        stages.append(_stage(spec, algorithm, schedule, block, width, depth, kind))
+            spatial = downsampled(spatial) if spatial else None
+        stages.append(_stage(spec, algorithm, block, width, plan, kind, spatial))
     head = {"vector": lambda: nn.Linear(width, num_outputs), "image": lambda: ImageHead(width, num_outputs),
             "token": lambda: TokenHead(width, num_outputs)}[kind]()
     net = Network(stem, stages, transitions, head)
@@ -65,10 +66,6 @@ def build(
     net.certificate = cert  # type: ignore[assignment]
     net.init_record = init_record  # type: ignore[assignment]
     return net
-
-
-def _split(depth: int, stages: int) -> list[int]:
-    return [depth // stages + (1 if i < depth % stages else 0) for i in range(stages)]
 
 
 def _stem(stem: str, kind: str, shape: tuple[int, ...], width: int) -> nn.Module:
@@ -82,21 +79,22 @@ def _stem(stem: str, kind: str, shape: tuple[int, ...], width: int) -> nn.Module
 
 
 def _stage(
-    spec: ArchSpec, algorithm: algorithms.Algorithm, schedule: schedules.Schedule, block: blocks.Block,
-    width: int, depth: int, kind: str,
+    spec: ArchSpec, algorithm: algorithms.Algorithm, block: blocks.Block,
+    width: int, plan: StagePlan, kind: str, spatial: tuple[int, int] | None,
 ) -> Unrolled:
     act = lambda: activations.get(spec.activation, **spec.activation_params)  # noqa: E731
-    ts = [block.build(width, act(), kind) for _ in range(depth)]
-    if algorithm.implicit and block.lipschitz_factor() is not None:
-        # the contraction certificate assumes T's two weight layers have spectral norm 1
-        for t in ts:
-            first, _, second = t.two_layer()  # type: ignore[operator]
-            spectral_norm(first)
-            spectral_norm(second)
-    return skeleton(algorithm, ts, schedule.module(depth))
+    if algorithm.implicit:
+        # the contraction certificate's bound on Lip(T) holds by this construction (Block.lipschitz)
+        ts = [block.contractive(width, act(), kind, spatial) for _ in range(plan.depth)]
+    else:
+        ts = [block.build(width, act(), kind) for _ in range(plan.depth)]
+    return skeleton(algorithm, ts, plan.steps_module(), layers=plan.layers)
 
 
-def skeleton(algorithm: algorithms.Algorithm, ts: Sequence[nn.Module], steps: nn.Module) -> Unrolled:
+def skeleton(
+    algorithm: algorithms.Algorithm, ts: Sequence[nn.Module], steps: nn.Module,
+    layers: Sequence[algorithms.Layer] | None = None,
+) -> Unrolled:
     """The unrolled loop of ``algorithm`` over the modules ``ts`` (one per layer) with step module ``steps``.
 
     Example:
@@ -107,15 +105,15 @@ def skeleton(algorithm: algorithms.Algorithm, ts: Sequence[nn.Module], steps: nn
         tensor([2.2500])
     """
     depth = len(ts)
-    layers = [
+    tables = [
         {"c": layer.c.tolist(), "mix": layer.mix,
          "sweeps": [{"a0": s.a0.tolist(), "a1": s.a1.tolist(), "b0": s.b0.tolist(), "b1": s.b1.tolist()}
                     for s in layer.sweeps]}
-        for layer in algorithm.layers(depth)
+        for layer in (algorithm.layers(depth) if layers is None else layers)
     ]
     solver = {"max_iter": algorithm.max_iter, "tol": algorithm.tol} if algorithm.implicit else {}  # type: ignore[attr-defined]
     return Unrolled(
-        list(ts), layers, algorithm.equilibrium(depth).tolist(), steps, implicit=algorithm.implicit, **solver
+        list(ts), tables, algorithm.equilibrium(depth).tolist(), steps, implicit=algorithm.implicit, **solver
     )
 
 

@@ -3,7 +3,10 @@
 A trial's optnas *status* refines its Optuna *state* and never contradicts it: the Optuna state is the
 authority (it is what ``study.tell`` wrote last), and the ``status`` user attribute only says which kind of
 that state it was. A worker that died after recording ``status: complete`` but before ``tell`` leaves a FAIL
-trial, and that trial counts as ``failed``, never as ``complete``.
+trial (failed by ``--resume`` or a live sibling), and that trial is ``lost``, never ``complete``.
+
+A finished trial *counts* toward the study's trial count unless it is ``lost`` (:func:`counted`): a lost
+trial's outcome is unknown, so the search runs another in its place.
 
 =========== =============== ====================================================================
 Optuna      status          meaning
@@ -14,7 +17,8 @@ PRUNED      infeasible      violates a constraint (params, FLOPs), not trained
 PRUNED      untrainable     the zero-cost screen predicts it explodes or vanishes, not trained
 FAIL        diverged        training produced NaN/inf or exploding outputs
 FAIL        uncertified     drawn, but fails a certificate condition (not trained)
-FAIL        failed          anything else: a worker died, an error in the trial
+FAIL        failed          an error in the trial (recorded ``status: error``)
+FAIL        lost            anything else: its worker died before telling its outcome (not counted)
 RUNNING     running         being trained now (or its worker died and no sweep has failed it yet)
 WAITING     waiting         queued to run again (a heartbeat retry)
 =========== =============== ====================================================================
@@ -26,7 +30,9 @@ trial always lies on the Pareto front.
 
 Example:
     >>> status("FAIL", "complete")          # died between the record and the tell
-    'failed'
+    'lost'
+    >>> status("FAIL", "error"), counted(["complete", "lost", "failed", "running"])
+    ('failed', 2)
     >>> status("PRUNED", "infeasible")
     'infeasible'
     >>> best([(0, [0.9, 500.0]), (1, [0.9, 300.0]), (2, [0.8, 10.0])], ["maximize", "minimize"])
@@ -40,21 +46,30 @@ from collections.abc import Iterable, Sequence
 
 #: Every status, in the order counts are shown.
 STATUSES = (
-    "complete", "pruned", "infeasible", "untrainable", "diverged", "uncertified", "failed", "running", "waiting",
+    "complete", "pruned", "infeasible", "untrainable", "diverged", "uncertified", "failed", "lost", "running",
+    "waiting",
 )
-_REFINES = {
-    "COMPLETE": ("complete", ()),
-    "PRUNED": ("pruned", ("infeasible", "untrainable")),
-    "FAIL": ("failed", ("diverged", "uncertified")),
-    "RUNNING": ("running", ()),
-    "WAITING": ("waiting", ()),
+#: Optuna state -> (status without a matching record, {recorded status: status}).
+_REFINES: dict[str, tuple[str, dict[str, str]]] = {
+    "COMPLETE": ("complete", {}),
+    "PRUNED": ("pruned", {"infeasible": "infeasible", "untrainable": "untrainable"}),
+    "FAIL": ("lost", {"diverged": "diverged", "uncertified": "uncertified", "error": "failed"}),
+    "RUNNING": ("running", {}),
+    "WAITING": ("waiting", {}),
 }
+#: Statuses of trials that count toward a study's trial count: finished, with a known outcome.
+COUNTED = frozenset(STATUSES) - {"lost", "running", "waiting"}
 
 
 def status(state: str, recorded: object = None) -> str:
     """The optnas status of a trial in Optuna ``state`` (a TrialState name), ``recorded`` its ``status`` attr."""
-    default, refinements = _REFINES.get(str(state).upper(), ("failed", ()))
-    return recorded if isinstance(recorded, str) and recorded in refinements else default
+    default, refinements = _REFINES.get(str(state).upper(), ("lost", {}))
+    return refinements.get(recorded, default) if isinstance(recorded, str) else default
+
+
+def counted(statuses: Iterable[str]) -> int:
+    """How many of ``statuses`` count toward the study's trial count (all finished ones but ``lost``)."""
+    return sum(1 for s in statuses if s in COUNTED)
 
 
 def trial_status(trial: object) -> str:

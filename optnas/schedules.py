@@ -17,10 +17,8 @@ import math
 from typing import Any, ClassVar
 
 import numpy as np
-from torch import nn
 
 from ._registry import Registry
-from .nn.steps import FixedSteps, LearnableSteps
 
 __all__ = ["Schedule", "entry", "get", "names", "register", "step_names"]
 
@@ -36,10 +34,6 @@ class Schedule:
 
     def values(self, depth: int) -> np.ndarray:
         raise NotImplementedError
-
-    def module(self, depth: int) -> nn.Module:
-        """The runtime module producing the steps of a depth-``depth`` network."""
-        return FixedSteps(list(self.values(depth)))
 
     def bounds(self, depth: int) -> tuple[float, float]:
         """Smallest and largest step the schedule can produce at this depth."""
@@ -120,9 +114,6 @@ class Learnable(_HorizonSchedule):
 
     def h_max(self, depth: int) -> float:
         return self.max_factor * self.horizon / depth
-
-    def module(self, depth: int) -> nn.Module:
-        return LearnableSteps(list(self.values(depth)), self.h_max(depth))
 
     def bounds(self, depth: int) -> tuple[float, float]:
         return 0.0, self.h_max(depth)

@@ -13,8 +13,10 @@ its ``a`` and ``b`` coefficients), registered with ``@optnas.algorithms.register
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from .._registry import Registry
-from .base import Algorithm, Layer, Sweep, sweep, unit
+from .base import Algorithm, Layer, Sweep, implicit_table_problem, sweep, unit
 from .explicit import (
     APG2,
     AdamsBashforth2,
@@ -30,11 +32,36 @@ from .implicit import BDF2, AcceleratedProximal, ProximalPoint
 from .multistep import LinearMultistep
 
 __all__ = [
-    "Algorithm", "Layer", "LinearMultistep", "Sweep", "entry", "get", "names", "register", "sweep", "unit",
+    "Algorithm", "Layer", "LinearMultistep", "Sweep", "entry", "get", "implicit_table_problem", "names", "register",
+    "sweep", "unit",
 ]
 
 _REGISTRY: Registry[type[Algorithm]] = Registry("algorithm")
-names, get, entry, register, unregister = _REGISTRY.public()
+names, get, entry, _register, unregister = _REGISTRY.public()
+
+
+def register(name: str, *, overwrite: bool = False) -> Callable[[type[Algorithm]], type[Algorithm]]:
+    """Decorator registering an algorithm class under ``name``.
+
+    An implicit scheme whose default tables the implicit forward pass cannot run (two sweeps, T in a row
+    other than x+, ...) is refused here with one line, instead of certifying and failing in forward.
+    """
+    def decorate(cls: type[Algorithm]) -> type[Algorithm]:
+        if getattr(cls, "implicit", False):
+            problem = _default_problem(cls)
+            if problem:
+                raise ValueError(f"implicit algorithm {name!r} cannot run: {problem}")
+        return _register(name, overwrite=overwrite)(cls)  # type: ignore[no-any-return]
+
+    return decorate
+
+
+def _default_problem(cls: type[Algorithm]) -> str | None:
+    try:
+        algorithm = cls()
+    except TypeError:  # required parameters: checked for each spec when it is certified
+        return None
+    return next((p for d in (1, 2, 3, 6) if (p := implicit_table_problem(algorithm.layers(d)))), None)
 
 for _name, _cls in {
     "gd": GradientDescent,

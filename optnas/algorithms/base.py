@@ -11,6 +11,7 @@ The network's forward pass and the certificate both read these tables, so they c
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -137,6 +138,26 @@ class Implicit:
             raise ValueError(f"tol={tol!r} is invalid: it must be a number in (0, 1)")
         self.max_iter, self.tol = max_iter, float(tol)
         return {} if (max_iter, tol) == (30, 1e-4) else {"max_iter": max_iter, "tol": tol}
+
+
+def implicit_table_problem(layers: Sequence[Layer]) -> str | None:
+    """Why the implicit forward pass cannot run these tables, or None.
+
+    It runs one sweep per layer: x+ = u + c·T(x+) from row 0 (c = b0 + h·b1 must involve T), T reads the
+    new iterate (c of the layer = unit slot 0), and the other rows shift history from the old state only.
+    """
+    for k, layer in enumerate(layers):
+        where = f"layer {k} of depth {len(layers)}"
+        if len(layer.sweeps) != 1:
+            return f"{where} has {len(layer.sweeps)} sweeps; an implicit layer runs exactly one"
+        s = layer.sweeps[0]
+        if s.b0[0] == 0.0 and s.b1[0] == 0.0:
+            return f"{where}: row 0 (x+) has no T term (b0[0] = b1[0] = 0), so there is no fixed point to solve"
+        if np.any(s.b0[1:] != 0.0) or np.any(s.b1[1:] != 0.0):
+            return f"{where}: only row 0 may receive T(x+); rows {np.flatnonzero((s.b0 != 0) | (s.b1 != 0))[1:].tolist()} do"
+        if not np.array_equal(layer.c, unit(len(layer.c))):
+            return f"{where}: c = {layer.c.tolist()}; an implicit T reads the new iterate x+ (c = unit slot 0)"
+    return None
 
 
 def _same(a: Layer, b: Layer) -> bool:

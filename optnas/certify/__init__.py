@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..spec import ArchSpec
-from .certificate import Certificate, Condition, UncertifiedArchitecture
+from ..stages import StagePlan
+from .certificate import Certificate, Condition, Stage, UncertifiedArchitecture
 from .conditions import CONDITIONS, resolve
 
-__all__ = ["Certificate", "Condition", "UncertifiedArchitecture", "certify"]
+__all__ = ["Certificate", "Condition", "Stage", "UncertifiedArchitecture", "certify", "certify_plan"]
 
 
 def certify(spec: ArchSpec, input_shape: Sequence[int] | None = None) -> Certificate:
@@ -23,7 +24,18 @@ def certify(spec: ArchSpec, input_shape: Sequence[int] | None = None) -> Certifi
     With ``input_shape`` the width-lift condition is checked against the input dimension; without it,
     `build` checks it. Unknown names and invalid parameters raise ValueError.
     """
+    return certify_plan(spec, None, input_shape)
+
+
+def certify_plan(
+    spec: ArchSpec, stages: Sequence[StagePlan] | None, input_shape: Sequence[int] | None = None
+) -> Certificate:
+    """`certify` on given stage tables (``None``: the spec's own `optnas.stages.stage_plan`).
+
+    With ``optnas.stages.read_plan(net)`` this recomputes the verdict from the tables a built network runs.
+    """
     if not isinstance(spec, ArchSpec):
         raise ValueError(f"certify expects an ArchSpec, got {type(spec).__name__}")
-    ctx = resolve(spec, input_shape)
-    return Certificate(spec=spec.to_dict(), conditions=[check(ctx) for check in CONDITIONS])
+    ctx = resolve(spec, input_shape, stages)
+    stage_list = [Stage(s.depth, s.steps, s.h_max) for s in ctx.stages]
+    return Certificate(spec=spec.to_dict(), conditions=[check(ctx) for check in CONDITIONS], stages=stage_list)

@@ -23,18 +23,40 @@ class Condition:
 
 
 @dataclass(frozen=True)
+class Stage:
+    """One stage as certified: its ``depth`` and the steps h_k it checked (``optnas.stages.stage_plan``).
+
+    For a learnable schedule ``steps`` are the initial values and ``h_max`` the bound the steps stay below
+    (the linear part was checked on a grid over (0, h_max]); otherwise ``h_max`` is None.
+    """
+
+    depth: int
+    steps: tuple[float, ...]
+    h_max: float | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "steps", tuple(float(h) for h in self.steps))
+
+
+@dataclass(frozen=True)
 class Certificate:
     """The verdict on one spec: ``ok`` when every condition holds.
+
+    ``stages`` holds one `Stage` per stage of the network, with the step sizes the conditions checked;
+    a built network's ``stage_steps()`` gives the same h_k.
 
     Example:
         >>> import optnas
         >>> cert = optnas.certify(optnas.ArchSpec(algorithm="heavy_ball", algorithm_params={"beta": 1.0}))
         >>> cert.ok, [c.name for c in cert.conditions if not c.holds]
         (False, ['zero_stability'])
+        >>> [(s.depth, s.steps[:2]) for s in cert.stages]
+        [(8, (0.125, 0.125))]
     """
 
     spec: dict[str, Any]
     conditions: list[Condition] = field(default_factory=list)
+    stages: list[Stage] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -44,14 +66,19 @@ class Certificate:
         return [c for c in self.conditions if not c.holds]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "spec": self.spec, "conditions": [asdict(c) for c in self.conditions]}
+        return {
+            "ok": self.ok, "spec": self.spec, "conditions": [asdict(c) for c in self.conditions],
+            "stages": [{"depth": s.depth, "steps": list(s.steps), "h_max": s.h_max} for s in self.stages],
+        }
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Certificate:
-        return cls(spec=data["spec"], conditions=[Condition(**c) for c in data["conditions"]])
+        # certificates stored before stages were recorded have none
+        stages = [Stage(s["depth"], tuple(s["steps"]), s.get("h_max")) for s in data.get("stages", [])]
+        return cls(spec=data["spec"], conditions=[Condition(**c) for c in data["conditions"]], stages=stages)
 
     def summary(self) -> str:
         """One line: verdict, the spec's names, and the failing conditions."""

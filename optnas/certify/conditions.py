@@ -13,7 +13,9 @@ import numpy as np
 from .. import activations, algorithms, blocks, schedules
 from .._shapes import state_features
 from ..spec import ArchSpec
+from ..stages import StagePlan, stage_plan
 from .certificate import Condition
+from .contraction import contraction
 from .stability import drift, max_product_norm, power_bounded
 
 # Time-varying coefficients: the product bound is computed at depth D and at 4D. Momentum sequences with
@@ -27,64 +29,77 @@ H_GRID = (0.05, 0.25, 0.5, 0.75, 1.0)
 
 @dataclass
 class Context:
-    """Everything a condition may read, resolved once from the spec."""
+    """Everything a condition may read, resolved once from the spec.
+
+    ``stages`` are the tables and steps the network runs (`optnas.stages.stage_plan`, or read back from a
+    built network): the linear-part conditions check every stage.
+    """
 
     spec: ArchSpec
     algorithm: algorithms.Algorithm
     schedule: schedules.Schedule
     block: blocks.Block
     input_shape: tuple[int, ...] | None
+    stages: tuple[StagePlan, ...]
 
-    def steps(self, depth: int) -> list[np.ndarray]:
+    def steps(self, stage: StagePlan) -> list[np.ndarray]:
         """Step sequences to check: the actual ones, or a grid over (0, h_max] when learnable."""
-        if self.schedule.learnable:
-            _, h_max = self.schedule.bounds(depth)
-            return [np.full(depth, t * h_max) for t in H_GRID]
-        return [self.schedule.values(depth)]
+        if stage.h_max is not None:
+            return [np.full(stage.depth, t * stage.h_max) for t in H_GRID]
+        return [np.asarray(stage.steps)]
 
-    def linear_parts(self, depth: int, h: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-        return [layer.linear_part(float(hk)) for layer, hk in zip(self.algorithm.layers(depth), h, strict=True)]
+    def where(self, stage: StagePlan) -> str:
+        """``"stage i: "`` when the network has several stages (each restarts the algorithm)."""
+        return f"stage {stage.index}: " if len(self.stages) > 1 else ""
 
 
-def _mats_at(ctx: Context, depth: int, h: np.ndarray) -> list[np.ndarray]:
-    """The linear parts of a depth-``depth`` version of the network (learnable: same constant h)."""
-    steps = np.full(depth, h[0]) if ctx.schedule.learnable else ctx.schedule.values(depth)
-    return [a for a, _ in ctx.linear_parts(depth, steps)]
+def linear_parts(stage: StagePlan, h: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    return [layer.linear_part(float(hk)) for layer, hk in zip(stage.layers, h, strict=True)]
+
+
+def _mats_at(ctx: Context, depth: int, h: np.ndarray, learnable: bool) -> list[np.ndarray]:
+    """The linear parts of a depth-``depth`` version of a stage (learnable: the same constant h)."""
+    steps = np.full(depth, h[0]) if learnable else ctx.schedule.values(depth)
+    return [layer.linear_part(float(hk))[0] for layer, hk in zip(ctx.algorithm.layers(depth), steps, strict=True)]
 
 
 def step_sizes(ctx: Context) -> Condition:
-    L = ctx.spec.depth
     if ctx.schedule.learnable:
-        lo, hi = ctx.schedule.bounds(L)
-        detail = f"learnable h_k = h_max·sigmoid(θ_k) in ({lo:g}, {hi:.4g}) by construction"
-        return Condition("step_sizes", True, detail)
-    h = ctx.schedule.values(L)
-    ok = bool(np.all(np.isfinite(h)) and np.all(h > 0))
-    detail = f"h_k in [{h.min():.4g}, {h.max():.4g}], total horizon {h.sum():.4g}"
-    return Condition("step_sizes", ok, detail if ok else f"non-positive or non-finite step: {detail}")
+        bounds = ", ".join(f"{ctx.where(s)}(0, {s.h_max:.4g})" for s in ctx.stages)
+        return Condition("step_sizes", True, f"learnable h_k = h_max·sigmoid(θ_k) in {bounds} by construction")
+    parts = []
+    for stage in ctx.stages:
+        h = np.asarray(stage.steps)
+        detail = f"{ctx.where(stage)}h_k in [{h.min():.4g}, {h.max():.4g}], total horizon {h.sum():.4g}"
+        if not (np.all(np.isfinite(h)) and np.all(h > 0)):
+            return Condition("step_sizes", False, f"non-positive or non-finite step: {detail}")
+        parts.append(detail)
+    return Condition("step_sizes", True, "; ".join(parts))
 
 
 def consistency(ctx: Context) -> Condition:
-    L = ctx.spec.depth
-    e = ctx.algorithm.equilibrium(L)
+    e = ctx.algorithm.equilibrium(ctx.stages[0].depth)
+    proven = ctx.algorithm.structural_proof is not None
     steps: list[float] = []
-    for h in ctx.steps(L):
-        layers = ctx.algorithm.layers(L)
-        for k, (layer, (a, b)) in enumerate(zip(layers, ctx.linear_parts(L, h), strict=True)):
-            d = drift(a, b, layer.c, e)
-            if not d.preserved:
-                why = f"layer {k}: the equilibrium state {e.tolist()} is not kept (A·e != e)"
-                return Condition("consistency", False, why)
-            if abs(d.t_input) < 1e-12:
-                return Condition("consistency", False, f"layer {k}: T sees no x at equilibrium (C·e = 0)")
-            if not d.simple:
-                why = f"layer {k}: eigenvalue 1 of A is not simple (a repeated root at 1)"
-                return Condition("consistency", False, why)
-            if not d.step > 0:
-                why = f"layer {k}: effective step w·b = {d.step:.4g} is not positive"
-                return Condition("consistency", False, why)
-            steps.append(d.step)
-    if ctx.algorithm.structural_proof:
+    for stage in ctx.stages:
+        e = ctx.algorithm.equilibrium(stage.depth)
+        at = ctx.where(stage)
+        for h in ctx.steps(stage):
+            for k, (layer, (a, b)) in enumerate(zip(stage.layers, linear_parts(stage, h), strict=True)):
+                d = drift(a, b, layer.c, e, proven_simple=proven)
+                if not d.preserved:
+                    why = f"{at}layer {k}: the equilibrium state {e.tolist()} is not kept (A·e != e)"
+                    return Condition("consistency", False, why)
+                if abs(d.t_input) < 1e-12:
+                    return Condition("consistency", False, f"{at}layer {k}: T sees no x at equilibrium (C·e = 0)")
+                if not d.simple:
+                    why = f"{at}layer {k}: eigenvalue 1 of A is not simple (a repeated root at 1)"
+                    return Condition("consistency", False, why)
+                if not d.step > 0:
+                    why = f"{at}layer {k}: effective step w·b = {d.step:.4g} is not positive"
+                    return Condition("consistency", False, why)
+                steps.append(d.step)
+    if proven:
         detail = f"A_k·e = e with e = 1 for every layer; effective steps > 0 (min {min(steps):.4g})"
         return Condition("consistency", True, detail)
     return Condition(
@@ -95,31 +110,19 @@ def consistency(ctx: Context) -> Condition:
 
 
 def zero_stability(ctx: Context) -> Condition:
-    alg, L = ctx.algorithm, ctx.spec.depth
+    alg = ctx.algorithm
     if alg.structural_proof:
         return Condition("zero_stability", True, f"by construction: {alg.structural_proof}")
     verdicts: list[Condition] = []
-    for h in ctx.steps(L):
-        mats = [a for a, _ in ctx.linear_parts(L, h)]
-        body = mats[alg.startup :] or mats
-        if all(np.allclose(m, body[0], atol=1e-12) for m in body):
-            ok, detail = power_bounded(body[0])
-            verdicts.append(Condition("zero_stability", ok, f"constant A (exact root test): {detail}"))
-            continue
-        # time-varying: a numerical uniform bound on products, here and for a 4× deeper network
-        base = max(L, 16)
-        m_here = max_product_norm(mats)
-        m_base, m_deep = (max_product_norm(_mats_at(ctx, d, h)) for d in (base, 4 * base))
-        ratio = m_deep / max(m_base, 1.0)
-        ok = bool(np.isfinite(m_deep) and ratio <= GROWTH_LIMIT)
-        growth = "bounded" if ratio <= 1.05 else ("at most linear growth" if ok else "super-linear growth")
-        detail = (
-            f"time-varying A_k: max ||A_k···A_j||_2 = {m_here:.4g} at depth {L}, {m_base:.4g} at {base}, "
-            f"{m_deep:.4g} at {4 * base} ({growth}, ratio {ratio:.3g} <= {GROWTH_LIMIT} required)"
-        )
-        verdicts.append(Condition("zero_stability", ok, detail, numerical=True))
+    for stage in ctx.stages:
+        for h in ctx.steps(stage):
+            v = _zero_stable(ctx, stage, h)
+            verdicts.append(Condition(v.name, v.holds, ctx.where(stage) + v.detail, v.numerical))
     failing = [v for v in verdicts if not v.holds]
     chosen = failing[0] if failing else verdicts[-1]
+    if not failing and len(ctx.stages) > 1:  # the last verdict, said of every stage
+        last = _zero_stable(ctx, ctx.stages[-1], ctx.steps(ctx.stages[-1])[-1])
+        chosen = Condition(last.name, True, f"every stage: {last.detail}", last.numerical)
     if ctx.schedule.learnable:
         where = "every" if not failing else "some"
         return Condition(
@@ -127,6 +130,28 @@ def zero_stability(ctx: Context) -> Condition:
             f"checked at h in {[round(t, 2) for t in H_GRID]}·h_max ({where} point): {chosen.detail}", numerical=True,
         )
     return chosen
+
+
+def _zero_stable(ctx: Context, stage: StagePlan, h: np.ndarray) -> Condition:
+    L = stage.depth
+    mats = [a for a, _ in linear_parts(stage, h)]
+    body = mats[ctx.algorithm.startup :] or mats
+    if all(np.allclose(m, body[0], atol=1e-12) for m in body):
+        ok, detail = power_bounded(body[0])
+        return Condition("zero_stability", ok, f"constant A (exact root test): {detail}")
+    # time-varying: a numerical uniform bound on products, here and for a 4× deeper network
+    base = max(L, 16)
+    m_here = max_product_norm(mats)
+    learnable = stage.h_max is not None
+    m_base, m_deep = (max_product_norm(_mats_at(ctx, d, h, learnable)) for d in (base, 4 * base))
+    ratio = m_deep / max(m_base, 1.0)
+    ok = bool(np.isfinite(m_deep) and ratio <= GROWTH_LIMIT)
+    growth = "bounded" if ratio <= 1.05 else ("at most linear growth" if ok else "super-linear growth")
+    detail = (
+        f"time-varying A_k: max ||A_k···A_j||_2 = {m_here:.4g} at depth {L}, {m_base:.4g} at {base}, "
+        f"{m_deep:.4g} at {4 * base} ({growth}, ratio {ratio:.3g} <= {GROWTH_LIMIT} required)"
+    )
+    return Condition("zero_stability", ok, detail, numerical=True)
 
 
 def two_layer_structure(ctx: Context) -> Condition:
@@ -188,48 +213,18 @@ def width_lift(ctx: Context) -> Condition:
     return Condition("width_lift", ok, f"state width {spec.width} {'>=' if ok else '<'} input dimension {d} + 1{why}")
 
 
-def contraction(ctx: Context) -> Condition:
-    alg, spec = ctx.algorithm, ctx.spec
-    if not alg.implicit:
-        return Condition("contraction", True, "explicit algorithm: no fixed point to solve")
-    L = spec.depth
-    _, h_max = ctx.schedule.bounds(L)
-    coefs = []
-    for layer in alg.layers(L):
-        s = layer.sweeps[0]
-        coefs.append(abs(s.b0[0] + h_max * s.b1[0]))
-    c = max(coefs)
-    lip_sigma = activations.info(spec.activation, **spec.activation_params).lipschitz
-    if lip_sigma is None:
-        return Condition(
-            "contraction", False,
-            f"activation {spec.activation} is not globally Lipschitz: no step size makes x -> u + c·T(x) a "
-            "contraction, and the fixed-point solve can diverge",
-        )
-    factor = ctx.block.lipschitz_factor()
-    if factor is None:
-        return Condition(
-            "contraction", True,
-            f"no static Lipschitz bound for block {spec.block} (its norm layers); the fixed-point solver "
-            "reports its residual at run time",
-            numerical=True,
-        )
-    q = c * lip_sigma * factor
-    ok = q < 1.0
-    return Condition(
-        "contraction", ok,
-        f"c·Lip(T) <= {c:.4g}·{lip_sigma:g}·{factor:g} = {q:.4g} {'<' if ok else '>='} 1 "
-        "(T's weights spectrally normalized)",
-    )
-
-
 CONDITIONS: tuple[Callable[[Context], Condition], ...] = (
     consistency, zero_stability, step_sizes, two_layer_structure, activation, width_lift, contraction,
 )
 
 
-def resolve(spec: ArchSpec, input_shape: Sequence[int] | None) -> Context:
-    """Look up every name of the spec (unknown names and bad parameters raise ValueError)."""
+def resolve(
+    spec: ArchSpec, input_shape: Sequence[int] | None, stages: Sequence[StagePlan] | None = None
+) -> Context:
+    """Look up every name of the spec (unknown names and bad parameters raise ValueError).
+
+    ``stages`` defaults to the spec's `stage_plan`; pass tables read back from a built network to check those.
+    """
     schedule = schedules.get(spec.schedule, **spec.schedule_params)
     if schedule.kind != "step":
         raise ValueError(
@@ -237,10 +232,17 @@ def resolve(spec: ArchSpec, input_shape: Sequence[int] | None) -> Context:
             f"valid step schedules: {', '.join(schedules.step_names())}"
         )
     activations.get(spec.activation, **spec.activation_params)  # validate name and parameters
+    algorithm = algorithms.get(spec.algorithm, **spec.algorithm_params)
+    plan = tuple(stage_plan(spec) if stages is None else stages)
+    if algorithm.implicit:
+        problem = next((p for s in plan if (p := algorithms.implicit_table_problem(s.layers))), None)
+        if problem:
+            raise ValueError(f"implicit algorithm {spec.algorithm!r} cannot run: {problem}")
     return Context(
         spec=spec,
-        algorithm=algorithms.get(spec.algorithm, **spec.algorithm_params),
+        algorithm=algorithm,
         schedule=schedule,
         block=blocks.get(spec.block, **spec.block_params),
         input_shape=None if input_shape is None else tuple(input_shape),
+        stages=plan,
     )

@@ -1,8 +1,9 @@
 """The ``optnas`` command line: one module per subcommand, registered in `COMMANDS`.
 
 Each subcommand module defines ``add_arguments(parser)`` and ``run(args) -> int``. Bad input (a
-ValueError, including `optnas.errors.UsageError`, or a missing file) prints one line on stderr and exits
-2; a negative answer (a failing certificate) exits 1.
+ValueError, including `optnas.errors.UsageError`, or a missing file) and a failed storage write (a full
+disk: `optnas.errors.StorageWriteError`) print one line on stderr and exit 2; a negative answer (a failing
+certificate, a search whose workers died short of its count) exits 1.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+
+from optnas.errors import StorageWriteError
 
 # name -> (module under optnas.cli, one-line help). Modules are imported lazily: `optnas list` must not
 # pay for Ray or Dash.
@@ -54,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         plugins.load_entry_points()
         plugins.load(args.plugin)
         return int(args._module.run(args))
-    except (ValueError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+    except (ValueError, FileNotFoundError, IsADirectoryError, PermissionError, StorageWriteError) as exc:
         print(f"optnas {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
+from typing import Any
 
 BACKENDS = ("optuna", "ray")
 DEVICES = ("auto", "cpu", "cuda")
@@ -51,9 +53,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from optnas.cli._space import load_space
+    """Search, then print the leaderboard; exit 1 (after the leaderboard) when workers died short of the count."""
+    from optnas.errors import SearchIncomplete
+
+    try:
+        study = _search(args)
+    except SearchIncomplete as exc:
+        _summary(args, exc.study, exc.command)
+        print(f"optnas search: {exc}", file=sys.stderr)
+        return 1
+    _summary(args, study)
+    return 0
+
+
+def _summary(args: argparse.Namespace, study: Any, resume: str | None = None) -> None:
     from optnas.search.leaderboard import render_summary
     from optnas.search.storage import DEFAULT_STORAGE
+
+    render_summary(study, storage=args.storage or DEFAULT_STORAGE, resume=resume)
+
+
+def _search(args: argparse.Namespace) -> Any:
+    from optnas.cli._space import load_space
 
     space = load_space(args.space, "search")
     common = dict(trials=args.trials, timeout=args.timeout, study=args.study, storage=args.storage, seed=args.seed,
@@ -69,5 +90,4 @@ def run(args: argparse.Namespace) -> int:
         from optnas.search import run_search
 
         study = run_search(space, jobs=args.jobs, progress=not args.no_progress, **common)
-    render_summary(study, storage=args.storage or DEFAULT_STORAGE, space_file=str(args.space))
-    return 0
+    return study

@@ -42,7 +42,11 @@ class ReadOnlyJournal(BaseJournalBackend):
                 try:
                     log = loads(line)
                 except ValueError as exc:
-                    bad = ValueError(f"{self.path}: log {self._next + 1} is not valid JSON ({exc})")
+                    bad = ValueError(
+                        f"{self.path}: record {self._next + 1} at byte {self._offset} is not valid JSON ({exc}) "
+                        "and more records follow it (the file was cut or edited in the middle); restore a backup "
+                        f"copy, or keep the records before it: truncate -s {self._offset} {self.path}"
+                    )
                     continue
                 number = self._next
                 self._next += 1

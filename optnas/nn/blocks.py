@@ -33,15 +33,31 @@ class MLP2(nn.Module):
 
 
 class PreActConv(nn.Module):
-    """T(z) = Conv(σ(BN(Conv(σ(BN(z)))))): the pre-activation residual block (He et al. 2016)."""
+    """T(z) = Conv(σ(BN(Conv(σ(BN(z)))))): the pre-activation residual block (He et al. 2016).
 
-    def __init__(self, width: int, hidden: int, act: nn.Module, kernel: int = 3) -> None:
+    ``spatial=(H, W)`` makes it contractive by construction (implicit networks): each conv is divided by
+    its operator norm at H×W and each BatchNorm's per-channel gain is capped at 1, so Lip(T) <= Lip(σ)².
+    """
+
+    def __init__(
+        self, width: int, hidden: int, act: nn.Module, kernel: int = 3, spatial: tuple[int, int] | None = None
+    ) -> None:
         super().__init__()
         pad = kernel // 2
-        self.bn1, self.act1 = nn.BatchNorm2d(width), act
-        self.conv1 = nn.Conv2d(width, hidden, kernel, padding=pad, bias=False)
-        self.bn2, self.act2 = nn.BatchNorm2d(hidden), _clone(act)
-        self.conv2 = nn.Conv2d(hidden, width, kernel, padding=pad, bias=False)
+        if spatial is None:
+            bn: type[nn.BatchNorm2d] = nn.BatchNorm2d
+            conv = lambda i, o: nn.Conv2d(i, o, kernel, padding=pad, bias=False)  # noqa: E731
+        else:
+            bn = GainCappedBatchNorm2d
+            conv = lambda i, o: OperatorNormConv2d(i, o, kernel, spatial)  # noqa: E731
+        self.bn1, self.act1 = bn(width), act
+        self.conv1 = conv(width, hidden)
+        self.bn2, self.act2 = bn(hidden), _clone(act)
+        self.conv2 = conv(hidden, width)
+
+    def lipschitz_chain(self) -> list[nn.Module]:
+        """T's data path in order: Lip(T) <= the product of these layers' bounds."""
+        return [self.bn1, self.act1, self.conv1, self.bn2, self.act2, self.conv2]
 
     def two_layer(self) -> tuple[nn.Module, nn.Module, nn.Module]:
         # W1 = conv1 followed by the affine BN2, σ = act2, W2 = conv2
@@ -50,6 +66,59 @@ class PreActConv(nn.Module):
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         out = self.conv1(self.act1(self.bn1(z)))
         return self.conv2(self.act2(self.bn2(out)))
+
+
+class OperatorNormConv2d(nn.Conv2d):
+    """A stride-1, zero-padded, bias-free conv divided by its operator norm on H×W inputs.
+
+    The norm is that of the linear map on (C, H, W) tensors (not of the reshaped weight, which can be far
+    smaller or larger), estimated by power iteration with conv and its transpose, as torch's spectral_norm
+    does for matrices: one iteration per training forward, 64 at construction; inputs must be H×W.
+    """
+
+    def __init__(self, width_in: int, width_out: int, kernel: int, spatial: tuple[int, int]) -> None:
+        super().__init__(width_in, width_out, kernel, padding=kernel // 2, bias=False)
+        self.spatial = (int(spatial[0]), int(spatial[1]))
+        v = torch.randn(1, width_in, *self.spatial, generator=torch.Generator().manual_seed(0))
+        self.register_buffer("v", v / v.norm())
+        with torch.no_grad():
+            self.power_iteration(64)
+
+    def power_iteration(self, steps: int) -> None:
+        v = self.v
+        for _ in range(steps):
+            u = nn.functional.conv2d(v, self.weight, padding=self.padding)
+            v = nn.functional.conv_transpose2d(u, self.weight, padding=self.padding)
+            v = v / (v.norm() + 1e-12)
+        self.v.copy_(v)
+
+    def sigma(self) -> torch.Tensor:
+        """‖conv‖ at H×W from the current power-iteration vector (differentiable in the weight)."""
+        # a copy: later power iterations update the buffer in place while autograd still needs this one
+        return nn.functional.conv2d(self.v.clone(), self.weight, padding=self.padding).norm()
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        if tuple(z.shape[-2:]) != self.spatial:
+            raise ValueError(f"input size {tuple(z.shape[-2:])}: this conv is normalized at {self.spatial}")
+        if self.training:
+            with torch.no_grad():
+                self.power_iteration(1)
+        return nn.functional.conv2d(z, self.weight / self.sigma(), padding=self.padding)
+
+
+class GainCappedBatchNorm2d(nn.BatchNorm2d):
+    """BatchNorm whose per-channel gain |γ_c|/√(var_c + eps) is capped at 1 (running statistics in eval
+    mode, batch statistics in training), so in eval mode it is an affine map of Lipschitz constant <= 1."""
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        var = z.var(dim=(0, 2, 3), unbiased=False) if self.training else self.running_var
+        assert var is not None
+        limit = torch.sqrt(var + self.eps).detach()  # |γ_c| <= √(var_c + eps)  <=>  gain_c <= 1
+        gamma = torch.maximum(torch.minimum(self.weight, limit), -limit)
+        momentum = 0.1 if self.momentum is None else self.momentum
+        return nn.functional.batch_norm(
+            z, self.running_mean, self.running_var, gamma, self.bias, self.training, momentum, self.eps
+        )
 
 
 class ChannelsLayerNorm(nn.Module):

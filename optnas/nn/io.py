@@ -68,3 +68,8 @@ class TokenHead(nn.Module):
 def downsample(width_in: int, width_out: int) -> nn.Module:
     """Stage transition for images: halve the resolution, change the width (applied to the iterate)."""
     return nn.Sequential(nn.BatchNorm2d(width_in), nn.Conv2d(width_in, width_out, 3, stride=2, padding=1))
+
+
+def downsampled(spatial: tuple[int, int]) -> tuple[int, int]:
+    """H×W after `downsample` (3×3, stride 2, padding 1: ⌈H/2⌉×⌈W/2⌉)."""
+    return ((spatial[0] + 1) // 2, (spatial[1] + 1) // 2)

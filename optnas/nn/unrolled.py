@@ -129,6 +129,34 @@ class Unrolled(nn.Module):
         assert out is not None
         return out
 
+    def step_values(self) -> tuple[float, ...]:
+        """The h_k this skeleton runs now (learnable steps: their current values)."""
+        hs = self.steps()
+        return tuple(float(h) for h in (hs.detach().tolist() if isinstance(hs, torch.Tensor) else hs))
+
+    def tables(self) -> list[dict[str, Any]]:
+        """The coefficient tables as the forward pass runs them, rebuilt from the compiled rows (the
+        certificate can be recomputed from these: ``optnas.stages.read_plan``)."""
+        m = len(self.equilibrium)
+        out = []
+        for k, sweeps in enumerate(self.sweeps):
+            c = [0.0] * m
+            for j, v in self.c_terms[k]:
+                c[j] = v
+            compiled = []
+            for rows in sweeps:
+                a0 = [[float(i == j) for j in range(m)] for i in range(m)]
+                a1 = [[0.0] * m for _ in range(m)]
+                b0, b1 = [0.0] * m, [0.0] * m
+                for i, terms, f0, f1 in rows:
+                    a0[i] = [0.0] * m
+                    for j, t0, t1 in terms:
+                        a0[i][j], a1[i][j] = t0, t1
+                    b0[i], b1[i] = f0, f1
+                compiled.append({"a0": a0, "a1": a1, "b0": b0, "b1": b1})
+            out.append({"c": c, "mix": self.mix[k], "sweeps": compiled})
+        return out
+
     def _row_pairs(self, row: Row, s: list[torch.Tensor | None], h: Any, weights: torch.Tensor | None) -> list:
         i, terms, _, _ = row
         if i == 0 and weights is not None:
@@ -206,6 +234,18 @@ class Network(nn.Module):
                 x = self.transitions[i - 1](x)
             x = stage(x)
         return self.head(x)
+
+    def stage_steps(self) -> list[tuple[float, ...]]:
+        """The h_k each stage runs, one tuple per stage (equal to ``certificate.stages[i].steps``).
+
+        Example:
+            >>> import optnas
+            >>> spec = optnas.ArchSpec(algorithm="gd", block="preact_conv", depth=3, width=4, stages=2,
+            ...                        schedule_params={"horizon": 1.5})
+            >>> optnas.build(spec, (3, 8, 8), 2).stage_steps()
+            [(0.75, 0.75), (1.5,)]
+        """
+        return [stage.step_values() for stage in self.stages]  # type: ignore[operator]
 
     def solver_residual(self) -> float:
         """Worst fixed-point residual of the last forward (0.0 for explicit networks)."""

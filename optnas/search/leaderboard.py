@@ -5,8 +5,7 @@ table fits 80 columns: short headers, one space between columns, long names fold
 
 Example:
     >>> from rich.console import Console                                        # doctest: +SKIP
-    >>> render_summary(study, storage="optnas-runs/journal.log", space_file="search_spaces/rings.yaml",
-    ...                console=Console(width=80))                              # doctest: +SKIP
+    >>> render_summary(study, storage="optnas-runs/journal.log", console=Console(width=80))  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -44,13 +43,15 @@ def render_summary(
     study: optuna.Study,
     *,
     storage: str,
-    space_file: str | None = None,
+    resume: str | None = None,
     top: int = 10,
     console: Console | None = None,
 ) -> None:
-    """Print the study's summary: storage, counts by optnas status, best trial, leaderboard, next commands."""
+    """Print the study's summary: storage, counts by optnas status, best trial, leaderboard, next commands.
+
+    ``resume`` is the command that continues a search its workers left short (`SearchIncomplete.command`).
+    """
     from ..results import frame
-    from .runner import alive
 
     console = console or Console(width=None if Console().is_terminal else WIDTH, highlight=False)
     df = frame(study)
@@ -69,13 +70,9 @@ def render_summary(
     lines = [f"optnas dashboard{flag}", f"optnas report{flag} --study {name} -o {name}-report.html"]
     if not ranked.empty:
         lines.append(f"optnas export{flag} --study {name} --out best-{study.study_name}")
-    stale = [
-        t for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
-        if not alive(int((t.user_attrs.get("worker") or {}).get("pid", -1)))
-    ]
-    if stale:
-        space = shlex.quote(space_file) if space_file else "SPACE.yaml"
-        lines.append(f"optnas search {space}{flag} --study {name} --resume   # {len(stale)} left by dead workers")
+    if resume:
+        lost = tally.get("lost", 0)
+        lines.append(f"{resume}   # {lost} lost with dead workers")
     console.print("next:")
     for line in lines:
         console.print(f"  {line}", soft_wrap=True)

@@ -16,6 +16,8 @@ from rich.progress import (
 )
 from rich.progress import Progress as RichProgress
 
+from .counts import counted
+
 
 class Progress:
     """``with Progress(study, total) as bar: ... bar.update(study)``; silent when not enabled."""
@@ -48,8 +50,6 @@ class Progress:
     def update(self, study: optuna.Study) -> None:
         if self._bar is None or self._task is None:
             return
-        from .runner import counted
-
         self._bar.update(self._task, completed=min(counted(study), self.total), best=best_text(study))
 
     def __exit__(

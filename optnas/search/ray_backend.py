@@ -54,7 +54,7 @@ def run_ray_search(
         import ray.tune  # noqa: F401
     except ImportError:
         raise UsageError("--backend ray needs Ray Tune: pip install 'optnas[ray]'") from None
-    from .ray.cluster import check_address, check_flags, checkpoint_interval
+    from .ray.cluster import check_address, check_flags, checkpoint_interval, experiment_root
     from .ray.run import RaySearch
     from .ray.worker import CHECKPOINT_EVERY_S
 
@@ -64,6 +64,10 @@ def run_ray_search(
     if seed is not None:
         space.config.seed = seed
     url = storage or DEFAULT_STORAGE
+    if resume:  # before Ray starts: Tuner.restore would unpickle what is in the experiment folder
+        from .ray.trust import check_experiment
+
+        check_experiment(f"{experiment_root(url)}/{study or space.name}")
     search = RaySearch(
         space=space,
         url=url,

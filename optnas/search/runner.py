@@ -1,41 +1,43 @@
 """Run a search on one machine: K worker processes on one Optuna storage, a progress bar, a leaderboard.
 
-The study holds exactly ``trials`` finished trials: a worker claims a trial (``study.ask()``) under a file
-lock only while finished + running trials are below the count, so concurrent workers neither lose nor add
-trials. A worker killed mid-trial leaves that trial RUNNING; ``resume`` fails it (its process is gone) and
-runs the remainder. With an RDB storage, heartbeats fail and retry it while the search still runs.
+The study holds exactly ``trials`` counted trials (`optnas.outcome`): a worker claims a trial
+(``study.ask()``) under the claim lock only while counted + running trials are below the count, and takes
+the trial's lock before it lets go of the claim lock (`optnas.search.locks`). Before each claim it fails the
+trials of dead workers (`optnas.search.liveness.sweep`: a RUNNING trial whose lock nobody holds); a failed
+trial is ``lost`` and another runs in its place, so a live sibling completes the study. ``resume`` does the
+same sweep first. With an RDB storage, heartbeats also fail and retry a dead worker's trial.
+
+A failed write to the storage (a full disk) ends the search with `optnas.errors.StorageWriteError` (exit 2);
+a search that ends short of its count because its workers died raises `optnas.errors.SearchIncomplete`,
+which names the lost trials and the command that resumes.
 """
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import logging
 import multiprocessing as mp
 import os
-import socket
+import shlex
 import time
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import optuna
 import torch
-from optuna.storages import fail_stale_trials
-from optuna.storages._heartbeat import get_heartbeat_thread, is_heartbeat_enabled
-from optuna.trial import TrialState
 
 from .. import __version__
-from ..errors import UsageError
-from .objective import Objective, TrialFailed
-from .space import SearchSpace, UncertifiedDraw
+from ..errors import SearchIncomplete, StorageWriteError, UsageError
+from . import failpoints
+from .counts import counted, lost, running, waiting
+from .lifecycle import Lifecycle, record, tell, uploader
+from .liveness import Heartbeat, fail_stale, sweep
+from .locks import TrialLock, claim_lock
+from .space import SearchSpace
 from .storage import DEFAULT_STORAGE, artifact_dir_for, open_storage
 from .study import make_pruner, make_sampler
 
-FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 log = logging.getLogger("optnas.search")
 
 
@@ -55,131 +57,69 @@ class SearchJob:
     task: Any = None  # a Task object given to the SearchSpace (pickled to spawned workers), else None
 
 
-def counted(study: optuna.Study) -> int:
-    """Finished trials that count toward the target: those with an optnas outcome (not dead-worker failures)."""
-    return sum(
-        1
-        for t in study.get_trials(deepcopy=False, states=FINISHED)
-        if t.state != TrialState.FAIL or "status" in t.user_attrs
-    )
-
-
-def running(study: optuna.Study) -> int:
-    return len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
-
-
-def waiting(study: optuna.Study) -> int:
-    """Trials queued to run again (a heartbeat retry of a dead worker's trial): always worth claiming."""
-    return len(study.get_trials(deepcopy=False, states=(TrialState.WAITING,)))
-
-
-@contextmanager
-def claim_lock(storage: str, study: str) -> Iterator[None]:
-    """A per-(storage, study) lock file, so workers on this machine claim trials one at a time."""
-    key = hashlib.sha1(f"{os.path.abspath(storage) if '://' not in storage else storage}|{study}".encode()).hexdigest()
-    path = Path(os.environ.get("OPTNAS_LOCK_DIR", Path.home() / ".cache" / "optnas" / "locks")) / f"{key[:16]}.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def _load(job: SearchJob) -> tuple[SearchSpace, optuna.Study]:
+def _load(job: SearchJob) -> tuple[SearchSpace, optuna.Study, optuna.storages.BaseStorage]:
     space = SearchSpace.from_dict(job.space_dict, Path(job.space_file) if job.space_file else None, task=job.task)
     storage = open_storage(job.storage)
     sampler = make_sampler(space, seed=None)
     study = optuna.load_study(study_name=job.study, storage=storage, sampler=sampler, pruner=make_pruner(space))
-    return space, study
+    return space, study, storage
 
 
 def work(
-    job: SearchJob, space: SearchSpace | None = None, study: optuna.Study | None = None, on_trial: Any = None
+    job: SearchJob,
+    space: SearchSpace | None = None,
+    study: optuna.Study | None = None,
+    storage: optuna.storages.BaseStorage | None = None,
+    on_trial: Any = None,
 ) -> int:
-    """The worker loop: claim, run and record trials until the study holds ``job.trials``. Returns trials run."""
+    """The worker loop: claim, run, record and tell trials until the study holds ``job.trials``; trials run."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
     # Small models train fastest with few threads, and K workers must not oversubscribe the cores.
     torch.set_num_threads(int(os.environ.get("OPTNAS_TORCH_THREADS", max(1, (os.cpu_count() or 1) // job.jobs))))
-    if space is None or study is None:
-        space, study = _load(job)
-    objective = Objective(space, device=job.device, artifact_dir=Path(job.artifact_dir))
+    if space is None or study is None or storage is None:
+        space, study, storage = _load(job)
+    life = Lifecycle(space, device=job.device)
     deadline = None if job.timeout is None else time.monotonic() + job.timeout
     done = 0
-    heartbeat = is_heartbeat_enabled(study._storage)
-    while deadline is None or time.monotonic() < deadline:
-        if heartbeat:
-            fail_stale_trials(study)
-        with claim_lock(job.storage, job.study):
-            claim = _claim(study, job.trials, heartbeat)
-            trial = study.ask() if claim == "run" else None
-        if claim == "stop":
-            break
-        if trial is None:  # others are running the last trials; one may be stale and come back as WAITING
-            time.sleep(1.0)
-            continue
-        with get_heartbeat_thread(trial._trial_id, study._storage):
-            state, values = _run_one(objective, trial)
-        study.tell(trial, values, state=state)
-        done += 1
-        if on_trial is not None:
-            on_trial(study)
+    try:
+        while deadline is None or time.monotonic() < deadline:
+            fail_stale(study, storage)  # RDB heartbeats: fail and retry trials of dead workers elsewhere
+            with claim_lock(job.storage, job.study):
+                sweep(study, job.storage)  # dead workers of this machine, whatever moment they died at
+                claim = _claim(study, job.trials)
+                if claim == "stop":
+                    break
+                trial = study.ask() if claim == "run" else None
+                if trial is not None:
+                    failpoints.reach("after_ask")
+                    lock = TrialLock(job.storage, job.study, trial.number)
+            if trial is None:  # others are running the last trials; one may die and need replacing
+                time.sleep(1.0)
+                continue
+            try:
+                with Heartbeat(storage, study, trial.number):
+                    outcome = life.run(trial)
+                    record(trial, outcome, upload=uploader(job.artifact_dir, trial, storage))
+                    tell(study, trial.number, outcome)
+            finally:
+                lock.release()
+            done += 1
+            if on_trial is not None:
+                on_trial(study)
+    except optuna.exceptions.StorageInternalError as exc:  # an RDB refused a write
+        raise StorageWriteError(job.storage, exc) from None
     return done
 
 
-def _claim(study: optuna.Study, target: int, heartbeat: bool) -> str:
-    """ "run" a new or retried trial, "wait" for running ones (heartbeat storages only), or "stop"."""
+def _claim(study: optuna.Study, target: int) -> str:
+    """ "run" a new or retried trial, "wait" while others run the last ones (one may die), or "stop"."""
     if waiting(study):
         return "run"
     done, busy = counted(study), running(study)
     if done >= target:
         return "stop"
-    if done + busy >= target:
-        # journal: no heartbeat will retry a dead worker's trial, so stop (``--resume`` recovers it)
-        return "wait" if heartbeat else "stop"
-    return "run"
-
-
-def _run_one(objective: Objective, trial: optuna.Trial) -> tuple[TrialState, Any]:
-    try:
-        return TrialState.COMPLETE, objective(trial)
-    except optuna.TrialPruned as exc:
-        trial.set_user_attr("reason", trial.user_attrs.get("reason") or str(exc))
-        trial.set_user_attr("status", trial.user_attrs.get("status") or "pruned")
-        return TrialState.PRUNED, None
-    except (UncertifiedDraw, TrialFailed):
-        return TrialState.FAIL, None
-    except Exception as exc:  # a bug or an environment error in one trial must not end the study
-        log.warning("trial %d failed: %s: %s", trial.number, type(exc).__name__, exc)
-        trial.set_user_attr("status", "error")
-        trial.set_user_attr("reason", f"{type(exc).__name__}: {exc}")
-        return TrialState.FAIL, None
-
-
-def fail_dead_workers(study: optuna.Study) -> int:
-    """Fail RUNNING trials whose worker process on this host is gone (journal storages have no heartbeat)."""
-    host, failed = socket.gethostname(), 0
-    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        worker = t.user_attrs.get("worker") or {}
-        if worker.get("host") == host and not alive(int(worker.get("pid", -1))):
-            study._storage.set_trial_state_values(t._trial_id, state=TrialState.FAIL)
-            failed += 1
-    return failed
-
-
-def alive(pid: int) -> bool:
-    """Whether process ``pid`` exists on this host (signal 0 checks without sending anything)."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return "wait" if done + busy >= target else "run"
 
 
 def check_budget(trials: int | None, timeout: float | None) -> None:
@@ -193,8 +133,16 @@ def check_budget(trials: int | None, timeout: float | None) -> None:
         raise UsageError(f"timeout={timeout!r} (--timeout) is invalid: it must be > 0 seconds")
 
 
-def _worker_main(job: SearchJob) -> None:
-    work(job)
+def worker_main(job: SearchJob, errors: Any = None) -> None:
+    """The entry point of each spawned worker process (``--jobs K``): imports done here reach every worker.
+
+    A failed storage write is put on ``errors`` for the parent to raise, and the worker exits 2."""
+    try:
+        work(job)
+    except StorageWriteError as exc:
+        if errors is not None:
+            errors.put(exc)
+        raise SystemExit(2) from None
 
 
 def run_search(
@@ -212,10 +160,14 @@ def run_search(
 ) -> optuna.Study:
     """Run (or resume) the search of ``space``; returns the Optuna study.
 
+    Raises `optnas.errors.StorageWriteError` when a write fails, `optnas.errors.SearchIncomplete` when the
+    search ends short of its count because workers died (the message says how to resume).
+
     Example:
         >>> space = SearchSpace.from_yaml("search_spaces/rings.yaml")        # doctest: +SKIP
         >>> study = run_search(space, trials=10, storage="runs/journal.log")  # doctest: +SKIP
     """
+    from .progress import Progress
     from .study import create_or_resume
 
     check_budget(trials, timeout)
@@ -226,11 +178,14 @@ def run_search(
     url = storage or DEFAULT_STORAGE
     name = study or space.name
     target = trials or space.config.trials
-    optuna_study = create_or_resume(space, url, name, resume=resume)
+    backend = open_storage(url)
+    optuna_study = create_or_resume(space, url, name, resume=resume, backend=backend)
+    first = len(optuna_study.get_trials(deepcopy=False))
     if resume:
-        stale = fail_dead_workers(optuna_study)
+        with claim_lock(url, name):
+            stale = sweep(optuna_study, url)
         if stale:
-            log.warning("resume: failed %d trial(s) left running by dead workers", stale)
+            log.warning("resume: failed %d trial(s) left running by dead workers", len(stale))
     optuna_study.set_user_attr("optnas", {**optuna_study.user_attrs.get("optnas", {}), "version": __version__})
     job = SearchJob(
         space_file=str(space.path) if space.path else None,
@@ -244,20 +199,61 @@ def run_search(
         jobs=jobs,
         task=space.given_task,
     )
-    from .progress import Progress
-
+    start = time.monotonic()
     with Progress(optuna_study, target, enabled=progress) as bar:
         if jobs == 1:
-            work(job, space, optuna_study, on_trial=bar.update)
+            work(job, space, optuna_study, backend, on_trial=bar.update)
         else:
-            ctx = mp.get_context("spawn")
-            procs = [ctx.Process(target=_worker_main, args=(job,), daemon=False) for _ in range(jobs)]
-            for p in procs:
-                p.start()
-            while any(p.is_alive() for p in procs):
-                bar.update(optuna_study)
-                time.sleep(1.0)
-            for p in procs:
-                p.join()
+            _run_workers(job, optuna_study, bar.update)
         bar.update(optuna_study)
+    timed_out = timeout is not None and time.monotonic() - start >= timeout
+    check_complete(optuna_study, url, target, first, timed_out, resume_command(space, url, name, target))
     return optuna_study
+
+
+def _run_workers(job: SearchJob, study: optuna.Study, on_poll: Any) -> None:
+    ctx = mp.get_context("spawn")
+    errors = ctx.SimpleQueue()
+    procs = [ctx.Process(target=worker_main, args=(job, errors), daemon=False) for _ in range(job.jobs)]
+    for p in procs:
+        p.start()
+    while any(p.is_alive() for p in procs):
+        on_poll(study)
+        time.sleep(1.0)
+    for p in procs:
+        p.join()
+    if not errors.empty():
+        raise errors.get()
+
+
+def check_complete(
+    study: optuna.Study, storage: str, target: int, first: int, timed_out: bool, command: str
+) -> None:
+    """At the end of a run: fail what dead workers left RUNNING; raise `SearchIncomplete` if the count fell short.
+
+    ``first``: the number of this run's first trial (lost trials before it were reported by earlier runs)."""
+    with claim_lock(storage, study.study_name):
+        sweep(study, storage)
+    gone = lost(study, since=first)
+    done = counted(study)
+    if done < target and not timed_out and not running(study):
+        which = ", ".join(f"#{n}" for n in gone) or "none"
+        raise SearchIncomplete(
+            f"search {study.study_name!r} stopped at {done} of {target} trials; lost with dead workers: {which}; "
+            f"continue with: {command}",
+            study=study,
+            lost=gone,
+            command=command,
+        )
+    if gone:
+        numbers = ", ".join(f"#{n}" for n in gone)
+        log.warning("%d trial(s) lost with dead workers were run again: %s", len(gone), numbers)
+
+
+def resume_command(space: SearchSpace, storage: str, study: str, target: int, backend: str | None = None) -> str:
+    """The command line that continues this search."""
+    argv = ["optnas", "search", str(space.path) if space.path else "SPACE.yaml", "--storage", storage]
+    argv += ["--study", study, "--trials", str(target), "--resume"]
+    if backend:
+        argv += ["--backend", backend]
+    return shlex.join(argv)

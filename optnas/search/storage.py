@@ -16,6 +16,7 @@ from optuna.storages import JournalStorage, RDBStorage, RetryHeartbeatStaleTrial
 from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
 
 from ..errors import UsageError
+from ._journal_file import SafeJournalFile, damaged_error, repair_tail
 
 DEFAULT_DIR = Path("optnas-runs")
 DEFAULT_STORAGE = str(DEFAULT_DIR / "journal.log")
@@ -74,9 +75,20 @@ def open_storage(url: str | None = None, *, create: bool = True, heartbeat: bool
             raise UsageError(f"--storage {url!r}: cannot create its folder ({exc.strerror})") from None
     if not os.access(path.parent if not path.exists() else path, os.W_OK):
         raise UsageError(f"--storage {url!r} is not writable")
-    # an open()-based lock works on every filesystem, including those without symlinks
-    backend = JournalFileBackend(str(path), lock_obj=JournalFileOpenLock(str(path)))
-    return JournalStorage(backend)
+    backend = SafeJournalFile(str(path))
+    repair_tail(str(path))  # a record cut off by a crash or a full disk: backed up and cut, with a note
+    return _replay(str(path), backend)
+
+
+def _replay(path: str, backend: JournalFileBackend) -> JournalStorage:
+    """Optuna's `JournalStorage` over ``backend``; a journal damaged in the middle is one line with a fix."""
+    try:
+        return JournalStorage(backend)
+    except ValueError:  # Optuna's reader raises JSONDecodeError / "Invalid log format." for a bad line
+        error = damaged_error(path)
+        if error is None:
+            raise
+        raise error from None
 
 
 def open_existing(url: str | None = None) -> optuna.storages.BaseStorage:
@@ -102,7 +114,9 @@ def open_existing(url: str | None = None) -> optuna.storages.BaseStorage:
         raise UsageError(f"--storage {url!r} is a directory; give the journal file, e.g. {path / 'journal.log'}")
     if not path.is_file():
         raise UsageError(f"--storage {url!r}: no such journal file (run `optnas search` first, or pass the right path)")
-    return JournalStorage(JournalFileBackend(str(path), lock_obj=JournalFileOpenLock(str(path))))
+    # Optuna's reader skips a partial last record, so a journal cut at its tail reads as its complete
+    # records, and nothing here writes: the repair is left to the next search or resume
+    return _replay(str(path), JournalFileBackend(str(path), lock_obj=JournalFileOpenLock(str(path))))
 
 
 def artifact_dir_for(url: str | None) -> Path:

@@ -62,10 +62,14 @@ def make_pruner(space: SearchSpace) -> optuna.pruners.BasePruner:
         raise UsageError(f"pruner {cfg.name}: invalid params {cfg.params}: {exc}") from None
 
 
-def create_or_resume(space: SearchSpace, storage: str, name: str, *, resume: bool) -> optuna.Study:
-    """A new study (refusing to overwrite an existing one) or, with ``resume``, the existing one."""
+def create_or_resume(
+    space: SearchSpace, storage: str, name: str, *, resume: bool, backend: optuna.storages.BaseStorage | None = None
+) -> optuna.Study:
+    """A new study (refusing to overwrite an existing one) or, with ``resume``, the existing one.
+
+    ``backend``: the storage ``storage`` names, when the caller opened it already (it keeps using it)."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    backend = open_storage(storage)
+    backend = backend or open_storage(storage)
     exists = name in optuna.study.get_all_study_names(backend)
     if exists and not resume:
         raise UsageError(

@@ -31,7 +31,8 @@ Modelled: every registered algorithm through its own coefficient tables, the ste
 T's layers in implicit networks (C_W -> fan_in/(√fan_in + √fan_out)², the Gaussian spectral norm), and
 blocks with a norm layer (T's input then has unit variance, so K = C_b1 + C_W1 and perturbations are
 divided by the state's scale). Not modelled: attention, depthwise convolutions and ConvNeXt's layer scale
-(which only shrink T's output: the score is then conservative), stages (treated as one), the learnable
+(which only shrink T's output: the score is then conservative), the stage transitions (each stage runs
+its own tables and steps from `optnas.stages.stage_plan` and restarts from the iterate), the learnable
 convex weights of ``dense`` (taken uniform).
 """
 
@@ -45,8 +46,9 @@ from typing import Any
 import numpy as np
 from torch import nn
 
-from .. import algorithms, blocks, schedules
+from .. import algorithms, blocks
 from ..spec import ArchSpec
+from ..stages import StagePlan, stage_plan
 from ._sigma import Sigma, resolve
 from .criticality import criticality
 from .kernel import sigma_escape_depth, sigma_moments
@@ -126,7 +128,7 @@ def _layer_init(spec: ArchSpec, block: blocks.Block, algorithm: algorithms.Algor
         raise ValueError(f"ArchSpec.init={spec.init!r} is unknown to the trainability score; valid: {valid}")
     hidden = block.hidden_width(spec.width)
     init = INIT_VARIANCES[spec.init](spec, spec.width, hidden)
-    if algorithm.implicit and block.lipschitz_factor() is not None:  # optnas.build spectrally normalizes
+    if algorithm.implicit and not isinstance(block.lipschitz(1.0), str):  # optnas.build normalizes T's layers
         c_w1 = _spectral(spec.width, hidden) if init.c_w1 else 0.0
         c_w2 = _spectral(hidden, spec.width) if init.c_w2 else 0.0
         init = LayerInit(init.c_b1, c_w1, init.c_b2, c_w2, init.source + ", spectrally normalized")
@@ -182,7 +184,7 @@ def trainability_score(
     setup = _Setup(
         sig=sig,
         algorithm=algorithm,
-        steps=schedules.get(spec.schedule, **spec.schedule_params).values(spec.depth),
+        stages=stage_plan(spec),
         init=_layer_init(spec, block, algorithm),
         normalized=_normalized(block, sig, spec.width),
         depth=spec.depth,
@@ -214,7 +216,7 @@ def _deviation(forward: float, angular: float) -> float:
 class _Setup:
     sig: Sigma
     algorithm: algorithms.Algorithm
-    steps: np.ndarray
+    stages: tuple[StagePlan, ...]  # the tables and steps optnas.build runs
     init: LayerInit
     normalized: bool
     depth: int
@@ -223,25 +225,33 @@ class _Setup:
 def _flow(setup: _Setup, q0: float) -> tuple[float, float] | str:
     """(forward growth, angular growth) of the mean-field flow from state variance q0, or why it failed."""
     init, sig, normalized = setup.init, setup.sig, setup.normalized
-    e = setup.algorithm.equilibrium(setup.depth)
+    e = setup.algorithm.equilibrium(setup.stages[0].depth)
     sigma, delta = q0 * np.outer(e, e), np.outer(e, e)
-    for k, layer in enumerate(setup.algorithm.layers(setup.depth)):
-        a, b = layer.linear_part(float(setup.steps[k]))
-        qz, dz = float(layer.c @ sigma @ layer.c), float(layer.c @ delta @ layer.c)
-        kernel = init.c_b1 + init.c_w1 * (1.0 if normalized else qz)
-        if init.c_w2 == 0.0 and init.c_b2 == 0.0:
-            tau = gain = 0.0
-        else:
-            m = sigma_moments(sig, kernel) if kernel > 0 else None
-            tau = init.c_b2 + (init.c_w2 * m.sigma_sq if m else 0.0)
-            gain = init.c_w2 * init.c_w1 * (m.slope_sq if m else 0.0) * (dz / qz if normalized else dz)
-        if not (math.isfinite(tau) and math.isfinite(gain)):
-            return f"T's output overflows at layer {k + 1}"
-        sigma = a @ sigma @ a.T + tau * np.outer(b, b)
-        delta = a @ delta @ a.T + gain * np.outer(b, b)
-        if max(sigma[0, 0], delta[0, 0]) > _OVERFLOW:
-            return f"the signal overflows by layer {k + 1}"
-        if sigma[0, 0] <= 0:
-            return f"the signal vanishes by layer {k + 1}"
+    done = 0
+    for stage in setup.stages:
+        if stage.index:  # the next stage restarts from its iterate (the transition conv is not modelled)
+            e_next = setup.algorithm.equilibrium(stage.depth)
+            x_sigma, x_delta = sigma[0, 0] / e[0] ** 2, delta[0, 0] / e[0] ** 2
+            e = e_next
+            sigma, delta = x_sigma * np.outer(e, e), x_delta * np.outer(e, e)
+        for layer, h in zip(stage.layers, stage.steps, strict=True):
+            done += 1
+            a, b = layer.linear_part(h)
+            qz, dz = float(layer.c @ sigma @ layer.c), float(layer.c @ delta @ layer.c)
+            kernel = init.c_b1 + init.c_w1 * (1.0 if normalized else qz)
+            if init.c_w2 == 0.0 and init.c_b2 == 0.0:
+                tau = gain = 0.0
+            else:
+                m = sigma_moments(sig, kernel) if kernel > 0 else None
+                tau = init.c_b2 + (init.c_w2 * m.sigma_sq if m else 0.0)
+                gain = init.c_w2 * init.c_w1 * (m.slope_sq if m else 0.0) * (dz / qz if normalized else dz)
+            if not (math.isfinite(tau) and math.isfinite(gain)):
+                return f"T's output overflows at layer {done}"
+            sigma = a @ sigma @ a.T + tau * np.outer(b, b)
+            delta = a @ delta @ a.T + gain * np.outer(b, b)
+            if max(sigma[0, 0], delta[0, 0]) > _OVERFLOW:
+                return f"the signal overflows by layer {done}"
+            if sigma[0, 0] <= 0:
+                return f"the signal vanishes by layer {done}"
     forward = float(sigma[0, 0] / (q0 * e[0] ** 2))
     return forward, math.sqrt(float(delta[0, 0] / e[0] ** 2) / forward)

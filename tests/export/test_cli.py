@@ -56,3 +56,24 @@ def test_study_is_required() -> None:
 def test_unknown_study_is_a_value_error(journal: str, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unknown study 'other'"):
         export_cmd.run(_parse("--storage", journal, "--study", "other", "--out", str(tmp_path / "o")))
+
+
+def test_force_never_replaces_a_users_own_files_in_home(journal: str, tmp_path: Path, monkeypatch, capsys) -> None:
+    from optnas.cli import main
+
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "README.md").write_text("my notes")
+    (home / "model.py").write_text("my model")
+    monkeypatch.setenv("HOME", str(home))
+    assert main(["export", "--storage", journal, "--study", "rings", "--out", "~", "--force"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"--out {str(home)!r} holds files that no optnas export wrote" in err[0]
+    assert sorted(p.name for p in home.iterdir()) == ["README.md", "model.py"]
+    assert (home / "README.md").read_text() == "my notes" and (home / "model.py").read_text() == "my model"
+    # ~ is expanded, and an earlier export there is replaced by --force
+    for trial in ("0", "1"):
+        assert main(["export", "--storage", journal, "--study", "rings", "--trial", trial, "--out", "~/best",
+                     "--force"]) == 0
+    assert json.loads((home / "best" / "export.json").read_text())["source"]["trial"] == 1
+    assert not (Path.cwd() / "~").exists()

@@ -78,6 +78,10 @@ def _cases() -> dict[str, tuple[optnas.ArchSpec, tuple[int, ...]]]:
     for block in optnas.blocks.names():
         kw = {"depth": 2, "width": 8, **BLOCK_VARIANTS.get(block, {})}
         cases[f"block_{block}"] = (optnas.ArchSpec(block=block, **kw), BLOCK_INPUTS[block])
+    # implicit conv network: operator-normalized convs and capped BatchNorm gains (the contraction's bound)
+    cases["implicit_preact_conv"] = (
+        optnas.ArchSpec(algorithm="proximal_point", block="preact_conv", depth=4, width=8, stages=2), IMAGE
+    )
     return cases
 
 

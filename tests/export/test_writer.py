@@ -14,6 +14,7 @@ from torch import nn
 
 import optnas
 from optnas.export import NotExportable, export_model, load
+from optnas.export._folder import MARKER
 from optnas.training import train
 
 from .conftest import built
@@ -31,7 +32,7 @@ def test_trained_model_round_trip(tmp_path: Path) -> None:
     assert result.status == "complete" and result.model is not None
     done = export_model(spec, tmp_path / "out", input_shape=(2,), num_outputs=3, model=result.model,
                         metrics=result.metrics)
-    assert set(done.files) == FILES and {p.name for p in (tmp_path / "out").iterdir()} == FILES
+    assert set(done.files) == FILES and {p.name for p in (tmp_path / "out").iterdir()} == FILES | {MARKER}
     x = torch.randn(64, 2)
     net = load(tmp_path / "out")
     with torch.no_grad():
@@ -64,19 +65,30 @@ def test_weights_are_safetensors_and_loading_never_unpickles(tmp_path: Path, mon
 
 def test_refuses_a_non_empty_folder_without_force(tmp_path: Path) -> None:
     spec = _spec()
+    export_model(spec, tmp_path, input_shape=(2,), num_outputs=3)
     (tmp_path / "notes.txt").write_text("mine")
-    with pytest.raises(ValueError, match=r"is not empty \(notes.txt\); pass --force"):
+    with pytest.raises(ValueError, match=r"is not empty \(.optnas-export, README.md, .*\); pass --force"):
         export_model(spec, tmp_path, input_shape=(2,), num_outputs=3)
-    assert {p.name for p in tmp_path.iterdir()} == {"notes.txt"}
     done = export_model(spec, tmp_path, input_shape=(2,), num_outputs=3, force=True)
     assert (tmp_path / "notes.txt").read_text() == "mine"  # force replaces an export, not the user's files
     assert set(done.files) <= {p.name for p in tmp_path.iterdir()}
 
 
+def test_force_refuses_a_folder_no_export_wrote(tmp_path: Path) -> None:
+    (tmp_path / "README.md").write_text("my project")
+    (tmp_path / "model.py").write_text("my model")
+    with pytest.raises(ValueError, match=r"no optnas export wrote \(README.md, model.py\): --force only"):
+        export_model(_spec(), tmp_path, input_shape=(2,), num_outputs=3, force=True)
+    assert (tmp_path / "README.md").read_text() == "my project" and (tmp_path / "model.py").read_text() == "my model"
+    assert {p.name for p in tmp_path.iterdir()} == {"README.md", "model.py"}
+
+
 def test_force_removes_stale_files_of_an_earlier_export(tmp_path: Path) -> None:
-    (tmp_path / "model.pt2").write_bytes(b"an earlier, different network")
+    export_model(_spec(), tmp_path, input_shape=(2,), num_outputs=3, formats="pt2")
+    assert (tmp_path / "model.pt2").is_file()
     export_model(_spec(algorithm="proximal_point"), tmp_path, input_shape=(2,), num_outputs=3, force=True)
     assert not (tmp_path / "model.pt2").exists()
+    assert "model.pt2" not in json.loads((tmp_path / MARKER).read_text())["files"]
 
 
 def test_out_must_be_a_folder(tmp_path: Path) -> None:

@@ -6,12 +6,15 @@ import subprocess
 import sys
 
 import optuna
+import pytest
 from rich.console import Console
 
 from optnas import outcome
+from optnas.errors import SearchIncomplete
 from optnas.search import SearchSpace, run_search
 from optnas.search.leaderboard import render_summary
 from optnas.search.progress import best_text
+from optnas.search.runner import check_complete, resume_command
 
 LONG_NAMES = """
 task: {name: rings, params: {n_samples: 200}}
@@ -25,11 +28,6 @@ space:
 pruner: {name: none}
 trials: 3
 """
-
-
-def _dead_pid() -> int:
-    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    return int(done.stdout)
 
 
 def test_cli_summary_names_storage_counts_best_and_next_commands_in_80_columns(write_space, tmp_path):
@@ -56,15 +54,17 @@ def test_cli_summary_names_storage_counts_best_and_next_commands_in_80_columns(w
     assert "--resume" not in out  # no worker died
 
 
-def test_summary_counts_every_status_and_offers_resume_for_dead_workers(write_space, tmp_path):
+def test_summary_counts_lost_trials_and_offers_resume_when_workers_died(write_space, tmp_path):
     space = SearchSpace.from_yaml(write_space())
     storage = str(tmp_path / "journal.log")
     study = run_search(space, trials=2, storage=storage, study="dead", progress=False)
-    left = study.ask()  # a trial whose worker died mid-training (journal storages have no heartbeat)
-    left.set_user_attr("worker", {"host": "here", "pid": _dead_pid()})
+    study.ask()  # a trial whose worker died mid-training: RUNNING, and nobody holds its lock
+    command = resume_command(space, storage, "dead", 3)
+    with pytest.raises(SearchIncomplete) as caught:  # what run_search does when its workers end short
+        check_complete(study, storage, 3, 0, False, command)
     console = Console(width=80, record=True)
-    render_summary(study, storage=storage, space_file="fast.yaml", console=console)
+    render_summary(caught.value.study, storage=storage, resume=caught.value.command, console=console)
     text = console.export_text()
-    assert "3 trials: 2 complete, 1 running" in text
-    assert f"optnas search fast.yaml --storage {storage} --study dead --resume   # 1 left by dead workers" in text
+    assert "3 trials: 2 complete, 1 lost" in text
+    assert f"{command}   # 1 lost with dead workers" in text
     assert best_text(study) == f"best val_metric={study.best_value:.4g} (#{study.best_trial.number})"

@@ -1,6 +1,6 @@
 """Architecture diagram of an unrolled skeleton: which iterates feed T and each new iterate, layer by layer.
 
-Read from the same coefficient tables the forward pass runs (`Algorithm.layer(k, depth)`): T_k's input is
+Read from the same coefficient tables and steps the forward pass runs (`optnas.stages.stage_plan`): T_k's input is
 ``z_k = Σ_j c_j s_j``; the layer's sweeps, composed at the step h_k (`Layer.linear_part`), give the edges
 ``s_j -> s+_i`` (``A_ij ≠ 0``) and ``T_k -> s+_i`` (``b_i ≠ 0``). Implicit schemes feed T the new iterate
 (a fixed point). T's inner structure is the block's declared `Block.structure`.
@@ -63,14 +63,15 @@ def architecture_data(spec: dict[str, Any], *, max_layers: int = 4, max_slots: i
 
     Unknown names or invalid parameters raise the registries' ValueError.
     """
-    from ... import algorithms, blocks, schedules
+    from ... import algorithms, blocks
     from ...spec import ArchSpec
+    from ...stages import stage_plan
 
     s = ArchSpec.from_dict(spec)
     algo = algorithms.get(s.algorithm, **s.algorithm_params)
     block = blocks.get(s.block, **s.block_params)
-    depth = s.depth // s.stages + (1 if s.depth % s.stages else 0)  # the first stage, as optnas.build splits
-    steps = schedules.get(s.schedule, **s.schedule_params).values(depth)
+    first = stage_plan(s)[0]  # the tables and steps optnas.build runs in the first stage
+    depth, steps = first.depth, first.steps
     names = algo.slot_names(depth)
     keep = min(len(names), max_slots)
     t_inputs: list[Weighted] = []
@@ -78,8 +79,8 @@ def architecture_data(spec: dict[str, Any], *, max_layers: int = 4, max_slots: i
     t_outputs: list[Weighted] = []
     mixed: list[bool] = []
     for k in range(min(depth, max_layers)):
-        layer = algo.layer(k, depth)
-        a, b = layer.linear_part(float(steps[k]))
+        layer = first.layers[k]
+        a, b = layer.linear_part(steps[k])
         if algo.implicit:
             t_inputs.append(((0, 1.0),))
         else:

@@ -1,8 +1,11 @@
 """The Ray Tune backend's parts (entry point: `optnas.search.ray_backend.run_ray_search`).
 
 - `cluster`: flags, joining or starting Ray, per-trial resources, where Ray keeps its experiments;
-- `driver`: the searcher, callback and schedulers that map Ray trials onto the Optuna study (driver side);
-- `worker`: the trainable that trains one trial with checkpoints (worker side);
+- `searcher`: `OptunaBridge`, the Ray searcher that asks the Optuna study and draws certified specs;
+- `writer`: `StudyWriter`, the Ray callback that records and tells each trial (the only storage writer);
+- `schedulers`: ASHA for one objective, the dominance rule for several;
+- `session`: the state of one run that those three share (bound around ``tuner.fit()``);
+- `worker`: the trainable that trains one trial with checkpoints (worker side, the Ray workers' entry point);
 - `run`: one search: the Tune experiment, fresh or restored for ``--resume``.
 
 This package imports Ray; `optnas.search` does not, so the optuna backend never pays for it.

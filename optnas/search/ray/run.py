@@ -17,13 +17,18 @@ from ray import tune
 from ray.tune.experiment import Trial
 
 from ... import __version__
+from ..counts import counted
 from ..progress import Progress
-from ..runner import counted
+from ..runner import check_complete, resume_command
 from ..space import SearchSpace
+from ..storage import open_storage
 from ..study import create_or_resume
 from . import cluster
-from .driver import Driver, OptunaBridge, StudyWriter, active, make_scheduler
+from .schedulers import make_scheduler
+from .searcher import OptunaBridge
+from .session import Session, bind
 from .worker import train_trial
+from .writer import StudyWriter
 
 log = logging.getLogger("optnas.search")
 
@@ -70,16 +75,20 @@ class RaySearch:
         self.stats["ray_start_s"] = self.stats.get("ray_start_s", 0.0) + time.perf_counter() - start
         try:
             resources = cluster.resources(gpus_per_trial, cpus_per_trial, self.device, started)
-            study = create_or_resume(self.space, self.url, self.name, resume=resume)
+            storage = open_storage(self.url)
+            study = create_or_resume(self.space, self.url, self.name, resume=resume, backend=storage)
             study.set_user_attr("optnas", {**study.user_attrs.get("optnas", {}), "version": __version__})
             if counted(study) >= self.target:
                 return study
+            first = len(study.get_trials(deepcopy=False))
             root = cluster.experiment_root(self.url)
             scheduler, milestones, scheduler_name = make_scheduler(self.space)
             with Progress(study, self.target, enabled=progress) as bar:
-                driver = Driver(
+                session = Session(
                     space=self.space,
                     study=study,
+                    storage=storage,
+                    url=self.url,
                     target=self.target,
                     deadline=self.deadline,
                     experiment=f"{root}/{self.name}",
@@ -91,43 +100,46 @@ class RaySearch:
                     on_trial=bar.update,
                     stats=self.stats,
                 )
-                with active(driver):
+                with bind(session):
                     try:
-                        self._fit(driver, root, scheduler, resume=resume)
+                        self._fit(session, root, scheduler, resume=resume)
                     finally:
-                        driver.close()
+                        session.close()
+            timed_out = self.deadline is not None and time.monotonic() >= self.deadline
+            command = resume_command(self.space, self.url, self.name, self.target, backend="ray")
+            check_complete(study, self.url, self.target, first, timed_out, command)
             return study
         finally:
             if started:
                 ray.shutdown()
 
-    def _fit(self, driver: Driver, root: str, scheduler: Any, *, resume: bool) -> None:
+    def _fit(self, session: Session, root: str, scheduler: Any, *, resume: bool) -> None:
         """Restore the interrupted Ray experiment on ``resume``; run a new one while trials are still due."""
         for key, value in TUNE_DEFAULTS.items():
             os.environ.setdefault(key, value)
         os.environ.update(TUNE_REQUIRED)
-        trainable = tune.with_resources(train_trial, driver.resources.as_dict())
-        restorable = resume and tune.Tuner.can_restore(driver.experiment)
+        trainable = tune.with_resources(train_trial, session.resources.as_dict())
+        restorable = resume and tune.Tuner.can_restore(session.experiment)
         while True:
             start = time.perf_counter()
             if restorable:
                 tuner = tune.Tuner.restore(
-                    driver.experiment, trainable, resume_unfinished=True, resume_errored=False, restart_errored=False
+                    session.experiment, trainable, resume_unfinished=True, resume_errored=False, restart_errored=False
                 )
             else:
                 tuner = self._tuner(trainable, root, scheduler)
             with _quiet_tune():
                 tuner.fit()
             self.stats["fit_s"] = self.stats.get("fit_s", 0.0) + time.perf_counter() - start
-            if _ours_running(driver):
+            if _ours_running(session):
                 log.warning("search %r interrupted: continue it with --resume", self.name)
                 raise KeyboardInterrupt(f"search {self.name!r} interrupted")
-            out_of_time = driver.deadline is not None and time.monotonic() >= driver.deadline
-            if not restorable or out_of_time or counted(driver.study) >= self.target:
+            out_of_time = session.deadline is not None and time.monotonic() >= session.deadline
+            if not restorable or out_of_time or counted(session.study) >= self.target:
                 return
             restorable = False  # the restored experiment is done; a larger --trials needs a new one
             scheduler = make_scheduler(self.space)[0]
-            driver._reconciled = False
+            session.reconciled = False
 
     def _tuner(self, trainable: Any, root: str, scheduler: Any) -> tune.Tuner:
         return tune.Tuner(
@@ -151,11 +163,11 @@ class RaySearch:
         )
 
 
-def _ours_running(driver: Driver) -> bool:
+def _ours_running(session: Session) -> bool:
     """Trials of this experiment still RUNNING after fit returned: the run was interrupted (Ctrl-C)."""
     return any(
-        (t.user_attrs.get("ray") or {}).get("experiment") == driver.experiment
-        for t in driver.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+        (t.user_attrs.get("ray") or {}).get("experiment") == session.experiment
+        for t in session.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
     )
 
 

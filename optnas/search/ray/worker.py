@@ -7,8 +7,9 @@ the driver drew and certified, trains it, and reports to the driver:
 - at the end of an epoch, a ``ray.tune.Checkpoint`` (model and optimizer state, curves so far) and the
   curves, at most once per `CHECKPOINT_EVERY_S` (and always at the scheduler's rung epochs): a checkpoint
   and its round trip to the driver cost ~30 ms, 3% of the training time if taken every second;
-- a final report with what `Objective` records on an Optuna trial (``optnas_final``), the trained weights
-  (safetensors) in its checkpoint for the driver to upload as the trial's artifact.
+- a final report with the trial's `optnas.search.lifecycle.Outcome` (``optnas_final``: the record the
+  optuna backend writes, from the same `Lifecycle`), the trained weights (safetensors) in its checkpoint
+  for the driver to upload as the trial's artifact.
 
 A retried trial (its worker died) starts from its last checkpoint; see `resumed_fit` for what is restored.
 """
@@ -25,9 +26,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-import optuna
 import torch
 from ray import tune
 from safetensors.torch import save_model
@@ -37,7 +37,7 @@ from torch.optim.optimizer import register_optimizer_step_pre_hook
 from ...build import build
 from ...spec import ArchSpec
 from ...training import RunResult, fit
-from ..objective import Objective
+from ..lifecycle import Lifecycle, Outcome
 from ..space import SearchSpace
 
 # Checkpoint at the end of an epoch once this many seconds have passed since the last: what a dead worker may
@@ -46,21 +46,11 @@ CHECKPOINT_EVERY_S = 10.0
 STATE_FILE, FINAL_FILE, WEIGHTS_FILE = "state.pt", "final.json", "model.safetensors"
 
 
-class Record:
-    """Stands in for the Optuna trial that `Objective`'s steps write to; the driver copies it to the study."""
-
-    def __init__(self) -> None:
-        self.user_attrs: dict[str, Any] = {}
-
-    def set_user_attr(self, key: str, value: Any) -> None:
-        self.user_attrs[key] = value
-
-
 @functools.lru_cache(maxsize=4)
-def _objective(space_json: str, space_file: str | None, device: str) -> Objective:
-    """One `Objective` (validated space, loaded task) per worker process and search."""
+def _lifecycle(space_json: str, space_file: str | None, device: str) -> Lifecycle:
+    """One `Lifecycle` (validated space, loaded task) per worker process and search."""
     space = SearchSpace.from_dict(json.loads(space_json), Path(space_file) if space_file else None)
-    return Objective(space, device=device, artifact_dir=None)
+    return Lifecycle(space, device=device)
 
 
 def where() -> dict[str, Any]:
@@ -80,37 +70,28 @@ def where() -> dict[str, Any]:
 
 
 def train_trial(config: dict[str, Any]) -> None:
-    """The Ray Tune trainable: ``config["optnas"]`` is the plan the driver made (`driver.Driver.plan`)."""
+    """The Ray Tune trainable, the entry point of every Ray worker: ``config["optnas"]`` is the driver's plan
+    (`searcher.plan`). The trial lifecycle's steps run here: screen, static costs, train, the outcome."""
     plan = config["optnas"]
     torch.set_num_threads(int(plan["threads"]))
-    objective = _objective(plan["space"], plan["space_file"], plan["device"])
+    life = _lifecycle(plan["space"], plan["space_file"], plan["device"])
     checkpoint = tune.get_checkpoint()
     saved = _load(checkpoint)
     if saved.get("final") is not None:  # finished before the driver recorded it: hand the record over again
         tune.report(saved["final"])
         return
     tune.report({"epoch": int(saved.get("epoch", 0)), "optnas_start": where()})
-    record = Record()
-    trial = cast(optuna.Trial, record)
     spec = ArchSpec.from_dict(plan["spec"])
-    try:
-        if objective.space.config.trainability.skip_untrainable:
-            objective._screen(trial, spec)
-        costs = objective._static_costs(trial, spec) if objective._needs_static_costs() else {}
-    except optuna.TrialPruned:
-        _finish(plan, record, "PRUNED", None, model=None)
+    prepared = life.prepare(spec)
+    if prepared.stop is not None:  # predicted untrainable, or over a constraint: never trained
+        _finish(plan, prepared.stop)
         return
-    result, checkpoints = resumed_fit(objective, plan, spec, saved, costs)
-    objective._record(trial, result)
-    if result.status == "complete":
-        values = [float(result.metrics[name]) for name, _ in objective.objectives]
-        _finish(plan, record, "COMPLETE", values, model=result.model, stats=checkpoints)
-    else:  # diverged: a recorded failure, as in the optuna backend
-        _finish(plan, record, "FAIL", None, model=None, stats=checkpoints)
+    result, checkpoints = resumed_fit(life, plan, spec, saved, prepared.costs)
+    _finish(plan, life.finish(result, prepared), stats=checkpoints)
 
 
 def resumed_fit(
-    objective: Objective, plan: dict[str, Any], spec: ArchSpec, saved: dict[str, Any], costs: dict[str, float]
+    life: Lifecycle, plan: dict[str, Any], spec: ArchSpec, saved: dict[str, Any], costs: dict[str, float]
 ) -> tuple[RunResult, dict[str, Any]]:
     """Train ``spec`` for the plan's epochs, from ``saved`` (a checkpoint's state) when a retry has one.
 
@@ -120,7 +101,7 @@ def resumed_fit(
     restored, because `optnas.training.fit` cannot start mid-run: the learning-rate schedule (warmup and
     cosine run again over the remaining epochs) and the batch order (seeded afresh). docs/ray.md.
     """
-    task = objective.task
+    task = life.task
     with torch.random.fork_rng():  # the same initialisation as optnas.train(spec, seed=...)
         torch.manual_seed(int(plan["seed"]))
         model = build(spec, task.input_shape, task.num_outputs)
@@ -243,23 +224,16 @@ def _merged(result: RunResult, saved: dict[str, Any], spec: ArchSpec, direction:
     return dataclasses.replace(result, curves=curves, metrics=metrics)
 
 
-def _finish(
-    plan: dict[str, Any],
-    record: Record,
-    state: str,
-    values: list[float] | None,
-    model: nn.Module | None,
-    stats: dict[str, Any] | None = None,
-) -> None:
-    """The final report: the trial's record and, for a complete trial, its weights in the checkpoint."""
-    final = {"state": state, "values": values, "attrs": record.user_attrs, "worker_stats": stats or {}}
+def _finish(plan: dict[str, Any], outcome: Outcome, stats: dict[str, Any] | None = None) -> None:
+    """The final report: the trial's outcome and, for a complete trial, its weights in the checkpoint."""
+    final = {**outcome.to_dict(), "worker_stats": stats or {}}
     metrics: dict[str, Any] = {"epoch": int(plan["epochs"]), "optnas_final": final}
-    value = (record.user_attrs.get("metrics") or {}).get("val_metric")
+    value = (outcome.attrs.get("metrics") or {}).get("val_metric")
     if value is not None:
         metrics["val_metric"] = float(value)
     with tempfile.TemporaryDirectory(prefix="optnas-final-") as tmp:
-        if model is not None:
-            save_model(model.cpu(), os.path.join(tmp, WEIGHTS_FILE))
+        if outcome.model is not None:
+            save_model(outcome.model.cpu(), os.path.join(tmp, WEIGHTS_FILE))
         Path(tmp, FINAL_FILE).write_text(json.dumps(metrics))
         tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(tmp))
 

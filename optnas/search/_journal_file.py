@@ -1,0 +1,197 @@
+"""The journal file optnas writes to: a record cut off by a crash or a full disk never corrupts the journal.
+
+Optuna appends one JSON record a line under a lock and, when reading, skips a last line that lacks its
+newline (a write in progress). If a writer dies mid-record (SIGKILL, full disk), the next append lands
+right after the partial bytes and the merged line breaks every later read ("Expecting ':' delimiter").
+`repair_tail` runs when a search opens the journal: under Optuna's own lock it keeps a backup copy and
+cuts the partial last record (or, when only its newline was lost, restores the newline), saying so in
+one line. `SafeJournalFile` is Optuna's file backend whose appends check the tail first and, when a write
+fails (ENOSPC, EIO), cut their own partial bytes before raising, so the file always ends at a record.
+`check_readable` turns a bad record in the middle of the file into one line with its byte offset and a fix.
+
+Example:
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "journal.log")
+    >>> with open(path, "wb") as fh:
+    ...     _ = fh.write(b'{"op_code":0,"worker_id":"w","study_name":"s","directions":[1]}\\n{"op_co')
+    >>> repair_tail(path).startswith(path)       # a one-line note: what was cut, where the copy is
+    True
+    >>> open(path, "rb").read().endswith(b"]}\\n")
+    True
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
+
+from ..errors import StorageWriteError, UsageError
+
+log = logging.getLogger("optnas.storage")
+_CHUNK = 1 << 16
+
+
+def _last_line_start(fd: int, end: int) -> int:
+    """Offset where the line ending at ``end`` (exclusive, its newline not included) starts."""
+    pos = end
+    while pos > 0:
+        step = min(_CHUNK, pos)
+        chunk = os.pread(fd, step, pos - step)
+        cut = chunk.rfind(b"\n")
+        if cut >= 0:
+            return pos - step + cut + 1
+        pos -= step
+    return 0
+
+
+def _is_record(data: bytes) -> bool:
+    try:
+        return isinstance(json.loads(data), dict)
+    except ValueError:  # json.JSONDecodeError and UnicodeDecodeError are both ValueErrors
+        return False
+
+
+def _backup(path: str) -> str:
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    target, n = f"{path}.{stamp}.bak", 1
+    while os.path.exists(target):
+        n += 1
+        target = f"{path}.{stamp}-{n}.bak"
+    try:
+        shutil.copyfile(path, target)
+    except OSError as exc:
+        Path(target).unlink(missing_ok=True)  # no half-written backup left behind
+        raise UsageError(
+            f"--storage {path!r}: its last record is partial and must be cut, but a backup copy "
+            f"could not be written to {target} ({exc.strerror}); free space and run again"
+        ) from None
+    return target
+
+
+def _repair_locked(path: str, fd: int) -> str | None:
+    size = os.fstat(fd).st_size
+    if size == 0:
+        return None
+    ends_with_newline = os.pread(fd, 1, size - 1) == b"\n"
+    end = size - 1 if ends_with_newline else size
+    start = _last_line_start(fd, end)
+    last = os.pread(fd, end - start, start)
+    if _is_record(last):
+        if ends_with_newline:
+            return None
+        backup = _backup(path)
+        os.write(fd, b"\n")  # a complete record that lost only its newline: keep the record
+        os.fsync(fd)
+        return (
+            f"{path}: its last record had lost its newline (a crash mid-write); "
+            f"kept a copy in {backup} and restored it"
+        )
+    backup = _backup(path)
+    os.ftruncate(fd, start)
+    os.fsync(fd)
+    return (
+        f"{path}: its last record was cut off ({size - start} bytes at byte {start}, a crash or a full disk "
+        f"mid-write); kept a copy in {backup} and cut the partial record"
+    )
+
+
+def repair_tail(path: str, lock: JournalFileOpenLock | None = None) -> str | None:
+    """Cut a partial last record (after a backup copy) under the journal's lock; the note, or None if sound."""
+    lock = lock or JournalFileOpenLock(path)
+    lock.acquire()
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_APPEND)
+        try:
+            note = _repair_locked(path, fd)
+        finally:
+            os.close(fd)
+    finally:
+        lock.release()
+    if note:
+        log.warning("%s", note)
+    return note
+
+
+def first_bad_record(path: str) -> tuple[int, int, int] | None:
+    """(record number from 1, byte offset, records after it) of the first bad line before the last one."""
+    bad: tuple[int, int] | None = None
+    after = 0
+    offset = 0
+    with open(path, "rb") as fh:
+        for number, line in enumerate(fh, start=1):
+            if bad is not None:
+                after += 1
+            elif not line.endswith(b"\n") or not _is_record(line):
+                bad = (number, offset)
+            offset += len(line)
+    if bad is None or after == 0:
+        return None  # at worst a partial last record, which Optuna's reader skips
+    return bad[0], bad[1], after
+
+
+def damaged_error(path: str) -> UsageError | None:
+    """The one-line error for a journal damaged in the middle (None when it is not)."""
+    found = first_bad_record(path)
+    if found is None:
+        return None
+    number, offset, after = found
+    return UsageError(
+        f"--storage {path!r}: record {number} at byte {offset} is not valid JSON and {after} record(s) follow "
+        f"it (the file was cut or edited in the middle); restore a backup copy, or keep the {number - 1} "
+        f"record(s) before it: cp {path} {path}.damaged && truncate -s {offset} {path}"
+    )
+
+
+class SafeJournalFile(JournalFileBackend):
+    """Optuna's `JournalFileBackend` whose appends never leave or extend a partial record.
+
+    Same file format and lock as Optuna's (plain `JournalFileBackend` reads and writes it alongside), but
+    each append first cuts a partial tail left by a writer that died (with a backup copy and a note), and a
+    failed write (full disk, I/O error) is truncated back to the record boundary before the error is raised.
+    """
+
+    def __init__(self, path: str) -> None:
+        self._journal_path = path
+        self._journal_lock = JournalFileOpenLock(path)  # the open()-based lock works on every filesystem
+        try:
+            super().__init__(path, lock_obj=self._journal_lock)
+        except OSError as exc:  # creating the file on a full or read-only disk
+            raise StorageWriteError(path, exc) from None
+
+    def append_logs(self, logs: list[dict[str, Any]]) -> None:
+        """Append ``logs`` whole or not at all; a failed write raises `optnas.errors.StorageWriteError`."""
+        data = ("\n".join(json.dumps(entry, separators=(",", ":")) for entry in logs) + "\n").encode("utf-8")
+        try:
+            self._journal_lock.acquire()
+        except OSError as exc:  # the lock file cannot be created: the disk is full too
+            raise StorageWriteError(self._journal_path, exc) from None
+        try:
+            fd = os.open(self._journal_path, os.O_RDWR | os.O_APPEND)
+            try:
+                size = os.fstat(fd).st_size
+                if size and os.pread(fd, 1, size - 1) != b"\n":
+                    note = _repair_locked(self._journal_path, fd)
+                    if note:
+                        log.warning("%s", note)
+                    size = os.fstat(fd).st_size
+                try:
+                    view = memoryview(data)
+                    while view:
+                        view = view[os.write(fd, view) :]
+                    os.fsync(fd)
+                except OSError:
+                    os.ftruncate(fd, size)  # frees space, so it works on a full disk too
+                    raise
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise StorageWriteError(self._journal_path, exc) from None
+        finally:
+            self._journal_lock.release()

@@ -1,0 +1,284 @@
+"""One trial of an optnas search, whatever runs it: draw, certify, screen, static costs, train, record, tell.
+
+Both backends are thin drivers around this module (docs/storage.md is the record it writes):
+
+- the optuna backend's workers run `Lifecycle.run` on an asked trial, then `record` and `tell`;
+- the Ray backend draws on the driver (`Lifecycle.draw`), screens and trains on a Ray worker
+  (`Lifecycle.prepare`, its own resumable fit with `Lifecycle.finish`), and the driver calls the same
+  `record` and `tell` with the `Outcome` the worker sent back.
+
+An `Outcome` is the whole result of a trial: its Optuna state, values and record (user attributes). A diverged
+run or an uncertified draw is a failed trial with its reason; a pruned, infeasible or predicted-untrainable
+one a pruned trial; an error in one trial a failed trial with ``status: error``. None of them stops a study;
+only a failed write to the storage does (`optnas.errors.StorageWriteError`).
+
+Example:
+    >>> space = SearchSpace.from_yaml("search_spaces/rings.yaml")           # doctest: +SKIP
+    >>> life = Lifecycle(space)                                              # doctest: +SKIP
+    >>> trial = study.ask(); outcome = life.run(trial)                       # doctest: +SKIP
+    >>> record(trial, outcome, store); tell(study, trial.number, outcome)    # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import optuna
+import torch
+from optuna.artifacts import FileSystemArtifactStore, upload_artifact
+from optuna.storages import BaseStorage
+from optuna.trial import TrialState
+from safetensors.torch import save_model
+from torch import nn
+
+from ..build import build
+from ..errors import StorageWriteError
+from ..spec import ArchSpec
+from ..training import RunResult, train
+from ..training.metrics import count_params, flops_per_sample
+from . import failpoints
+from .dominance import DominanceRule
+from .space import SearchSpace, UncertifiedDraw
+
+log = logging.getLogger("optnas.search")
+
+
+class TrialSink(Protocol):
+    """Where a trial's record goes: an asked ``optuna.Trial``, or the Ray driver's `StoredTrial`."""
+
+    @property
+    def number(self) -> int: ...
+
+    def set_user_attr(self, key: str, value: Any) -> None: ...
+
+
+@dataclass
+class Outcome:
+    """What one trial ended as: an Optuna state name, its objective values, its record (user attributes)."""
+
+    state: str  # "COMPLETE" | "PRUNED" | "FAIL"
+    values: list[float] | None = None
+    attrs: dict[str, Any] = field(default_factory=dict)
+    model: nn.Module | None = field(default=None, repr=False, compare=False)  # weights of a COMPLETE trial
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, without the model (the Ray worker sends it to the driver; weights travel as a file)."""
+        return {"state": self.state, "values": self.values, "attrs": self.attrs}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Outcome:
+        return cls(str(data["state"]), data.get("values"), dict(data.get("attrs") or {}))
+
+
+@dataclass
+class Prepared:
+    """What the steps before training produced: their attributes, the static costs, or an early outcome."""
+
+    attrs: dict[str, Any]
+    costs: dict[str, float]
+    stop: Outcome | None = None
+
+
+def _pruned(attrs: dict[str, Any], status: str, reason: str) -> Outcome:
+    return Outcome("PRUNED", None, {**attrs, "status": status, "reason": reason})
+
+
+class Lifecycle:
+    """The steps of a trial for one search space (one per worker process; the task's data is loaded once)."""
+
+    def __init__(self, space: SearchSpace, *, device: str = "auto") -> None:
+        self.space = space
+        self.device = device
+        self.objectives = space.objectives()
+        self.task = space.task()
+        cfg = space.config
+        self.dominance = (
+            DominanceRule(self.objectives, epochs=cfg.train.epochs, after=cfg.pruner.dominated_after)
+            if len(self.objectives) > 1
+            else None
+        )
+
+    # -- draw (on an asked Optuna trial: the search space is define-by-run) ------------------------------
+    def draw(self, trial: optuna.Trial) -> tuple[ArchSpec, dict[str, Any]]:
+        """A certified spec and its training options; records ``spec``, ``certificate``, ``train``.
+
+        Raises `UncertifiedDraw` (``status: uncertified`` and the failing conditions are recorded)."""
+        spec = self.space.suggest(trial)
+        options = self.space.suggest_train(trial)
+        cfg = self.space.config
+        trial.set_user_attr("train", {**options, "epochs": cfg.train.epochs, "seed": cfg.seed})
+        return spec, options
+
+    # -- before training: the zero-cost screen and the static costs --------------------------------------
+    def prepare(self, spec: ArchSpec) -> Prepared:
+        attrs: dict[str, Any] = {}
+        if self.space.config.trainability.skip_untrainable:
+            from .. import theory
+
+            # tolerance 1e3: AdamW with clipping trains networks whose initial signal grows up to ~1e5x
+            # (benchmarks/trainability: 2.6% false rejections at 1e3 against 26% at the default 10)
+            score = theory.trainability_score(spec, input_shape=self.task.input_shape, tolerance=1e3)
+            attrs["trainability"] = {"score": float(score.score), "reason": score.reason}
+            if not score.predicted_trainable:
+                reason = f"zero-cost score {score.score:.3g}: {score.reason}"
+                return Prepared(attrs, {}, _pruned(attrs, "untrainable", reason))
+        c = self.space.config.constraints
+        if len(self.objectives) == 1 and c.max_params is None and c.max_flops is None:
+            return Prepared(attrs, {})
+        model = build(spec, self.task.input_shape, self.task.num_outputs)
+        x = torch.zeros(1, *self.task.input_shape)
+        costs = {"params": float(count_params(model)), "flops": float(flops_per_sample(model, x))}
+        limits = {"params": c.max_params, "flops": c.max_flops}
+        attrs["constraints"] = [costs[k] - v for k, v in limits.items() if v is not None]
+        over = [f"{k}={costs[k]:.0f} > {v}" for k, v in limits.items() if v is not None and costs[k] > v]
+        if over:
+            return Prepared(attrs, costs, _pruned(attrs, "infeasible", "violates constraint " + ", ".join(over)))
+        return Prepared(attrs, costs)
+
+    # -- after training: the record -------------------------------------------------------------------
+    def finish(self, result: RunResult, prepared: Prepared, stopped: str | None = None) -> Outcome:
+        """The outcome of a training run (``stopped``: why an epoch callback stopped it, if one did)."""
+        data = result.to_dict()
+        attrs = {
+            **prepared.attrs,
+            "status": result.status,
+            "reason": stopped if result.status == "pruned" and stopped else data["reason"],
+            "metrics": data["metrics"],
+            "curves": data["curves"],
+            "init_record": getattr(result.model, "init_record", None),
+            "device": str(result.metrics.get("device", self.device)),
+        }
+        if result.status == "diverged":
+            return Outcome("FAIL", None, attrs)
+        if result.status == "pruned":
+            return Outcome("PRUNED", None, attrs)
+        values = [float(result.metrics[name]) for name, _ in self.objectives]
+        return Outcome("COMPLETE", values, attrs, model=result.model)
+
+    @staticmethod
+    def error(exc: BaseException, number: int) -> Outcome:
+        """A bug or an environment error in one trial: a failed trial, and the study goes on."""
+        log.warning("trial %d failed: %s: %s", number, type(exc).__name__, exc)
+        return Outcome("FAIL", None, {"status": "error", "reason": f"{type(exc).__name__}: {exc}"})
+
+    # -- the whole trial, in this process (optuna backend) ----------------------------------------------
+    def run(self, trial: optuna.Trial, storage: BaseStorage | None = None) -> Outcome:
+        """Draw, screen, train ``trial`` with its pruner or the dominance rule; its `Outcome`."""
+        try:
+            trial.set_user_attr("worker", {"host": socket.gethostname(), "pid": os.getpid()})
+            spec, options = self.draw(trial)
+        except UncertifiedDraw:
+            return Outcome("FAIL")  # suggest recorded status, reason and certificate
+        except StorageWriteError:
+            raise
+        except Exception as exc:
+            if _is_storage_error(exc):
+                raise
+            return self.error(exc, trial.number)
+        try:
+            prepared = self.prepare(spec)
+            if prepared.stop is not None:
+                return prepared.stop
+            stopper = _EpochStopper(self, trial, prepared.costs)
+            cfg = self.space.config
+            result = train(
+                spec, self.task, epochs=cfg.train.epochs, seed=cfg.seed, device=self.device, callback=stopper, **options
+            )
+            return self.finish(result, prepared, stopper.reason)
+        except StorageWriteError:
+            raise
+        except Exception as exc:  # a bug or an environment error in one trial must not end the study
+            if _is_storage_error(exc):
+                raise
+            return self.error(exc, trial.number)
+
+
+class _EpochStopper:
+    """The per-epoch callback of the optuna backend: the study's pruner (one objective) or the dominance rule."""
+
+    def __init__(self, life: Lifecycle, trial: optuna.Trial, costs: dict[str, float]) -> None:
+        self.life, self.trial, self.costs = life, trial, costs
+        self.reason: str | None = None
+
+    def __call__(self, epoch: int, row: dict[str, Any]) -> bool:
+        if epoch == 0:
+            failpoints.reach("epoch")
+        value = row.get("val_metric")
+        if value is None:
+            return False
+        if self.life.dominance is None:
+            self.trial.report(float(value), epoch)
+            if self.trial.should_prune():
+                self.reason = f"pruned by {type(self.trial.study.pruner).__name__} at epoch {epoch}"
+                return True
+            return False
+        done = self.trial.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        self.reason = self.life.dominance.check(epoch, float(value), self.costs, (t.user_attrs for t in done))
+        return self.reason is not None
+
+
+# -- record and tell: the only writes of a trial's outcome ----------------------------------------------
+Upload = Callable[[str], str]  # a weights file -> the artifact id it was stored as
+
+
+def uploader(artifact_dir: str, trial: optuna.Trial | optuna.trial.FrozenTrial, storage: BaseStorage) -> Upload:
+    """Upload a trial's weights file as its Optuna artifact in ``artifact_dir`` (a write error: exit 2)."""
+    store = FileSystemArtifactStore(artifact_dir)
+
+    def upload(path: str) -> str:
+        try:
+            os.makedirs(artifact_dir, exist_ok=True)
+            return upload_artifact(artifact_store=store, file_path=path, study_or_trial=trial, storage=storage)
+        except OSError as exc:  # the artifact folder is full or gone: the study cannot go on writing
+            raise StorageWriteError(artifact_dir, exc) from None
+
+    return upload
+
+
+def record(sink: TrialSink, outcome: Outcome, *, upload: Upload | None, weights_file: str | None = None) -> None:
+    """Write ``outcome``'s record to the trial and its weights (a COMPLETE trial's), ``status`` last.
+
+    ``weights_file``: a safetensors file already written (the Ray worker's); else the outcome's model is saved.
+    """
+    attrs = dict(outcome.attrs)
+    status = attrs.pop("status", None)
+    for key, value in attrs.items():
+        sink.set_user_attr(key, value)
+    sink.set_user_attr("weights", _weights(outcome, upload, weights_file))
+    if status is not None:  # last: a trial whose record has a status has all of it
+        sink.set_user_attr("status", status)
+
+
+def _weights(outcome: Outcome, upload: Upload | None, weights_file: str | None) -> str | None:
+    if outcome.state != "COMPLETE" or upload is None:
+        return None
+    if weights_file is not None:
+        return upload(weights_file)
+    if outcome.model is None:
+        return None
+    with tempfile.TemporaryDirectory(prefix="optnas-weights-") as tmp:
+        path = os.path.join(tmp, "model.safetensors")
+        try:
+            save_model(outcome.model.cpu(), path)
+        except OSError as exc:
+            raise StorageWriteError(path, exc) from None
+        return upload(path)
+
+
+def tell(study: optuna.Study, number: int, outcome: Outcome) -> None:
+    """Tell the study the trial's state (after `record`); a trial someone already failed stays as it is."""
+    failpoints.reach("before_tell")
+    state = TrialState[outcome.state]
+    values = outcome.values if state == TrialState.COMPLETE else None
+    study.tell(number, values, state=state, skip_if_finished=True)
+
+
+def _is_storage_error(exc: BaseException) -> bool:
+    """An RDB's failed write (Optuna wraps the database's error) or a journal's (`StorageWriteError`)."""
+    return isinstance(exc, optuna.exceptions.StorageInternalError)

@@ -1,0 +1,116 @@
+"""The Ray Tune searcher of the Ray backend: it asks the user's Optuna study for trials and draws their specs.
+
+`OptunaBridge.suggest` asks the study (its own sampler), draws the spec with the trial lifecycle's `draw`
+(certified, or recorded as a failed trial with its conditions, and the next one asked), takes the trial's
+lock (`optnas.search.locks`) and hands Ray a plan for the worker: the spec, the training options, the Optuna
+trial number. The searcher holds no state: the study is the search's state (`session`).
+
+Example:
+    >>> tune.TuneConfig(search_alg=OptunaBridge(), num_samples=-1)     # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+import optuna
+from ray.tune.search import Searcher
+
+from ...errors import StorageWriteError
+from ..counts import counted, running
+from ..lifecycle import Lifecycle, Outcome, record, tell
+from ..locks import claim_lock
+from ..space import UncertifiedDraw
+from .cluster import checkpoint_interval
+from .session import Session, bound
+from .worker import CHECKPOINT_EVERY_S
+
+log = logging.getLogger("optnas.search")
+
+
+class OptunaBridge(Searcher):
+    """Ray Tune searcher over the user's Optuna study (see the module docstring); stateless between runs."""
+
+    def __init__(self) -> None:
+        super().__init__(metric=None, mode=None)
+
+    def suggest(self, trial_id: str) -> dict[str, Any] | str | None:  # type: ignore[override]  # FINISHED is a str
+        return next_config(bound(), trial_id)
+
+    def on_trial_complete(self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False) -> None:
+        """Nothing: `StudyWriter` records the trial, with the Ray trial's checkpoint and error at hand."""
+
+    def save(self, checkpoint_path: str) -> None:
+        # the study holds the search's state; this marker only lets Tune's restore find a searcher file
+        Path(checkpoint_path).write_text(json.dumps({"searcher": "optnas", "state": "in the Optuna study"}))
+
+    def restore(self, checkpoint_path: str) -> None:
+        """Nothing to restore: the study is read live."""
+
+
+def next_config(session: Session, ray_trial_id: str) -> dict[str, Any] | str | None:
+    """A plan for a new Ray trial, ``Searcher.FINISHED`` once the target is in sight, or None (not yet)."""
+    if not session.reconciled:
+        return None
+    if session.deadline is not None and time.monotonic() >= session.deadline:
+        return Searcher.FINISHED
+    study, life = session.study, session.lifecycle()
+    with session.timed("suggest"):
+        while True:
+            with claim_lock(session.url, study.study_name):
+                if counted(study) + running(study) >= session.target:
+                    return Searcher.FINISHED
+                trial = study.ask()
+                session.hold(trial.number)
+            trial.set_user_attr("ray", {"trial_id": ray_trial_id, "experiment": session.experiment})
+            plan = _draw(session, life, trial)
+            if plan is not None:
+                return {"optnas": plan}
+
+
+def _draw(session: Session, life: Lifecycle, trial: optuna.Trial) -> dict[str, Any] | None:
+    """The plan of a certified draw, or None once a draw that never reaches Ray is recorded and told."""
+    try:
+        spec, options = life.draw(trial)
+    except UncertifiedDraw:  # recorded with its conditions by suggest; the count goes on
+        _fail_draw(session, trial, Outcome("FAIL"))
+        return None
+    except StorageWriteError:
+        raise
+    except Exception as exc:  # a bug in one draw must not end the study (as in the optuna backend)
+        _fail_draw(session, trial, life.error(exc, trial.number))
+        return None
+    return plan(session, trial.number, spec.to_dict(), options)
+
+
+def _fail_draw(session: Session, trial: optuna.Trial, outcome: Outcome) -> None:
+    trial.set_user_attr("worker", {"host": socket.gethostname(), "pid": os.getpid()})
+    record(trial, outcome, upload=None)
+    tell(session.study, trial.number, outcome)
+    session.release(trial.number)
+    session.done()
+
+
+def plan(session: Session, number: int, spec: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
+    """What a Ray worker gets: everything to rebuild the task and train the spec (`worker.train_trial`)."""
+    cfg = session.space.config
+    return {
+        "number": number,
+        "spec": spec,
+        "train": options,
+        "epochs": cfg.train.epochs,
+        "seed": cfg.seed,
+        "device": session.device,
+        "threads": session.resources.threads,
+        "space": json.dumps(session.space.to_dict(), sort_keys=True),
+        "space_file": str(session.space.path) if session.space.path else None,
+        "milestones": session.milestones,
+        "checkpoint_every_s": checkpoint_interval(CHECKPOINT_EVERY_S),
+    }
+

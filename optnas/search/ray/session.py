@@ -1,0 +1,164 @@
+"""The state of one search on Ray, shared by the searcher, the study writer and the dominance scheduler.
+
+Tune pickles the searcher, callback and scheduler into its experiment and unpickles them on
+``Tuner.restore``, so they cannot hold the run that uses them: they hold nothing, and find the run through
+`bound` (a context variable set around ``tuner.fit()``, so two runs in one process never see each other's).
+
+Example:
+    >>> with bind(session):        # doctest: +SKIP
+    ...     tuner.fit()            # OptunaBridge, StudyWriter, DominanceScheduler call bound()
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.storages import BaseStorage
+
+from ..lifecycle import Lifecycle
+from ..locks import TrialLock
+from ..space import SearchSpace
+from .cluster import Resources
+
+
+class StoredTrial:
+    """A trial of the study written through the storage's public methods (the driver's `TrialSink`).
+
+    The driver writes trials that Tune may have restored from an earlier run, for which no ``optuna.Trial``
+    exists in this process: the storage, the study's name and the trial's number are all it needs."""
+
+    def __init__(self, storage: BaseStorage, study: optuna.Study, number: int) -> None:
+        self.storage, self.number = storage, number
+        study_id = storage.get_study_id_from_name(study.study_name)
+        self.trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, number)
+
+    def set_user_attr(self, key: str, value: Any) -> None:
+        self.storage.set_trial_user_attr(self.trial_id, key, value)
+
+    def frozen(self) -> optuna.trial.FrozenTrial:
+        return self.storage.get_trial(self.trial_id)
+
+    def report(self, value: float, step: int) -> None:
+        self.storage.set_trial_intermediate_value(self.trial_id, step, value)
+
+
+@dataclass
+class Session:
+    """One run of a search on Ray: the study, the target, what workers get, the trials it holds locks on."""
+
+    space: SearchSpace
+    study: optuna.Study
+    storage: BaseStorage
+    url: str
+    target: int
+    deadline: float | None
+    experiment: str
+    artifact_dir: Path
+    device: str
+    resources: Resources
+    milestones: list[int]
+    scheduler_name: str
+    on_trial: Any = None
+    stats: dict[str, float] = field(default_factory=dict)
+    reconciled: bool = False
+    life: Lifecycle | None = None
+    trials: dict[int, StoredTrial] = field(default_factory=dict)
+    locks: dict[int, TrialLock] = field(default_factory=dict)
+    reported: dict[int, set[int]] = field(default_factory=dict)  # intermediate steps written, per trial
+    stopped: dict[int, str] = field(default_factory=dict)  # why the dominance rule stopped a trial
+    created: float = field(default_factory=time.perf_counter)
+    _writes: ThreadPoolExecutor | None = None
+    _pending: list[Future[None]] = field(default_factory=list)
+
+    def lifecycle(self) -> Lifecycle:
+        if self.life is None:
+            self.life = Lifecycle(self.space, device=self.device)
+        return self.life
+
+    def trial(self, number: int) -> StoredTrial:
+        if number not in self.trials:
+            self.trials[number] = StoredTrial(self.storage, self.study, number)
+        return self.trials[number]
+
+    def hold(self, number: int) -> None:
+        """Take the trial's lock (`optnas.search.locks`): while this process lives, nobody fails it."""
+        if number not in self.locks:
+            self.locks[number] = TrialLock(self.url, self.study.study_name, number)
+
+    def release(self, number: int) -> None:
+        lock = self.locks.pop(number, None)
+        if lock is not None:
+            lock.release()
+        self.trials.pop(number, None)
+
+    def release_all(self) -> None:
+        for number in list(self.locks):
+            self.release(number)
+
+    def later(self, fn: Any, *args: Any) -> None:
+        """Run a report's writes on the writer thread: a worker waits for the driver to take each report,
+        and a dozen journal appends would hold it up. `drain` waits for them (before a trial's record)."""
+        if self._writes is None:
+            self._writes = ThreadPoolExecutor(max_workers=1, thread_name_prefix="optnas-study-writes")
+        self._pending.append(self._writes.submit(self._timed_call, "result", fn, *args))
+
+    def _timed_call(self, name: str, fn: Any, *args: Any) -> None:
+        with self.timed(name):
+            fn(*args)
+
+    def drain(self) -> None:
+        """Wait for the writer thread's writes (and raise what failed there)."""
+        pending, self._pending = self._pending, []
+        for future in pending:
+            future.result()
+
+    def close(self) -> None:
+        """Drain the writes and let go of every trial lock (what is still RUNNING is failed by the next sweep)."""
+        try:
+            self.drain()
+        finally:
+            if self._writes is not None:
+                self._writes.shutdown(wait=True)
+                self._writes = None
+            self.release_all()
+
+    def done(self) -> None:
+        if self.on_trial is not None:
+            self.on_trial(self.study)
+
+    @contextmanager
+    def timed(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.stats[f"{name}_s"] = self.stats.get(f"{name}_s", 0.0) + time.perf_counter() - start
+            self.stats[f"{name}_n"] = self.stats.get(f"{name}_n", 0) + 1
+
+
+_BOUND: ContextVar[Session | None] = ContextVar("optnas_ray_session", default=None)
+
+
+@contextmanager
+def bind(session: Session) -> Iterator[Session]:
+    """Make ``session`` the run that this context's searcher, callback and scheduler act for."""
+    token = _BOUND.set(session)
+    try:
+        yield session
+    finally:
+        _BOUND.reset(token)
+
+
+def bound() -> Session:
+    session = _BOUND.get()
+    if session is None:
+        raise RuntimeError("optnas's Ray searcher runs only inside optnas.search.ray_backend.run_ray_search")
+    return session

@@ -1,0 +1,173 @@
+"""The study writer of the Ray backend: a Ray Tune callback that writes what workers report to the study.
+
+- before the first suggestion, `reconcile` takes the locks of the trials Tune restored and fails the
+  RUNNING trials nobody will finish (`optnas.search.liveness.sweep`);
+- reports: where each trial runs and its intermediate values (on a writer thread: a worker waits for the
+  driver to take each report);
+- at the end of a trial: its `Outcome` (the worker's, or what its last report holds for a stopped or
+  errored trial), recorded and told with the trial lifecycle's own `record` and `tell`, weights uploaded
+  from the trial's last checkpoint.
+
+Example:
+    >>> tune.RunConfig(callbacks=[StudyWriter()])     # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+from optuna.trial import TrialState
+from ray.tune import Callback
+from ray.tune.experiment import Trial
+
+from ..lifecycle import Outcome, record, tell, uploader
+from ..liveness import sweep
+from ..locks import claim_lock
+from .session import Session, StoredTrial, bound
+from .worker import WEIGHTS_FILE
+
+log = logging.getLogger("optnas.search")
+
+
+class StudyWriter(Callback):
+    """Ray Tune callback that writes each trial's reports to its Optuna trial (see the module docstring)."""
+
+    def on_step_begin(self, iteration: int, trials: list[Trial], **info: Any) -> None:
+        reconcile(bound(), trials)
+
+    def on_trial_result(
+        self, iteration: int, trials: list[Trial], trial: Trial, result: dict[str, Any], **info: Any
+    ) -> None:
+        session = bound()
+        session.stats.setdefault("first_report_s", _since(session))
+        st = session.trial(_number(trial))
+        curve = list((result.get("optnas_curves") or {}).get("val_metric", []))
+        session.later(_write_result, session, st, result.get("optnas_start"), int(result.get("epoch") or 0), curve)
+
+    def on_trial_recover(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
+        """A trial's worker failed and Ray retries it from its last checkpoint: note the failure."""
+        bound().drain()
+        st = bound().trial(_number(trial))
+        ray_record = st.frozen().user_attrs.get("ray") or {}
+        errors = [*ray_record.get("errors", []), error_line(trial.get_error())]
+        _update_ray(st, {"retries": len(errors), "errors": errors})
+
+    def on_trial_complete(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
+        bound().drain()
+        finish(bound(), trial, error=None)
+
+    def on_trial_error(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
+        bound().drain()
+        finish(bound(), trial, error=trial.get_error() or RuntimeError("the trial failed"))
+
+
+def reconcile(session: Session, trials: list[Trial]) -> None:
+    """Once per run, before the first suggestion: hold the trials Tune restored, fail the dead ones.
+
+    Failed without a status, they are ``lost`` (`optnas.outcome`): they do not count, others replace them."""
+    if session.reconciled:
+        return
+    live = {_number(t) for t in trials if "optnas" in t.config and not t.is_finished()}
+    with claim_lock(session.url, session.study.study_name):
+        for t in session.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            if t.number in live:
+                session.hold(t.number)
+        sweep(session.study, session.url, keep=live)
+    session.reconciled = True
+
+
+def _write_result(session: Session, st: StoredTrial, start: dict[str, Any] | None, epoch: int, curve: list) -> None:
+    if start is not None:
+        st.set_user_attr("worker", {"host": start["host"], "pid": start["pid"]})
+        st.set_user_attr("node", start["node"])
+        st.set_user_attr("gpu", start["gpu"])
+        extra = {"node_ip": start["node_ip"], "gpu_ids": start["gpu_ids"]}
+        if epoch:
+            extra["resumed_from_epoch"] = epoch
+        _update_ray(st, extra)
+    _report(session, st, curve)
+
+
+def finish(session: Session, trial: Trial, error: BaseException | None) -> None:
+    """Record a finished Ray trial's outcome on its Optuna trial and tell the study."""
+    with session.timed("finish"):
+        number = _number(trial)
+        st = session.trial(number)
+        if st.frozen().state.is_finished():
+            session.release(number)
+            return  # recorded by an earlier run that died before Ray saved the trial as finished
+        result = trial.last_result or {}
+        final = result.get("optnas_final")
+        if error is not None:
+            log.warning("trial %d failed: %s", number, error_line(error))
+            outcome = Outcome("FAIL", None, _partial(result, "error", error_line(error)))
+        elif final is not None:
+            outcome = Outcome.from_dict(final)
+            _update_ray(st, final.get("worker_stats") or {})
+        else:  # stopped by the scheduler (ASHA, or the dominance rule)
+            epoch = int(result.get("epoch", 0))
+            reason = session.stopped.pop(number, f"pruned by {session.scheduler_name} at epoch {max(epoch - 1, 0)}")
+            outcome = Outcome("PRUNED", None, _partial(result, "pruned", reason))
+        _report(session, st, (outcome.attrs.get("curves") or {}).get("val_metric", []))
+        upload = uploader(str(session.artifact_dir), st.frozen(), session.storage)
+        with session.timed("upload"):
+            if outcome.state == "COMPLETE" and trial.checkpoint is not None:
+                with trial.checkpoint.as_directory() as path:
+                    weights = Path(path, WEIGHTS_FILE)
+                    record(st, outcome, upload=upload, weights_file=str(weights) if weights.exists() else None)
+            else:
+                record(st, outcome, upload=None)
+        tell(session.study, number, outcome)
+        session.release(number)
+    session.done()
+
+
+def _partial(result: dict[str, Any], status: str, reason: str) -> dict[str, Any]:
+    """The record of a trial that ended without a final report: what its last report holds."""
+    curves = result.get("optnas_curves") or {}
+    val = [v for v in curves.get("val_metric", []) if v is not None]
+    costs = result.get("optnas_costs") or {}
+    metrics = {
+        "val_metric": val[-1] if val else None,
+        "epochs": len(curves.get("val_metric", [])),
+        "wall_s": result.get("time_total_s"),
+        **costs,
+    }
+    init = result.get("optnas_init")
+    return {"status": status, "reason": reason, "metrics": metrics, "curves": curves, "init_record": init}
+
+
+def _report(session: Session, st: StoredTrial, curve: list[Any]) -> None:
+    """Intermediate values (one objective): each epoch's val_metric once, as the optuna backend does."""
+    if len(session.study.directions) > 1:
+        return
+    done = session.reported.setdefault(st.number, set(st.frozen().intermediate_values))
+    for step, value in enumerate(curve):
+        if step not in done and value is not None and math.isfinite(value):
+            st.report(float(value), step)
+            done.add(step)
+
+
+def _update_ray(st: StoredTrial, extra: dict[str, Any]) -> None:
+    st.set_user_attr("ray", {**(st.frozen().user_attrs.get("ray") or {}), **extra})
+
+
+def _number(trial: Trial) -> int:
+    return int(trial.config["optnas"]["number"])
+
+
+def _since(session: Session) -> float:
+    return time.perf_counter() - session.created
+
+
+def error_line(error: BaseException | None) -> str:
+    """One line for a trial's error: the last line of the worker's traceback, or the error's own message."""
+    if error is None:
+        return "the trial failed"
+    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+    text = lines[-1] if lines else type(error).__name__
+    return text if len(text) <= 500 else text[:497] + "..."
