@@ -48,3 +48,11 @@ class SearchIncomplete(OptnasError):
     ) -> None:
         super().__init__(message)
         self.study, self.lost, self.command = study, list(lost or []), command
+
+
+class TrialFailed(OptnasError):
+    """Raise it in your own Optuna objective for a run that did not complete (``result.status`` diverged).
+
+    Pass it in ``study.optimize(..., catch=(optnas.search.TrialFailed,))``: Optuna records the trial as FAIL
+    with this message as its reason and the study goes on (a ``None`` return would be a cast error instead).
+    """

@@ -12,7 +12,7 @@ Example (the plugin entry point in your own Optuna objective):
 
 from __future__ import annotations
 
-from .objective import TrialFailed
+from ..errors import TrialFailed
 from .runner import run_search
 from .space import SearchSpace, UncertifiedDraw
 from .storage import DEFAULT_STORAGE, open_storage

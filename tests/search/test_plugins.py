@@ -129,3 +129,13 @@ def test_a_plugin_that_fails_to_import_is_one_line_naming_it(user_plugin: Path, 
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert "'mylab_missing' failed to import: ModuleNotFoundError" in done.stderr
     assert not (user_plugin / "runs").exists()  # nothing half-written
+
+
+@pytest.mark.slow
+def test_plugin_reaches_ray_workers_through_the_runtime_env(user_plugin: Path) -> None:
+    (user_plugin / "space.yaml").write_text(SPACE.format(plugins=""))
+    done = _cli(user_plugin, "search", "space.yaml", "--plugin", "mylab_plugin", "--backend", "ray",
+                "--storage", "runs/j.log", "--study", "ray", "--no-progress", "--cpus-per-trial", "1")
+    assert done.returncode == 0, done.stderr[-3000:]
+    _check_study(user_plugin, "ray")
+    _report_export_dashboard(user_plugin, "ray", ["--plugin", "mylab_plugin"])
