@@ -52,7 +52,7 @@ class OptnasSearcher(Searcher):
         self.lifecycle = Lifecycle(space)
         self.trials: dict[str, optuna.Trial] = {}
 
-    def suggest(self, trial_id: str) -> dict[str, Any] | None:  # type: ignore[override]
+    def suggest(self, trial_id: str) -> dict[str, Any] | None:
         for _ in range(MAX_UNCERTIFIED_IN_A_ROW):
             trial = self.study.ask()
             try:
