@@ -139,3 +139,20 @@ def test_plugin_reaches_ray_workers_through_the_runtime_env(user_plugin: Path) -
     assert done.returncode == 0, done.stderr[-3000:]
     _check_study(user_plugin, "ray")
     _report_export_dashboard(user_plugin, "ray", ["--plugin", "mylab_plugin"])
+
+
+def test_an_installed_packages_entry_point_is_loaded_by_every_command(user_plugin: Path, tmp_path: Path) -> None:
+    # what `pip install` of a package declaring [project.entry-points."optnas.plugins"] leaves on sys.path
+    site = tmp_path / "site"
+    info = site / "mylab_parts-0.1.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: mylab-parts\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[optnas.plugins]\nmylab = mylab_plugin\n")
+    for name in ("mylab_nn.py", "mylab_plugin.py"):
+        (site / name).write_text((user_plugin / name).read_text())
+    env = {k: v for k, v in os.environ.items() if k != "OPTNAS_PLUGINS"}
+    env["PYTHONPATH"] = str(site)
+    done = subprocess.run([OPTNAS, "list", "algorithms"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert "halfstep" in done.stdout

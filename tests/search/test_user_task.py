@@ -101,3 +101,16 @@ def test_search_on_user_arrays_exports_a_model_that_takes_raw_inputs(tmp_path: P
     assert accuracy == pytest.approx(best.user_attrs["metrics"]["test_metric"], abs=1e-6)
     with pytest.raises(ValueError, match=r"was a Task object given in Python"):
         optnas.export.export_trial(storage, "mine", out=tmp_path / "again", retrain=True)
+
+
+def test_the_ray_backend_refuses_a_task_object_saying_what_to_do(tmp_path: Path) -> None:
+    pytest.importorskip("ray.tune")
+    from optnas.search.ray_backend import run_ray_search
+
+    path = tmp_path / "mine.yaml"
+    path.write_text(SPACE)
+    x, y = _arrays()
+    space = SearchSpace.from_yaml(path, task=optnas.tasks.from_tensors(x, y, name="mine"))
+    with pytest.raises(UsageError, match=r"the Ray backend needs a registered task, not the Task object 'mine'"):
+        run_ray_search(space, storage=str(tmp_path / "j.log"))
+    assert not (tmp_path / "j.log").exists()
