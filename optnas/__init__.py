@@ -53,10 +53,17 @@ def __getattr__(name: str) -> Any:
 
 
 def _load_plugins() -> None:
-    # worker processes and Ray workers import the plugins of the command that started them (optnas.plugins)
-    from . import plugins
+    # worker processes and Ray workers import the plugins of the command that started them (optnas.plugins);
+    # a broken one is a warning here, so `import optnas` (and the CLI's own one-line error) still works
+    import warnings
 
-    plugins.load_from_env()
+    from . import plugins
+    from .errors import UsageError
+
+    try:
+        plugins.load_from_env()
+    except UsageError as exc:
+        warnings.warn(str(exc), stacklevel=2)
 
 
 _load_plugins()
