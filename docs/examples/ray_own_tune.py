@@ -84,10 +84,10 @@ def torch_trainer_trainable(config: dict) -> None:
     from ray.train import ScalingConfig
     from ray.train.torch import TorchConfig, TorchTrainer
 
-    trainer = TorchTrainer(
-        ddp_loop, train_loop_config=config, scaling_config=ScalingConfig(num_workers=2, use_gpu=False),
-        torch_config=TorchConfig(backend="gloo"),
-    )
+    # half a CPU per worker so 2 workers fit a 2-core machine; on a GPU cluster: use_gpu=True (one GPU each)
+    scaling = ScalingConfig(num_workers=2, use_gpu=False, resources_per_worker={"CPU": 0.5})
+    trainer = TorchTrainer(ddp_loop, train_loop_config=config, scaling_config=scaling,
+                           torch_config=TorchConfig(backend="gloo"))
     final = trainer.fit().metrics or {}
     tune.report({k: v for k, v in final.items() if k in ("val_metric", "weights")} | {"status": "complete"})
 
