@@ -50,3 +50,20 @@ def __getattr__(name: str) -> Any:
     if name == "SearchSpace":  # the plugin entry point; Optuna is imported only when it is used
         return importlib.import_module("optnas.search").SearchSpace
     raise AttributeError(f"module 'optnas' has no attribute {name!r}")
+
+
+def _load_plugins() -> None:
+    # worker processes and Ray workers import the plugins of the command that started them (optnas.plugins);
+    # a broken one is a warning here, so `import optnas` (and the CLI's own one-line error) still works
+    import warnings
+
+    from . import plugins
+    from .errors import UsageError
+
+    try:
+        plugins.load_from_env()
+    except UsageError as exc:
+        warnings.warn(str(exc), stacklevel=2)
+
+
+_load_plugins()

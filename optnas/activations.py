@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import math
 from collections.abc import Callable, Mapping
@@ -55,17 +56,34 @@ class _ActivationRegistry(Registry[Any]):
     def __init__(self) -> None:
         super().__init__("activation")
         self._info: dict[str, InfoSource] = {}
+        self._lipschitz: dict[str, float | None] = {}  # declared for probed (user) activations
 
     def register(
-        self, name: str, *, info: InfoSource = None, description: str | None = None,
-        params: Mapping[str, str] | None = None, overwrite: bool = False,
+        self, name: str, *, info: InfoSource = None, lipschitz: float | None = None,
+        description: str | None = None, params: Mapping[str, str] | None = None, overwrite: bool = False,
     ) -> Callable[[Any], Any]:
         """Register an ``nn.Module`` class or a plain tensor function under ``name``.
 
         ``info`` is an ActivationInfo, or a function of the activation's parameters returning one;
-        leave it out to have the facts probed numerically (see `probe_info`). ``description`` and
-        ``params`` (ranges) are the registry's metadata (`Registry.register`).
+        leave it out to have the facts probed numerically (see `probe_info`). ``lipschitz`` declares the
+        global Lipschitz constant sup|σ'| of a probed activation, which implicit algorithms need (their
+        contraction check); it is checked against the slopes measured on [-10, 10] when first used.
+        ``description`` and ``params`` (ranges) are the registry's metadata (`Registry.register`).
+
+        Example:
+            >>> import torch
+            >>> _ = register("sine", lipschitz=1.0)(torch.sin)
+            >>> info("sine").lipschitz, info("sine").probed
+            (1.0, True)
+            >>> unregister("sine")
         """
+        if lipschitz is not None:
+            if info is not None:
+                raise ValueError(f"activation {name!r}: give lipschitz inside info=ActivationInfo(...), not both")
+            if isinstance(lipschitz, bool) or not isinstance(lipschitz, int | float) or not (
+                0 < lipschitz < math.inf
+            ):
+                raise ValueError(f"activation {name!r}: lipschitz={lipschitz!r} is invalid: it must be a number > 0")
         base = super().register(name, description=description, params=params, overwrite=overwrite)
 
         def decorate(obj: Any) -> Any:
@@ -74,6 +92,7 @@ class _ActivationRegistry(Registry[Any]):
             else:  # a plain function of a tensor (and keyword parameters)
                 base(_wrap(obj, name))
             self._info[name] = info
+            self._lipschitz[name] = None if lipschitz is None else float(lipschitz)
             return obj
 
         return decorate
@@ -81,13 +100,24 @@ class _ActivationRegistry(Registry[Any]):
     def unregister(self, name: str) -> None:
         super().unregister(name)
         self._info.pop(name, None)
+        self._lipschitz.pop(name, None)
 
     def info(self, name: str, **params: Any) -> ActivationInfo:
         """The certificate facts of ``name`` with ``params`` (validates the parameters too)."""
         module = self.get(name, **params)
         source = self._info.get(name)
         if source is None:
-            return probe_info(module)
+            probed = probe_info(module)
+            declared = self._lipschitz.get(name)
+            if declared is None:
+                return probed
+            measured = max_slope(module)
+            if measured > declared * (1 + 1e-6):
+                raise ValueError(
+                    f"activation {name!r}: declared lipschitz={declared:g} but its slope reaches {measured:.6g} on "
+                    "[-10, 10]; declare sup|σ'| (at least the measured slope)"
+                )
+            return dataclasses.replace(probed, lipschitz=declared)
         if isinstance(source, ActivationInfo):
             return source
         return source(**params)
@@ -97,7 +127,7 @@ def _wrap(fn: Callable[..., torch.Tensor], name: str) -> Callable[..., nn.Module
     """A module factory around a plain tensor function, keeping its docstring and keyword parameters."""
 
     def factory(**params: Any) -> nn.Module:
-        return Elementwise(lambda z: fn(z, **params), name)
+        return Elementwise(fn, name, params)  # export imports fn by name
 
     factory.__doc__ = fn.__doc__
     try:  # its keyword parameters, so unknown ones are refused and `describe` lists them
@@ -122,15 +152,20 @@ def probe_info(module: Callable[[torch.Tensor], torch.Tensor]) -> ActivationInfo
     polynomial = any(
         float(np.abs(np.polyval(np.polyfit(x, y, d), x) - y).max()) < 1e-9 * scale for d in range(9)
     )
-    zf = torch.linspace(-10.0, 10.0, 20001, dtype=torch.float64)
-    with torch.no_grad():
-        yf = module(zf).double()
-    slopes = (yf[1:] - yf[:-1]).abs() / (zf[1] - zf[0])
-    finite = bool(torch.isfinite(slopes).all())
-    bounded = finite and float(slopes.max()) < 1e6
+    slope = max_slope(module)
+    bounded = math.isfinite(slope) and slope < 1e6
     return ActivationInfo(
         polynomial=polynomial, continuous=bounded, locally_lipschitz=bounded, smoothness=0, probed=True
     )
+
+
+def max_slope(module: Callable[[torch.Tensor], torch.Tensor]) -> float:
+    """The largest finite-difference slope of σ on a float64 grid of [-10, 10] (step 1e-3); inf if not finite."""
+    z = torch.linspace(-10.0, 10.0, 20001, dtype=torch.float64)
+    with torch.no_grad():
+        y = module(z).double()
+    slopes = (y[1:] - y[:-1]).abs() / (z[1] - z[0])
+    return float(slopes.max()) if bool(torch.isfinite(slopes).all()) else math.inf
 
 
 _REGISTRY = _ActivationRegistry()

@@ -39,10 +39,20 @@ class StorageWriteError(OptnasError):
 class SearchIncomplete(OptnasError):
     """A search that ended short of its trial count (its workers died): the message says how to resume.
 
-    ``study`` is the Optuna study as it stands, ``lost`` the numbers of the trials lost with dead workers.
-    The CLI prints the leaderboard, then this one line, and exits 1.
+    ``study`` is the Optuna study as it stands, ``lost`` the numbers of the trials lost with dead workers,
+    ``command`` the command line that continues it. The CLI prints the summary, then this one line, and exits 1.
     """
 
-    def __init__(self, message: str, study: Any = None, lost: list[int] | None = None) -> None:
+    def __init__(
+        self, message: str, study: Any = None, lost: list[int] | None = None, command: str | None = None
+    ) -> None:
         super().__init__(message)
-        self.study, self.lost = study, list(lost or [])
+        self.study, self.lost, self.command = study, list(lost or []), command
+
+
+class TrialFailed(OptnasError):
+    """Raise it in your own Optuna objective for a run that did not complete (``result.status`` diverged).
+
+    Pass it in ``study.optimize(..., catch=(optnas.search.TrialFailed,))``: Optuna records the trial as FAIL
+    with this message as its reason and the study goes on (a ``None`` return would be a cast error instead).
+    """

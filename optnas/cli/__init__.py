@@ -41,6 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
         module = importlib.import_module(f"optnas.cli.{module_name}")
         cmd = sub.add_parser(name, help=help_text, description=help_text)
         module.add_arguments(cmd)
+        cmd.add_argument(
+            "--plugin", action="append", default=[], metavar="MODULE",
+            help="import MODULE first (it registers your algorithms, blocks, activations, tasks); repeatable",
+        )
         cmd.set_defaults(_module=module)
     return parser
 
@@ -48,6 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        from optnas import plugins
+
+        plugins.load_entry_points()
+        plugins.load(args.plugin)
         return int(args._module.run(args))
     except (ValueError, FileNotFoundError, IsADirectoryError, PermissionError, StorageWriteError) as exc:
         print(f"optnas {args.command}: error: {exc}", file=sys.stderr)

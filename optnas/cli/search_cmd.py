@@ -69,18 +69,18 @@ def run(args: argparse.Namespace) -> int:
     try:
         study = _search(args)
     except SearchIncomplete as exc:
-        _leaderboard(exc.study)
+        _summary(args, exc.study, exc.command)
         print(f"optnas search: {exc}", file=sys.stderr)
         return 1
-    _leaderboard(study)
+    _summary(args, study)
     return 0
 
 
-def _leaderboard(study: Any) -> None:
-    from optnas.results import frame
-    from optnas.search.leaderboard import render
+def _summary(args: argparse.Namespace, study: Any, resume: str | None = None) -> None:
+    from optnas.search.leaderboard import render_summary
+    from optnas.search.storage import DEFAULT_STORAGE
 
-    render(frame(study), study.user_attrs.get("optnas", {}).get("objectives", []))
+    render_summary(study, storage=args.storage or DEFAULT_STORAGE, resume=resume)
 
 
 def _search(args: argparse.Namespace) -> Any:

@@ -19,6 +19,7 @@ from torch.nn.utils.parametrizations import _SpectralNorm
 from ._literal import WIDTH, NotLiteral, flat, literal, plain, runs
 from ._record import Call, init_owner, recorded_call
 from ._source import is_runtime_class
+from ._user import import_path, not_importable
 
 _INLINE = 100  # longer literals become module-level constants
 
@@ -35,6 +36,7 @@ class ClassSource:
     constants: list[str] = field(default_factory=list)
     runtime_classes: set[str] = field(default_factory=set)
     uses_spectral_norm: bool = False
+    user_imports: dict[str, tuple[str, str]] = field(default_factory=dict)  # bound name -> (module, name)
 
 
 @dataclass
@@ -42,6 +44,7 @@ class _Writer:
     constants: list[str] = field(default_factory=list)
     runtime_classes: set[str] = field(default_factory=set)
     counts: dict[str, int] = field(default_factory=dict)
+    user_imports: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def class_name(self, cls: type, where: str) -> str:
         if getattr(nn, cls.__name__, None) is cls:
@@ -49,10 +52,21 @@ class _Writer:
         if is_runtime_class(cls):
             self.runtime_classes.add(cls.__name__)
             return cls.__name__
-        raise NotExportable(
-            f"{where}: {cls.__module__}.{cls.__qualname__} is not torch-only code (torch.nn or optnas.nn), so "
-            "model.py cannot contain it; only blocks and activations made of torch.nn or optnas.nn modules export"
-        )
+        return self.imported(cls, f"{where}: {cls.__name__}")
+
+    def imported(self, obj: Any, where: str) -> str:
+        """The name model.py uses for a user class or function, imported from its module."""
+        path = import_path(obj)
+        if path is None:
+            raise NotExportable(f"{where}: " + not_importable(getattr(obj, "__name__", repr(obj)), obj))
+        module, name = path
+        if module == "torch" or module.startswith("torch."):
+            return f"{module}.{name}"  # torch is imported by model.py anyway
+        bound = name
+        while (bound in self.user_imports and self.user_imports[bound] != path) or bound in self.runtime_classes:
+            bound += "_"
+        self.user_imports[bound] = path
+        return bound
 
     def module(self, module: nn.Module, indent: int, where: str, lead: int = 0) -> str:
         cls = type(module)
@@ -106,11 +120,8 @@ class _Writer:
             pad = " " * (indent + 4)
             open_, close = ("[", "]") if isinstance(value, list) else ("(", ")")
             return open_ + "\n" + "".join(f"{pad}{item},\n" for item in items) + " " * indent + close
-        if callable(value):
-            raise NotExportable(
-                f"{where}: {value!r} is a Python function (e.g. an activation registered as a plain function); "
-                "model.py can only hold torch.nn and optnas.nn modules: register an nn.Module class instead"
-            )
+        if callable(value):  # an activation registered as a plain tensor function: import it by name
+            return self.imported(value, where)
         try:
             text = flat(value)
         except NotLiteral as exc:
@@ -168,10 +179,13 @@ def _positional(signature: inspect.Signature, args: list[tuple[str | None, str]]
     return out
 
 
-def write_class(net: nn.Module, header: list[str], docstring: str) -> ClassSource:
+def write_class(
+    net: nn.Module, header: list[str], docstring: str, standardize: nn.Module | None = None
+) -> ClassSource:
     """``class ExportedModel(<type of net>)`` whose ``__init__`` rebuilds ``net`` (built inside `recording`).
 
-    ``header`` lines (class attributes) go right after the docstring.
+    ``header`` lines (class attributes) go right after the docstring. ``standardize`` (a `Standardize`
+    built inside `recording`) becomes ``self.standardize``, applied to the input before the network.
     """
     writer = _Writer()
     cls = type(net)
@@ -194,7 +208,18 @@ def write_class(net: nn.Module, header: list[str], docstring: str) -> ClassSourc
     if norms:
         lines.append("        # as optnas.build does for implicit layers: T's weight layers spectrally normalised")
         lines += norms
-    return ClassSource("\n".join(lines) + "\n", writer.constants, writer.runtime_classes, bool(norms))
+    if standardize is not None:
+        code = writer.module(standardize, 8, "standardize", len("self.standardize = "))
+        lines += [
+            "        # the inputs' scaling fitted on the training split: this model takes raw inputs",
+            f"        self.standardize = {code}",
+            "",
+            "    def forward(self, x: torch.Tensor) -> torch.Tensor:",
+            "        return super().forward(self.standardize(x))",
+        ]
+    return ClassSource(
+        "\n".join(lines) + "\n", writer.constants, writer.runtime_classes, bool(norms), writer.user_imports
+    )
 
 
 _INDEXED = re.compile(r"^(?P<prefix>.+)\.(?P<index>\d+)\.(?P<suffix>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)$")

@@ -37,7 +37,8 @@ def readme(
         "",
         "| file | what |",
         "|---|---|",
-        "| `model.py` | the network as one readable PyTorch file (class `ExportedModel`); imports only torch |",
+        "| `model.py` | the network as one readable PyTorch file (class `ExportedModel`); imports "
+        + (f"torch and {', '.join(f'`{m}`' for m in info['requires'])} |" if info.get("requires") else "only torch |"),
         "| `weights.safetensors` | the trained weights (`state_dict`), safetensors: loading never unpickles |",
         "| `spec.json` | the `optnas.ArchSpec` (`optnas.ArchSpec.from_dict(json.load(...))`) |",
         "| `certificate.json` | the universal-approximation certificate checked before training |",
@@ -67,6 +68,18 @@ def readme(
         f"Input: a batch of shape (batch, {shape_text}); output: (batch, {num_outputs}). The export was checked: "
         f"loaded back, it reproduced the original network's outputs within {info['max_abs_diff']:.2g} (eval mode).",
     ]
+    if info.get("standardize"):
+        lines += [
+            "",
+            "The inputs are raw: `ExportedModel.standardize` rescales each feature with the mean and standard",
+            "deviation fitted on the training split (`optnas.tasks.from_tensors(..., standardize=True)`).",
+        ]
+    if info.get("requires"):
+        lines += [
+            "",
+            f"model.py imports your own module(s) {', '.join(f'`{m}`' for m in info['requires'])} (the blocks and",
+            "activations you registered): make them importable where you load it (installed, or on `PYTHONPATH`).",
+        ]
     skipped = {k: v for k, v in info.get("formats", {}).items() if v != "written"}
     for name, reason in skipped.items():
         lines += ["", f"Format `{name}` was not written: {reason}"]

@@ -56,9 +56,25 @@ def torch_only_classes() -> list[type]:
     return list(dict.fromkeys(classes))
 
 
+def user_classes() -> list[type]:
+    """Module classes of importable user modules (plugins): model.py imports them, so their calls are recorded."""
+    from ._user import import_path
+
+    found, todo = [], list(nn.Module.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        module = cls.__module__
+        if module.split(".")[0] in ("torch", "optnas") or module == "__main__":
+            continue
+        if import_path(cls) is not None:
+            found.append(cls)
+    return found
+
+
 @contextmanager
 def recording() -> Iterator[None]:
-    """Within this block, torch-only module constructors record their arguments on their instance.
+    """Within this block, torch-only (and importable user) module constructors record their arguments.
 
     Example:
         >>> with recording():
@@ -68,7 +84,7 @@ def recording() -> Iterator[None]:
     """
     with _LOCK:
         # patch the class that defines each constructor (BatchNorm2d's is _BatchNorm's); nn.Module's takes no args
-        owners = {init_owner(c) for c in torch_only_classes()} - {nn.Module, object}
+        owners = {init_owner(c) for c in torch_only_classes() + user_classes()} - {nn.Module, object}
         originals = {c: c.__dict__["__init__"] for c in owners if _has_signature(c.__dict__["__init__"])}
         try:
             for cls, original in originals.items():

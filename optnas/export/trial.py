@@ -17,6 +17,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_model
 from torch import nn
 
+from .. import plugins
 from ..build import build
 from ..spec import ArchSpec
 from . import _folder, _formats, _select
@@ -54,6 +55,8 @@ def export_trial(
     meta = handle.user_attrs.get("optnas")
     if not isinstance(meta, dict):
         raise ValueError(f"study {study!r} has no 'optnas' user attribute: it was not written by optnas search")
+    # the user components the search registered (its plugins) are needed again to rebuild the network
+    plugins.load(meta.get("plugins") or [], where=f"study {study!r}: plugin")
     chosen = _select.pick(handle, meta, trial, objective)
     spec_dict = chosen.user_attrs.get("spec")
     if not isinstance(spec_dict, dict):
@@ -83,9 +86,10 @@ def export_trial(
         model = _stored_weights(spec, shape, outputs, meta, storage, str(artifact), chosen.number)
         metrics = chosen.user_attrs.get("metrics") or {}
         source["weights"] = f"artifact {artifact}"
+    scaling = meta["task"].get("standardize")  # fitted on the training split by from_tensors
     return export_model(
         spec, target, input_shape=shape, num_outputs=outputs, model=model, metrics=metrics,
-        formats=extra, force=force, source=source,
+        formats=extra, force=force, source=source, standardize=scaling,
     )
 
 
@@ -105,6 +109,11 @@ def _task(meta: dict[str, Any], need_task: bool) -> tuple[tuple[int, ...], int, 
         raise ValueError("the study's 'optnas' attribute names no task ({'task': {'name': ..., 'params': ...}})")
     if not need_task and "input_shape" in task and "num_outputs" in task:
         return tuple(int(d) for d in task["input_shape"]), int(task["num_outputs"]), None
+    if task.get("given"):
+        raise ValueError(
+            f"the study's task {task['name']!r} was a Task object given in Python (e.g. from_tensors), which "
+            "the study cannot rebuild: retrain with optnas.train(spec, task, ...) and optnas.export.export_model"
+        )
     from .. import tasks
 
     made = tasks.get(task["name"], **(task.get("params") or {}))

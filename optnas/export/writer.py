@@ -18,6 +18,7 @@ from torch import nn
 from .._shapes import check_shape
 from ..build import build
 from ..certify import Certificate, certify
+from ..nn.io import Standardize
 from ..spec import ArchSpec
 from ..training.result import json_safe
 from . import _folder, _formats
@@ -53,6 +54,7 @@ def export_model(
     formats: str | Iterable[str] | None = (),
     force: bool = False,
     source: dict[str, Any] | None = None,
+    standardize: dict[str, Any] | None = None,
 ) -> Exported:
     """Write ``model`` (a network built from ``spec``, e.g. ``RunResult.model``) to the folder ``out``.
 
@@ -62,6 +64,8 @@ def export_model(
     ``model`` the freshly built (initialised) network of ``spec`` is written. The export is checked: the
     written folder, loaded back, must reproduce ``model``'s outputs within 1e-6. ``certificate`` defaults to
     ``optnas.certify(spec, input_shape)``; ``source`` (e.g. study and trial) is recorded in export.json.
+    ``standardize`` (``{"mean": ..., "std": ...}``, a task's ``standardize``, which `export_trial` reads from
+    the study) puts that input scaling in front of the network: the exported model takes raw inputs.
 
     Example:
         >>> import optnas, optnas.export                                                  # doctest: +SKIP
@@ -82,9 +86,11 @@ def export_model(
     with torch.random.fork_rng(devices=[]), recording():  # the caller's RNG stream is left untouched
         torch.manual_seed(0)
         fresh = build(spec, shape, num_outputs)
+        scaling = _scaling(standardize, shape)
     if model is not None:
         model = getattr(model, "_orig_mod", model)  # torch.compile's wrapper holds the network
     reference = copy.deepcopy(model).cpu() if model is not None else fresh
+    expected = reference if scaling is None else nn.Sequential(scaling, reference)
     state = _float32_state(reference)
     cert = certificate if certificate is not None else certify(spec, input_shape=shape)
     info = {
@@ -93,17 +99,19 @@ def export_model(
         "input_shape": list(shape),
         "num_outputs": num_outputs,
         "source": json_safe(source or {}),
+        "standardize": standardize is not None,
     }
     heading = title(spec, source or {})
 
     with tempfile.TemporaryDirectory(prefix="optnas-export-") as tmp:
         staging = Path(tmp)
-        source_text = model_source(fresh, spec.to_dict(), shape, num_outputs, heading)
+        source_text, requires = model_source(fresh, spec.to_dict(), shape, num_outputs, heading, scaling)
+        info["requires"] = requires  # user modules model.py imports (plugins); [] means torch alone
         (staging / "model.py").write_text(source_text, encoding="utf-8")  # it holds Σ, ·, → from optnas/nn
         _save_weights(staging, state)
         exported = load(staging)
         example = torch.randn(4, *shape, generator=torch.Generator().manual_seed(0))
-        diff, finite = _max_abs_diff(exported, reference.eval(), example)
+        diff, finite = _max_abs_diff(exported, expected.eval(), example)
         if not diff <= MAX_ABS_DIFF:
             raise NotExportable(
                 f"the exported model's outputs differ from the original's by {diff:.3g} (> {MAX_ABS_DIFF:g}); "
@@ -126,6 +134,23 @@ def export_model(
         files = sorted(p.name for p in staging.iterdir())
         _folder.publish(staging, target, force)
     return Exported(target, files, diff, skipped, info)
+
+
+def _scaling(standardize: dict[str, Any] | None, shape: tuple[int, ...]) -> Standardize | None:
+    """The `Standardize` module of ``{"mean", "std"}`` (shaped like one sample), or None."""
+    if standardize is None:
+        return None
+    if not isinstance(standardize, dict) or set(standardize) != {"mean", "std"}:
+        raise ValueError(f"standardize={standardize!r} is invalid: give {{'mean': ..., 'std': ...}} or None")
+    module = Standardize(standardize["mean"], standardize["std"])
+    for key in ("mean", "std"):
+        if tuple(getattr(module, key).shape) != shape:
+            raise ValueError(
+                f"standardize[{key!r}] has shape {tuple(getattr(module, key).shape)}; it must be one sample's {shape}"
+            )
+    if not bool((module.std > 0).all()):
+        raise ValueError("standardize['std'] must be > 0 everywhere")
+    return module
 
 
 def _float32_state(model: nn.Module) -> dict[str, torch.Tensor]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import nn
@@ -47,15 +48,23 @@ class MRePU(nn.Module):
 
 
 class Elementwise(nn.Module):
-    """Wraps a plain tensor function (a user-registered activation) as a module."""
+    """Wraps a plain tensor function ``fn(z, **params)`` (a user-registered activation) as a module.
 
-    def __init__(self, fn: Callable[[torch.Tensor], torch.Tensor], name: str = "fn") -> None:
+    Example:
+        >>> Elementwise(torch.clamp, "clamp", {"min": 0.0})(torch.tensor([-1.0, 2.0]))
+        tensor([0., 2.])
+    """
+
+    def __init__(
+        self, fn: Callable[..., torch.Tensor], name: str = "fn", params: dict[str, Any] | None = None
+    ) -> None:
         super().__init__()
         self.fn = fn
         self.name = name
+        self.params = dict(params or {})
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.fn(z)
+        return self.fn(z, **self.params)
 
     def extra_repr(self) -> str:
         return self.name

@@ -2,8 +2,33 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
+
+
+class Standardize(nn.Module):
+    """``(x - mean) / std`` per input feature, with statistics fitted on a training split.
+
+    The statistics are non-persistent buffers: they live in the code (model.py writes them as constants),
+    not in the weights, so a network's state_dict is the same with or without them.
+
+    Example:
+        >>> Standardize([1.0, 2.0], [2.0, 4.0])(torch.tensor([[3.0, 2.0]]))
+        tensor([[1., 0.]])
+    """
+
+    mean: torch.Tensor
+    std: torch.Tensor
+
+    def __init__(self, mean: list[Any], std: list[Any]) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32), persistent=False)
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
 
 
 class TokenStem(nn.Module):

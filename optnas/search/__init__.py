@@ -12,8 +12,9 @@ Example (the plugin entry point in your own Optuna objective):
 
 from __future__ import annotations
 
+from ..errors import TrialFailed
 from .runner import run_search
 from .space import SearchSpace, UncertifiedDraw
 from .storage import DEFAULT_STORAGE, open_storage
 
-__all__ = ["DEFAULT_STORAGE", "SearchSpace", "UncertifiedDraw", "open_storage", "run_search"]
+__all__ = ["DEFAULT_STORAGE", "SearchSpace", "TrialFailed", "UncertifiedDraw", "open_storage", "run_search"]

@@ -221,7 +221,8 @@ class Trainability(BaseModel):
 
 class SpaceFile(BaseModel):
     model_config = _STRICT
-    task: Task
+    task: Task | None = None  # may be left out when a Task object is given (SearchSpace(..., task=...))
+    plugins: list[str] = Field(default_factory=list)  # modules imported first: they register user components
     train: Train = Field(default_factory=lambda: Train())
     space: Space
     objectives: list[ObjectiveConfig] = Field(default_factory=lambda: [ObjectiveConfig()], min_length=1)

@@ -1,54 +1,121 @@
-"""The leaderboard printed at the end of a search: best trials first (Pareto front for several objectives)."""
+"""The summary printed at the end of a search: where it is stored, what happened, the best trials, what next.
+
+Counts and the best trial come from `optnas.outcome` (the one rule), never from a count of its own. The
+table fits 80 columns: short headers, one space between columns, long names folded rather than cut.
+
+Example:
+    >>> from rich.console import Console                                        # doctest: +SKIP
+    >>> render_summary(study, storage="optnas-runs/journal.log", console=Console(width=80))  # doctest: +SKIP
+"""
 
 from __future__ import annotations
 
+import shlex
+from typing import Any
+
+import optuna
 import pandas as pd
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from ..outcome import counts, format_counts
+from .. import outcome
 
-COLUMNS = (
-    "number",
-    "algorithm",
-    "block",
-    "activation",
-    "depth",
-    "width",
-    "val_metric",
-    "test_metric",
-    "params",
-    "flops",
-    "latency_ms",
-    "wall_s",
-)
+# (column of optnas.results.frame, header, right-aligned); the objectives are added between them
+SPEC_COLUMNS = (("number", "#", True), ("algorithm", "algorithm", False), ("block", "block", False),
+                ("activation", "activation", False), ("depth", "depth", True), ("width", "width", True))
+COST_COLUMNS = (("params", "params", True), ("wall_s", "s", True))
+WIDTH = 80
 
 
-def rank(df: pd.DataFrame, objectives: list[dict[str, str]]) -> pd.DataFrame:
-    """Complete trials sorted by the first objective (its direction), best first."""
-    done = df[df["state"] == "COMPLETE"]
-    if done.empty or not objectives:
-        return done
-    first = objectives[0]
-    return done.sort_values(f"objective_{first['name']}", ascending=first["direction"] == "minimize")
+def ranked_frame(df: pd.DataFrame, directions: list[str]) -> pd.DataFrame:
+    """The COMPLETE trials of ``df`` (`optnas.results.frame`) best first, by `optnas.outcome.ranking`."""
+    objectives = [f"objective_{o['name']}" for o in df.attrs.get("objectives", [])]
+    done = df[df["state"] == "COMPLETE"] if "state" in df else df.iloc[0:0]
+    if done.empty or not objectives or any(c not in done for c in objectives):
+        return done.iloc[0:0]
+    candidates = [(int(r["number"]), [r[c] for c in objectives]) for _, r in done.iterrows()]
+    order = outcome.ranking(candidates, directions)
+    return done.set_index("number", drop=False).loc[order]
 
 
-def render(df: pd.DataFrame, objectives: list[dict[str, str]], top: int = 10, console: Console | None = None) -> None:
-    console = console or Console(width=None if Console().is_terminal else 160)
-    ranked = rank(df, objectives).head(top)
-    # results.frame's status column is outcome.trial_status: the one rule for every count
-    title = f"study {df.attrs.get('study')}: " + format_counts(counts(df["status"]))
-    table = Table(title=title)
-    for c in COLUMNS:
-        table.add_column(c, justify="right" if c not in ("algorithm", "block", "activation") else "left")
+def render_summary(
+    study: optuna.Study,
+    *,
+    storage: str,
+    resume: str | None = None,
+    top: int = 10,
+    console: Console | None = None,
+) -> None:
+    """Print the study's summary: storage, counts by optnas status, best trial, leaderboard, next commands.
+
+    ``resume`` is the command that continues a search its workers left short (`SearchIncomplete.command`).
+    """
+    from ..results import frame
+
+    console = console or Console(width=None if Console().is_terminal else WIDTH, highlight=False)
+    df = frame(study)
+    directions = [d.name.lower() for d in study.directions]
+    tally = outcome.counts(outcome.trial_status(t) for t in study.get_trials(deepcopy=False))
+    console.print(f"study [bold]{study.study_name}[/bold] in {storage}")
+    console.print(f"{len(study.trials)} trials: {outcome.format_counts(tally)}")
+    ranked = ranked_frame(df, directions)
+    if ranked.empty:
+        console.print("best: no complete trial")
+    else:
+        console.print(f"best: {_best_line(ranked.iloc[0], df.attrs.get('objectives', []))}")
+        console.print(_table(ranked.head(top), df.attrs.get("objectives", [])))
+    flag = "" if storage == _default_storage() else f" --storage {shlex.quote(storage)}"
+    name = shlex.quote(study.study_name)
+    lines = [f"optnas dashboard{flag}", f"optnas report{flag} --study {name} -o {name}-report.html"]
+    if not ranked.empty:
+        lines.append(f"optnas export{flag} --study {name} --out best-{study.study_name}")
+    if resume:
+        lost = tally.get("lost", 0)
+        lines.append(f"{resume}   # {lost} lost with dead workers")
+    console.print("next:")
+    for line in lines:
+        console.print(f"  {line}", soft_wrap=True)
+
+
+def _default_storage() -> str:
+    from .storage import DEFAULT_STORAGE
+
+    return DEFAULT_STORAGE
+
+
+def _best_line(row: pd.Series, objectives: list[dict[str, str]]) -> str:
+    values = ", ".join(f"{o['name']} {_fmt(row.get('objective_' + o['name']))}" for o in objectives)
+    test = row.get("test_metric")
+    extra = "" if test is None or pd.isna(test) or any(o["name"] == "test_metric" for o in objectives) else (
+        f" (test {_fmt(test)})"
+    )
+    return (
+        f"trial {int(row['number'])}, {values}{extra}: {row.get('algorithm')}, {row.get('block')}, "
+        f"{row.get('activation')}, depth {row.get('depth')}, width {row.get('width')}"
+    )
+
+
+def _table(ranked: pd.DataFrame, objectives: list[dict[str, str]]) -> Table:
+    names = [o["name"] for o in objectives]
+    columns: list[tuple[str, str, bool]] = [*SPEC_COLUMNS]
+    columns += [(f"objective_{n}", n, True) for n in names]
+    columns += [c for c in COST_COLUMNS if c[0] not in names]
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1, 0, 0), show_edge=False)
+    for _, header, right in columns:
+        table.add_column(header, justify="right" if right else "left", min_width=len(header), overflow="fold")
     for _, r in ranked.iterrows():
-        table.add_row(*(_fmt(r.get(c)) for c in COLUMNS))
-    console.print(table)
+        table.add_row(*(_fmt(r.get(key), key) for key, _, _ in columns))
+    return table
 
 
-def _fmt(v: object) -> str:
+def _fmt(v: Any, key: str = "") -> str:
     if v is None or (isinstance(v, float) and pd.isna(v)):
         return "-"
+    if key == "wall_s":
+        return f"{float(v):.1f}"
+    if key in ("params", "flops") and isinstance(v, int | float):
+        return f"{int(v)}"
     if isinstance(v, float):
         return f"{v:.4g}"
     return str(v)

@@ -1,4 +1,4 @@
-"""A progress bar with the best value so far (rich), fed by polling the study's storage."""
+"""A progress bar with elapsed and remaining time and the best trial so far (rich), fed by polling the storage."""
 
 from __future__ import annotations
 
@@ -6,7 +6,14 @@ import sys
 from types import TracebackType
 
 import optuna
-from rich.progress import BarColumn, MofNCompleteColumn, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.progress import Progress as RichProgress
 
 from .counts import counted
@@ -23,6 +30,8 @@ class Progress:
                 BarColumn(),
                 MofNCompleteColumn(),
                 TimeElapsedColumn(),
+                TextColumn("left"),
+                TimeRemainingColumn(),  # from the rate of finished trials so far
                 TextColumn("{task.fields[best]}"),
                 transient=False,
             )
@@ -51,12 +60,14 @@ class Progress:
 
 
 def best_text(study: optuna.Study) -> str:
-    """'best val_metric=0.98 (#3)' for one objective, 'Pareto front: N' for several."""
+    """'best val_metric=0.98 (#3)' by the one rule of `optnas.outcome`, or 'no complete trial yet'."""
+    from .. import outcome
+
     complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-    if not complete:
+    directions = [d.name.lower() for d in study.directions]
+    number = outcome.best([(t.number, t.values) for t in complete], directions)
+    if number is None:
         return "no complete trial yet"
     names = study.metric_names or [f"value{i}" for i in range(len(study.directions))]
-    if len(study.directions) == 1:
-        best = study.best_trial
-        return f"best {names[0]}={best.value:.4g} (#{best.number})"
-    return f"Pareto front: {len(study.best_trials)} trial(s)"
+    value = next(t.values[0] for t in complete if t.number == number)
+    return f"best {names[0]}={value:.4g} (#{number})"

@@ -48,6 +48,13 @@ def run_ray_search(
         ...                        address="auto", gpus_per_trial=0.25)
     """
     check_budget(trials, timeout)
+    if space.given_task is not None:
+        # Ray workers rebuild the task from the space's record; a Task object holds data they do not have
+        raise UsageError(
+            f"the Ray backend needs a registered task, not the Task object {space.task_name!r}: register a "
+            "function that returns it (@optnas.tasks.register in a plugin module) and name it in the space "
+            "file, or use run_search (the optuna backend)"
+        )
     if isinstance(max_failures, bool) or not isinstance(max_failures, int) or max_failures < 0:
         raise UsageError(f"max_failures={max_failures!r} is invalid: it must be an integer >= 0")
     try:

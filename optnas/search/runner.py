@@ -54,10 +54,11 @@ class SearchJob:
     device: str
     artifact_dir: str
     jobs: int = 1
+    task: Any = None  # a Task object given to the SearchSpace (pickled to spawned workers), else None
 
 
 def _load(job: SearchJob) -> tuple[SearchSpace, optuna.Study, optuna.storages.BaseStorage]:
-    space = SearchSpace.from_dict(job.space_dict, Path(job.space_file) if job.space_file else None)
+    space = SearchSpace.from_dict(job.space_dict, Path(job.space_file) if job.space_file else None, task=job.task)
     storage = open_storage(job.storage)
     sampler = make_sampler(space, seed=None)
     study = optuna.load_study(study_name=job.study, storage=storage, sampler=sampler, pruner=make_pruner(space))
@@ -122,11 +123,14 @@ def _claim(study: optuna.Study, target: int) -> str:
 
 
 def check_budget(trials: int | None, timeout: float | None) -> None:
-    """The search budget both backends accept: ``trials`` an integer >= 1, ``timeout`` > 0 seconds (or None)."""
+    """The search budget both backends accept: ``trials`` an integer >= 1, ``timeout`` > 0 seconds (or None).
+
+    Messages name the Python argument first and the CLI flag after it: both kinds of caller read them.
+    """
     if trials is not None and (isinstance(trials, bool) or not isinstance(trials, int) or trials < 1):
-        raise UsageError(f"--trials {trials!r} is invalid: it must be an integer >= 1")
+        raise UsageError(f"trials={trials!r} (--trials) is invalid: it must be an integer >= 1")
     if timeout is not None and not timeout > 0:
-        raise UsageError(f"--timeout {timeout!r} is invalid: it must be > 0")
+        raise UsageError(f"timeout={timeout!r} (--timeout) is invalid: it must be > 0 seconds")
 
 
 def worker_main(job: SearchJob, errors: Any = None) -> None:
@@ -168,7 +172,7 @@ def run_search(
 
     check_budget(trials, timeout)
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
-        raise UsageError(f"--jobs {jobs!r} is invalid: it must be an integer >= 1")
+        raise UsageError(f"jobs={jobs!r} (--jobs) is invalid: it must be an integer >= 1")
     if seed is not None:
         space.config.seed = seed
     url = storage or DEFAULT_STORAGE
@@ -193,6 +197,7 @@ def run_search(
         device=device,
         artifact_dir=str(artifact_dir_for(url)),
         jobs=jobs,
+        task=space.given_task,
     )
     start = time.monotonic()
     with Progress(optuna_study, target, enabled=progress) as bar:
@@ -238,6 +243,7 @@ def check_complete(
             f"continue with: {command}",
             study=study,
             lost=gone,
+            command=command,
         )
     if gone:
         numbers = ", ".join(f"#{n}" for n in gone)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import itertools
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ import optuna
 import yaml
 from pydantic import ValidationError
 
-from .. import activations, algorithms, blocks, schedules
+from .. import activations, algorithms, blocks, plugins, schedules
 from .. import tasks as task_registry
 from .._shapes import state_features
 from ..build import INITS
@@ -58,23 +57,57 @@ def _corners(value: Value) -> list[Any]:
     return list(value) if isinstance(value, list) else [value]
 
 
-@dataclass
 class SearchSpace:
     """A search space over `ArchSpec` plus the task, training budget and objectives of a search.
+
+    ``task`` (an `optnas.tasks.Task`, e.g. ``optnas.tasks.from_tensors(x, y)``) replaces the file's
+    ``task:`` section, which may then be left out; without it the file must name a registered task.
 
     Example:
         >>> space = SearchSpace.from_yaml("search_spaces/rings.yaml")       # doctest: +SKIP
         >>> def objective(trial):                                            # doctest: +SKIP
         ...     spec = space.suggest(trial)                                  # a certified ArchSpec
         ...     return optnas.train(spec, space.task(), epochs=5).metrics["val_metric"]
+        >>> mine = SearchSpace.from_yaml("search_spaces/rings.yaml",         # doctest: +SKIP
+        ...                              task=optnas.tasks.from_tensors(x, y))
     """
 
-    config: SpaceFile
-    path: Path | None = None
-    _task: Any = field(default=None, repr=False, compare=False)
+    def __init__(self, config: SpaceFile, path: Path | None = None, task: task_registry.Task | None = None) -> None:
+        where = path or Path("<search space>")
+        if task is not None and not isinstance(task, task_registry.Task):
+            raise UsageError(
+                f"{where}: task={type(task).__name__} is invalid: pass an optnas.tasks.Task "
+                "(e.g. optnas.tasks.from_tensors(x, y)) or leave it out to use the file's task"
+            )
+        if task is None and config.task is None:
+            raise UsageError(
+                f"{where}: task: missing; name a registered task (task: {{name: rings}}) or pass "
+                "task=optnas.tasks.from_tensors(...) to SearchSpace"
+            )
+        self.config = config
+        self.path = path
+        self._given_task = task
+        self._task: Any = task
+
+    def __repr__(self) -> str:
+        return f"SearchSpace({self.name!r}, task={self.task_name!r})"
+
+    @property
+    def task_name(self) -> str:
+        """The task's name: the given Task's, else the file's."""
+        if self._given_task is not None:
+            return str(self._given_task.name)
+        assert self.config.task is not None  # checked in __init__
+        return self.config.task.name
+
+    @property
+    def given_task(self) -> task_registry.Task | None:
+        """The Task object passed in (None when the file names a registered task)."""
+        return self._given_task
 
     @classmethod
-    def from_yaml(cls, path: str | Path) -> SearchSpace:
+    def from_yaml(cls, path: str | Path, *, task: task_registry.Task | None = None) -> SearchSpace:
+        """Load and validate a search-space file; ``task`` (a Task object) replaces its ``task:`` section."""
         path = Path(path)
         if not path.is_file():
             raise UsageError(f"{path}: no such search-space file")
@@ -84,10 +117,12 @@ class SearchSpace:
             mark = getattr(exc, "problem_mark", None)
             where = f" at line {mark.line + 1}" if mark is not None else ""
             raise UsageError(f"{path}: malformed YAML{where}: {getattr(exc, 'problem', exc)}") from None
-        return cls.from_dict(data, path)
+        return cls.from_dict(data, path, task=task)
 
     @classmethod
-    def from_dict(cls, data: Any, path: Path | None = None) -> SearchSpace:
+    def from_dict(
+        cls, data: Any, path: Path | None = None, *, task: task_registry.Task | None = None
+    ) -> SearchSpace:
         where = path or Path("<search space>")
         if not isinstance(data, dict):
             raise UsageError(f"{where}: a search space must be a mapping with task, space, ... keys")
@@ -95,8 +130,9 @@ class SearchSpace:
             config = SpaceFile.model_validate(data)
         except ValidationError as exc:
             raise UsageError(format_validation(where, exc)) from None
+        plugins.load(config.plugins, where=f"{where}: plugins:")  # before the names they register are checked
         check_values(config, where)  # sizes and rates first: nothing is made from a bad value
-        space = cls(config, path)
+        space = cls(config, path, task)
         space._check_names(where)
         check_memory(config, where, space.task().input_shape)
         space._constrain(where)
@@ -127,9 +163,9 @@ class SearchSpace:
                 raise UsageError(f"{where}: space.init: unknown init {init!r}; valid: {', '.join(sorted(INITS))}")
         if s.stem not in STEMS:
             raise UsageError(f"{where}: space.stem: {s.stem!r} is invalid; valid: {', '.join(STEMS)}")
-        if self.config.task.name not in task_registry.names():
+        if self._given_task is None and self.task_name not in task_registry.names():
             raise UsageError(
-                f"{where}: task.name: unknown task {self.config.task.name!r}; valid: {', '.join(task_registry.names())}"
+                f"{where}: task.name: unknown task {self.task_name!r}; valid: {', '.join(task_registry.names())}"
             )
         # every parameter corner must at least be a valid parameter value (names and domains)
         for key, registry in (
@@ -221,6 +257,7 @@ class SearchSpace:
     def task(self) -> Any:
         """The task of this search (an `optnas.tasks.Task`), made once: tasks generate or load data."""
         if self._task is None:
+            assert self.config.task is not None  # a space without a file task was given a Task object
             try:
                 self._task = task_registry.get(self.config.task.name, **self.config.task.params)
             except (ValueError, TypeError, FileNotFoundError) as exc:

@@ -8,8 +8,9 @@ from typing import Any
 
 import optuna
 
-from .. import __version__
+from .. import __version__, plugins
 from ..errors import UsageError
+from ..training.result import json_safe
 from .space import SearchSpace
 from .storage import artifact_dir_for, open_storage
 
@@ -76,12 +77,12 @@ def create_or_resume(
     exists = name in optuna.study.get_all_study_names(backend)
     if exists and not resume:
         raise UsageError(
-            f"study {name!r} already exists in {storage}: pass --resume to continue it, "
-            "or --study NEW_NAME for a new search"
+            f"study {name!r} already exists in {storage}: pass resume=True (--resume) to continue it, "
+            "or study='NEW_NAME' (--study NEW_NAME) for a new search"
         )
     if resume and not exists:
         raise UsageError(
-            f"--resume: no study named {name!r} in {storage}; valid: "
+            f"resume=True (--resume): no study named {name!r} in {storage}; valid: "
             f"{', '.join(optuna.study.get_all_study_names(backend)) or 'none'}"
         )
     directions: list[Any] = [d for _, d in space.objectives()]
@@ -96,9 +97,11 @@ def create_or_resume(
     if resume:
         stored = [d.name.lower() for d in study.directions]
         if stored != directions:
-            raise UsageError(f"--resume: study {name!r} has directions {stored}, the space file asks for {directions}")
+            raise UsageError(
+                f"resume=True (--resume): study {name!r} has directions {stored}, the space file asks for {directions}"
+            )
     else:
-        task = space.config.task
+        task = space.task()
         study.set_user_attr(
             "optnas",
             {
@@ -106,14 +109,18 @@ def create_or_resume(
                 "space_file": str(space.path) if space.path else None,
                 "space": space.to_dict(),
                 "task": {
-                    "name": task.name,
-                    "params": task.params,
-                    "input_shape": list(space.task().input_shape),
-                    "num_outputs": space.task().num_outputs,
+                    "name": space.task_name,
+                    "params": json_safe(task.params),
+                    "input_shape": list(task.input_shape),
+                    "num_outputs": task.num_outputs,
+                    # a Task object (from_tensors) is not rebuilt from its name: --retrain needs it again
+                    "given": space.given_task is not None,
+                    "standardize": task.standardize,
                 },
                 "train": space.config.train.model_dump(mode="json"),
                 "objectives": [{"name": n, "direction": d} for n, d in space.objectives()],
                 "artifact_dir": str(artifact_dir_for(storage)),
+                "plugins": plugins.loaded(),  # export and report import them again
             },
         )
         with warnings.catch_warnings():

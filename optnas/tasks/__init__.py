@@ -42,6 +42,7 @@ __all__ = [
     "register",
     "resolve",
     "split_indices",
+    "unregister",
 ]
 
 del _cifar10, _mnist1d, _sklearn_digits, _synthetic  # imported for their registrations only
@@ -51,6 +52,7 @@ get = TASKS.get
 register = TASKS.register
 entry = TASKS.entry
 describe = TASKS.describe
+unregister = TASKS.unregister
 
 
 def resolve(task: Task | str, **params: Any) -> Task:

@@ -53,6 +53,8 @@ class Task(ABC):
         self.input_shape = tuple(int(d) for d in input_shape)
         self.num_outputs = int(num_outputs)
         self.params: dict[str, Any] = dict(params or {})
+        # {"mean": ..., "std": ...} when the inputs were standardized (`from_tensors`); export applies it
+        self.standardize: dict[str, Any] | None = None
 
     @property
     def kind(self) -> str:

@@ -110,11 +110,12 @@ def test_non_float32_weights_are_refused(tmp_path: Path) -> None:
         export_model(_spec(), tmp_path, input_shape=(2,), num_outputs=3, model=net)
 
 
-def test_user_function_activation_is_not_exportable(tmp_path: Path) -> None:
+def test_a_lambda_activation_is_not_exportable(tmp_path: Path) -> None:
+    # a named function of an importable module exports (tests/export/test_user_components.py); a lambda cannot
     optnas.activations.register("test_export_softsign")(lambda z: z / (1 + z.abs()))
     try:
         spec = _spec(activation="test_export_softsign")
-        with pytest.raises(NotExportable, match=r"is a Python function .* register an nn.Module class instead"):
+        with pytest.raises(NotExportable, match=r"<lambda>.* model.py cannot import back; define it at the top"):
             export_model(spec, tmp_path / "out", input_shape=(2,), num_outputs=3)
     finally:
         optnas.activations.unregister("test_export_softsign")
@@ -137,7 +138,7 @@ def test_user_activation_from_torch_nn_exports(tmp_path: Path) -> None:
 
 
 class UserT(nn.Module):
-    """A user's block module: not part of optnas.nn, so model.py cannot contain it."""
+    """A user's block module: not part of optnas.nn, so model.py imports it from this module."""
 
     def __init__(self, width: int, hidden: int, act: nn.Module) -> None:
         super().__init__()
@@ -150,7 +151,7 @@ class UserT(nn.Module):
         return self.fc2(self.act(self.fc1(z)))
 
 
-def test_user_block_class_is_not_exportable(tmp_path: Path) -> None:
+def test_user_block_class_exports_importing_its_module(tmp_path: Path) -> None:
     @optnas.blocks.register("test_export_user")
     class UserBlock(optnas.blocks.Block):
         structure = "T(z) = W2·σ(W1·z + b1) + b2"
@@ -159,10 +160,13 @@ def test_user_block_class_is_not_exportable(tmp_path: Path) -> None:
             return UserT(self.hidden_width(width), self.hidden_width(width), act)
 
     try:
-        with pytest.raises(NotExportable, match=r"UserT is not torch-only code \(torch.nn or optnas.nn\)"):
-            export_model(_spec(block="test_export_user"), tmp_path, input_shape=(2,), num_outputs=3)
+        spec = _spec(block="test_export_user")
+        net = built(spec, (2,))
+        done = export_model(spec, tmp_path, input_shape=(2,), num_outputs=3, model=net)
     finally:
         optnas.blocks.unregister("test_export_user")
+    assert done.info["requires"] == [UserT.__module__] and done.max_abs_diff == 0.0
+    assert f"from {UserT.__module__} import UserT" in (tmp_path / "model.py").read_text(encoding="utf-8")
 
 
 def test_pt2_for_an_explicit_network(tmp_path: Path) -> None:

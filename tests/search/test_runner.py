@@ -230,9 +230,9 @@ def test_cifar_space_files_load_with_data(tmp_path):
 @pytest.mark.parametrize(
     ("kwargs", "needle"),
     [
-        ({"trials": 0}, "--trials 0 is invalid"),
-        ({"trials": True}, "--trials True"),
-        ({"timeout": -1.0}, "--timeout -1.0"),
+        ({"trials": 0}, r"trials=0 \(--trials\) is invalid"),
+        ({"trials": True}, r"trials=True \(--trials\)"),
+        ({"timeout": -1.0}, r"timeout=-1.0 \(--timeout\)"),
     ],
 )
 def test_python_api_rejects_a_bad_budget_before_touching_storage(write_space, tmp_path, kwargs, needle):

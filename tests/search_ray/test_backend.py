@@ -123,7 +123,7 @@ def test_bad_values_raise_before_anything_starts(write_space, tmp_path, free_por
         ({"device": "cuda", "gpus_per_trial": 0.0}, "needs a GPU share"),
         ({"address": "nowhere"}, "use auto, HOST:PORT"),
         ({"address": f"127.0.0.1:{free_port()}"}, "is unreachable"),
-        ({"trials": 0}, "--trials 0 is invalid"),
+        ({"trials": 0}, r"trials=0 \(--trials\) is invalid"),
     ):
         with pytest.raises(UsageError, match=needle):
             run_ray_search(space, storage=str(storage), progress=False, **kwargs)

@@ -13,7 +13,7 @@ import optnas.tasks as tasks
 def test_from_tensors_carves_missing_splits() -> None:
     x = torch.arange(200, dtype=torch.float32).view(100, 2)
     y = torch.arange(100) % 3
-    task = tasks.from_tensors(x, y, val_fraction=0.1, test_fraction=0.2, seed=3)
+    task = tasks.from_tensors(x, y, val_fraction=0.1, test_fraction=0.2, seed=3, standardize=False)
     assert (task.num_samples("train"), task.num_samples("val"), task.num_samples("test")) == (70, 10, 20)
     assert task.num_outputs == 3 and task.input_shape == (2,)
     seen = torch.cat([task.tensors(s)[0][:, 0] for s in tasks.SPLITS])

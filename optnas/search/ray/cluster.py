@@ -96,8 +96,13 @@ def connect(address: str | None, num_cpus: int | None = None) -> bool:
     A local Ray gets ``num_cpus`` (default: all of this machine's) and no dashboard."""
     import ray
 
+    from ... import plugins
+
     if ray.is_initialized():  # a notebook or a test that already holds a Ray: use it as it is
         return False
+    # every Ray worker imports this process's plugins: the variable naming them, and the files of those
+    # that are not installed packages (Ray uploads them to each node)
+    runtime_env = plugins.ray_runtime_env() or None
     if address is None:
         # "local", not None: None would join whatever cluster RAY_ADDRESS or /tmp/ray points at
         ray.init(
@@ -107,10 +112,11 @@ def connect(address: str | None, num_cpus: int | None = None) -> bool:
             object_store_memory=LOCAL_OBJECT_STORE_BYTES,
             log_to_driver=False,
             logging_level=logging.ERROR,
+            runtime_env=runtime_env,
         )
         return True
     try:
-        ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR)
+        ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR, runtime_env=runtime_env)
     except (ConnectionError, RuntimeError, TimeoutError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UsageError(f"--ray-address {address!r}: cannot join the Ray cluster: {first}") from None
