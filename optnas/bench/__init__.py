@@ -8,6 +8,8 @@ Example:
     True
 """
 
+from . import proxies
+from .simulate import Simulation, simulate
 from .table import load, names, query
 
-__all__ = ["load", "names", "query"]
+__all__ = ["Simulation", "load", "names", "proxies", "query", "simulate"]

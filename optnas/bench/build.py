@@ -196,7 +196,7 @@ def build(
     start = time.perf_counter()
     try:
         with _pid_file(Path(pid_file)):
-            state = {}
+            state: dict[str, tuple[optuna.Study, grid.Table, Any, list[ArchSpec], Iterator[int]]] = {}
             for name in tables:
                 study = _open(storage, name)
                 failed = _fail_stale(study)
@@ -204,8 +204,9 @@ def build(
                     log(f"{name}: failed {failed} trial(s) a stopped build left running")
                 table = grid.get(name)
                 order = grid.cells(name)
-                todo = [i for i in range(len(order)) if i not in done_cells(study)]
-                log(f"{name}: {len(order) - len(todo)}/{len(order)} cells done")
+                done = done_cells(study)
+                todo = [i for i in range(len(order)) if i not in done]
+                log(f"{name}: {len(done)}/{len(order)} cells done")
                 state[name] = (study, table, _task(table), order, iter(todo))
             active = list(tables)
             while active and not stop["asked"]:
@@ -216,8 +217,8 @@ def build(
                     if max_seconds is not None and time.perf_counter() - start > max_seconds:
                         stop["asked"] = True
                         break
-                    study, table, task, order, todo = state[name]
-                    cell = next(todo, None)
+                    study, table, task, order, queue = state[name]
+                    cell = next(queue, None)
                     if cell is None:
                         active.remove(name)
                         continue

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import itertools
 import random
-from functools import lru_cache
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cache, lru_cache
 from typing import Any
 
 from ..spec import ArchSpec
@@ -55,8 +55,7 @@ class Table:
     options: dict[str, Any]
     seeds: tuple[int, ...] = (0, 1, 2)
     order_seed: int = 0
-    notes: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
+    specs: tuple[ArchSpec, ...] | None = None  # a table's own list instead of the grid (small test tables)
 
     def train_kwargs(self, seed: int) -> dict[str, Any]:
         """What `optnas.train` needs (with the task built from ``task``) to reproduce a row of ``seed``."""
@@ -110,11 +109,19 @@ def cells(name: str) -> list[ArchSpec]:
     return list(_cells(name))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _cells(name: str) -> tuple[ArchSpec, ...]:
-    specs = grid()
-    random.Random(get(name).order_seed).shuffle(specs)
+    table = get(name)
+    specs = list(table.specs) if table.specs is not None else grid()
+    random.Random(table.order_seed).shuffle(specs)
     return tuple(specs)
+
+
+def register(table: Table) -> Table:
+    """Add (or replace) a table definition, e.g. a small one for a test or a new task."""
+    TABLES[table.name] = table
+    _cells.cache_clear()
+    return table
 
 
 def get(name: str) -> Table:

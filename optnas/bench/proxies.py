@@ -106,7 +106,11 @@ def fisher(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss: Loss) -> fl
 
 def _activation_types(model: nn.Module) -> tuple[type[nn.Module], ...]:
     # the σ of T: every MLP2/conv block keeps it as `act`; fall back to torch's own activation modules
-    found = {type(m.act) for m in model.modules() if isinstance(getattr(m, "act", None), nn.Module)}
+    found: set[type[nn.Module]] = set()
+    for m in model.modules():
+        act = getattr(m, "act", None)
+        if isinstance(act, nn.Module):
+            found.add(type(act))
     return tuple(found) or (nn.ReLU, nn.GELU, nn.Tanh)
 
 

@@ -104,7 +104,8 @@ def _cached(name: str) -> tuple[dict[str, Any], pd.DataFrame]:
     elif name.endswith(".json.gz") and Path(name).is_file():
         raw = _read(Path(name))
     else:
-        raise ValueError(f"unknown optnas-bench table {name!r}; valid tables: {', '.join(names())} (or a .json.gz path)")
+        valid = ", ".join(names())
+        raise ValueError(f"unknown optnas-bench table {name!r}; valid tables: {valid} (or a .json.gz path)")
     return raw["meta"], pd.DataFrame(raw["rows"])
 
 
