@@ -38,11 +38,13 @@ MAX_DRAWS_PER_TRIAL = 50
 @dataclass(frozen=True)
 class Simulation:
     """Each repeat's search: ``best`` (repeats × trials) is the best validation metric of a fully trained
-    trial so far (NaN before the first), ``test`` the test metric of that incumbent, ``elapsed`` the
-    simulated seconds spent when each trial ended, ``draws`` the sampler's asks per repeat (trials plus
-    misses and screened draws)."""
+    trial so far (NaN before the first), ``best_mean`` the incumbent architecture's mean validation metric
+    over the table's seeds (what the search really found, free of a lucky seed), ``test`` its test metric,
+    ``elapsed`` the simulated seconds spent when each trial ended, ``draws`` the sampler's asks per repeat
+    (trials plus misses and screened draws)."""
 
     best: np.ndarray
+    best_mean: np.ndarray
     test: np.ndarray
     elapsed: np.ndarray
     draws: np.ndarray
@@ -61,8 +63,13 @@ class Simulation:
         return times, out
 
     def regret(self) -> np.ndarray:
-        """table_best − best, per repeat and trial (NaN before a first full trial)."""
-        return self.table_best - self.best
+        """table_best − best_mean, per repeat and trial (NaN before a first full trial); >= 0."""
+        return self.table_best - self.best_mean
+
+    def trials_to(self, tolerance: float) -> np.ndarray:
+        """Per repeat, the trials needed until regret <= tolerance (inf where never reached)."""
+        hit = self.regret() <= tolerance
+        return np.where(hit.any(axis=1), hit.argmax(axis=1) + 1, np.inf)
 
 
 class _Table:
@@ -77,6 +84,8 @@ class _Table:
         self.test = [float(v) if ok else math.nan for v, ok in zip(df["test_metric"], complete, strict=True)]
         self.cost = [float(v) for v in df[time_column]]
         self.curves = [list(c) for c in df["val_curve"]]
+        arch_mean = df.assign(_v=self.val).groupby("arch")["_v"].transform("mean")
+        self.arch_mean = [float(v) for v in arch_mean]  # NaN seeds are skipped: a diverged seed is a FAIL
         self.epochs = int(max(len(c) for c in self.curves))
         means = df.assign(_v=self.val).groupby("arch")["_v"].mean()
         best_arch = means.idxmax()
@@ -118,15 +127,16 @@ def _make(obj: Any, seed: int, kind: type) -> Any:
             return obj()
 
 
-def _repeat(r: int) -> tuple[list[float], list[float], list[float], int]:
+def _repeat(r: int) -> tuple[list[float], list[float], list[float], list[float], int]:
     t: _Table = _STATE["table"]
     trials, seed, screen = _STATE["trials"], _STATE["seed"] + r, _STATE["screen"]
     sampler = _make(_STATE["sampler"], seed, optuna.samplers.BaseSampler)
     pruner = _make(_STATE["pruner"], seed, optuna.pruners.BasePruner) or optuna.pruners.NopPruner()
     study = optuna.create_study(direction="maximize", sampler=sampler, pruner=pruner)
     rng = random.Random(seed)
-    best, best_test, clock = math.nan, math.nan, 0.0
+    best, best_mean, best_test, clock = math.nan, math.nan, math.nan, 0.0
     out_best: list[float] = []
+    out_mean: list[float] = []
     out_test: list[float] = []
     out_time: list[float] = []
     draws = 0
@@ -156,17 +166,19 @@ def _repeat(r: int) -> tuple[list[float], list[float], list[float], int]:
         if state == optuna.trial.TrialState.COMPLETE:
             study.tell(trial, value)
             if math.isnan(best) or value > best:
-                best, best_test = value, t.test[i]
+                best, best_mean, best_test = value, t.arch_mean[i], t.test[i]
         else:
             study.tell(trial, state=state)
         out_best.append(best)
+        out_mean.append(best_mean)
         out_test.append(best_test)
         out_time.append(clock)
     while len(out_best) < trials:  # the draw cap ran out (a tiny partial table): pad, flagged by `draws`
         out_best.append(best)
+        out_mean.append(best_mean)
         out_test.append(best_test)
         out_time.append(clock)
-    return out_best, out_test, out_time, draws
+    return out_best, out_mean, out_test, out_time, draws
 
 
 def _screen_keys(df: pd.DataFrame, screen: tuple[str, float] | None) -> set[tuple[Any, ...]] | None:
@@ -225,9 +237,10 @@ def simulate(
     t: _Table = _STATE["table"]
     return Simulation(
         best=np.array([r[0] for r in results]),
-        test=np.array([r[1] for r in results]),
-        elapsed=np.array([r[2] for r in results]),
-        draws=np.array([r[3] for r in results]),
+        best_mean=np.array([r[1] for r in results]),
+        test=np.array([r[2] for r in results]),
+        elapsed=np.array([r[3] for r in results]),
+        draws=np.array([r[4] for r in results]),
         table_best=t.best,
         table_best_test=t.best_test,
     )

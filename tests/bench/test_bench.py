@@ -124,6 +124,8 @@ def test_simulate_samplers(built: tuple[Path, Path], sampler: type) -> None:
         assert (np.diff(b) >= 0).all() and (np.diff(sim.elapsed[r]) >= 0).all()
         assert b.max() <= df["val_metric"].max()
     assert sim.table_best == df.groupby("arch")["val_metric"].mean().max()
+    assert (sim.regret()[~np.isnan(sim.regret())] >= 0).all()
+    assert sim.trials_to(1.0).shape == (3,)
     again = optnas.bench.simulate(df, sampler, trials=8, repeats=3, seed=1, jobs=2)
     np.testing.assert_array_equal(sim.best, again.best)  # seeded factories: the same replay in workers
     times, by_second = sim.per_second(step=0.5)
