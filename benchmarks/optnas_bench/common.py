@@ -25,7 +25,7 @@ def load(name: str) -> pd.DataFrame:
 
 def counts(df: pd.DataFrame) -> dict[str, Any]:
     meta = df.attrs["meta"]
-    return {"rows": int(len(df)), "architectures": int(df["arch"].nunique()),
+    return {"rows": len(df), "architectures": int(df["arch"].nunique()),
             "grid_architectures": int(meta["grid_architectures"]),
             "complete": int(df["arch"].nunique()) == int(meta["grid_architectures"]),
             "diverged_rows": int((df["status"] != "complete").sum())}

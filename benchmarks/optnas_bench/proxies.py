@@ -20,7 +20,7 @@ import pandas as pd
 from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import HERE, PROXY_COLUMNS, TABLES, counts, load, per_arch, write_figure, write_json  # noqa: E402
+from common import HERE, PROXY_COLUMNS, TABLES, counts, load, per_arch, write_figure, write_json
 
 SHARES = (0.25, 0.5, 0.75, 0.9)
 TOP = 0.05

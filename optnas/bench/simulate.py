@@ -8,7 +8,9 @@ algorithm, schedule, activation, depth and width, with a parameter's choices con
 where they differ (implicit networks take only the globally Lipschitz activations), as in a search-space
 file. A draw the table lacks (an uncertified corner, or a cell a partial build has not reached) and a draw
 the optional zero-cost screen rejects are told FAIL at no cost and do not count as trials: a real search
-certifies or screens before it trains.
+certifies or screens before it trains. On a partial table most draws would miss; ``missing="nearest"``
+answers a grid cell not yet built with its nearest built neighbour (fewest differing coordinates, ties
+at random), as Syne Tune's nearest-neighbour surrogate does; uncertified corners still FAIL.
 """
 
 from __future__ import annotations
@@ -75,10 +77,14 @@ class Simulation:
 class _Table:
     """The arrays one replay reads, keyed by the spec's five grid coordinates."""
 
-    def __init__(self, df: pd.DataFrame, time_column: str) -> None:
+    def __init__(self, df: pd.DataFrame, time_column: str, missing: str) -> None:
         self.rows: dict[tuple[Any, ...], list[int]] = {}
         for i, key in enumerate(zip(*(df[c] for c in SPEC_COLUMNS), strict=True)):
             self.rows.setdefault(tuple(key), []).append(i)
+        self.missing = missing
+        self.keys = list(self.rows)
+        self.key_of = {i: k for k, rows in self.rows.items() for i in rows}
+        self.grid = _grid_keys(df) if missing == "nearest" else None
         complete = df["status"] == "complete"
         self.val = [float(v) if ok else math.nan for v, ok in zip(df["val_metric"], complete, strict=True)]
         self.test = [float(v) if ok else math.nan for v, ok in zip(df["test_metric"], complete, strict=True)]
@@ -113,6 +119,27 @@ class _Table:
         return tuple(key)
 
 
+    def lookup(self, key: tuple[Any, ...], rng: random.Random, cache: dict[tuple[Any, ...], Any]) -> Any:
+        """The rows answering ``key``: its own, its nearest built neighbour's (missing="nearest"), or None."""
+        rows = self.rows.get(key)
+        if rows or self.grid is None or key not in self.grid:
+            return rows
+        if key not in cache:
+            dist = [sum(a != b for a, b in zip(key, k, strict=True)) for k in self.keys]
+            low = min(dist)
+            cache[key] = self.rows[rng.choice([k for k, d in zip(self.keys, dist, strict=True) if d == low])]
+        return cache[key]
+
+
+def _grid_keys(df: pd.DataFrame) -> set[tuple[Any, ...]] | None:
+    from . import grid
+
+    name = df.attrs.get("meta", {}).get("table")
+    if name not in grid.TABLES:
+        return None  # not a registered table: no grid to tell an unbuilt cell from an uncertified one
+    return {tuple(getattr(s, c) for c in SPEC_COLUMNS) for s in grid.cells(name)}
+
+
 _STATE: dict[str, Any] = {}  # what forked workers inherit: the table, the sampler and pruner factories
 
 
@@ -134,6 +161,7 @@ def _repeat(r: int) -> tuple[list[float], list[float], list[float], list[float],
     pruner = _make(_STATE["pruner"], seed, optuna.pruners.BasePruner) or optuna.pruners.NopPruner()
     study = optuna.create_study(direction="maximize", sampler=sampler, pruner=pruner)
     rng = random.Random(seed)
+    nearest: dict[tuple[Any, ...], Any] = {}
     best, best_mean, best_test, clock = math.nan, math.nan, math.nan, 0.0
     out_best: list[float] = []
     out_mean: list[float] = []
@@ -144,8 +172,8 @@ def _repeat(r: int) -> tuple[list[float], list[float], list[float], list[float],
         draws += 1
         trial = study.ask()
         key = t.suggest(trial)
-        rows = t.rows.get(key)
-        if not rows or (screen is not None and key not in screen):
+        rows = t.lookup(key, rng, nearest)
+        if not rows or (screen is not None and t.key_of[rows[0]] not in screen):
             study.tell(trial, state=optuna.trial.TrialState.FAIL)  # uncertified, unbuilt or screened out
             continue
         i = rows[rng.randrange(len(rows))]
@@ -202,6 +230,7 @@ def simulate(
     pruner: PrunerLike = None,
     screen: tuple[str, float] | None = None,
     time_column: str = "train_s",
+    missing: str = "fail",
     jobs: int | None = None,
 ) -> Simulation:
     """Run ``repeats`` searches of ``trials`` trials each over table ``name`` (or a table DataFrame).
@@ -209,7 +238,8 @@ def simulate(
     ``sampler`` and ``pruner``: an instance (copied for each repeat) or a factory called with
     ``seed=seed + repeat`` where it accepts one (e.g. ``optuna.samplers.TPESampler``), so a factory makes
     every repeat reproducible. ``screen=(column, share)`` skips, before training, the architectures whose
-    mean ``column`` (higher is better) lies in the table's lowest ``share``. ``jobs`` worker processes
+    mean ``column`` (higher is better) lies in the table's lowest ``share``. ``missing``: "fail" or
+    "nearest" (for partial tables, see the module docstring). ``jobs`` worker processes
     (default: the CPU count) run the repeats where fork is available.
 
     Example:
@@ -225,8 +255,10 @@ def simulate(
     df = load(name) if isinstance(name, str) else name
     if time_column not in df.columns:
         raise ValueError(f"time_column={time_column!r} is not a column of the table; use train_s or cpu_s")
+    if missing not in ("fail", "nearest"):
+        raise ValueError(f"missing={missing!r} is invalid; valid values: fail, nearest")
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    _STATE.update(table=_Table(df, time_column), trials=trials, seed=seed, sampler=sampler, pruner=pruner,
+    _STATE.update(table=_Table(df, time_column, missing), trials=trials, seed=seed, sampler=sampler, pruner=pruner,
                   screen=_screen_keys(df, screen))
     jobs = min(repeats, jobs or os.cpu_count() or 1)
     if jobs > 1 and "fork" in multiprocessing.get_all_start_methods():

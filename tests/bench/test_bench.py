@@ -153,10 +153,23 @@ def test_simulate_screen_and_bad_input(built: tuple[Path, Path]) -> None:
                                      screen=("params", 0.5), jobs=1)
     kept = df[df["params"] >= df.groupby("arch")["params"].mean().quantile(0.5)]
     assert np.nanmax(screened.best) <= kept["val_metric"].max()
+    with pytest.raises(ValueError, match="missing="):
+        optnas.bench.simulate(df, optuna.samplers.RandomSampler, trials=2, repeats=1, missing="guess")
     with pytest.raises(ValueError, match="screen="):
         optnas.bench.simulate(df, optuna.samplers.RandomSampler, trials=2, repeats=1, screen=("nope", 0.5))
     with pytest.raises(ValueError, match="trials=0"):
         optnas.bench.simulate(df, optuna.samplers.RandomSampler, trials=0, repeats=1)
+
+
+def test_simulate_nearest_answers_unbuilt_cells(built: tuple[Path, Path]) -> None:
+    df = optnas.bench.load(str(built[1]))
+    full = grid.cells(TINY.name)
+    part = df[df["arch"] != full[0].to_json()].copy()  # a partial table: one cell not built yet
+    part.attrs["meta"] = df.attrs["meta"]
+    fail = optnas.bench.simulate(part, optuna.samplers.RandomSampler, trials=6, repeats=2, jobs=1)
+    near = optnas.bench.simulate(part, optuna.samplers.RandomSampler, trials=6, repeats=2, missing="nearest", jobs=1)
+    assert (near.draws <= fail.draws).all() and near.best.shape == (2, 6)
+    assert np.nanmax(near.best) <= part["val_metric"].max()
 
 
 def test_shipped_tables_load() -> None:
