@@ -79,10 +79,10 @@ def main(argv: list[str] | None = None) -> int:
                 path = export(rows, grid.get(t), Path(args.out) / f"{t}.json.gz")
                 print(f"{t}: {len(rows)} rows -> {path} ({path.stat().st_size / 1e6:.2f} MB)")
         elif args.command == "status":
-            from .build import done_cells
+            from .build import done_specs
 
             for t, study in _studies(args.storage, args.tables).items():
-                print(f"{t}: {len(done_cells(study))}/{len(grid.cells(t))} architectures")  # type: ignore[arg-type]
+                print(f"{t}: {len(done_specs(study))}/{len(grid.cells(t))} architectures")  # type: ignore[arg-type]
     except (UsageError, ValueError, KeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -1,10 +1,10 @@
 """Build the tables: one Optuna study per table over its grid, one trial per architecture (all its seeds).
 
-The study is the record. A trial is enqueued with its grid cell, so ``ask`` hands that cell back, trains
-it with every seed of the table's fixed setup and stores the rows as user attributes (weights are not
-stored). The next cell is always the first of the table's build order without a COMPLETE trial, so a
-stopped build resumes where it stopped, on any machine that has the journal, and never trains a cell
-twice. Trials left RUNNING by a dead builder are failed at start (a pid file keeps a second builder out).
+The study is the record. A trial is enqueued with its cell (the position in `grid.cells`, informational),
+so ``ask`` hands that cell back, trains it with every seed of the table's fixed setup and stores the spec
+and the rows as user attributes (weights are not stored). The next cell is always the first of the
+table's build order whose spec has no COMPLETE trial, so a stopped build resumes where it stopped, on any
+machine that has the journal, and never trains an architecture twice. Trials left RUNNING by a dead builder are failed at start (a pid file keeps a second builder out).
 
 Example (from the repository root):
     OPTNAS_TORCH_THREADS=1 nice -n 19 python -m optnas.bench build --storage benchmarks/optnas_bench/journal.log
@@ -132,8 +132,10 @@ def _open(storage: str, table: str) -> optuna.Study:
     )
 
 
-def done_cells(study: optuna.Study) -> set[int]:
-    return {int(t.params["cell"]) for t in study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.COMPLETE])}
+def done_specs(study: optuna.Study) -> set[str]:
+    """The canonical JSON of every architecture the study holds a COMPLETE trial of."""
+    done = study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.COMPLETE])
+    return {ArchSpec.from_dict(t.user_attrs["spec"]).to_json() for t in done}
 
 
 def _fail_stale(study: optuna.Study) -> int:
@@ -204,9 +206,9 @@ def build(
                     log(f"{name}: failed {failed} trial(s) a stopped build left running")
                 table = grid.get(name)
                 order = grid.cells(name)
-                done = done_cells(study)
-                todo = [i for i in range(len(order)) if i not in done]
-                log(f"{name}: {len(done)}/{len(order)} cells done")
+                done = done_specs(study)
+                todo = [i for i, spec in enumerate(order) if spec.to_json() not in done]
+                log(f"{name}: {len(order) - len(todo)}/{len(order)} cells done")
                 state[name] = (study, table, _task(table), order, iter(todo))
             active = list(tables)
             while active and not stop["asked"]:

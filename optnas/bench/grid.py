@@ -105,16 +105,28 @@ def grid() -> list[ArchSpec]:
 
 
 def cells(name: str) -> list[ArchSpec]:
-    """The grid of table ``name`` in its build order (a permutation seeded by the table)."""
+    """The grid of table ``name`` in its build order.
+
+    The order shuffles the groups of one (schedule, activation, depth, width), seeded by the table, and
+    keeps each group's algorithms together: a partial table then holds every family at the matched
+    settings it reached (paired comparisons with gd need no complete table), and its groups are a uniform
+    random sample of the grid's.
+    """
     return list(_cells(name))
+
+
+def group_of(spec: ArchSpec) -> tuple[Any, ...]:
+    return (spec.schedule, spec.activation, spec.depth, spec.width)
 
 
 @cache
 def _cells(name: str) -> tuple[ArchSpec, ...]:
     table = get(name)
     specs = list(table.specs) if table.specs is not None else grid()
-    random.Random(table.order_seed).shuffle(specs)
-    return tuple(specs)
+    groups = sorted({group_of(s) for s in specs}, key=str)
+    random.Random(table.order_seed).shuffle(groups)
+    rank = {g: i for i, g in enumerate(groups)}
+    return tuple(sorted(specs, key=lambda s: rank[group_of(s)]))  # stable: the grid's order inside a group
 
 
 def register(table: Table) -> Table:

@@ -47,16 +47,16 @@ def arch_key(spec: ArchSpec | dict[str, Any]) -> str:
 
 
 def rows_from_study(study: Any, table: grid.Table) -> list[dict[str, Any]]:
-    """The table rows of a build study's COMPLETE trials, in build order."""
+    """The table rows of a build study's COMPLETE trials, in the order they were built."""
     import optuna
 
     out = []
     trials = study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.COMPLETE])
-    for t in sorted(trials, key=lambda t: int(t.params["cell"])):
+    for t in sorted(trials, key=lambda t: t.number):
         spec = t.user_attrs["spec"]
         for row in t.user_attrs["rows"]:
             out.append({
-                "cell": int(t.params["cell"]),
+                "trial": t.number,
                 "arch": arch_key(spec),
                 "spec": spec,
                 **{k: spec[k] for k in SPEC_COLUMNS},
