@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import time
 from pathlib import Path
 
@@ -44,11 +45,15 @@ def main() -> None:
         ("tpe+median", optuna.samplers.TPESampler, optuna.pruners.MedianPruner),
     ]:
         start = time.perf_counter()
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         sim = optnas.bench.simulate(df, sampler, trials=100, repeats=50, pruner=pruner, jobs=2)
         seconds = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the two workers, joined when the pool closed
+        cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
         out["runs"].append({"search": label, "repeats": 50, "trials": 100, "jobs": 2, "seconds": round(seconds, 2),
+                            "worker_cpu_s": round(cpu, 2), "quiet_2core_estimate_s": round(cpu / 2, 2),
                             "median_draws": float(np.median(sim.draws))})
-        print(label, round(seconds, 2), "s", flush=True)
+        print(label, round(seconds, 2), "s wall,", round(cpu, 2), "s worker CPU", flush=True)
     Path(__file__).with_name("simulate_speed.json").write_text(json.dumps(out, indent=1) + "\n")
 
 
