@@ -30,6 +30,9 @@ from . import grid, proxies
 
 STUDY_PREFIX = "optnas-bench-"
 PROXY_BATCH = 64  # the first training samples (unshuffled) on which the zero-cost proxies are taken
+# 2: synflow on one all-ones input (Tanaka et al.); version 1 (the build's first 80 cells) summed it over
+# PROXY_BATCH identical all-ones inputs, exactly PROXY_BATCH times as much: `table` rescales those rows.
+PROXY_VERSION = 2
 
 
 def study_name(table: str) -> str:
@@ -164,6 +167,7 @@ def run_cell(study: optuna.Study, table: grid.Table, task: Any, cell: int, spec:
     trial.set_user_attr("certificate", _certificate(spec, task.input_shape))
     trial.set_user_attr("theory", theory(spec, task.input_shape))
     trial.set_user_attr("rows", rows)
+    trial.set_user_attr("proxy_version", PROXY_VERSION)
     trial.set_user_attr("cell_s", round(time.perf_counter() - start, 3))
     # diverged seeds count as 0 in the trial's summary value; the rows keep their own status
     value = sum((r["val_metric"] or 0.0) if r["status"] == "complete" else 0.0 for r in rows) / len(rows)

@@ -72,7 +72,7 @@ def synflow(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss: Loss) -> f
             for p in params:
                 p.abs_()
         model.zero_grad(set_to_none=True)
-        model(torch.ones_like(x, dtype=torch.float64)).sum().backward()
+        model(torch.ones((1, *x.shape[1:]), dtype=torch.float64)).sum().backward()  # one all-ones input
         return float(sum((p.detach() * p.grad).sum().item() for p in params if p.grad is not None))
     finally:
         model.float()

@@ -55,6 +55,7 @@ def rows_from_study(study: Any, table: grid.Table) -> list[dict[str, Any]]:
     for t in sorted(trials, key=lambda t: t.number):
         spec = t.user_attrs["spec"]
         for row in t.user_attrs["rows"]:
+            row = _migrate(row, t.user_attrs.get("proxy_version", 1))
             out.append({
                 "trial": t.number,
                 "arch": arch_key(spec),
@@ -66,6 +67,15 @@ def rows_from_study(study: Any, table: grid.Table) -> list[dict[str, Any]]:
                 "train": table.train_kwargs(int(row["seed"])),
             })
     return out
+
+
+def _migrate(row: dict[str, Any], version: int) -> dict[str, Any]:
+    from .build import PROXY_BATCH
+
+    if version < 2 and isinstance(row.get("synflow"), float):
+        # version 1 fed PROXY_BATCH identical all-ones inputs: R, and so synflow, was PROXY_BATCH times larger
+        row = {**row, "synflow": row["synflow"] / PROXY_BATCH}
+    return row
 
 
 def export(rows: list[dict[str, Any]], table: grid.Table, path: str | Path, **meta: Any) -> Path:
