@@ -4,7 +4,8 @@ The study is the record. A trial is enqueued with its cell (the position in `gri
 so ``ask`` hands that cell back, trains it with every seed of the table's fixed setup and stores the spec
 and the rows as user attributes (weights are not stored). The next cell is always the first of the
 table's build order whose spec has no COMPLETE trial, so a stopped build resumes where it stopped, on any
-machine that has the journal, and never trains an architecture twice. Trials left RUNNING by a dead builder are failed at start (a pid file keeps a second builder out).
+machine that has the journal, and never trains an architecture twice. Trials left RUNNING by a dead
+builder are failed at start (a pid file keeps a second builder out).
 
 Example (from the repository root):
     OPTNAS_TORCH_THREADS=1 nice -n 19 python -m optnas.bench build --storage benchmarks/optnas_bench/journal.log
