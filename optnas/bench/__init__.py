@@ -4,7 +4,7 @@ Example:
     >>> import optnas.bench
     >>> df = optnas.bench.load("digits")                       # one row per (architecture, seed)
     >>> row = df.iloc[0]
-    >>> optnas.bench.query("digits", row["spec"], seed=int(row["seed"]))["test_metric"] == row["test_metric"]
+    >>> bool(optnas.bench.query("digits", row["spec"], seed=int(row["seed"]))["test_metric"] == row["test_metric"])
     True
 """
 

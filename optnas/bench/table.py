@@ -148,7 +148,7 @@ def query(name: str, spec: ArchSpec | dict[str, Any], seed: int | None = None, e
     Example:
         >>> import optnas.bench
         >>> row = optnas.bench.load("digits").iloc[0]
-        >>> optnas.bench.query("digits", row["spec"], seed=int(row["seed"]))["val_metric"] == row["val_metric"]
+        >>> bool(optnas.bench.query("digits", row["spec"], seed=int(row["seed"]))["val_metric"] == row["val_metric"])
         True
     """
     df = load(name)
