@@ -1,0 +1,269 @@
+"""Build the tables: one Optuna study per table over its grid, one trial per architecture (all its seeds).
+
+The study is the record. A trial is enqueued with its cell (the position in `grid.cells`, informational),
+so ``ask`` hands that cell back, trains it with every seed of the table's fixed setup and stores the spec
+and the rows as user attributes (weights are not stored). The next cell is always the first of the
+table's build order whose spec has no COMPLETE trial, so a stopped build resumes where it stopped, on any
+machine that has the journal, and never trains an architecture twice. Trials left RUNNING by a dead
+builder are failed at start (a pid file keeps a second builder out).
+
+Example (from the repository root):
+    OPTNAS_TORCH_THREADS=1 nice -n 19 python -m optnas.bench build --storage benchmarks/optnas_bench/journal.log
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import optuna
+import torch
+
+from ..errors import UsageError
+from ..spec import ArchSpec
+from . import grid, proxies
+
+STUDY_PREFIX = "optnas-bench-"
+PROXY_BATCH = 64  # the first training samples (unshuffled) on which the zero-cost proxies are taken
+# 2: synflow on one all-ones input (Tanaka et al.); version 1 (the build's first 80 cells) summed it over
+# PROXY_BATCH identical all-ones inputs, exactly PROXY_BATCH times as much: `table` rescales those rows.
+PROXY_VERSION = 2
+
+
+def study_name(table: str) -> str:
+    return STUDY_PREFIX + table
+
+
+def _r(value: Any, digits: int = 6) -> Any:
+    return round(value, digits) if isinstance(value, float) and math.isfinite(value) else value
+
+
+def _task(table: grid.Table) -> Any:
+    from .. import tasks
+
+    return tasks.get(table.task["name"], **table.task["params"])
+
+
+def _certificate(spec: ArchSpec, input_shape: tuple[int, ...]) -> dict[str, Any]:
+    from ..certify import certify
+
+    cert = certify(spec, input_shape=input_shape)
+    return {"ok": cert.ok, "conditions": {c.name: bool(c.holds) for c in cert.conditions}}
+
+
+def zero_cost(spec: ArchSpec, task: Any, seed: int) -> dict[str, float]:
+    """Every proxy of ``spec`` at the initialization `optnas.train` gives it with ``seed``."""
+    from ..build import build as build_net
+
+    x, y = next(iter(task.batches("train", batch_size=PROXY_BATCH)))
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)  # optnas.train seeds torch just before building: the same weights
+        model = build_net(spec, task.input_shape, task.num_outputs)
+    return {k: _r(v) for k, v in proxies.compute(model, x, y, task.loss).items()}
+
+
+def theory(spec: ArchSpec, input_shape: tuple[int, ...]) -> dict[str, float]:
+    from ..theory import trainability_score
+
+    s = trainability_score(spec, input_shape=input_shape)
+    return {"theory_score": _r(s.score), "theory_deviation": _r(s.deviation)}
+
+
+def train_row(spec: ArchSpec, table: grid.Table, task: Any, seed: int) -> dict[str, Any]:
+    """One (architecture, seed) row: the metrics of `optnas.train` under the table's setup, and its proxies."""
+    from ..training import train
+
+    kwargs = table.train_kwargs(seed)
+    kwargs.pop("task")
+    cpu = time.process_time()
+    result = train(spec, task, device="cpu", **kwargs)
+    cpu_s = time.process_time() - cpu  # one thread: the uncontended cost, where wall time counts the load
+    m = result.metrics
+    return {
+        "seed": seed,
+        "status": result.status,
+        "reason": result.reason,
+        "val_metric": _r(m.get("val_metric")),
+        "test_metric": _r(m.get("test_metric")),
+        "best_val_metric": _r(m.get("best_val_metric")),
+        "params": m.get("params"),
+        "flops": m.get("flops"),
+        "train_s": _r(m.get("wall_s"), 4),
+        "cpu_s": _r(cpu_s, 4),
+        "val_curve": [_r(v) for v in result.curves["val_metric"]],
+        "epoch_s": [_r(v, 4) for v in result.curves["epoch_s"]],
+        "train_loss": [_r(v) for v in result.curves["train_loss"]],
+        **zero_cost(spec, task, seed),
+    }
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def _pid_file(path: Path) -> Iterator[None]:
+    if path.exists():
+        text = path.read_text().strip()
+        if text.isdigit() and _alive(int(text)):
+            raise UsageError(f"{path}: a build is already running as pid {text}; stop it with kill {text}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"{os.getpid()}\n")
+    try:
+        yield
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def _open(storage: str, table: str) -> optuna.Study:
+    from ..search.storage import open_storage
+
+    return optuna.create_study(
+        storage=open_storage(storage), study_name=study_name(table), direction="maximize", load_if_exists=True
+    )
+
+
+def done_specs(study: optuna.Study) -> set[str]:
+    """The canonical JSON of every architecture the study holds a COMPLETE trial of."""
+    done = study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.COMPLETE])
+    return {ArchSpec.from_dict(t.user_attrs["spec"]).to_json() for t in done}
+
+
+def _fail_stale(study: optuna.Study) -> int:
+    """Fail what a stopped builder left: RUNNING trials, and WAITING ones enqueued but never asked."""
+    stale = study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.RUNNING])
+    for t in stale:  # our pid file says no builder is alive: these were cut off by a stop
+        study.tell(t.number, state=optuna.trial.TrialState.FAIL)
+    waiting = len(study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.WAITING]))
+    for _ in range(waiting):
+        study.tell(study.ask(), state=optuna.trial.TrialState.FAIL)  # ask pops the waiting trial
+    return len(stale) + waiting
+
+
+def run_cell(study: optuna.Study, table: grid.Table, task: Any, cell: int, spec: ArchSpec) -> float:
+    """Train one cell with every seed and record it as one COMPLETE trial; returns its mean val metric."""
+    study.enqueue_trial({"cell": cell}, skip_if_exists=False)
+    trial = study.ask()
+    n = len(grid.cells(table.name))
+    got = trial.suggest_int("cell", 0, n - 1)
+    if got != cell:  # another waiting trial was popped: put it back in order by failing ours
+        study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        raise RuntimeError(f"study {study.study_name}: expected cell {cell}, the queue gave {got}")
+    start = time.perf_counter()
+    rows = [train_row(spec, table, task, seed) for seed in table.seeds]
+    trial.set_user_attr("spec", spec.to_dict())
+    trial.set_user_attr("certificate", _certificate(spec, task.input_shape))
+    trial.set_user_attr("theory", theory(spec, task.input_shape))
+    trial.set_user_attr("rows", rows)
+    trial.set_user_attr("proxy_version", PROXY_VERSION)
+    trial.set_user_attr("cell_s", round(time.perf_counter() - start, 3))
+    # diverged seeds count as 0 in the trial's summary value; the rows keep their own status
+    value = sum((r["val_metric"] or 0.0) if r["status"] == "complete" else 0.0 for r in rows) / len(rows)
+    study.tell(trial, value)
+    return value
+
+
+def build(
+    storage: str,
+    tables: list[str],
+    *,
+    pid_file: str | Path,
+    max_cells: int | None = None,
+    max_seconds: float | None = None,
+    log: Any = print,
+) -> dict[str, int]:
+    """Train the next cells of ``tables`` round-robin until done, ``max_cells`` or ``max_seconds``.
+
+    SIGTERM stops after the cell in training (a SIGKILL loses at most that cell). Returns cells trained.
+    """
+    for name in tables:
+        grid.get(name)
+    torch.set_num_threads(int(os.environ.get("OPTNAS_TORCH_THREADS", "1")))
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    stop = {"asked": False}
+
+    def on_term(signum: int, frame: object) -> None:
+        stop["asked"] = True
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    trained = dict.fromkeys(tables, 0)
+    start = time.perf_counter()
+    try:
+        with _pid_file(Path(pid_file)):
+            state: dict[str, tuple[optuna.Study, grid.Table, Any, list[ArchSpec], Iterator[int]]] = {}
+            for name in tables:
+                study = _open(storage, name)
+                failed = _fail_stale(study)
+                if failed:
+                    log(f"{name}: failed {failed} trial(s) a stopped build left running")
+                table = grid.get(name)
+                order = grid.cells(name)
+                done = done_specs(study)
+                todo = [i for i, spec in enumerate(order) if spec.to_json() not in done]
+                log(f"{name}: {len(order) - len(todo)}/{len(order)} cells done")
+                state[name] = (study, table, _task(table), order, iter(todo))
+            active = list(tables)
+            while active and not stop["asked"]:
+                for name in list(active):
+                    if stop["asked"] or (max_cells is not None and sum(trained.values()) >= max_cells):
+                        stop["asked"] = True
+                        break
+                    if max_seconds is not None and time.perf_counter() - start > max_seconds:
+                        stop["asked"] = True
+                        break
+                    study, table, task, order, queue = state[name]
+                    cell = next(queue, None)
+                    if cell is None:
+                        active.remove(name)
+                        continue
+                    value = run_cell(study, table, task, cell, order[cell])
+                    trained[name] += 1
+                    log(f"{name}: cell {cell} {order[cell].algorithm}/{order[cell].activation} "
+                        f"depth {order[cell].depth} width {order[cell].width}: mean val {value:.4f}")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    return trained
+
+
+def snapshot(journal: str | Path, out: str | Path) -> Path:
+    """Gzip the journal up to its last complete line (a builder may be appending) into ``out``, atomically.
+
+    This is what is committed; `restore` turns it back into a journal on another machine.
+    """
+    import gzip
+
+    data = Path(journal).read_bytes()
+    data = data[: data.rfind(b"\n") + 1]
+    out = Path(out)
+    tmp = out.with_name(out.name + ".tmp")
+    with open(tmp, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, compresslevel=9) as gz:
+        gz.write(data)
+    os.replace(tmp, out)
+    return out
+
+
+def restore(journal: str | Path, snapshot_path: str | Path) -> bool:
+    """Recreate a missing ``journal`` from its committed snapshot; False when there is nothing to do."""
+    import gzip
+
+    journal, snapshot_path = Path(journal), Path(snapshot_path)
+    if journal.exists() or not snapshot_path.exists():
+        return False
+    tmp = journal.with_name(journal.name + ".tmp")
+    with gzip.open(snapshot_path, "rb") as gz:
+        tmp.write_bytes(gz.read())
+    os.replace(tmp, journal)
+    return True

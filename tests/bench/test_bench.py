@@ -1,0 +1,227 @@
+"""optnas.bench end to end on a tiny table built in the test: a real build study on a journal, a stop and
+a resume, export, load, query, simulate with real Optuna samplers and pruners, and retraining rows."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pytest
+import torch
+
+import optnas
+import optnas.bench
+from optnas.bench import build as bench_build
+from optnas.bench import grid, table
+
+SPECS = (
+    optnas.ArchSpec(algorithm="gd", block="mlp2", block_params={"hidden": 16}, activation="relu", depth=2, width=72),
+    optnas.ArchSpec(algorithm="heavy_ball", algorithm_params={"beta": 0.9}, block="mlp2",
+                    block_params={"hidden": 16}, activation="gelu", depth=2, width=72),
+    optnas.ArchSpec(algorithm="gd", block="mlp2", block_params={"hidden": 16}, activation="mrepu",
+                    activation_params={"p": 2}, depth=3, width=72),
+)
+TINY = grid.Table("tiny-digits", {"name": "digits", "params": {}}, 3,
+                  {"lr": 1e-2, "batch_size": 128, "precision": "fp32", "latency_repeats": 1},
+                  seeds=(0, 1), specs=SPECS)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    grid.register(TINY)
+    folder = tmp_path_factory.mktemp("bench")
+    journal, pid = folder / "journal.log", folder / "build.pid"
+    torch_threads = torch.get_num_threads()
+    try:
+        first = bench_build.build(str(journal), [TINY.name], pid_file=pid, max_cells=2, log=lambda s: None)
+        assert first == {TINY.name: 2}
+        again = bench_build.build(str(journal), [TINY.name], pid_file=pid, log=lambda s: None)
+        assert again == {TINY.name: 1}  # resumed: only the cell not yet done
+    finally:
+        torch.set_num_threads(torch_threads)
+    storage = optnas.search.storage.open_storage(str(journal))
+    study = optuna.load_study(study_name=bench_build.study_name(TINY.name), storage=storage)
+    path = table.export(table.rows_from_study(study, TINY), TINY, folder / "tiny.json.gz")
+    return journal, path
+
+
+def test_table_columns_and_rows(built: tuple[Path, Path]) -> None:
+    df = optnas.bench.load(str(built[1]))
+    assert len(df) == len(SPECS) * len(TINY.seeds)
+    for column in ("spec", "seed", "val_metric", "test_metric", "params", "flops", "train_s", "val_curve", "train",
+                   "certificate", "theory_score", *optnas.bench.proxies.PROXIES):
+        assert column in df.columns, column
+    assert df.attrs["meta"]["architectures"] == len(SPECS)
+    assert all(len(c) == TINY.epochs for c in df["val_curve"])
+    assert all(r["ok"] for r in df["certificate"])
+    assert set(df["seed"]) == set(TINY.seeds)
+    assert df.groupby("arch").size().eq(len(TINY.seeds)).all()
+    # one trial per architecture, every seed inside it, nothing duplicated by the resume
+    study = optuna.load_study(study_name=bench_build.study_name(TINY.name),
+                              storage=optnas.search.storage.open_storage(str(built[0])))
+    assert bench_build.done_specs(study) == {s.to_json() for s in SPECS}
+
+
+def test_file_is_deterministic(built: tuple[Path, Path], tmp_path: Path) -> None:
+    journal, path = built
+    study = optuna.load_study(study_name=bench_build.study_name(TINY.name),
+                              storage=optnas.search.storage.open_storage(str(journal)))
+    again = table.export(table.rows_from_study(study, TINY), TINY, tmp_path / "again.json.gz")
+    assert again.read_bytes() == path.read_bytes()
+    assert json.loads(gzip.decompress(path.read_bytes()))["meta"]["rows"] == 6
+
+
+def test_query(built: tuple[Path, Path]) -> None:
+    name = str(built[1])
+    rows = optnas.bench.query(name, SPECS[1])
+    assert list(rows["seed"]) == [0, 1]
+    row = optnas.bench.query(name, SPECS[1].to_dict(), seed=1)
+    assert row["val_metric"] == rows.iloc[1]["val_metric"]
+    assert optnas.bench.query(name, SPECS[1], seed=1, epoch=0) == row["val_curve"][0]
+    assert list(optnas.bench.query(name, SPECS[1], epoch=2)) == [r[2] for r in rows["val_curve"]]
+    with pytest.raises(KeyError, match="no row for spec"):
+        optnas.bench.query(name, SPECS[1].replace(depth=7))
+    with pytest.raises(ValueError, match="valid tables"):
+        optnas.bench.load("no-such-table")
+
+
+def test_retraining_rows_reproduces_them(built: tuple[Path, Path]) -> None:
+    df = optnas.bench.load(str(built[1]))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the build's thread count: same reductions, same bits
+    try:
+        for _, row in df.sample(3, random_state=0).iterrows():
+            kwargs = dict(row["train"])
+            task = optnas.tasks.get(kwargs["task"]["name"], **kwargs.pop("task")["params"])
+            result = optnas.train(row["spec"], task, device="cpu", **kwargs)
+            assert result.status == row["status"]
+            if row["status"] == "complete":
+                assert result.metrics["val_metric"] == pytest.approx(row["val_metric"], abs=1e-6)
+                assert result.metrics["test_metric"] == pytest.approx(row["test_metric"], abs=1e-6)
+                assert result.curves["val_metric"] == pytest.approx(row["val_curve"], abs=1e-6)
+            assert result.metrics["params"] == row["params"] and result.metrics["flops"] == row["flops"]
+    finally:
+        torch.set_num_threads(threads)
+
+
+@pytest.mark.parametrize("sampler", [optuna.samplers.RandomSampler, optuna.samplers.TPESampler,
+                                     optuna.samplers.QMCSampler, optuna.samplers.NSGAIISampler])
+def test_simulate_samplers(built: tuple[Path, Path], sampler: type) -> None:
+    df = optnas.bench.load(str(built[1]))
+    sim = optnas.bench.simulate(df, sampler, trials=8, repeats=3, seed=1, jobs=1)
+    assert sim.best.shape == sim.test.shape == sim.elapsed.shape == (3, 8)
+    # best-so-far never decreases; the clock only moves forward
+    for r in range(3):
+        b = sim.best[r][~np.isnan(sim.best[r])]
+        assert (np.diff(b) >= 0).all() and (np.diff(sim.elapsed[r]) >= 0).all()
+        assert b.max() <= df["val_metric"].max()
+    assert sim.table_best == df.groupby("arch")["val_metric"].mean().max()
+    assert (sim.regret()[~np.isnan(sim.regret())] >= 0).all()
+    assert sim.trials_to(1.0).shape == (3,)
+    again = optnas.bench.simulate(df, sampler, trials=8, repeats=3, seed=1, jobs=2)
+    np.testing.assert_array_equal(sim.best, again.best)  # seeded factories: the same replay in workers
+    times, by_second = sim.per_second(step=0.5)
+    assert by_second.shape == (3, times.size)
+
+
+def test_simulate_pruner_charges_part_of_the_run(built: tuple[Path, Path]) -> None:
+    df = optnas.bench.load(str(built[1]))
+
+    class AlwaysPrune(optuna.pruners.BasePruner):
+        def prune(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> bool:
+            return True
+
+    sim = optnas.bench.simulate(df, optuna.samplers.RandomSampler, trials=5, repeats=2, pruner=AlwaysPrune(), jobs=1)
+    assert np.isnan(sim.best).all()  # nothing fully trained
+    assert (sim.elapsed[:, -1] < 5 * df["train_s"].max() / TINY.epochs + 1e-9).all()
+    median = optnas.bench.simulate(df, optuna.samplers.RandomSampler, trials=5, repeats=2,
+                                   pruner=optuna.pruners.MedianPruner, jobs=1)
+    assert median.best.shape == (2, 5)
+
+
+def test_simulate_screen_and_bad_input(built: tuple[Path, Path]) -> None:
+    df = optnas.bench.load(str(built[1]))
+    screened = optnas.bench.simulate(df, optuna.samplers.RandomSampler, trials=6, repeats=2,
+                                     screen=("params", 0.5), jobs=1)
+    kept = df[df["params"] >= df.groupby("arch")["params"].mean().quantile(0.5)]
+    assert np.nanmax(screened.best) <= kept["val_metric"].max()
+    with pytest.raises(ValueError, match="missing="):
+        optnas.bench.simulate(df, optuna.samplers.RandomSampler, trials=2, repeats=1, missing="guess")
+    with pytest.raises(ValueError, match="screen="):
+        optnas.bench.simulate(df, optuna.samplers.RandomSampler, trials=2, repeats=1, screen=("nope", 0.5))
+    with pytest.raises(ValueError, match="trials=0"):
+        optnas.bench.simulate(df, optuna.samplers.RandomSampler, trials=0, repeats=1)
+
+
+def test_simulate_nearest_answers_unbuilt_cells(built: tuple[Path, Path]) -> None:
+    df = optnas.bench.load(str(built[1]))
+    full = grid.cells(TINY.name)
+    part = df[df["arch"] != full[0].to_json()].copy()  # a partial table: one cell not built yet
+    part.attrs["meta"] = df.attrs["meta"]
+    fail = optnas.bench.simulate(part, optuna.samplers.RandomSampler, trials=6, repeats=2, jobs=1)
+    near = optnas.bench.simulate(part, optuna.samplers.RandomSampler, trials=6, repeats=2, missing="nearest", jobs=1)
+    assert (near.draws <= fail.draws).all() and near.best.shape == (2, 6)
+    assert np.nanmax(near.best) <= part["val_metric"].max()
+
+
+def test_shipped_tables_load() -> None:
+    assert {"mnist1d", "digits"} <= set(optnas.bench.names())
+    for name in ("mnist1d", "digits"):
+        df = optnas.bench.load(name)
+        assert len(df) == df.attrs["meta"]["rows"] > 0
+        assert df.attrs["meta"]["grid_architectures"] == len(grid.grid())
+        assert df["certificate"].map(lambda c: c["ok"]).all()
+
+
+def test_grid_is_certified_by_rule_and_unique() -> None:
+    specs = grid.grid()
+    assert len({s.to_json() for s in specs}) == len(specs) == 1278
+    assert {s.algorithm for s in specs} == set(grid.EXPLICIT) | set(grid.IMPLICIT)
+    assert {s.activation for s in specs if s.algorithm in grid.IMPLICIT} == set(grid.LIPSCHITZ)
+    assert [s.to_json() for s in grid.cells("mnist1d")] == [s.to_json() for s in grid.cells("mnist1d")]
+
+
+@pytest.mark.slow
+def test_every_grid_cell_is_certified() -> None:
+    for spec in grid.grid():
+        assert optnas.certify(spec, input_shape=(grid.MAX_FEATURES,)).ok, spec
+
+
+def test_cli_stop_and_resume(tmp_path: Path) -> None:
+    """A SIGTERM stops the build after its cell; a second builder is refused while one runs; status reads it."""
+    journal, pid = tmp_path / "j.log", tmp_path / "build.pid"
+    env = {**os.environ, "OPTNAS_TORCH_THREADS": "1"}
+    (tmp_path / "tiny_table.py").write_text(
+        "import optnas\nfrom optnas.bench import grid\n"
+        "spec = optnas.ArchSpec(block_params={'hidden': 8}, depth=2, width=72)\n"
+        f"grid.register(grid.Table({TINY.name!r}, {TINY.task!r}, 2, {TINY.options!r}, seeds=(0,),\n"
+        "    specs=(spec, spec.replace(depth=3), spec.replace(activation='gelu'))))\n"
+    )
+    code = "import sys, tiny_table; from optnas.bench import __main__ as m; sys.exit(m.main(sys.argv[1:]))"
+    cmd = [sys.executable, "-c", code, "build", "--storage", str(journal), "--pid-file", str(pid),
+           "--tables", TINY.name]
+    proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not pid.exists() and time.time() < deadline:
+        time.sleep(0.1)
+    second = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert second.returncode == 2 and "already running" in second.stderr and "Traceback" not in second.stderr
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    assert not pid.exists()
+    assert out.strip().splitlines()[-1].startswith("trained {")
+    status = subprocess.run([sys.executable, "-c", code, "status", "--storage", str(journal), "--tables", TINY.name],
+                            cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert status.returncode == 0 and "/3 architectures" in status.stdout
+    bad = subprocess.run([sys.executable, "-m", "optnas.bench", "status", "--tables", "nope"], capture_output=True,
+                         text=True)
+    assert bad.returncode == 2 and "valid tables" in bad.stderr and "Traceback" not in bad.stderr
