@@ -98,7 +98,7 @@ def _draw(browser: Any, kind: str, port: int, study: str, shot: Path | None) -> 
         seconds = page.evaluate("() => performance.now() / 1000")  # since navigation start, in the page
         if shot is not None:
             page.wait_for_timeout(1000)
-            page.screenshot(path=str(shot), full_page=True)
+            page.screenshot(path=str(shot), full_page=True, timeout=300000)  # slow on a loaded machine
         return float(seconds)
     finally:
         page.close()
