@@ -15,11 +15,15 @@ class Condition:
     holds: bool
     detail: str
     numerical: bool = False  # True when the check is a numerical bound rather than exact/by construction
+    # True when this call could not check it (the width lift needs the input shape): it does not count
+    # against ``ok``, is never printed as holding, and `optnas.build` checks it at the real input shape
+    deferred: bool = False
 
     def __post_init__(self) -> None:
         # numpy comparisons give numpy.bool, which JSON and Optuna user attrs reject
         object.__setattr__(self, "holds", bool(self.holds))
         object.__setattr__(self, "numerical", bool(self.numerical))
+        object.__setattr__(self, "deferred", bool(self.deferred))
 
 
 @dataclass(frozen=True)
@@ -95,7 +99,7 @@ class Certificate:
         verdict = "CERTIFIED universal approximator" if self.ok else "NOT certified"
         lines = [f"{verdict}: {self.spec.get('algorithm')} / {self.spec.get('block')} / {self.spec.get('activation')}"]
         for c in self.conditions:
-            mark = "ok  " if c.holds else "FAIL"
+            mark = "open" if c.deferred else "ok  " if c.holds else "FAIL"
             lines.append(f"  [{mark}] {c.name}{' (numerical)' if c.numerical else ''}: {c.detail}")
         return "\n".join(lines)
 

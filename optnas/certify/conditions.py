@@ -195,8 +195,9 @@ def width_lift(ctx: Context) -> Condition:
             "discretization may still fold the plane, but without the guarantee)",
         )
     if ctx.input_shape is None:
-        detail = f"learned stem lifts the input to width {spec.width}; build checks width >= d + 1"
-        return Condition("width_lift", True, detail)
+        detail = (f"not checked without an input shape: holds for inputs of dimension d <= {spec.width - 1}; "
+                  "build checks it at the real input shape (or pass input_shape=)")
+        return Condition("width_lift", True, detail, deferred=True)
     d = state_features(ctx.input_shape)
     ok = spec.width >= d + 1
     why = "" if ok else " (the flow argument needs a lift to d + 1)"
