@@ -75,6 +75,9 @@ def work(
     """The worker loop: claim, run, record and tell trials until the study holds ``job.trials``; trials run."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+    # ask/tell outside study.optimize on an RDB: optnas beats the heartbeat itself (liveness.Heartbeat),
+    # so Optuna's warning, repeated for every trial, says nothing true here
+    warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used with Study.optimize")
     # Small models train fastest with few threads, and K workers must not oversubscribe the cores.
     torch.set_num_threads(int(os.environ.get("OPTNAS_TORCH_THREADS", max(1, (os.cpu_count() or 1) // job.jobs))))
     if space is None or study is None or storage is None:
