@@ -51,7 +51,7 @@ def test_killed_worker_is_retried_from_its_checkpoint(local_ray, write_space, tm
     assert record["retries"] == 1 and record["errors"][0]
     # from its checkpoint, not from scratch: the driver may write epoch e's value to Optuna a moment before
     # Tune registers epoch e's checkpoint as the trial's latest, so a kill in between resumes from e - 1
-    assert killed["epochs"] - 1 <= record["resumed_from_epoch"] <= killed["epochs"] + 1
+    assert record["resumed_from_epoch"] >= killed["epochs"] - 1 >= 2
     assert trial.user_attrs["metrics"]["resumed_from_epoch"] == record["resumed_from_epoch"]
     assert trial.user_attrs["worker"]["pid"] != killed["pid"]
     assert len(trial.user_attrs["curves"]["val_metric"]) == 12
