@@ -22,7 +22,7 @@ from ..progress import Progress
 from ..runner import check_complete, resume_command
 from ..space import SearchSpace
 from ..storage import open_storage
-from ..study import create_or_resume
+from ..study import create_or_resume, make_pruner, make_sampler
 from . import cluster
 from .schedulers import make_scheduler
 from .searcher import OptunaBridge
@@ -75,6 +75,7 @@ class RaySearch:
         self.stats["ray_start_s"] = self.stats.get("ray_start_s", 0.0) + time.perf_counter() - start
         try:
             resources = cluster.resources(gpus_per_trial, cpus_per_trial, self.device, started)
+            make_sampler(self.space, self.space.config.seed), make_pruner(self.space)  # bad parameters: no file
             storage = open_storage(self.url)
             study = create_or_resume(self.space, self.url, self.name, resume=resume, backend=storage)
             study.set_user_attr("optnas", {**study.user_attrs.get("optnas", {}), "version": __version__})
