@@ -54,7 +54,7 @@ def register(
             problem = _default_problem(cls)
             if problem:
                 raise ValueError(f"implicit algorithm {name!r} cannot run: {problem}")
-        return _register(name, description=description, params=params, overwrite=overwrite)(cls)  # type: ignore[no-any-return]
+        return _register(name, description=description, params=params, overwrite=overwrite)(cls)
 
     return decorate
 
