@@ -174,6 +174,7 @@ def run_search(
     url = storage or DEFAULT_STORAGE
     name = study or space.name
     target = trials or space.config.trials
+    make_sampler(space, space.config.seed), make_pruner(space)  # a bad seed or parameter: no storage left behind
     backend = open_storage(url)
     optuna_study = create_or_resume(space, url, name, resume=resume, backend=backend)
     first = len(optuna_study.get_trials(deepcopy=False))

@@ -22,7 +22,7 @@ from ..progress import Progress
 from ..runner import check_complete, resume_command
 from ..space import SearchSpace
 from ..storage import open_storage
-from ..study import create_or_resume
+from ..study import create_or_resume, make_pruner, make_sampler
 from . import cluster
 from .schedulers import make_scheduler
 from .searcher import OptunaBridge
@@ -70,6 +70,7 @@ class RaySearch:
         resume: bool,
         progress: bool,
     ) -> optuna.Study:
+        make_sampler(self.space, self.space.config.seed), make_pruner(self.space)  # before Ray or a storage exist
         start = time.perf_counter()
         started = cluster.connect(address)
         self.stats["ray_start_s"] = self.stats.get("ray_start_s", 0.0) + time.perf_counter() - start
