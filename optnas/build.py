@@ -7,7 +7,7 @@ from typing import Any
 
 from torch import nn
 
-from . import activations, algorithms, blocks
+from . import _validate, activations, algorithms, blocks
 from ._shapes import check_shape, input_kind
 from .certify import UncertifiedArchitecture, certify
 from .nn.io import ImageHead, TokenHead, TokenStem, downsample, downsampled
@@ -35,8 +35,7 @@ def build(
         torch.Size([5, 3])
     """
     shape = check_shape(input_shape)
-    if isinstance(num_outputs, bool) or not isinstance(num_outputs, int) or num_outputs < 1:
-        raise ValueError(f"num_outputs={num_outputs!r} is invalid: it must be an integer >= 1")
+    _validate.integer("num_outputs", num_outputs, 1)
     kind = input_kind(shape)
     if spec.init not in INITS:
         raise ValueError(f"ArchSpec.init={spec.init!r} is unknown; valid inits: {', '.join(sorted(INITS))}")

@@ -12,6 +12,7 @@ import socket
 import sys
 from typing import Any
 
+from .._validate import is_integer
 from ..errors import UsageError
 
 
@@ -26,9 +27,9 @@ def is_loopback(host: str) -> bool:
 
 
 def check_port(port: Any) -> int:
-    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+    if not (is_integer(port) and 1 <= port <= 65535):
         raise UsageError(f"--port {port!r} is invalid: it must be an integer in 1..65535")
-    return port
+    return int(port)
 
 
 def listen(host: str, port: int) -> socket.socket:

@@ -15,6 +15,7 @@ import torch
 from safetensors.torch import save_model
 from torch import nn
 
+from .. import _validate
 from .._shapes import check_shape
 from ..build import build
 from ..certify import Certificate, certify
@@ -76,8 +77,7 @@ def export_model(
     """
     spec = spec if isinstance(spec, ArchSpec) else ArchSpec.from_dict(spec)
     shape = check_shape(input_shape)
-    if isinstance(num_outputs, bool) or not isinstance(num_outputs, int) or num_outputs < 1:
-        raise ValueError(f"num_outputs={num_outputs!r} is invalid: it must be an integer >= 1")
+    _validate.integer("num_outputs", num_outputs, 1)
     extra = _formats.parse(formats)
     target = _folder.check_out(out, force)
     if model is not None and not isinstance(model, nn.Module):

@@ -11,6 +11,7 @@ import time
 
 import optuna
 
+from .. import _validate
 from ..errors import UsageError
 from .runner import check_budget
 from .space import SearchSpace
@@ -55,8 +56,7 @@ def run_ray_search(
             "function that returns it (@optnas.tasks.register in a plugin module) and name it in the space "
             "file, or use run_search (the optuna backend)"
         )
-    if isinstance(max_failures, bool) or not isinstance(max_failures, int) or max_failures < 0:
-        raise UsageError(f"max_failures={max_failures!r} is invalid: it must be an integer >= 0")
+    _validate.integer("max_failures", max_failures, 0)
     try:
         import ray.tune  # noqa: F401
     except ImportError:

@@ -70,12 +70,12 @@ class RaySearch:
         resume: bool,
         progress: bool,
     ) -> optuna.Study:
+        make_sampler(self.space, self.space.config.seed), make_pruner(self.space)  # before Ray or a storage exist
         start = time.perf_counter()
         started = cluster.connect(address)
         self.stats["ray_start_s"] = self.stats.get("ray_start_s", 0.0) + time.perf_counter() - start
         try:
             resources = cluster.resources(gpus_per_trial, cpus_per_trial, self.device, started)
-            make_sampler(self.space, self.space.config.seed), make_pruner(self.space)  # bad parameters: no file
             storage = open_storage(self.url)
             study = create_or_resume(self.space, self.url, self.name, resume=resume, backend=storage)
             study.set_user_attr("optnas", {**study.user_attrs.get("optnas", {}), "version": __version__})
