@@ -73,7 +73,7 @@ class OperatorNormConv2d(nn.Conv2d):
 
     The norm is that of the linear map on (C, H, W) tensors (not of the reshaped weight, which can be far
     smaller or larger), estimated by power iteration with conv and its transpose, as torch's spectral_norm
-    does for matrices: one iteration per training forward, 64 at construction and 32 more when the module
+    does for matrices: one iteration per training forward, 64 at construction, and to convergence when the module
     is put in eval mode (the network the certificate bounds); inputs must be H×W.
     """
 
@@ -98,8 +98,22 @@ class OperatorNormConv2d(nn.Conv2d):
     def train(self, mode: bool = True) -> OperatorNormConv2d:
         if self.training and not mode:  # the eval-mode network is the certified one: converge the estimate
             with torch.no_grad():
-                self.power_iteration(32)
+                self.converge()
         return super().train(mode)
+
+    def converge(self, rtol: float = 1e-9, max_steps: int = 4096) -> None:
+        """Power-iterate until the norm estimate stops moving (relative change <= ``rtol`` over 8 steps).
+
+        A converged estimate makes the eval-mode network a function of its weights alone: a copy loaded from
+        its state and put in eval mode again (an export) computes the same norm, however many steps it adds.
+        """
+        last = float(self.sigma())
+        for _ in range(max_steps // 8):
+            self.power_iteration(8)
+            now = float(self.sigma())
+            if abs(now - last) <= rtol * max(now, 1e-30):
+                return
+            last = now
 
     def sigma(self) -> torch.Tensor:
         """‖conv‖ at H×W from the current power-iteration vector (differentiable in the weight)."""
