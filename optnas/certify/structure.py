@@ -227,7 +227,10 @@ def check_block(spec: Any, block: Any, input_shape: tuple[int, ...] | None) -> C
         kind, widths[0],
     )
     if key not in _CACHE:
-        _CACHE[key] = _check(spec, block, kind, widths)
+        # the probe builds T and draws an input: on its own RNG, so a certify (inside every build) never moves
+        # the caller's stream, cached or not, and a seeded training is the same in a fresh process
+        with torch.random.fork_rng(devices=[]):
+            _CACHE[key] = _check(spec, block, kind, widths)
     ok, detail = _CACHE[key]
     return Condition("two_layer_structure", ok, detail)
 

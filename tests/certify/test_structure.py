@@ -155,3 +155,18 @@ def test_user_activation_passes_with_its_own_module(user_block) -> None:
         assert cond.holds, cond.detail
     finally:
         activations.unregister("softsign_test")
+
+
+def test_certify_leaves_the_global_rng_alone():
+    """build certifies; its structure probe must not move torch's RNG, cached or not (seeded runs reproduce)."""
+    import torch
+
+    import optnas
+    from optnas.certify import structure
+
+    spec = optnas.ArchSpec(algorithm="gd", block="mlp2", activation="gelu", depth=2, width=9)
+    structure._CACHE.clear()
+    for _ in range(2):  # the first call runs the probe, the second hits the cache
+        torch.manual_seed(0)
+        optnas.certify(spec, input_shape=(4,))
+        assert torch.equal(torch.rand(3), torch.manual_seed(0) and torch.rand(3))
