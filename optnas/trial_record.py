@@ -20,6 +20,7 @@ import os
 from functools import lru_cache
 from typing import Any
 
+import optuna
 from optuna.artifacts import FileSystemArtifactStore
 from optuna.artifacts.exceptions import ArtifactNotFound
 
@@ -71,3 +72,10 @@ def merged(attrs: dict[str, Any], artifact_dir: str | None) -> dict[str, Any]:
     if not isinstance(attrs.get(KEY), str):
         return attrs
     return {**attrs, **{k: v for k, v in bulk(attrs, artifact_dir).items() if v is not None}}
+
+
+def full(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
+    """``trial``'s user attributes with its bulk record read back, from ``study``'s recorded artifact folder."""
+    meta = study.user_attrs.get("optnas") or {}
+    folder = meta.get("artifact_dir") if isinstance(meta, dict) else None
+    return merged(trial.user_attrs, folder if isinstance(folder, str) else None)
