@@ -21,6 +21,7 @@ from typing import Any
 import optuna
 import pandas as pd
 
+from . import trial_record
 from .errors import UsageError
 from .outcome import trial_status
 
@@ -49,7 +50,8 @@ def frame(study: optuna.Study) -> pd.DataFrame:
     """The DataFrame of an already loaded study."""
     record = study.user_attrs.get("optnas", {})
     objectives = [o["name"] for o in record.get("objectives", [])] or (study.metric_names or [])
-    rows = [_row(t, objectives) for t in study.get_trials(deepcopy=False)]
+    artifact_dir = record.get("artifact_dir") if isinstance(record.get("artifact_dir"), str) else None
+    rows = [_row(t, objectives, artifact_dir) for t in study.get_trials(deepcopy=False)]
     df = pd.DataFrame(rows)
     if df.empty:
         df = pd.DataFrame(columns=["number", "state", "status", "certified", *SPEC_COLUMNS, *METRIC_COLUMNS])
@@ -64,8 +66,9 @@ def load(storage: str | None, study: str | None) -> pd.DataFrame:
     return frame(open_study(storage, study))
 
 
-def _row(t: optuna.trial.FrozenTrial, objectives: list[str]) -> dict[str, Any]:
+def _row(t: optuna.trial.FrozenTrial, objectives: list[str], artifact_dir: str | None) -> dict[str, Any]:
     attrs = t.user_attrs
+    bulk = trial_record.bulk(attrs, artifact_dir)  # the curves' artifact, or inline in an older study
     spec = attrs.get("spec") or {}
     metrics = attrs.get("metrics") or {}
     train = attrs.get("train") or {}
@@ -94,8 +97,8 @@ def _row(t: optuna.trial.FrozenTrial, objectives: list[str]) -> dict[str, Any]:
             "duration_s": t.duration.total_seconds() if t.duration is not None else None,
             "spec": spec or None,
             "certificate": cert,
-            "curves": attrs.get("curves"),
-            "init_record": attrs.get("init_record"),
+            "curves": bulk["curves"],
+            "init_record": bulk["init_record"],
         }
     )
     return row

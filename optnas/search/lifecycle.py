@@ -21,6 +21,7 @@ Example:
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -37,11 +38,13 @@ from optuna.trial import TrialState
 from safetensors.torch import save_model
 from torch import nn
 
+from .. import trial_record
 from ..build import build
 from ..errors import StorageWriteError
 from ..spec import ArchSpec
 from ..training import RunResult, train
 from ..training.metrics import count_params, flops_per_sample
+from ..training.result import json_safe
 from . import failpoints
 from .dominance import DominanceRule
 from .space import SearchSpace, UncertifiedDraw
@@ -198,6 +201,8 @@ class _EpochStopper:
     def __init__(self, life: Lifecycle, trial: optuna.Trial, costs: dict[str, float]) -> None:
         self.life, self.trial, self.costs = life, trial, costs
         self.reason: str | None = None
+        meta = trial.study.user_attrs.get("optnas") or {}  # read once: where finished trials' curves are
+        self.artifact_dir = meta.get("artifact_dir") if isinstance(meta, dict) else None
 
     def __call__(self, epoch: int, row: dict[str, Any]) -> bool:
         if epoch == 0:
@@ -212,7 +217,9 @@ class _EpochStopper:
                 return True
             return False
         done = self.trial.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-        self.reason = self.life.dominance.check(epoch, float(value), self.costs, (t.user_attrs for t in done))
+        self.reason = self.life.dominance.check(
+            epoch, float(value), self.costs, (trial_record.merged(t.user_attrs, self.artifact_dir) for t in done)
+        )
         return self.reason is not None
 
 
@@ -239,13 +246,28 @@ def record(sink: TrialSink, outcome: Outcome, *, upload: Upload | None, weights_
 
     ``weights_file``: a safetensors file already written (the Ray worker's); else the outcome's model is saved.
     """
-    attrs = dict(outcome.attrs)
+    attrs, bulk = trial_record.pack(outcome.attrs)
     status = attrs.pop("status", None)
+    if bulk and upload is not None:  # the curves as one artifact: optuna-dashboard's trial list stays narrow
+        attrs[trial_record.KEY] = _upload_json(bulk, upload)
+    else:
+        attrs.update(bulk)
     for key, value in attrs.items():
         sink.set_user_attr(key, value)
     sink.set_user_attr("weights", _weights(outcome, upload, weights_file))
     if status is not None:  # last: a trial whose record has a status has all of it
         sink.set_user_attr("status", status)
+
+
+def _upload_json(data: dict[str, Any], upload: Upload) -> str:
+    with tempfile.TemporaryDirectory(prefix="optnas-record-") as tmp:
+        path = os.path.join(tmp, trial_record.FILE)
+        try:
+            with open(path, "w", encoding="utf-8") as f:
+                json.dump(json_safe(data), f, separators=(",", ":"))
+        except OSError as exc:
+            raise StorageWriteError(path, exc) from None
+        return upload(path)
 
 
 def _weights(outcome: Outcome, upload: Upload | None, weights_file: str | None) -> str | None:

@@ -27,7 +27,7 @@ def test_optuna_dashboard_serves_an_optnas_study(searched):
     data = json.loads(detail.get_data())
     assert len(data["trials"]) == searched.trials and len(data["best_trials"]) == 1
     attrs = {a["key"]: a["value"] for a in data["trials"][0]["user_attrs"]}
-    assert {"spec", "certificate", "status", "metrics", "curves"} <= set(attrs)
+    assert {"spec", "certificate", "status", "metrics", "record"} <= set(attrs)  # the curves: an artifact
     assert json.loads(attrs["spec"])["block"] == "mlp2"  # shown as the JSON optnas stored
     assert client.get("/dashboard").status_code == 200
     assert client.get(f"/api/studies/{summary['study_id']}/param_importances").status_code == 200

@@ -8,7 +8,7 @@ from optuna.trial import TrialState
 from safetensors.torch import load_model
 
 import optnas
-from optnas import results
+from optnas import results, trial_record
 from optnas.errors import UsageError
 from optnas.search import SearchSpace, run_search
 from optnas.search.ray_backend import run_ray_search
@@ -35,13 +35,14 @@ def test_same_trials_and_records_as_the_optuna_backend(local_ray, write_space, t
     for mine, theirs in zip(study.trials, reference.trials, strict=True):
         assert mine.state == theirs.state == TrialState.COMPLETE
         assert mine.params == theirs.params
+        mine_all, theirs_all = trial_record.full(study, mine), trial_record.full(reference, theirs)
         for key in ("spec", "certificate", "train", "status", "init_record"):
-            assert mine.user_attrs[key] == theirs.user_attrs[key], key
+            assert mine_all[key] == theirs_all[key], key
         # one torch thread per Ray trial against two here: equal up to float summation order
         assert mine.values == pytest.approx(theirs.values, abs=1e-6)
         assert mine.intermediate_values == pytest.approx(theirs.intermediate_values, abs=1e-6)
-        assert mine.user_attrs["curves"]["val_loss"] == pytest.approx(theirs.user_attrs["curves"]["val_loss"], rel=1e-4)
-        assert set(CONTRACT) <= set(mine.user_attrs)
+        assert mine_all["curves"]["val_loss"] == pytest.approx(theirs_all["curves"]["val_loss"], rel=1e-4)
+        assert set(CONTRACT) <= set(mine_all)
         assert mine.user_attrs["node"] and mine.user_attrs["gpu"] is None  # no GPU on a CPU-only Ray
         assert mine.user_attrs["ray"]["experiment"].endswith("/ray/fast")
     assert stats["ray_start_s"] == 0.0 or stats["ray_start_s"] < 1  # this process's Ray was reused
@@ -100,8 +101,9 @@ def test_asha_stops_poor_trials_and_records_them_as_pruned(local_ray, write_spac
     assert len(study.trials) == 10 and pruned
     for t in pruned:
         assert t.user_attrs["status"] == "pruned" and "pruned by ASHA at epoch" in t.user_attrs["reason"]
-        assert len(t.user_attrs["curves"]["val_metric"]) < 6 and t.user_attrs["weights"] is None
-        assert len(t.intermediate_values) == len(t.user_attrs["curves"]["val_metric"])
+        curve = trial_record.full(study, t)["curves"]["val_metric"]
+        assert len(curve) < 6 and t.user_attrs["weights"] is None
+        assert len(t.intermediate_values) == len(curve)
     assert any(t.state == TrialState.COMPLETE for t in study.trials)
 
 

@@ -11,8 +11,10 @@ import time
 import optuna
 from optuna.trial import TrialState
 
+from optnas import trial_record
 from optnas.search import SearchSpace, open_storage
 from optnas.search.ray_backend import run_ray_search
+from optnas.search.storage import artifact_dir_for
 
 
 def _trials(storage: str, study: str) -> list:
@@ -54,7 +56,7 @@ def test_killed_worker_is_retried_from_its_checkpoint(local_ray, write_space, tm
     assert record["resumed_from_epoch"] >= killed["epochs"] - 1 >= 2
     assert trial.user_attrs["metrics"]["resumed_from_epoch"] == record["resumed_from_epoch"]
     assert trial.user_attrs["worker"]["pid"] != killed["pid"]
-    assert len(trial.user_attrs["curves"]["val_metric"]) == 12
+    assert len(trial_record.full(study, trial)["curves"]["val_metric"]) == 12
     assert sorted(trial.intermediate_values) == list(range(12))
     assert trial.user_attrs["weights"]
 
@@ -92,4 +94,5 @@ def test_interrupted_search_resumes_without_repeating_finished_trials(write_spac
     assert {t.number: (t.values, t.datetime_complete) for t in trials if t.number in finished} == finished
     resumed = [t for t in trials if t.number in interrupted and t.state == TrialState.COMPLETE]
     assert any(t.user_attrs["metrics"].get("resumed_from_epoch", 0) >= 2 for t in resumed)
-    assert all(len(t.user_attrs["curves"]["val_metric"]) == 12 for t in counted)
+    folder = str(artifact_dir_for(storage))
+    assert all(len(trial_record.merged(t.user_attrs, folder)["curves"]["val_metric"]) == 12 for t in counted)

@@ -16,6 +16,7 @@ from optuna.trial import TrialState
 from ray.tune.experiment import Trial
 from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, TrialScheduler
 
+from ... import trial_record
 from ..space import SearchSpace
 from .session import Session, bound
 
@@ -35,7 +36,9 @@ def dominated(session: Session, trial: Trial, result: dict[str, Any]) -> bool:
         return False
     costs = {c: float(result[f"optnas_costs/{c}"]) for c in rule.cost_names if f"optnas_costs/{c}" in result}
     done = session.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    reason = rule.check(epochs - 1, float(value), costs, (t.user_attrs for t in done))
+    reason = rule.check(
+        epochs - 1, float(value), costs, (trial_record.merged(t.user_attrs, str(session.artifact_dir)) for t in done)
+    )
     if reason is None:
         return False
     session.stopped[int(trial.config["optnas"]["number"])] = reason
