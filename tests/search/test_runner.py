@@ -104,7 +104,7 @@ def test_resume_refuses_and_completes(write_space, tmp_path):
     storage = str(tmp_path / "j.log")
     space = SearchSpace.from_yaml(write_space())
     run_search(space, trials=2, storage=storage, progress=False)
-    with pytest.raises(ValueError, match="already exists .* --resume"):
+    with pytest.raises(ValueError, match=r"already exists .* resume=True \(--resume\)"):
         run_search(space, trials=3, storage=storage, progress=False)
     first = {
         t.number: t.values
