@@ -48,7 +48,8 @@ def proxies(r: dict[str, Any]) -> list[str]:
                        f"{_f(k['0.25'], 2)} | {_f(k['0.5'], 2)} | {_f(k['0.75'], 2)} | {_f(k['0.9'], 2)} |")
         out.append("")
     sel = r["selection"]
-    out += [f"Chosen on MNIST-1D: best single proxy `{sel['best_single']}` (ρ {_f(sel['best_single_spearman']['mnist1d'])}"
+    single = sel["best_single_spearman"]
+    out += [f"Chosen on MNIST-1D: best single proxy `{sel['best_single']}` (ρ {_f(single['mnist1d'])}"
             f", digits {_f(sel['best_single_spearman']['digits'])}); best rank combination "
             f"`{sel['best_combination']}` (ρ {_f(sel['best_combination_spearman']['mnist1d'])}, digits "
             f"{_f(sel['best_combination_spearman']['digits'])}); beats every single proxy on both tables: "
@@ -98,7 +99,8 @@ def papers(r: dict[str, Any]) -> list[str]:
         paired = x["activations"]["mrepu_vs_repu"]
         if paired:
             out += ["", "MRePU − RePU, paired: " + "; ".join(
-                f"depth {p['depth']}: {_f(p['mean_diff_mrepu_minus_repu'])} (n {p['pairs']}, Holm p {_f(p['p_holm'], 2)})"
+                f"depth {p['depth']}: {_f(p['mean_diff_mrepu_minus_repu'])} "
+                f"(n {p['pairs']}, Holm p {_f(p['p_holm'], 2)})"
                 for p in paired)]
         out.append("")
     return out
