@@ -63,13 +63,16 @@ def ddp_loop(config: dict) -> None:
     model = ray.train.torch.prepare_model(net)
     opt = torch.optim.AdamW(model.parameters(), lr=options["lr"], weight_decay=options["weight_decay"])
     for epoch in range(options["epochs"]):
-        batches = task.batches("train", batch_size=options["batch_size"], shuffle=True,
-                               generator=torch.Generator().manual_seed(epoch))
-        for i, (x, y) in enumerate(batches):
-            if i % world == rank:
-                opt.zero_grad()
-                task.loss(model(x), y).backward()
-                opt.step()
+        batches = list(task.batches("train", batch_size=options["batch_size"], shuffle=True,
+                                    generator=torch.Generator().manual_seed(epoch)))
+        # every rank takes the same number of steps: DDP all-reduces in each backward, so a rank with one
+        # batch more than the other would wait for it forever
+        steps = max(1, len(batches) // world)
+        for j in range(steps):
+            x, y = batches[(rank + world * j) % len(batches)]
+            opt.zero_grad()
+            task.loss(model(x), y).backward()
+            opt.step()
         with torch.no_grad():
             x, y = task.tensors("val")
             val = float((model(x).argmax(1) == y).float().mean())

@@ -7,7 +7,7 @@ seeds at random, as a real search sees one noisy training. The space is the tabl
 algorithm, schedule, activation, depth and width, with a parameter's choices conditional on the algorithm
 where they differ (implicit networks take only the globally Lipschitz activations), as in a search-space
 file. A draw the table lacks (an uncertified corner, or a cell a partial build has not reached) and a draw
-the optional zero-cost screen rejects are told FAIL at no cost and do not count as trials: a real search
+the optional zero-cost screen rejects (told PRUNED) cost nothing and do not count as trials: a real search
 certifies or screens before it trains. On a partial table most draws would miss; ``missing="nearest"``
 answers a grid cell not yet built with its nearest built neighbour (fewest differing coordinates, ties
 at random), as Syne Tune's nearest-neighbour surrogate does; uncertified corners still FAIL.
@@ -173,8 +173,13 @@ def _repeat(r: int) -> tuple[list[float], list[float], list[float], list[float],
         trial = study.ask()
         key = t.suggest(trial)
         rows = t.lookup(key, rng, nearest)
-        if not rows or (screen is not None and t.key_of[rows[0]] not in screen):
-            study.tell(trial, state=optuna.trial.TrialState.FAIL)  # uncertified, unbuilt or screened out
+        if not rows:
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)  # uncertified (or unbuilt): nothing to train
+            continue
+        if screen is not None and t.key_of[rows[0]] not in screen:
+            # screened out before training: PRUNED (no value) so TPE & co. count it as a bad region instead
+            # of ignoring it (FAIL) and proposing it again and again
+            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
             continue
         i = rows[rng.randrange(len(rows))]
         curve, full = t.curves[i], t.cost[i]

@@ -1,0 +1,135 @@
+"""Write benchmarks/optnas_bench/README.md from the analyses' JSON (proxies, search, papers, speed).
+
+    python benchmarks/optnas_bench/proxies.py && python benchmarks/optnas_bench/search.py \
+        && python benchmarks/optnas_bench/papers.py && python benchmarks/optnas_bench/report.py
+Every number below is read from those files; the text marks a partial table as such.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).parent))
+from common import HERE, PROXY_COLUMNS, TABLES, write_atomic
+
+INTRO = (HERE / "README.intro.md").read_text()
+
+
+def _f(v: Any, digits: int = 3) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        return "∞" if v == float("inf") else ("nan" if v != v else f"{v:.{digits}g}")
+    return str(v)
+
+
+def _counts(c: dict[str, Any]) -> str:
+    state = "complete" if c["complete"] else "**PARTIAL**"
+    return (f"{state}: {c['architectures']}/{c['grid_architectures']} architectures, {c['rows']} rows, "
+            f"{c['diverged_rows']} diverged")
+
+
+def proxies(r: dict[str, Any]) -> list[str]:
+    out = ["## Zero-cost proxies (item 3)", "",
+           "Per architecture (mean over seeds, diverged = 0 accuracy) against final test accuracy; `kept@s` is "
+           "the share of the true top 5% kept after screening out the lowest share s by the proxy.", ""]
+    for t in TABLES:
+        out += [f"**{t}** ({_counts(r[t]['counts'])})", "",
+                "| proxy | Spearman ρ | p | Kendall τ | kept@25% | kept@50% | kept@75% | kept@90% |",
+                "|---|---|---|---|---|---|---|---|"]
+        for c in PROXY_COLUMNS:
+            s = r[t]["single"][c]
+            k = s["top5_kept"]
+            out.append(f"| {c} | {_f(s['spearman'])} | {_f(s['spearman_p'], 2)} | {_f(s['kendall'])} | "
+                       f"{_f(k['0.25'], 2)} | {_f(k['0.5'], 2)} | {_f(k['0.75'], 2)} | {_f(k['0.9'], 2)} |")
+        out.append("")
+    sel = r["selection"]
+    single = sel["best_single_spearman"]
+    out += [f"Chosen on MNIST-1D: best single proxy `{sel['best_single']}` (ρ {_f(single['mnist1d'])}"
+            f", digits {_f(sel['best_single_spearman']['digits'])}); best rank combination "
+            f"`{sel['best_combination']}` (ρ {_f(sel['best_combination_spearman']['mnist1d'])}, digits "
+            f"{_f(sel['best_combination_spearman']['digits'])}); beats every single proxy on both tables: "
+            f"{sel['combination_beats_every_single_on_both']}.", ""]
+    return out
+
+
+def search(r: dict[str, Any]) -> list[str]:
+    out = ["## Search strategies (item 4)", ""]
+    for t in TABLES:
+        x = r[t]
+        out += [f"**{t}** ({_counts(x['counts'])}; {x['trials']} trials × {x['repeats']} repeats, GP fewer: see "
+                f"column; screen = lowest {x['screen'][1]:.0%} by `{x['screen'][0]}` removed)", "",
+                "| strategy | repeats | trials to ≤0.5 pt regret (median) | ÷ random | reached | final regret (median) "
+                "| final test acc (median) | simulated s (median) |", "|---|---|---|---|---|---|---|---|"]
+        for label, s in x["runs"].items():
+            out.append(f"| {label} | {s['repeats']} | {_f(s['trials_to_target_median'])} | {_f(s['vs_random'], 2)} | "
+                       f"{s['reached_share']:.0%} | {_f(s['final_regret_median'], 3)} | "
+                       f"{_f(s['final_test_median'], 3)} | {_f(s['elapsed_median_s'], 4)} |")
+        out.append("")
+    sel = r["selection"]
+    out += [f"Best on MNIST-1D by median trials to target (then final regret): `{sel['best']}`; goal "
+            f"(≤ 1/3 of random's trials) met on MNIST-1D: {sel['goal_met_mnist1d']}, on digits (held out): "
+            f"{sel['goal_met_digits']}.", ""]
+    return out
+
+
+def papers(r: dict[str, Any]) -> list[str]:
+    out = ["## The papers revisited (item 5)", ""]
+    for t in TABLES:
+        x = r[t]
+        out += [f"**{t}** ({_counts(x['counts'])}): each family − gd in test accuracy, paired at the same schedule, "
+                "activation, depth, width and seed; Wilcoxon, Holm over families.", "",
+                "| family | pairs | mean diff (diverged = 0) | Holm p | wins/losses | pairs both trained | mean diff "
+                "| Holm p | diverged (family/gd) |", "|---|---|---|---|---|---|---|---|---|"]
+        for f in x["families"]:
+            out.append(f"| {f['family']} | {f['pairs']} | {_f(f['mean_diff_all'])} | {_f(f['p_all_holm'], 2)} | "
+                       f"{f['wins']}/{f['losses']} | {f['pairs_both_complete']} | {_f(f['mean_diff_complete'])} | "
+                       f"{_f(f['p_complete_holm'], 2)} | {f['diverged']}/{f['diverged_gd']} |")
+        out += ["", "Activations against depth: mean test accuracy of trained runs (diverged share).", "",
+                "| activation | " + " | ".join(f"depth {d}" for d in (2, 4, 8)) + " |", "|---|---|---|---|"]
+        cells = {(c["activation"], c["depth"]): c for c in x["activations"]["by_activation_depth"]}
+        for act in sorted({a for a, _ in cells}):
+            row = [f"{_f(cells[(act, d)]['mean_test_trained'])} ({cells[(act, d)]['diverged_share']:.0%})"
+                   if (act, d) in cells else "–" for d in (2, 4, 8)]
+            out.append(f"| {act} | " + " | ".join(row) + " |")
+        paired = x["activations"]["mrepu_vs_repu"]
+        if paired:
+            out += ["", "MRePU − RePU, paired: " + "; ".join(
+                f"depth {p['depth']}: {_f(p['mean_diff_mrepu_minus_repu'])} "
+                f"(n {p['pairs']}, Holm p {_f(p['p_holm'], 2)})"
+                for p in paired)]
+        out.append("")
+    return out
+
+
+def speed(r: dict[str, Any]) -> list[str]:
+    out = ["## Simulation speed", "", f"Synthetic full-size table ({r['rows']} rows), 50 repeats × 100 trials, "
+           f"2 worker processes, load average {r['load_1min']:.1f} on {r['cpus']} cores while measured.", "",
+           "| search | wall s (loaded) | worker CPU s | quiet 2-core estimate s |", "|---|---|---|---|"]
+    for x in r["runs"]:
+        out.append(f"| {x['search']} | {x['seconds']} | {x.get('worker_cpu_s', '–')} | "
+                   f"{x.get('quiet_2core_estimate_s', '–')} |")
+    return [*out, ""]
+
+
+def main() -> None:
+    names = ("proxies", "search", "papers", "simulate_speed")
+    load = {n: json.loads((HERE / f"{n}.json").read_text()) for n in names if (HERE / f"{n}.json").exists()}
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [INTRO.rstrip(), "", f"# Results (generated {stamp} by report.py)", "",
+             *proxies(load["proxies"]),
+             *(search(load["search"]) if "search" in load else [
+                 "## Search strategies (item 4)", "", "search.json not written yet: the 20-repeat run on the partial "
+                 "tables was cut at the session's deadline; its per-strategy lines so far are in "
+                 "`search_partial_run.log`. Rerun `python benchmarks/optnas_bench/search.py` (50 repeats).", ""]),
+             *papers(load["papers"]),
+             *speed(load["simulate_speed"])]
+    write_atomic(HERE / "README.md", "\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
