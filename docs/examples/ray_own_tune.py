@@ -77,9 +77,12 @@ def ddp_loop(config: dict) -> None:
             x, y = task.tensors("val")
             val = float((model(x).argmax(1) == y).float().mean())
         metrics = {"val_metric": val, "epoch": epoch}
+        checkpoint = None
         if rank == 0 and epoch == options["epochs"] - 1:
             metrics["weights"] = _weights(net)
-        ray.train.report(metrics)
+            # Ray Train keeps the metrics of reports that carry a checkpoint: that is what fit() returns
+            checkpoint = ray.train.Checkpoint.from_directory(os.path.dirname(metrics["weights"]))
+        ray.train.report(metrics, checkpoint=checkpoint)
 
 
 def torch_trainer_trainable(config: dict) -> None:
