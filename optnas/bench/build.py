@@ -25,6 +25,7 @@ from typing import Any
 import optuna
 import torch
 
+from .._process import alive
 from ..errors import UsageError
 from ..spec import ArchSpec
 from . import grid, proxies
@@ -103,21 +104,11 @@ def train_row(spec: ArchSpec, table: grid.Table, task: Any, seed: int) -> dict[s
     }
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 @contextlib.contextmanager
 def _pid_file(path: Path) -> Iterator[None]:
     if path.exists():
         text = path.read_text().strip()
-        if text.isdigit() and _alive(int(text)):
+        if text.isdigit() and alive(int(text)):
             raise UsageError(f"{path}: a build is already running as pid {text}; stop it with kill {text}")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(f"{os.getpid()}\n")

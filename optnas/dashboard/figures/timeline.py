@@ -17,13 +17,13 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
-import os
 import socket
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from ..._process import alive
 from ...outcome import STATUSES
 from ._plotly import TEMPLATE, empty_figure, graph_objects
 
@@ -55,7 +55,7 @@ def _dead(name: str, rows: pd.DataFrame) -> bool:
         return True
     host, _, pid = name.rpartition(":")
     running = rows["status"] == "running"
-    return bool(running.any()) and host == socket.gethostname() and pid.isdigit() and _gone(int(pid))
+    return bool(running.any()) and host == socket.gethostname() and pid.isdigit() and not alive(int(pid))
 
 
 def timeline_data(df: pd.DataFrame, now: dt.datetime | None = None) -> TimelineData:
@@ -101,13 +101,3 @@ def plot_timeline(data: TimelineData) -> go.Figure:
                       height=max(300, 120 + 28 * len(data.workers)))
     return fig
 
-
-def _gone(pid: int) -> bool:
-    """Whether process ``pid`` no longer exists on this host (signal 0 sends nothing)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
