@@ -162,7 +162,7 @@ def test_resume_of_a_finished_search_adds_trials(local_ray, write_space, tmp_pat
     storage = str(tmp_path / "j.log")
     space = SearchSpace.from_yaml(write_space())
     run_ray_search(space, trials=1, storage=storage, progress=False)
-    with pytest.raises(UsageError, match="already exists .* --resume"):
+    with pytest.raises(UsageError, match=r"already exists .* resume=True \(--resume\)"):
         run_ray_search(space, trials=2, storage=storage, progress=False)
     first = {
         t.number: t.values
