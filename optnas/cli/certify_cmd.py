@@ -8,25 +8,17 @@ from pathlib import Path
 
 from optnas.spec import ArchSpec
 
+from .search_cmd import positive_int
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", type=Path, help="an ArchSpec as JSON, or a search-space YAML file")
     parser.add_argument("--json", action="store_true", help="print the certificate(s) as JSON")
     parser.add_argument("--input-shape", default=None, help="e.g. 2 or 3,32,32: also check the width lift")
     parser.add_argument(
-        "--limit", type=_limit, default=None,
+        "--limit", type=positive_int, default=None,
         help="a search space: certify at most this many corners (default 20000; the report says how many of how many)",
     )
-
-
-def _limit(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is invalid: it must be >= 1")
-    return value
 
 
 def _shape(text: str | None) -> tuple[int, ...] | None:

@@ -11,7 +11,8 @@ BACKENDS = ("optuna", "ray")
 DEVICES = ("auto", "cpu", "cuda")
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
+    """argparse type for an integer >= 1 (also `optnas certify --limit`)."""
     try:
         value = int(text)
     except ValueError:
@@ -44,13 +45,13 @@ def _seed(text: str) -> int:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("space", type=Path, help="search-space YAML file (see search_spaces/)")
     parser.add_argument(
-        "--trials", type=_positive_int, help="finished trials the study should hold (default: the file's)"
+        "--trials", type=positive_int, help="finished trials the study should hold (default: the file's)"
     )
     parser.add_argument("--timeout", type=_positive_float, help="stop starting new trials after S seconds")
     parser.add_argument("--study", help="study name (default: the file name)")
     parser.add_argument("--storage", help="journal file path or RDB URL (default: ./optnas-runs/journal.log)")
     parser.add_argument("--backend", choices=BACKENDS, default="optuna")
-    parser.add_argument("--jobs", type=_positive_int, default=1, help="worker processes on this machine")
+    parser.add_argument("--jobs", type=positive_int, default=1, help="worker processes on this machine")
     parser.add_argument("--seed", type=_seed, help="seed of the sampler and of every trial's initialization")
     parser.add_argument("--device", choices=DEVICES, default="auto")
     parser.add_argument("--resume", action="store_true", help="continue an existing study to its trial count")
