@@ -75,14 +75,33 @@ class Certificate:
             "stages": [{"depth": s.depth, "steps": list(s.steps), "h_max": s.h_max} for s in self.stages],
         }
 
+    def record(self) -> dict[str, Any]:
+        """`to_dict` as a trial stores it: without the spec (the trial's ``spec`` attribute holds it), the
+        conditions' false flags left out, each stage's depth and h_max without its step list (`stage_plan`
+        of the spec makes it again): about half the characters, so optuna-dashboard's trial list stays
+        readable. `from_dict` reads both forms.
+
+        Example:
+            >>> c = Certificate({"algorithm": "gd"}, [Condition("step_sizes", True, "h_k in [0.1, 0.1]")])
+            >>> c.record()
+            {'ok': True, 'conditions': [{'name': 'step_sizes', 'holds': True, 'detail': 'h_k in [0.1, 0.1]'}], 'stages': []}
+            >>> Certificate.from_dict(c.record(), spec={"algorithm": "gd"}) == c
+            True
+        """
+        conditions = [{k: v for k, v in asdict(c).items() if v is not False or k == "holds"} for c in self.conditions]
+        stages = [{"depth": s.depth, "h_max": s.h_max} for s in self.stages]
+        return {"ok": self.ok, "conditions": conditions, "stages": stages}
+
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Certificate:
+    def from_dict(cls, data: dict[str, Any], spec: dict[str, Any] | None = None) -> Certificate:
+        """A certificate from `to_dict` or from a trial's `record` (then ``spec``: the trial's spec)."""
         # certificates stored before stages were recorded have none
-        stages = [Stage(s["depth"], tuple(s["steps"]), s.get("h_max")) for s in data.get("stages", [])]
-        return cls(spec=data["spec"], conditions=[Condition(**c) for c in data["conditions"]], stages=stages)
+        stages = [Stage(s["depth"], tuple(s.get("steps", ())), s.get("h_max")) for s in data.get("stages", [])]
+        return cls(spec=data.get("spec", spec or {}), conditions=[Condition(**c) for c in data["conditions"]],
+                   stages=stages)
 
     def summary(self) -> str:
         """One line: verdict, the spec's names, and the failing conditions."""

@@ -288,7 +288,7 @@ class SearchSpace:
         )
         cert = certify(spec, input_shape=self.task().input_shape)
         trial.set_user_attr("spec", spec.to_dict())
-        trial.set_user_attr("certificate", cert.to_dict())
+        trial.set_user_attr("certificate", cert.record())
         if not cert.ok:
             error = UncertifiedDraw(cert)
             trial.set_user_attr("status", "uncertified")

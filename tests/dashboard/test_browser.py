@@ -118,6 +118,10 @@ def served(searched, tmp_path) -> Iterator[tuple[str, str]]:
 
 # Where Plotly drew point ``i`` of the first trace whose name starts with ``name``, in page pixels,
 # from the plot's own axes (so the mouse clicks what the user sees), and the trial it stands for.
+# The leaderboard pins trial and status: Dash draws it as two grids (pinned, scrolling), each with hidden
+# "phantom" copies of the other's cells; rows are counted in the scrolling one, cells read where they show.
+LEADERBOARD_ROWS = "#leaderboard .dash-fixed-content tbody tr:has(td)"
+LEADERBOARD_CELL = "#leaderboard td[data-dash-column='algorithm']:not(.phantom-cell)"
 POINT_JS = """([id, name, i]) => {
   const gd = document.querySelector(`#${id} .js-plotly-plot`);
   const t = gd._fullData.find(t => t.name.startsWith(name));
@@ -176,8 +180,8 @@ def test_dashboard_renders_a_real_study(browser, served, tmp_path, searched):
     url, journal = served
     w = Watched(browser, url)
     w.page.goto(f"{url}studies/{searched.study}")  # a deep link loads directly
-    w.page.wait_for_selector("#leaderboard tbody tr td[data-dash-column='algorithm']", timeout=30000)
-    assert w.page.locator("#leaderboard tbody tr:has(td)").count() == searched.trials
+    w.page.wait_for_selector(LEADERBOARD_CELL, timeout=30000)
+    assert w.page.locator(LEADERBOARD_ROWS).count() == searched.trials
     history = w.wait_for_traces("history-graph")
     assert [t["n"] for t in history] == [searched.trials, searched.trials]
     pareto = w.wait_for_traces("pareto-graph")
@@ -225,10 +229,10 @@ def test_dashboard_renders_a_real_study(browser, served, tmp_path, searched):
 
     # the trial page of the leaderboard's second row: the click on the row opens it
     w.page.goto(f"{url}studies/{searched.study}")
-    w.page.wait_for_selector("#leaderboard tbody tr td[data-dash-column='algorithm']", timeout=30000)
-    rows = w.page.locator("#leaderboard tbody tr:has(td)")  # the header row is in tbody too
-    assert rows.first.locator("td[data-dash-column='number']").inner_text() == best.removeprefix("trial ")
-    second = int(rows.nth(1).locator("td[data-dash-column='number']").inner_text())
+    w.page.wait_for_selector(LEADERBOARD_CELL, timeout=30000)
+    rows = w.page.locator(LEADERBOARD_ROWS)  # the header row is in tbody too
+    assert rows.first.locator("td[data-dash-column='number']").text_content() == best.removeprefix("trial ")
+    second = int(rows.nth(1).locator("td[data-dash-column='number']").text_content())
     rows.nth(1).locator("td[data-dash-column='algorithm']").click()
     _wait_trial(w, url, searched.study, second)
     w.page.wait_for_selector("#certificate-table", timeout=20000)
@@ -254,7 +258,7 @@ def test_dashboard_renders_a_real_study(browser, served, tmp_path, searched):
 
     # a new trial lands in the storage: the open page picks it up on its own (dcc.Interval)
     w.page.goto(f"{url}studies/{searched.study}")
-    w.page.wait_for_selector("#leaderboard tbody tr td[data-dash-column='algorithm']", timeout=30000)
+    w.page.wait_for_selector(LEADERBOARD_CELL, timeout=30000)
     writer = optuna.load_study(study_name=searched.study, storage=JournalStorage(JournalFileBackend(journal)))
     template = writer.best_trial
     writer.add_trial(optuna.trial.create_trial(
@@ -262,9 +266,9 @@ def test_dashboard_renders_a_real_study(browser, served, tmp_path, searched):
         user_attrs={**template.user_attrs, "metrics": {**template.user_attrs["metrics"], "val_metric": 1.0}},
     ))
     new = searched.trials
-    w.page.wait_for_function(f"() => document.querySelectorAll('#leaderboard tbody tr:has(td)').length === {new + 1}",
+    w.page.wait_for_function(f"() => document.querySelectorAll('#leaderboard .dash-fixed-content tbody tr:has(td)').length === {new + 1}",
                              timeout=20000)
-    assert rows.first.locator("td[data-dash-column='number']").inner_text() == str(new)  # the new best leads
+    assert rows.first.locator("td[data-dash-column='number']").text_content() == str(new)  # the new best leads
     w.page.wait_for_function(f"() => document.querySelector('#best-link').innerText === 'trial {new}'", timeout=20000)
     # the default curve selection follows the search: the new best is among the drawn curves
     w.page.wait_for_function(
@@ -278,6 +282,34 @@ def test_dashboard_renders_a_real_study(browser, served, tmp_path, searched):
     assert sum(t["name"].startswith("K0") for t in crit) == 4
     assert "universality" in w.page.locator("#criticality-report").inner_text()
     w.shot(tmp_path / "dashboard_activation.png")
+    w.assert_clean()
+
+
+def test_leaderboard_scrolls_with_trial_and_status_pinned(browser, served, searched, tmp_path):
+    """In a window too narrow for every column, the leaderboard scrolls sideways; trial and status stay put."""
+    url, _ = served
+    w = Watched(browser, url)
+    w.page.set_viewport_size({"width": 760, "height": 900})
+    w.page.goto(f"{url}studies/{searched.study}")
+    w.page.wait_for_selector(LEADERBOARD_CELL, timeout=30000)
+    pinned = "#leaderboard .dash-fixed-column td[data-dash-column='{}']:not(.phantom-cell)"
+    far = "#leaderboard .dash-fixed-content td[data-dash-column='certified']:not(.phantom-cell)"
+    trial, status, certified = (w.page.locator(pinned.format("number")).first,
+                                w.page.locator(pinned.format("status")).first, w.page.locator(far).first)
+    before = trial.bounding_box(), status.bounding_box()
+    algorithm_x = w.page.locator(LEADERBOARD_CELL).first.bounding_box()["x"]
+    width = w.page.evaluate("() => window.innerWidth")
+    assert certified.bounding_box()["x"] > width  # off to the right
+    certified.hover()  # the mouse wheel's way there: scrolls the grid until the cell is in view
+    w.page.mouse.wheel(2000, 0)
+    w.page.wait_for_function(f"""() => {{ const c = document.querySelector("{far}").getBoundingClientRect();
+                                       return c.right <= {width}; }}""", timeout=10000)
+    assert (trial.bounding_box(), status.bounding_box()) == before  # pinned: not moved by the scroll
+    assert w.page.locator(LEADERBOARD_CELL).first.bounding_box()["x"] < algorithm_x  # the rest did move
+    w.shot(tmp_path / "leaderboard_scrolled.png")
+    trial.click()  # a pinned cell opens its trial like any other
+    number = int(trial.text_content().replace(",", ""))
+    _wait_trial(w, url, searched.study, number)
     w.assert_clean()
 
 

@@ -69,6 +69,28 @@ def test_suggest_is_define_by_run_and_certified(write_space):
     assert seen == {"gd", "heavy_ball"}
 
 
+def test_stored_certificate_is_compact_and_reads_back(write_space):
+    """The attribute is `Certificate.record()`: no copy of the spec, no step lists, yet every condition and
+    its detail; read back with the trial's spec it equals a fresh certificate up to the step lists."""
+    import json
+
+    from optnas.certify import Certificate
+    from optnas.stages import stage_plan
+
+    space = SearchSpace.from_yaml(write_space())
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=1))
+    trial = study.ask()
+    spec = space.suggest(trial)
+    stored = trial.user_attrs["certificate"]
+    fresh = certify(spec, input_shape=(2,))
+    assert "spec" not in stored and all("steps" not in s for s in stored["stages"])
+    assert len(json.dumps(stored)) < 0.75 * len(json.dumps(fresh.to_dict()))
+    back = Certificate.from_dict(stored, spec=trial.user_attrs["spec"])
+    assert back.spec == fresh.spec and back.conditions == fresh.conditions and back.ok == fresh.ok
+    assert [(s.depth, s.h_max) for s in back.stages] == [(s.depth, s.h_max) for s in fresh.stages]
+    assert [len(p.steps) for p in stage_plan(spec)] == [s.depth for s in back.stages]
+
+
 def test_uncertified_draw_is_recorded_not_returned(write_space):
     text = """
     task: {name: rings}

@@ -83,9 +83,13 @@ def _table() -> DataTable:
         page_size=PAGE_SIZE,
         page_count=1,
         cell_selectable=True,
+        # trial and status stay in view while the rest scrolls sideways; Dash splits a table with fixed
+        # columns into two grids, which line up only when every cell has one width
+        fixed_columns={"headers": True, "data": len(FIXED_COLUMNS)},
         style_table={"overflowX": "auto", "minWidth": "100%"},
         style_cell={"fontFamily": "inherit", "fontSize": 13, "padding": "4px 8px", "textAlign": "left",
-                    "maxWidth": "16em", "overflow": "hidden", "textOverflow": "ellipsis"},
+                    "minWidth": "7em", "width": "7em", "maxWidth": "16em", "overflow": "hidden",
+                    "textOverflow": "ellipsis"},
         tooltip_delay=300,
         style_header={"fontWeight": "600", "backgroundColor": "#f3f4f6"},
         style_data_conditional=[
