@@ -35,7 +35,8 @@ _NO_ASSETS = str(Path(__file__).with_name("_no_assets"))
 
 _STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0; background: #f9fafb; color: #111827; }
-header { display: flex; flex-wrap: wrap; align-items: center; gap: 16px; padding: 10px 20px; background: #1f2937; color: white; }
+header { display: flex; flex-wrap: wrap; align-items: center; gap: 16px; padding: 10px 20px; background: #1f2937;
+         color: white; }
 header h1 { font-size: 20px; margin: 0; }
 header .study { min-width: 260px; color: #111827; }
 header .status { font-size: 13px; color: #d1d5db; }

@@ -266,7 +266,7 @@ def test_dashboard_renders_a_real_study(browser, served, tmp_path, searched):
         user_attrs={**template.user_attrs, "metrics": {**template.user_attrs["metrics"], "val_metric": 1.0}},
     ))
     new = searched.trials
-    w.page.wait_for_function(f"() => document.querySelectorAll('#leaderboard .dash-fixed-content tbody tr:has(td)').length === {new + 1}",
+    w.page.wait_for_function(f"() => document.querySelectorAll('{LEADERBOARD_ROWS}').length === {new + 1}",
                              timeout=20000)
     assert rows.first.locator("td[data-dash-column='number']").text_content() == str(new)  # the new best leads
     w.page.wait_for_function(f"() => document.querySelector('#best-link').innerText === 'trial {new}'", timeout=20000)
