@@ -237,3 +237,26 @@ def test_timeline_marks_a_sigkilled_worker_dead(edge_frame):
     assert "1 dead" in fig.layout.title.text
     assert sum(len(t.customdata) for t in fig.data) == len(df)  # every trial is a clickable bar
     assert f"{host}:{proc.pid} (dead)" in {y for t in fig.data for y in t.y}
+
+
+def test_thousands_of_points_get_brief_hover_with_the_plotted_values(searched_frame):
+    """From WEBGL_FROM points on, hover text is the trial and its spec; the template adds the plotted
+    values, and the text is under half the full one's size."""
+    from optnas.dashboard.data import hover_text
+    from optnas.dashboard.figures._plotly import WEBGL_FROM
+
+    done = searched_frame[searched_frame["state"] == "COMPLETE"]
+    big = pd.concat([done] * (WEBGL_FROM // len(done) + 1), ignore_index=True)
+    big["number"] = range(len(big))
+    big["val_metric"] = np.linspace(0.1, 0.9, len(big))
+    history = F.plot_history(F.history_data(big))
+    pareto = F.plot_pareto(F.pareto_data(big, "params"))
+    for trace in (history.data[0], pareto.data[0]):
+        assert trace.type == "scattergl"
+        assert re.fullmatch(r"trial \d+<br>[^<]+", trace.text[0]), trace.text[0]
+        assert "%{y:.4g}" in trace.hovertemplate and "validation metric" in trace.hovertemplate
+    assert "parameters %{x" in pareto.data[0].hovertemplate
+    assert history.data[0].text[5] == f"trial 5<br>{spec_labels(big.iloc[[5]])[0]}"
+    small = F.plot_history(F.history_data(done))
+    assert small.data[0].hovertemplate is None and "val_metric=" in small.data[0].text[0]
+    assert sum(map(len, history.data[0].text)) < 0.5 * sum(map(len, hover_text(big)))

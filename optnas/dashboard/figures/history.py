@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..data import Metric, column, complete, hover_text, label, task_metric
-from ._plotly import TEMPLATE, empty_figure, graph_objects, scatter
+from ._plotly import TEMPLATE, brief, empty_figure, graph_objects, hover, scatter
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -71,14 +71,14 @@ def history_data(df: pd.DataFrame, *, x: str = "number", include_pruned: bool = 
         numbers=done["number"].to_numpy(dtype=int) if len(done) else np.zeros(0, dtype=int),
         values=values,
         best=best,
-        hover=hover_text(done),
+        hover=hover_text(done, brief=brief(len(done))),
         total=len(df),
         x=x,
         times=_ended(done) if len(done) else None,
         pruned_numbers=pruned["number"].to_numpy(dtype=int) if include_pruned else None,
         pruned_values=column(pruned, metric.name).to_numpy() if include_pruned else None,
         pruned_times=_ended(pruned) if include_pruned and len(pruned) else None,
-        pruned_hover=tuple(hover_text(pruned)) if include_pruned else (),
+        pruned_hover=tuple(hover_text(pruned, brief=brief(len(pruned)))) if include_pruned else (),
     )
 
 
@@ -93,14 +93,15 @@ def plot_history(data: HistoryData, *, log_y: bool = False) -> go.Figure:
     # customdata as a plain list: plotly.py packs numpy arrays as typed binary arrays, whose points the
     # browser reports without customdata, and a click must name its trial
     fig.add_trace(scatter(n, x=xs, y=data.values, mode="markers", name=f"complete trial ({n})",
-                          customdata=data.numbers.tolist(), text=data.hover, hoverinfo="text",
+                          customdata=data.numbers.tolist(), **hover(data.hover, brief(n), label(data.metric.name)),
                           marker={"size": 7, "opacity": 0.75, "color": "#2563eb"}))
     if data.pruned_numbers is not None and len(data.pruned_numbers):
         px = data.pruned_times if by_time else data.pruned_numbers
         fig.add_trace(scatter(len(data.pruned_numbers), x=px, y=data.pruned_values, mode="markers",
                               name=f"pruned trial, last value ({len(data.pruned_numbers)})",
-                              customdata=data.pruned_numbers.tolist(), text=list(data.pruned_hover),
-                              hoverinfo="text", marker={"size": 6, "symbol": "x", "color": "#9ca3af"}))
+                              customdata=data.pruned_numbers.tolist(),
+                              **hover(list(data.pruned_hover), brief(len(px)), label(data.metric.name)),
+                              marker={"size": 6, "symbol": "x", "color": "#9ca3af"}))
     word = "highest" if data.metric.maximize else "lowest"
     fig.add_trace(scatter(n, x=xs, y=data.best, mode="lines", name=f"best so far ({word})",
                           line={"shape": "hv", "color": "firebrick"}, hoverinfo="skip"))

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..data import COSTS, Metric, column, complete, hover_text, label, task_metric
-from ._plotly import TEMPLATE, empty_figure, graph_objects, scatter
+from ._plotly import TEMPLATE, brief, empty_figure, graph_objects, hover, scatter
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -71,7 +71,7 @@ def pareto_data(df: pd.DataFrame, cost: str = "params") -> ParetoData:
         costs=costs,
         values=values,
         front=pareto_mask(costs, values, maximize=metric.maximize),
-        hover=hover_text(done),
+        hover=hover_text(done, brief=brief(len(done))),
     )
 
 
@@ -82,16 +82,16 @@ def plot_pareto(data: ParetoData) -> go.Figure:
     go = graph_objects()
     rest = np.flatnonzero(~data.front)
     front = data.front_order
-    hover = np.asarray(data.hover, dtype=object)
+    text = np.asarray(data.hover, dtype=object)
+    short, names = brief(len(data.numbers)), (label(data.metric.name), COSTS[data.cost])
     fig = go.Figure()
     fig.add_trace(scatter(len(rest), x=data.costs[rest], y=data.values[rest], mode="markers",
                           name=f"dominated trial ({len(rest)})",
-                          customdata=data.numbers[rest].tolist(), text=hover[rest].tolist(), hoverinfo="text",
+                          customdata=data.numbers[rest].tolist(), **hover(text[rest].tolist(), short, *names),
                           marker={"color": "lightslategray", "size": 6, "opacity": 0.5}))
     fig.add_trace(scatter(len(front), x=data.costs[front], y=data.values[front], mode="lines+markers",
                           name=f"Pareto front ({len(front)}, joined by its staircase)",
-                          customdata=data.numbers[front].tolist(), text=hover[front].tolist(),
-                          hoverinfo="text",
+                          customdata=data.numbers[front].tolist(), **hover(text[front].tolist(), short, *names),
                           line={"shape": "hv", "color": "firebrick"},
                           marker={"size": 9, "color": "firebrick"}))
     positive = data.costs[data.costs > 0]
