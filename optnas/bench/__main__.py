@@ -4,6 +4,8 @@
     python -m optnas.bench export [--tables ...] [--storage J] [--out DIR]
     python -m optnas.bench status [--storage J]
     python -m optnas.bench snapshot [--storage J] [--out DIR]    # gzip the journal and export the tables
+    python -m optnas.bench build --reverse --storage J2 --pid-file P2   # a second builder, from the end
+    python -m optnas.bench merge --from J2 [--storage J]          # copy its trials into the first journal
 
 A build restores a missing journal from its snapshot (STORAGE.gz) first, so a clone resumes a build.
 
@@ -27,7 +29,7 @@ DEFAULT_OUT = str(Path(__file__).parent / "data")
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m optnas.bench", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
-    for name in ("build", "export", "status", "snapshot"):
+    for name in ("build", "export", "status", "snapshot", "merge"):
         s = sub.add_parser(name)
         s.add_argument("--storage", default=DEFAULT_STORAGE, help="the build's Optuna journal (or RDB URL)")
         s.add_argument("--tables", nargs="+", default=sorted(grid.TABLES), help="tables (default: all)")
@@ -35,6 +37,9 @@ def _parser() -> argparse.ArgumentParser:
             s.add_argument("--pid-file", default=DEFAULT_PID)
             s.add_argument("--max-cells", type=int, default=None, help="stop after N architectures")
             s.add_argument("--max-seconds", type=float, default=None, help="stop after this wall time")
+            s.add_argument("--reverse", action="store_true", help="train from the end of the build order")
+        if name == "merge":
+            s.add_argument("--from", dest="source", required=True, help="the second builder's journal")
         if name in ("build", "snapshot"):
             s.add_argument("--snapshot", default=None, help="gzipped journal (default: STORAGE.gz)")
         if name in ("export", "snapshot"):
@@ -65,8 +70,13 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"restored {args.storage} from {snap}", flush=True)
 
             trained = build(args.storage, args.tables, pid_file=args.pid_file, max_cells=args.max_cells,
-                            max_seconds=args.max_seconds, log=lambda s: print(s, flush=True))
+                            max_seconds=args.max_seconds, reverse=args.reverse,
+                            log=lambda s: print(s, flush=True))
             print(f"trained {trained}")
+        elif args.command == "merge":
+            from .build import merge
+
+            print(f"copied {merge(args.storage, args.source, args.tables)}")
         elif args.command == "snapshot":
             from .build import snapshot
 

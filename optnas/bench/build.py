@@ -174,10 +174,13 @@ def build(
     pid_file: str | Path,
     max_cells: int | None = None,
     max_seconds: float | None = None,
+    reverse: bool = False,
     log: Any = print,
 ) -> dict[str, int]:
     """Train the next cells of ``tables`` round-robin until done, ``max_cells`` or ``max_seconds``.
 
+    ``reverse``: from the end of the build order, for a second builder on its own journal (one process
+    trains one cell at a time; a table is one study): `merge` then copies its trials into the first one's.
     SIGTERM stops after the cell in training (a SIGKILL loses at most that cell). Returns cells trained.
     """
     for name in tables:
@@ -204,6 +207,8 @@ def build(
                 order = grid.cells(name)
                 done = done_specs(study)
                 todo = [i for i, spec in enumerate(order) if spec.to_json() not in done]
+                if reverse:
+                    todo.reverse()
                 log(f"{name}: {len(order) - len(todo)}/{len(order)} cells done")
                 state[name] = (study, table, _task(table), order, iter(todo))
             active = list(tables)
@@ -227,6 +232,36 @@ def build(
     finally:
         signal.signal(signal.SIGTERM, previous)
     return trained
+
+
+def merge(storage: str, source: str, tables: list[str]) -> dict[str, int]:
+    """Copy into ``storage`` the COMPLETE trials of ``source`` (a second builder's journal) whose
+    architecture ``storage`` lacks, as they are (params, value, user attributes, times). Returns the copies.
+
+    Example (from the repository root; stop the second builder first):
+        python -m optnas.bench merge --from benchmarks/optnas_bench/second.log --tables mnist1d
+    """
+    from ..search.storage import open_existing
+
+    src_store = open_existing(source)
+    copied = {}
+    for name in tables:
+        into = _open(storage, name)
+        have = done_specs(into)
+        src = optuna.load_study(study_name=study_name(name), storage=src_store)
+        copied[name] = 0
+        for t in src.get_trials(deepcopy=False, states=[optuna.trial.TrialState.COMPLETE]):
+            key = ArchSpec.from_dict(t.user_attrs["spec"]).to_json()
+            if key in have:
+                continue
+            into.add_trial(optuna.trial.FrozenTrial(  # number and id are the study's to give
+                number=-1, trial_id=-1, state=t.state, value=t.value, datetime_start=t.datetime_start,
+                datetime_complete=t.datetime_complete, params=t.params, distributions=t.distributions,
+                user_attrs=t.user_attrs, system_attrs={}, intermediate_values=dict(t.intermediate_values),
+            ))
+            have.add(key)
+            copied[name] += 1
+    return copied
 
 
 def snapshot(journal: str | Path, out: str | Path) -> Path:

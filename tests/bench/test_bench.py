@@ -225,3 +225,31 @@ def test_cli_stop_and_resume(tmp_path: Path) -> None:
     bad = subprocess.run([sys.executable, "-m", "optnas.bench", "status", "--tables", "nope"], capture_output=True,
                          text=True)
     assert bad.returncode == 2 and "valid tables" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_second_builder_from_the_end_and_merge(tmp_path: Path) -> None:
+    """Two builders on two journals, one from each end of the order, merged: every cell once, as trained."""
+    grid.register(TINY)
+    first, second = tmp_path / "a.log", tmp_path / "b.log"
+    torch_threads = torch.get_num_threads()
+    try:
+        assert bench_build.build(str(first), [TINY.name], pid_file=tmp_path / "a.pid", max_cells=1,
+                                 log=lambda s: None) == {TINY.name: 1}
+        assert bench_build.build(str(second), [TINY.name], pid_file=tmp_path / "b.pid", max_cells=2, reverse=True,
+                                 log=lambda s: None) == {TINY.name: 2}
+    finally:
+        torch.set_num_threads(torch_threads)
+    order = [s.to_json() for s in grid.cells(TINY.name)]
+    storage = optnas.search.storage.open_storage(str(second))
+    b = optuna.load_study(study_name=bench_build.study_name(TINY.name), storage=storage)
+    assert [optnas.ArchSpec.from_dict(t.user_attrs["spec"]).to_json() for t in b.trials] == order[::-1][:2]
+    assert bench_build.merge(str(first), str(second), [TINY.name]) == {TINY.name: 2}
+    assert bench_build.merge(str(first), str(second), [TINY.name]) == {TINY.name: 0}  # nothing twice
+    a = optuna.load_study(study_name=bench_build.study_name(TINY.name),
+                          storage=optnas.search.storage.open_storage(str(first)))
+    assert sorted(bench_build.done_specs(a)) == sorted(order)
+    copied = {optnas.ArchSpec.from_dict(t.user_attrs["spec"]).to_json(): t for t in a.trials}
+    for t in b.trials:
+        got = copied[optnas.ArchSpec.from_dict(t.user_attrs["spec"]).to_json()]
+        assert got.user_attrs["rows"] == t.user_attrs["rows"] and got.value == t.value
+    assert len(table.rows_from_study(a, TINY)) == len(order) * len(TINY.seeds)
