@@ -26,7 +26,7 @@ from typing import Any
 
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-OPTNAS_DRAWN = """() => ['history-graph', 'pareto-graph', 'parallel-graph', 'curves-graph'].every(id => {
+OPTNAS_DRAWN = """() => ['history-graph', 'pareto-graph', 'curves-graph'].every(id => {
     const gd = document.querySelector(`#${id} .js-plotly-plot`);
     return gd && gd._fullData && gd._fullData.length && gd.querySelector('.main-svg'); })
   && document.querySelectorAll('#leaderboard tbody tr td').length > 0

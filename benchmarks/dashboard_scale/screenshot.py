@@ -20,7 +20,7 @@ from optnas.dashboard import create_app
 
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-GRAPHS = ("history-graph", "pareto-graph", "parallel-graph", "curves-graph")
+GRAPHS = ("history-graph", "pareto-graph", "curves-graph")  # the overview; parallel coordinates: analysis
 DRAWN = """ids => ids.every(id => {
     const gd = document.querySelector(`#${id} .js-plotly-plot`);
     return gd && gd._fullData && gd._fullData.length && gd.querySelector('.main-svg'); })"""
@@ -59,10 +59,15 @@ def main() -> None:
                 page.fill("#trial", str(args.trial))
                 page.press("#trial", "Enter")
             else:
-                page.locator("#leaderboard tbody tr:has(td)").first.locator("td").nth(2).click()
+                page.locator("#leaderboard td[data-dash-column='algorithm']:not(.phantom-cell)").first.click()
             page.wait_for_selector("#architecture-graph .main-svg", timeout=60000)
             page.wait_for_timeout(800)
             page.screenshot(path=str(out / "dashboard_trial.png"), full_page=True)
+            page.click("#nav-analysis")
+            page.wait_for_function(DRAWN, arg=["timeline-graph", "parallel-graph", "importance-graph", "slice-graph"],
+                                   timeout=300000)
+            page.wait_for_timeout(800)
+            page.screenshot(path=str(out / "dashboard_analysis.png"), full_page=True)
             page.click("text=Activations")
             page.wait_for_selector("#criticality-graph .main-svg", timeout=60000)
             page.wait_for_timeout(800)

@@ -108,6 +108,7 @@ def create_app(source: StudySource | str | None = None, *, refresh_s: float = 5.
     )
     app.layout = _layout(source, refresh_s)
     _answer_bad_requests(server)
+    _redirect_root(server, source)
     frame_of = _frame_getter(source)
     _register(app, source, frame_of)
     overview.register(app, frame_of)
@@ -115,6 +116,18 @@ def create_app(source: StudySource | str | None = None, *, refresh_s: float = 5.
     activation.register(app, frame_of)
     analysis.register(app, frame_of, source)
     return app
+
+
+def _redirect_root(server: flask.Flask, source: StudySource) -> None:
+    """``/`` answers with a redirect to the newest study's page: a redirect leaves no history entry, so the
+    back button goes where the user came from instead of to ``/`` (which would send them forward again)."""
+
+    @server.before_request
+    def _newest() -> Any:
+        if flask.request.method != "GET" or flask.request.path not in ("/", "/studies", "/studies/"):
+            return None
+        names = source.names()
+        return flask.redirect(path(Route(names[-1])), code=302) if names else None
 
 
 def _answer_bad_requests(server: flask.Flask) -> None:

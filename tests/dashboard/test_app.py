@@ -126,7 +126,11 @@ def test_figures_and_leaderboard_callbacks(client):
     layout = history["history-graph"]["figure"]["layout"]
     assert layout["yaxis"]["title"]["text"] == "validation metric" and layout["yaxis"]["type"] == "log"
     assert any(t["name"].startswith("pruned") for t in history["history-graph"]["figure"]["data"])
-    parallel = call(client, [("parallel-graph", "figure")], [("version", "data", v)])
+    # parallel coordinates are drawn on the analysis page only (a WebGL set-up the overview need not pay)
+    closed = call(client, [("parallel-graph", "figure")], [("version", "data", v), ("route", "data", None)])
+    assert "parallel-graph" not in closed  # no update while the page is not shown
+    analysis = {"study": v["study"], "page": "analysis", "trial": None}
+    parallel = call(client, [("parallel-graph", "figure")], [("version", "data", v), ("route", "data", analysis)])
     assert parallel["parallel-graph"]["figure"]["data"][0]["type"] == "parcoords"
     curves_out = [("curve-trials", "options"), ("curve-trials", "value"), ("curve-key", "options"),
                   ("curve-key", "value"), ("curves-state", "data")]
@@ -207,7 +211,9 @@ def test_dashboard_follows_a_running_search(tmp_path, edge_study_maker):
 
 
 def test_serves_no_files(client, edge_journal):
-    assert client.get("/").status_code == 200 and client.get("/_dash-layout").status_code == 200
+    root = client.get("/")  # a redirect to the newest study's page, served by the catch-all
+    assert root.status_code == 302 and root.headers["Location"] == "/studies/edge"
+    assert client.get("/studies/edge").status_code == 200 and client.get("/_dash-layout").status_code == 200
     assert client.get("/assets/app.py").status_code == 404
     assert client.get("/static/app.py").status_code in (200, 404)  # the catch-all page, never a file
     assert b"import" not in client.get("/static/app.py").data

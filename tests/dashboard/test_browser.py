@@ -187,7 +187,6 @@ def test_dashboard_renders_a_real_study(browser, served, tmp_path, searched):
     pareto = w.wait_for_traces("pareto-graph")
     assert sum(t["n"] for t in pareto) == searched.trials
     assert {t["name"].split(" (")[0] for t in pareto} == {"dominated trial", "Pareto front"}
-    assert w.wait_for_traces("parallel-graph")[0]["type"] == "parcoords"
     assert len(w.wait_for_traces("curves-graph")) == 5  # the five best trials by default
     status = w.page.locator("header .status").first.inner_text()
     assert status.startswith(f"{searched.trials} trials: {searched.trials} complete")
@@ -214,18 +213,6 @@ def test_dashboard_renders_a_real_study(browser, served, tmp_path, searched):
     _wait_trial(w, url, searched.study, number)
     w.page.go_back()
     w.page.wait_for_selector("#page-overview:not([style*='none'])", timeout=20000)
-
-    # parallel coordinates: brushing the trial axis around one trial picks that line and opens it
-    w.page.locator("#parallel-graph").scroll_into_view_if_needed()
-    w.page.wait_for_timeout(500)
-    at = w.page.evaluate(AXIS_JS, ["parallel-graph", 0, 3])
-    half = abs(at["px"]) * 0.3  # less than half the distance to the next trial number
-    w.page.mouse.move(at["x"], at["y"] - half)
-    w.page.mouse.down()
-    w.page.mouse.move(at["x"], at["y"] + half, steps=8)
-    w.page.mouse.up()
-    _wait_trial(w, url, searched.study, 3)
-    w.assert_clean()
 
     # the trial page of the leaderboard's second row: the click on the row opens it
     w.page.goto(f"{url}studies/{searched.study}")
@@ -254,6 +241,22 @@ def test_dashboard_renders_a_real_study(browser, served, tmp_path, searched):
     w.shot(tmp_path / "dashboard_analysis.png")
     number = _click_point(w, "timeline-graph", "complete", 1)
     _wait_trial(w, url, searched.study, number)
+    w.assert_clean()
+
+    # parallel coordinates (analysis page): brushing the trial axis around one trial picks that line and
+    # opens it
+    w.page.click("#nav-analysis")
+    _wait_url(w, f"{url}studies/{searched.study}/analysis")
+    assert w.wait_for_traces("parallel-graph")[0]["type"] == "parcoords"
+    w.page.locator("#parallel-graph").scroll_into_view_if_needed()
+    w.page.wait_for_timeout(500)
+    at = w.page.evaluate(AXIS_JS, ["parallel-graph", 0, 3])
+    half = abs(at["px"]) * 0.3  # less than half the distance to the next trial number
+    w.page.mouse.move(at["x"], at["y"] - half)
+    w.page.mouse.down()
+    w.page.mouse.move(at["x"], at["y"] + half, steps=8)
+    w.page.mouse.up()
+    _wait_trial(w, url, searched.study, 3)
     w.assert_clean()
 
     # a new trial lands in the storage: the open page picks it up on its own (dcc.Interval)
@@ -318,7 +321,8 @@ def test_study_switch_resets_the_study_state(browser, served, searched, edge_stu
     edge_study_maker(JournalStorage(JournalFileBackend(journal)))  # a second, newer study
     w = Watched(browser, url)
     w.page.goto(url)
-    _wait_url(w, f"{url}studies/edge")  # the newest study first
+    _wait_url(w, f"{url}studies/edge")  # the newest study first, by a redirect: no history entry for "/"
+    assert w.page.evaluate("() => history.length") == 2  # the blank start page and the study
     w.page.wait_for_function("() => document.querySelector('#best-link')?.innerText === 'trial 1'", timeout=30000)
     w.page.goto(f"{url}studies/{searched.study}/trials/4")
     _wait_trial(w, url, searched.study, 4)

@@ -1,6 +1,6 @@
-"""Analysis page: hyperparameter importance per objective and slice plots (both from Optuna), and the
-timeline of trials per worker. Computed only while the page is open: importance takes seconds on a large
-study, so it is cached per study state."""
+"""Analysis page: the timeline of trials per worker, parallel coordinates of the architecture choices,
+hyperparameter importance per objective and slice plots (both from Optuna). Computed only while the page
+is open: importance takes seconds on a large study, so it is cached per study state."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from ..data import label
 from ..figures.importance import importance_data, objective_names, plot_importance, plot_slice
 from ..figures.timeline import plot_timeline, timeline_data
 from ..storage import StudySource
+from . import parallel
 from ._common import FrameGetter, card
 
 _CACHE_SIZE = 8
@@ -23,6 +24,7 @@ def layout() -> html.Div:
     return html.Div([
         card("Timeline", [html.Div("one row per worker process; click a bar to open its trial", className="hint"),
                           dcc.Graph(id="timeline-graph")]),
+        parallel.layout(),
         card("Hyperparameter importance", [dcc.Loading(dcc.Graph(id="importance-graph"))]),
         card("Slice plot", [
             html.Div([html.Label("objective"), dcc.Dropdown(id="slice-objective", clearable=False,
@@ -32,11 +34,11 @@ def layout() -> html.Div:
     ])
 
 
-def _open(route: Any) -> bool:
-    return isinstance(route, dict) and route.get("page") == "analysis" and isinstance(route.get("study"), str)
+_open = parallel.is_open
 
 
 def register(app: dash.Dash, frame_of: FrameGetter, source: StudySource) -> None:
+    parallel.register(app, frame_of)
     cache: dict[tuple[str, tuple[int, ...]], Any] = {}
 
     def importance(name: str) -> Any:

@@ -1,5 +1,6 @@
-"""Study page: the best trial, the leaderboard, optimization history, Pareto front, parallel coordinates
-(brush to pick trials) and learning curves. Every plotted trial opens its page when clicked."""
+"""Study page: the best trial, the leaderboard, optimization history, Pareto front and learning curves.
+Every plotted trial opens its page when clicked. (Parallel coordinates are on the analysis page, as in
+optuna-dashboard: a WebGL parcoords costs about 2 s to set up in a browser without a GPU.)"""
 
 from __future__ import annotations
 
@@ -15,20 +16,16 @@ from ..figures import (
     curves_data,
     default_trials,
     history_data,
-    parallel_data,
     pareto_data,
     plot_curves,
     plot_history,
-    plot_parallel,
     plot_pareto,
 )
 from ..figures.history import X_AXES
-from ..routes import Route, path
 from . import leaderboard
 from ._common import FrameGetter, card
 
 CURVE_CHOICES = 500  # trials offered in the curve picker (best first): a 10k-option menu helps no one
-PICKED_SHOWN = 12  # brushed trials listed as links
 
 
 def layout() -> html.Div:
@@ -53,13 +50,6 @@ def layout() -> html.Div:
                 ],
                 className="row",
             ),
-            card("Architecture choices", [
-                dcc.Store(id="parallel-brush"),
-                dcc.Store(id="parallel-picked"),
-                dcc.Graph(id="parallel-graph"),
-                html.Div("brush an axis (drag along it) to pick trials; one trial left opens its page",
-                     id="parallel-list", className="hint"),
-            ]),
             card("Learning curves", [
                 dcc.Store(id="curves-state"),
                 html.Div(
@@ -93,44 +83,6 @@ def register(app: dash.Dash, frame_of: FrameGetter) -> None:
     @app.callback(Output("pareto-graph", "figure"), Input("version", "data"), Input("pareto-cost", "value"))
     def _pareto(version: Any, cost: Any) -> Any:
         return plot_pareto(pareto_data(frame_of(version), cost if cost in COSTS else "params"))
-
-    @app.callback(Output("parallel-graph", "figure"), Input("version", "data"))
-    def _parallel(version: Any) -> Any:
-        return plot_parallel(parallel_data(frame_of(version)))
-
-    @app.callback(
-        Output("parallel-brush", "data"),
-        Output("parallel-list", "children"),
-        Output("parallel-picked", "data"),
-        Input("parallel-graph", "restyleData"),
-        State("version", "data"),
-        State("parallel-brush", "data"),
-    )
-    def _brush(restyle: Any, version: Any, brush: Any) -> Any:
-        """Brushed axes narrow the trials; exactly one left opens its page (how a parcoords line is picked).
-
-        The version is only State (an Input would close a loop: route -> version -> pick -> route); ranges
-        brushed on an older figure (another study, fewer trials) are dropped.
-        """
-        brush = brush if isinstance(brush, dict) and brush.get("version") == version else {}
-        old = brush.get("ranges") if isinstance(brush.get("ranges"), dict) else {}
-        ranges = {int(k): v for k, v in old.items() if str(k).isdigit()}
-        for key, value in _constraints(restyle):
-            ranges[key] = value
-        ranges = {k: v for k, v in ranges.items() if v}
-        if not ranges:
-            return ({"version": version, "ranges": {}},
-                    "brush an axis (drag along it) to pick trials; one trial left opens its page", dash.no_update)
-        df = frame_of(version)
-        picked = parallel_data(df).picked(ranges)
-        study = str(df.attrs.get("study"))
-        links: list[Any] = [f"{len(picked)} trial(s) in the brushed ranges: "]
-        for n in picked[:PICKED_SHOWN]:
-            links += [dcc.Link(f"trial {n}", href=path(Route(study, "trial", n))), " "]
-        if len(picked) > PICKED_SHOWN:
-            links.append(f"… and {len(picked) - PICKED_SHOWN} more")
-        return ({"version": version, "ranges": {str(k): v for k, v in ranges.items()}}, links,
-                picked[0] if len(picked) == 1 else dash.no_update)
 
     @app.callback(
         Output("curve-trials", "options"),
@@ -172,26 +124,6 @@ def register(app: dash.Dash, frame_of: FrameGetter) -> None:
     def _curves(version: Any, numbers: Any, key: Any) -> Any:
         numbers = [n for n in numbers if isinstance(n, int)] if isinstance(numbers, list) else []
         return plot_curves(curves_data(frame_of(version), numbers, key if isinstance(key, str) else "val_metric"))
-
-
-def _constraints(restyle: Any) -> list[tuple[int, list[list[float]]]]:
-    """``[{"dimensions[3].constraintrange": [lo, hi]}, [0]]`` -> ``[(3, [[lo, hi]])]``; junk is skipped."""
-    if not isinstance(restyle, list) or not restyle or not isinstance(restyle[0], dict):
-        return []
-    out = []
-    for key, value in restyle[0].items():
-        if not (isinstance(key, str) and key.startswith("dimensions[") and key.endswith("].constraintrange")):
-            continue
-        index = key[len("dimensions["):-len("].constraintrange")]
-        if not index.isdigit():
-            continue
-        if isinstance(value, list) and len(value) == 1 and isinstance(value[0], list):
-            value = value[0]  # restyle wraps per-trace values in a list
-        spans = value if isinstance(value, list) and value and isinstance(value[0], list) else [value]
-        clean = [[float(lo), float(hi)] for lo, hi in (s for s in spans if isinstance(s, list) and len(s) == 2)
-                 if isinstance(lo, int | float) and isinstance(hi, int | float)] if value else []
-        out.append((int(index), clean))
-    return out
 
 
 def _options(df: Any) -> list[dict[str, Any]]:
