@@ -149,7 +149,7 @@ def figure(results: dict[str, Any]) -> Any:
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--repeats", type=int, default=50)
-    p.add_argument("--gp-repeats", type=int, default=10, help="GP asks are ~100x slower: fewer repeats")
+    p.add_argument("--gp-repeats", type=int, default=50, help="GP asks are ~100x slower: fewer repeats to save time")
     p.add_argument("--trials", type=int, default=100)
     p.add_argument("--screen-share", type=float, default=0.5)
     args = p.parse_args()
