@@ -19,6 +19,7 @@ import os
 import signal
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,19 @@ PROXY_BATCH = 64  # the first training samples (unshuffled) on which the zero-co
 # 2: synflow on one all-ones input (Tanaka et al.); version 1 (the build's first 80 cells) summed it over
 # PROXY_BATCH identical all-ones inputs, exactly PROXY_BATCH times as much: `table` rescales those rows.
 PROXY_VERSION = 2
+
+
+# Trials started before this moment were trained by a builder that kept running on the training code of
+# before 2026-12-01 11:37 (merges that changed initialisation and the step tables): their rows do not
+# reproduce with `optnas.train` now, so they count as not built and are trained again; the table keeps the
+# newest trial of each architecture. A change to the training code that changes any number must move this
+# moment (and the build then retrains the whole table).
+VALID_FROM = datetime(2026, 12, 1, 12, 30)  # naive, as Optuna stores trial times
+
+
+def valid(trial: optuna.trial.FrozenTrial) -> bool:
+    """Whether a COMPLETE build trial was trained by the current training code (`VALID_FROM`)."""
+    return trial.datetime_start is not None and trial.datetime_start >= VALID_FROM
 
 
 def study_name(table: str) -> str:
@@ -128,9 +142,9 @@ def _open(storage: str, table: str) -> optuna.Study:
 
 
 def done_specs(study: optuna.Study) -> set[str]:
-    """The canonical JSON of every architecture the study holds a COMPLETE trial of."""
+    """The canonical JSON of every architecture the study holds a valid (`valid`) COMPLETE trial of."""
     done = study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.COMPLETE])
-    return {ArchSpec.from_dict(t.user_attrs["spec"]).to_json() for t in done}
+    return {ArchSpec.from_dict(t.user_attrs["spec"]).to_json() for t in done if valid(t)}
 
 
 def _fail_stale(study: optuna.Study) -> int:
@@ -252,7 +266,7 @@ def merge(storage: str, source: str, tables: list[str]) -> dict[str, int]:
         copied[name] = 0
         for t in src.get_trials(deepcopy=False, states=[optuna.trial.TrialState.COMPLETE]):
             key = ArchSpec.from_dict(t.user_attrs["spec"]).to_json()
-            if key in have:
+            if key in have or not valid(t):
                 continue
             into.add_trial(optuna.trial.FrozenTrial(  # number and id are the study's to give
                 number=-1, trial_id=-1, state=t.state, value=t.value, datetime_start=t.datetime_start,

@@ -47,12 +47,16 @@ def arch_key(spec: ArchSpec | dict[str, Any]) -> str:
 
 
 def rows_from_study(study: Any, table: grid.Table) -> list[dict[str, Any]]:
-    """The table rows of a build study's COMPLETE trials, in the order they were built."""
+    """The table rows of a build study's valid COMPLETE trials (`build.valid`; of an architecture trained
+    twice, the newest), in the order they were built."""
     import optuna
+
+    from .build import valid
 
     out = []
     trials = study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.COMPLETE])
-    for t in sorted(trials, key=lambda t: t.number):
+    newest = {arch_key(t.user_attrs["spec"]): t for t in sorted(trials, key=lambda t: t.number) if valid(t)}
+    for t in sorted(newest.values(), key=lambda t: t.number):
         spec = t.user_attrs["spec"]
         for row in t.user_attrs["rows"]:
             row = _migrate(row, t.user_attrs.get("proxy_version", 1))

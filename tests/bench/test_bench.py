@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import optuna
 import pytest
 import torch
@@ -174,11 +175,42 @@ def test_simulate_nearest_answers_unbuilt_cells(built: tuple[Path, Path]) -> Non
 
 def test_shipped_tables_load() -> None:
     assert {"mnist1d", "digits"} <= set(optnas.bench.names())
+    data = Path(optnas.bench.__file__).parent / "data"
+    assert sum(f.stat().st_size for f in data.glob("*.json.gz")) <= 20e6  # the issue's limit
     for name in ("mnist1d", "digits"):
         df = optnas.bench.load(name)
         assert len(df) == df.attrs["meta"]["rows"] > 0
         assert df.attrs["meta"]["grid_architectures"] == len(grid.grid())
         assert df["certificate"].map(lambda c: c["ok"]).all()
+        per_arch = df.groupby(df["spec"].map(lambda s: json.dumps(s, sort_keys=True)))["seed"].nunique()
+        assert len(per_arch) == len(grid.grid()) >= 1000 and (per_arch == 3).all()  # complete, 3 seeds each
+        trained = df[df["status"] == "complete"]
+        assert trained["val_curve"].map(len).eq(grid.get(name).epochs).all()  # diverged runs stop early
+
+
+@pytest.mark.parametrize("name", ["mnist1d", "digits"])
+def test_retraining_shipped_rows_reproduces_them(name: str) -> None:
+    """Rows of the shipped tables, retrained with `optnas.train` and the row's own ``train`` options on one
+    CPU thread (the build's), give the stored numbers: one trained row and one diverged row per table."""
+    df = optnas.bench.load(name)
+    rows = pd.concat([df[df["status"] == "complete"].sample(1, random_state=3),
+                      df[df["status"] != "complete"].sample(1, random_state=3)])
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for _, row in rows.iterrows():
+            kwargs = dict(row["train"])
+            assert kwargs["epochs"] == grid.get(name).epochs
+            task = optnas.tasks.get(kwargs["task"]["name"], **kwargs.pop("task")["params"])
+            result = optnas.train(row["spec"], task, device="cpu", **kwargs)
+            assert result.status == row["status"], (row["spec"], row["seed"])
+            if row["status"] == "complete":
+                assert result.metrics["val_metric"] == pytest.approx(row["val_metric"], abs=1e-6)
+                assert result.metrics["test_metric"] == pytest.approx(row["test_metric"], abs=1e-6)
+                assert result.curves["val_metric"] == pytest.approx(row["val_curve"], abs=1e-6)
+            assert result.metrics["params"] == row["params"] and result.metrics["flops"] == row["flops"]
+    finally:
+        torch.set_num_threads(threads)
 
 
 def test_grid_is_certified_by_rule_and_unique() -> None:
@@ -253,3 +285,31 @@ def test_second_builder_from_the_end_and_merge(tmp_path: Path) -> None:
         got = copied[optnas.ArchSpec.from_dict(t.user_attrs["spec"]).to_json()]
         assert got.user_attrs["rows"] == t.user_attrs["rows"] and got.value == t.value
     assert len(table.rows_from_study(a, TINY)) == len(order) * len(TINY.seeds)
+
+
+def test_trials_from_before_the_current_training_code_are_rebuilt(tmp_path: Path) -> None:
+    """A trial started before `build.VALID_FROM` (trained by older code) is not built: the build trains its
+    architecture again and the table keeps the new trial's rows only."""
+    import datetime
+
+    grid.register(TINY)
+    journal = tmp_path / "j.log"
+    study = bench_build._open(str(journal), TINY.name)
+    old = bench_build.VALID_FROM - datetime.timedelta(hours=1)
+    fake_rows = [{"seed": s, "status": "complete", "val_metric": 0.123, "val_curve": [0.123] * TINY.epochs}
+                 for s in TINY.seeds]
+    study.add_trial(optuna.trial.FrozenTrial(
+        number=-1, trial_id=-1, state=optuna.trial.TrialState.COMPLETE, value=0.123, datetime_start=old,
+        datetime_complete=old, params={"cell": 0}, distributions={"cell": optuna.distributions.IntDistribution(0, 2)},
+        user_attrs={"spec": grid.cells(TINY.name)[0].to_dict(), "rows": fake_rows, "theory": {}, "certificate": {}},
+        system_attrs={}, intermediate_values={}))
+    assert bench_build.done_specs(study) == set()
+    assert table.rows_from_study(study, TINY) == []
+    torch_threads = torch.get_num_threads()
+    try:
+        assert bench_build.build(str(journal), [TINY.name], pid_file=tmp_path / "p", max_cells=1,
+                                 log=lambda s: None) == {TINY.name: 1}
+    finally:
+        torch.set_num_threads(torch_threads)
+    rows = table.rows_from_study(study, TINY)
+    assert len(rows) == len(TINY.seeds) and all(r["val_metric"] != 0.123 for r in rows)
