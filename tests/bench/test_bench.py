@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import optuna
+import pandas as pd
 import pytest
 import torch
 
