@@ -97,10 +97,11 @@ def plot_history(data: HistoryData, *, log_y: bool = False) -> go.Figure:
                           marker={"size": 7, "opacity": 0.75, "color": "#2563eb"}))
     if data.pruned_numbers is not None and len(data.pruned_numbers):
         px = data.pruned_times if by_time else data.pruned_numbers
+        short = brief(len(data.pruned_numbers))
         fig.add_trace(scatter(len(data.pruned_numbers), x=px, y=data.pruned_values, mode="markers",
                               name=f"pruned trial, last value ({len(data.pruned_numbers)})",
                               customdata=data.pruned_numbers.tolist(),
-                              **hover(list(data.pruned_hover), brief(len(px)), label(data.metric.name)),
+                              **hover(list(data.pruned_hover), short, label(data.metric.name)),
                               marker={"size": 6, "symbol": "x", "color": "#9ca3af"}))
     word = "highest" if data.metric.maximize else "lowest"
     fig.add_trace(scatter(n, x=xs, y=data.best, mode="lines", name=f"best so far ({word})",
