@@ -1,7 +1,8 @@
 """Write benchmarks/optnas_bench/README.md from the analyses' JSON (proxies, search, papers, speed).
 
-    python benchmarks/optnas_bench/proxies.py && python benchmarks/optnas_bench/search.py \
-        && python benchmarks/optnas_bench/papers.py && python benchmarks/optnas_bench/report.py
+    python benchmarks/optnas_bench/proxies.py && python benchmarks/optnas_bench/papers.py
+    python benchmarks/optnas_bench/search.py --tables mnist1d & python benchmarks/optnas_bench/search.py --tables digits
+    python benchmarks/optnas_bench/search.py --select && python benchmarks/optnas_bench/report.py
 Every number below is read from those files; the text marks a partial table as such.
 """
 
@@ -75,6 +76,10 @@ def search(r: dict[str, Any]) -> list[str]:
     out += [f"Best on MNIST-1D by median trials to target (then final regret): `{sel['best']}`; goal "
             f"(≤ 1/3 of random's trials) met on MNIST-1D: {sel['goal_met_mnist1d']}, on digits (held out): "
             f"{sel['goal_met_digits']}.", ""]
+    missing = {t: v for t, v in sel.get("not_run", {}).items() if v}
+    if missing:
+        out += ["Not run (the session's time ran out; `search.py --tables T` reruns them): " + "; ".join(
+            f"{t}: {', '.join(v)}" for t, v in missing.items()) + ".", ""]
     return out
 
 
