@@ -159,7 +159,7 @@ def figure(results: dict[str, Any]) -> Any:
     return fig
 
 
-# trials per strategy: about 1.5x random search's median need on each table (320 on MNIST-1D, 68 on
+# trials per strategy: 1.5-2x random search's median need on each table (320.5 on MNIST-1D, 139 on
 # digits, measured with --random-trials), so every strategy that beats random has room to show it
 TRIALS = {"mnist1d": 500, "digits": 300}
 
