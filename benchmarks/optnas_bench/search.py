@@ -95,16 +95,21 @@ def summarize(sim: optnas.bench.Simulation, random_median: float | None) -> dict
 
 
 def run_table(name: str, repeats: int, trials: int, screen: tuple[str, float], gp_repeats: int,
-              gp_trials: int, random_trials: int, out_path: Path | None = None) -> dict[str, Any]:
-    """Every strategy on table ``name``; ``out_path`` gets the results so far after each (a run stopped
-    early keeps what it measured)."""
+              gp_trials: int, random_trials: int, out_path: Path | None = None,
+              only: list[str] | None = None) -> dict[str, Any]:
+    """Every strategy on table ``name`` (``only``: just these, added to ``out_path``'s earlier results);
+    ``out_path`` gets the results so far after each (a run stopped early keeps what it measured)."""
     df = load(name)
     c = counts(df)
     if not c["complete"]:
         trials = min(trials, max(5, c["architectures"] // 3))
     out: dict[str, Any] = {"counts": c, "trials": trials, "repeats": repeats, "screen": list(screen), "runs": {}}
-    random_median = None
+    if only and out_path is not None and out_path.exists():
+        out = json.loads(out_path.read_text())
+    random_median = out["runs"].get("random", {}).get("trials_to_target_median")
     for label, sampler, pruner, scr in configs(screen):
+        if only and label not in only:
+            continue
         gp = label.startswith("gp")
         reps, n = (gp_repeats, min(gp_trials, trials)) if gp else (repeats, trials)
         if label == "random" and c["complete"]:
@@ -176,12 +181,13 @@ def main() -> None:
     p.add_argument("--gp-trials", type=int, default=100)
     p.add_argument("--screen-share", type=float, default=0.5)
     p.add_argument("--select", action="store_true", help="only choose from the tables' search_TABLE.json")
+    p.add_argument("--only", nargs="+", default=None, help="run just these strategies, added to search_TABLE.json")
     args = p.parse_args()
     proxies = json.loads((HERE / "proxies.json").read_text())
     screen = (proxies["selection"]["best_single"], args.screen_share)  # chosen on mnist1d
     for t in args.tables if not args.select else ():
         run_table(t, args.repeats, args.trials or TRIALS[t], screen, args.gp_repeats, args.gp_trials,
-                  args.random_trials, out_path=HERE / f"search_{t}.json")
+                  args.random_trials, out_path=HERE / f"search_{t}.json", only=args.only)
     if not args.select:
         return
     results: dict[str, Any] = {t: json.loads((HERE / f"search_{t}.json").read_text()) for t in TABLES}
