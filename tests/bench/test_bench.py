@@ -94,16 +94,19 @@ def test_query(built: tuple[Path, Path]) -> None:
         optnas.bench.load("no-such-table")
 
 
-def test_retraining_rows_reproduces_them(built: tuple[Path, Path]) -> None:
-    df = optnas.bench.load(str(built[1]))
+def _assert_rows_retrain(rows: pd.DataFrame, epochs: int | None = None) -> None:
+    """Retrain each row with `optnas.train` and its own ``train`` options on one CPU thread (the build's
+    thread count: same reductions, same bits) and compare with what the row stores."""
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # the build's thread count: same reductions, same bits
+    torch.set_num_threads(1)
     try:
-        for _, row in df.sample(3, random_state=0).iterrows():
+        for _, row in rows.iterrows():
             kwargs = dict(row["train"])
+            if epochs is not None:
+                assert kwargs["epochs"] == epochs
             task = optnas.tasks.get(kwargs["task"]["name"], **kwargs.pop("task")["params"])
             result = optnas.train(row["spec"], task, device="cpu", **kwargs)
-            assert result.status == row["status"]
+            assert result.status == row["status"], (row["spec"], row["seed"])
             if row["status"] == "complete":
                 assert result.metrics["val_metric"] == pytest.approx(row["val_metric"], abs=1e-6)
                 assert result.metrics["test_metric"] == pytest.approx(row["test_metric"], abs=1e-6)
@@ -111,6 +114,10 @@ def test_retraining_rows_reproduces_them(built: tuple[Path, Path]) -> None:
             assert result.metrics["params"] == row["params"] and result.metrics["flops"] == row["flops"]
     finally:
         torch.set_num_threads(threads)
+
+
+def test_retraining_rows_reproduces_them(built: tuple[Path, Path]) -> None:
+    _assert_rows_retrain(optnas.bench.load(str(built[1])).sample(3, random_state=0))
 
 
 @pytest.mark.parametrize("sampler", [optuna.samplers.RandomSampler, optuna.samplers.TPESampler,
@@ -195,22 +202,7 @@ def test_retraining_shipped_rows_reproduces_them(name: str) -> None:
     df = optnas.bench.load(name)
     rows = pd.concat([df[df["status"] == "complete"].sample(1, random_state=3),
                       df[df["status"] != "complete"].sample(1, random_state=3)])
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        for _, row in rows.iterrows():
-            kwargs = dict(row["train"])
-            assert kwargs["epochs"] == grid.get(name).epochs
-            task = optnas.tasks.get(kwargs["task"]["name"], **kwargs.pop("task")["params"])
-            result = optnas.train(row["spec"], task, device="cpu", **kwargs)
-            assert result.status == row["status"], (row["spec"], row["seed"])
-            if row["status"] == "complete":
-                assert result.metrics["val_metric"] == pytest.approx(row["val_metric"], abs=1e-6)
-                assert result.metrics["test_metric"] == pytest.approx(row["test_metric"], abs=1e-6)
-                assert result.curves["val_metric"] == pytest.approx(row["val_curve"], abs=1e-6)
-            assert result.metrics["params"] == row["params"] and result.metrics["flops"] == row["flops"]
-    finally:
-        torch.set_num_threads(threads)
+    _assert_rows_retrain(rows, epochs=grid.get(name).epochs)
 
 
 def test_grid_is_certified_by_rule_and_unique() -> None:
