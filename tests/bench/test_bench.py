@@ -228,6 +228,14 @@ def test_cli_stop_and_resume(tmp_path: Path) -> None:
         "spec = optnas.ArchSpec(block_params={'hidden': 8}, depth=2, width=72)\n"
         f"grid.register(grid.Table({TINY.name!r}, {TINY.task!r}, 2, {TINY.options!r}, seeds=(0,),\n"
         "    specs=(spec, spec.replace(depth=3), spec.replace(activation='gelu'))))\n"
+        # hold the build after its first cell until the test says so: the SIGTERM then always lands
+        # mid-build (a tiny table could otherwise finish before the signal under load)
+        "import pathlib, time\nfrom optnas.bench import build\n_run_cell = build.run_cell\n"
+        "def run_cell(*args, **kwargs):\n"
+        "    value = _run_cell(*args, **kwargs)\n"
+        "    while not pathlib.Path('release').exists():\n        time.sleep(0.05)\n"
+        "    return value\n"
+        "build.run_cell = run_cell\n"
     )
     code = "import sys, tiny_table; from optnas.bench import __main__ as m; sys.exit(m.main(sys.argv[1:]))"
     cmd = [sys.executable, "-c", code, "build", "--storage", str(journal), "--pid-file", str(pid),
@@ -239,13 +247,14 @@ def test_cli_stop_and_resume(tmp_path: Path) -> None:
     second = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True)
     assert second.returncode == 2 and "already running" in second.stderr and "Traceback" not in second.stderr
     proc.send_signal(signal.SIGTERM)
+    (tmp_path / "release").touch()
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
     assert not pid.exists()
-    assert out.strip().splitlines()[-1].startswith("trained {")
+    assert out.strip().splitlines()[-1] == f"trained {{'{TINY.name}': 1}}"  # stopped after the cell in training
     status = subprocess.run([sys.executable, "-c", code, "status", "--storage", str(journal), "--tables", TINY.name],
                             cwd=tmp_path, env=env, capture_output=True, text=True)
-    assert status.returncode == 0 and "/3 architectures" in status.stdout
+    assert status.returncode == 0 and "1/3 architectures" in status.stdout, status.stdout
     bad = subprocess.run([sys.executable, "-m", "optnas.bench", "status", "--tables", "nope"], capture_output=True,
                          text=True)
     assert bad.returncode == 2 and "valid tables" in bad.stderr and "Traceback" not in bad.stderr
