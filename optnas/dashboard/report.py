@@ -5,8 +5,8 @@ the file is written atomically (a temporary file in the same folder, then a rena
 drawn (no complete trial, an activation unknown here) is said in the report, never silently left out.
 
 Example:
-    >>> write_report("optnas-runs/journal.log", "rings", "report.html")     # doctest: +SKIP
-    ReportResult(path=PosixPath('report.html'), study='rings', trials=40, bytes=4951234)
+    >>> write_report("big.log", "synthetic", "report.html")     # doctest: +SKIP
+    ReportResult(path=PosixPath('report.html'), study='synthetic', trials=10000, bytes=5726316)
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import pandas as pd
 from .. import outcome
 from ..errors import UsageError
 from . import figures as F
+from . import plotlyjs
 from .data import COSTS, LEADERBOARD_COLUMNS, best_number, fmt, label, leaderboard_page, task_metric
 from .storage import StudySource
 from .trial import TrialDetail, trial_detail
@@ -55,15 +56,21 @@ class ReportResult:
 
 
 class _Figures:
-    """Renders figures as HTML divs; only the first carries plotly.js."""
+    """Renders figures as HTML divs. plotly.js comes once: the dashboard's partial bundle in the page's
+    head (`plotlyjs`, a third of the full one), or, where it does not fit plotly.py, the full one in the
+    first figure."""
 
     def __init__(self) -> None:
         self.count = 0
+        self.bundle = plotlyjs.usable()
+
+    def head(self) -> str:
+        return f"<script>{plotlyjs.BUNDLE.read_text(encoding='utf-8')}</script>" if self.bundle and self.count else ""
 
     def __call__(self, fig: go.Figure) -> str:
         self.count += 1
-        return fig.to_html(full_html=False, include_plotlyjs=self.count == 1, include_mathjax=False,
-                           config={"displaylogo": False, "responsive": True})
+        return fig.to_html(full_html=False, include_plotlyjs=self.count == 1 and not self.bundle,
+                           include_mathjax=False, config={"displaylogo": False, "responsive": True})
 
 
 def build_report(df: pd.DataFrame, *, top: int = 50, curves: int = 5, max_activations: int = 6) -> str:
@@ -109,7 +116,7 @@ def build_report(df: pd.DataFrame, *, top: int = 50, curves: int = 5, max_activa
 
     body = "\n".join(parts)
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>optnas report: {escape(study)}'
-            f"</title><style>{_STYLE}</style></head><body>\n{body}\n</body></html>\n")
+            f"</title><style>{_STYLE}</style>{fig.head()}</head><body>\n{body}\n</body></html>\n")
 
 
 def _note(text: str) -> str:
