@@ -3,10 +3,12 @@ study file and machine, in Debian's headless Chromium; screenshots of both.
 
     python benchmarks/dashboard_scale/browser.py JOURNAL [--runs 3] [--out benchmarks/dashboard_scale]
 
-Both servers bind 127.0.0.1 only. Timed: from navigation start until the overview is fully drawn, each run
-in a fresh browser page and a freshly started server (cold: the study is read from the file each time).
-optnas: the leaderboard's rows, the best-trial card and the four figures (history, Pareto front, parallel
-coordinates, learning curves) drawn by Plotly. optuna-dashboard: its study page's Plotly figures drawn.
+Both servers bind 127.0.0.1 only and are started by their own CLI (``optnas dashboard``,
+``optuna-dashboard``). Timed: from navigation start until the overview is fully drawn, in a fresh browser
+page; *cold* is the first page of a freshly started server, opened as soon as its port accepts (the study
+is read from the file each time), *warm* a second page on the same server. optnas: the leaderboard's rows,
+the best-trial card and the history, Pareto-front and learning-curve figures drawn by Plotly.
+optuna-dashboard: its study page's Plotly figures drawn.
 Results go to ``browser.json`` beside this file.
 """
 
@@ -34,12 +36,6 @@ OPTNAS_DRAWN = """() => ['history-graph', 'pareto-graph', 'curves-graph'].every(
 # optuna-dashboard's study page: every Plotly figure on it has its traces and SVG, and there are at least two
 OPTUNA_DRAWN = """() => { const gds = [...document.querySelectorAll('.js-plotly-plot')];
   return gds.length >= 2 && gds.every(gd => gd._fullData && gd._fullData.length && gd.querySelector('.main-svg')); }"""
-SERVE_OPTNAS = """import logging, sys
-from werkzeug.serving import make_server
-from optnas.dashboard import create_app
-logging.getLogger("werkzeug").setLevel(logging.WARNING)
-make_server("127.0.0.1", int(sys.argv[2]), create_app(sys.argv[1]).server, threaded=True).serve_forever()
-"""
 
 
 def _port() -> int:
@@ -62,8 +58,8 @@ def _wait_port(port: int, proc: subprocess.Popen[bytes], limit: float = 300.0) -
 
 
 def _server(kind: str, journal: str, port: int) -> subprocess.Popen[bytes]:
-    if kind == "optnas":
-        cmd = [sys.executable, "-c", SERVE_OPTNAS, journal, str(port)]
+    if kind == "optnas":  # as users start it (the CLI reads the newest study while the browser loads)
+        cmd = [sys.executable, "-m", "optnas", "dashboard", "--storage", journal, "--port", str(port)]
     else:
         exe = shutil.which("optuna-dashboard") or "optuna-dashboard"
         cmd = [exe, journal, "--host", "127.0.0.1", "--port", str(port)]

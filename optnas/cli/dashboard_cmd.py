@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.refresh > 0:
         raise ValueError(f"--refresh {args.refresh!r} is invalid: it must be > 0 seconds")
     try:
-        from optnas.dashboard.app import create_app
+        from optnas.dashboard.app import create_app, preload
     except ImportError as exc:
         missing = exc.name or "dash"
         hint = "pip install 'optnas[dashboard]'"
@@ -39,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
     app = create_app(source, refresh_s=args.refresh)
     sock = listen(args.host, args.port)
     warn_if_exposed(args.host)
+    preload(source)  # the first page then finds the newest study read
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"optnas dashboard: http://{host}:{sock.getsockname()[1]}/ ({source.display_url}, read-only; Ctrl-C stops)",
           flush=True)

@@ -4,7 +4,7 @@ refreshed while a search runs.
 Every few seconds a dcc.Interval asks the storage for the picked study's signature (trials per state);
 only when it changed do the figures rebuild, from `StudySource.frame`'s cached DataFrame. The app only
 reads: the storage is opened read-only, there is no static or assets route (no user-controlled path is
-ever served), and Dash's MCP and websocket endpoints are off.
+ever served; one fixed route serves `plotlyjs`'s bundle), and Dash's MCP and websocket endpoints are off.
 
 Example:
     >>> app = create_app("optnas-runs/journal.log")          # doctest: +SKIP
@@ -13,7 +13,9 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -25,8 +27,11 @@ from dash import Input, Output, State, dcc, html
 
 from .. import outcome
 from ..errors import UsageError
+from . import plotlyjs
 from .data import best_number
+from .figures import history_data, plot_history
 from .pages import activation, analysis, overview, trial
+from .pages._common import register_view, view_store
 from .routes import PAGES, Route, clicked_trial, parse, path
 from .storage import StudySource
 
@@ -104,11 +109,14 @@ def create_app(source: StudySource | str | None = None, *, refresh_s: float = 5.
         update_title="",  # keep the tab title while callbacks run
         suppress_callback_exceptions=True,
         index_string=_INDEX,
+        # dcc.Graph draws with window.Plotly when the page defines it: the partial bundle, loaded first
+        external_scripts=[plotlyjs.script_url()] if plotlyjs.usable() else [],
         **extra,
     )
     app.layout = _layout(source, refresh_s)
     _answer_bad_requests(server)
     _redirect_root(server, source)
+    plotlyjs.serve(server)
     frame_of = _frame_getter(source)
     _register(app, source, frame_of)
     overview.register(app, frame_of)
@@ -116,6 +124,26 @@ def create_app(source: StudySource | str | None = None, *, refresh_s: float = 5.
     activation.register(app, frame_of)
     analysis.register(app, frame_of, source)
     return app
+
+
+def preload(source: StudySource) -> threading.Thread:
+    """Read the newest study and draw its history once, in a background thread, so that the first page a
+    browser opens finds the DataFrame cached and Plotly's validators loaded (about a second at 10,000
+    trials). Failures are left to the page, which asks again and shows them.
+
+    Example:
+        >>> thread = preload(StudySource("optnas-runs/journal.log"))   # doctest: +SKIP
+    """
+
+    def read() -> None:
+        with contextlib.suppress(Exception):
+            names = source.names()
+            if names:
+                plot_history(history_data(source.frame(names[-1])))
+
+    thread = threading.Thread(target=read, name="optnas-dashboard-preload", daemon=True)
+    thread.start()
+    return thread
 
 
 def _redirect_root(server: flask.Flask, source: StudySource) -> None:
@@ -156,6 +184,7 @@ def _layout(source: StudySource, refresh_s: float) -> html.Div:
             dcc.Interval(id="tick", interval=int(refresh_s * 1000)),
             dcc.Store(id="version"),
             dcc.Store(id="route"),
+            *(view_store(page) for page in PAGES),
             html.Header(
                 [
                     html.H1("optnas"),
@@ -194,6 +223,9 @@ _CLICKS = ("history-graph", "pareto-graph", "timeline-graph", "slice-graph")
 
 
 def _register(app: dash.Dash, source: StudySource, frame_of: Any) -> None:
+    for page in PAGES:
+        register_view(app, page)
+
     @app.callback(
         Output("url", "pathname"),
         Output("study", "value"),

@@ -162,6 +162,7 @@ class StudySource:
         self._studies: dict[str, optuna.Study] = {}
         self._frames: dict[str, tuple[tuple[int, ...], pd.DataFrame]] = {}
         self._lock = threading.Lock()
+        self._building: dict[str, threading.Lock] = {}
 
     def names(self) -> list[str]:
         """Study names in creation order."""
@@ -201,9 +202,17 @@ class StudySource:
         cached = self._frames.get(name)
         if cached is not None and cached[0] == sig:
             return cached[1]
-        with gc_paused():
-            df = frame(self.study(name))
-        df.attrs["storage"] = self.display_url
+        # one build per study at a time: a page's first load asks for it from several callbacks at once,
+        # and each would otherwise build the same frame (and share the GIL with the others)
         with self._lock:
-            self._frames[name] = (sig, df)
+            building = self._building.setdefault(name, threading.Lock())
+        with building:
+            cached = self._frames.get(name)
+            if cached is not None and cached[0] == sig:
+                return cached[1]
+            with gc_paused():
+                df = frame(self.study(name))
+            df.attrs["storage"] = self.display_url
+            with self._lock:
+                self._frames[name] = (sig, df)
         return df

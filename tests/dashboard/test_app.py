@@ -68,8 +68,8 @@ def board(client: Any, v: Any, sort_by: Any = (), filters: dict[str, Any] | None
     chosen = [("filter-" + f, "value", (filters or {}).get(f)) for f in FILTERS]
     return call(client, [("leaderboard", "data"), ("leaderboard", "page_count"), ("leaderboard-count", "children"),
                          ("leaderboard", "columns")],
-                [("version", "data", v), ("leaderboard", "sort_by", list(sort_by)), ("leaderboard", "page_current", 0),
-                 ("leaderboard-columns", "value", None), *chosen])
+                [("view-overview", "data", v), ("leaderboard", "sort_by", list(sort_by)),
+                 ("leaderboard", "page_current", 0), ("leaderboard-columns", "value", None), *chosen])
 
 
 def test_routes_picker_and_version(client):
@@ -117,33 +117,40 @@ def test_figures_and_leaderboard_callbacks(client):
     assert [r["number"] for r in only["leaderboard"]["data"]] == [5, 0]
     assert only["leaderboard-count"]["children"] == "2 of 6 trials (filtered)"
     assert [c["id"] for c in only["leaderboard"]["columns"]][:2] == ["number", "status"]
-    pareto = call(client, [("pareto-graph", "figure")], [("version", "data", v), ("pareto-cost", "value", "params")])
+    pareto = call(client, [("pareto-graph", "figure")],
+                  [("view-overview", "data", v), ("pareto-cost", "value", "params")])
     traces = {t["name"].split(" (")[0]: t for t in pareto["pareto-graph"]["figure"]["data"]}
     assert sorted(traces["Pareto front"]["customdata"]) == [1, 5]  # plain lists: the browser reports them
     assert traces["dominated trial"]["customdata"] == [0]
-    history = call(client, [("history-graph", "figure")], [("version", "data", v), ("history-x", "value", "number"),
-                                                           ("history-options", "value", ["log", "pruned"])])
+    history = call(client, [("history-graph", "figure")],
+                   [("view-overview", "data", v), ("history-x", "value", "number"),
+                    ("history-options", "value", ["log", "pruned"])])
     layout = history["history-graph"]["figure"]["layout"]
     assert layout["yaxis"]["title"]["text"] == "validation metric" and layout["yaxis"]["type"] == "log"
     assert any(t["name"].startswith("pruned") for t in history["history-graph"]["figure"]["data"])
     # parallel coordinates are drawn on the analysis page only (a WebGL set-up the overview need not pay)
-    closed = call(client, [("parallel-graph", "figure")], [("version", "data", v), ("route", "data", None)])
+    closed = call(client, [("parallel-graph", "figure")], [("view-analysis", "data", v | {"route": None})])
     assert "parallel-graph" not in closed  # no update while the page is not shown
     analysis = {"study": v["study"], "page": "analysis", "trial": None}
-    parallel = call(client, [("parallel-graph", "figure")], [("version", "data", v), ("route", "data", analysis)])
+    parallel = call(client, [("parallel-graph", "figure")], [("view-analysis", "data", v | {"route": analysis})])
     assert parallel["parallel-graph"]["figure"]["data"][0]["type"] == "parcoords"
     curves_out = [("curve-trials", "options"), ("curve-trials", "value"), ("curve-key", "options"),
-                  ("curve-key", "value"), ("curves-state", "data")]
-    choices = call(client, curves_out, [("version", "data", v), ("curve-trials", "value", None)],
-                   [("curve-key", "value", None), ("curves-state", "data", None)])
+                  ("curve-key", "value"), ("curves-state", "data"), ("curves-graph", "figure")]
+    choices = call(client, curves_out, [("view-overview", "data", v), ("curve-trials", "value", None),
+                                        ("curve-key", "value", None)], [("curves-state", "data", None)])
     assert choices["curve-trials"]["value"] == [1, 5, 0] and choices["curve-key"]["value"] == "val_metric"
+    assert [t["name"] for t in choices["curves-graph"]["figure"]["data"]] == ["trial 1", "trial 5", "trial 0"]
     # another study's selection never carries over: the state names its study
-    other = call(client, curves_out, [("version", "data", v), ("curve-trials", "value", [0])],
-                 [("curve-key", "value", None), ("curves-state", "data", {"study": "rings", "own": True})])
+    other = call(client, curves_out, [("view-overview", "data", v), ("curve-trials", "value", [0]),
+                                      ("curve-key", "value", None)],
+                 [("curves-state", "data", {"study": "rings", "own": True})])
     assert other["curve-trials"]["value"] == [1, 5, 0]
-    curves = call(client, [("curves-graph", "figure")], [("version", "data", v), ("curve-trials", "value", [1, 5]),
-                                                         ("curve-key", "value", "train_loss")])
+    # the user's pick (curve-trials fired) and another series: the figure follows in the same answer
+    curves = call(client, curves_out, [("view-overview", "data", v), ("curve-trials", "value", [1, 5]),
+                                       ("curve-key", "value", "train_loss")], [("curves-state", "data", None)],
+                  changed=1)
     assert [t["name"] for t in curves["curves-graph"]["figure"]["data"]] == ["trial 1", "trial 5"]
+    assert curves["curve-key"]["value"] == "train_loss" and curves["curves-state"]["data"]["own"] is True
 
 
 def test_parallel_brush_picks_trials(client):
@@ -172,7 +179,7 @@ def _texts(component: Any) -> list[str]:
 def test_trial_page_and_best_card(client):
     v = version(client)["version"]["data"]
     r = {"study": "edge", "page": "trial", "trial": 1}
-    page = call(client, [("trial-content", "children")], [("version", "data", v), ("route", "data", r)])
+    page = call(client, [("trial-content", "children")], [("view-trial", "data", v | {"route": r})])
     texts = _texts(page["trial-content"]["children"])
     assert "trial 1: COMPLETE (complete)" in texts and "Certificate: certified" in texts
     assert any(t.startswith("optnas export --storage ") and "--trial 1" in t for t in texts)
@@ -180,16 +187,16 @@ def test_trial_page_and_best_card(client):
     assert '"id": "architecture-graph"' in dumped and '"id": "certificate-table"' in dumped
     assert "T(z) = W2" in dumped  # T's inner structure, from the block's declared structure
     missing = call(client, [("trial-content", "children")],
-                   [("version", "data", v), ("route", "data", r | {"trial": 99})])
+                   [("view-trial", "data", v | {"route": r | {"trial": 99}})])
     assert "has no trial 99" in json.dumps(missing)
-    best = _texts(call(client, [("best-trial", "children")], [("version", "data", v)])["best-trial"]["children"])
+    best = _texts(call(client, [("best-trial", "children")], [("view-overview", "data", v)])["best-trial"]["children"])
     assert "trial 1" in best and "certified" in best
     assert any(t.startswith("optnas export ") and "--trial 1 " in t for t in best)
 
 
 def test_activation_page(client):
     v = version(client)["version"]["data"]
-    choice = call(client, [("activation", "options"), ("activation", "value")], [("version", "data", v)],
+    choice = call(client, [("activation", "options"), ("activation", "value")], [("view-activations", "data", v)],
                   [("activation", "value", None)])["activation"]
     assert [o["label"] for o in choice["options"]] == ["relu"]
     content = call(client, [("activation-content", "children")], [("activation", "value", choice["value"])])
@@ -241,3 +248,22 @@ def test_crafted_callback_requests_get_400_without_traceback(client, caplog):
         assert response.status_code == 400, response.get_data(as_text=True)[:300]
         assert "Traceback" not in response.get_data(as_text=True)
     assert not any(r.exc_info for r in caplog.records) and "Traceback" not in caplog.text
+
+
+def test_plotlyjs_partial_bundle_is_served_and_loaded_first(client):
+    """The page loads optnas's plotly.js bundle before Dash's renderer, so dcc.Graph draws with it; the one
+    fixed route serves it cached for a year, at the plotly.js version plotly.py ships."""
+    from plotly.offline import get_plotlyjs_version
+
+    from optnas.dashboard import plotlyjs
+
+    page = client.get("/studies/edge").get_data(as_text=True)
+    assert page.index(plotlyjs.script_url()) < page.index("dash_renderer")
+    served = client.get(plotlyjs.script_url())
+    assert served.status_code == 200 and served.mimetype == "text/javascript"
+    assert "immutable" in served.headers["Cache-Control"]
+    assert served.get_data() == plotlyjs.BUNDLE.read_bytes()
+    assert plotlyjs.VERSION == get_plotlyjs_version() and plotlyjs.usable()
+    for other in ("/_optnas/../app.py", "/_optnas/x.js", "/_optnas/plotly-optnas.min.js/../../storage.py"):
+        body = client.get(other).get_data(as_text=True)  # Dash's page (its catch-all route), never a file
+        assert "import " not in body and "Plotly=" not in body and "_dash-config" in body

@@ -21,7 +21,7 @@ from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 
-from optnas.dashboard import create_app, write_report
+from optnas.dashboard import create_app, plotlyjs, write_report
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -56,6 +56,9 @@ class Watched:
     def __init__(self, browser: Any, allowed: str) -> None:
         self.page = browser.new_page(viewport={"width": 1400, "height": 1000})
         self.problems: list[str] = []
+        self.scripts: list[str] = []  # every script the page asked for
+        self.types: set[str] = set()  # every trace type Plotly drew
+        self.page.on("request", lambda r: r.resource_type == "script" and self.scripts.append(r.url))
         self.page.on("console", lambda m: m.type == "error" and self.problems.append(f"console: {m.text}"))
         self.page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
         self.page.on("response", lambda r: r.status >= 400 and self.problems.append(f"HTTP {r.status} {r.url}"))
@@ -71,12 +74,14 @@ class Watched:
 
     def traces(self, graph_id: str) -> list[dict[str, Any]]:
         """Type, name and number of points of each trace Plotly drew (its own ``_fullData``)."""
-        return self.page.evaluate(
+        drawn = self.page.evaluate(
             """id => { const gd = document.querySelector(`#${id} .js-plotly-plot`);
                        return gd && gd._fullData ? gd._fullData.map(t => ({type: t.type, name: t.name, n: t._length}))
                                                  : null; }""",
             graph_id,
         )
+        self.types |= {t["type"] for t in drawn or []}
+        return drawn
 
     def wait_for_traces(self, graph_id: str, timeout: float = 30000) -> list[dict[str, Any]]:
         self.page.wait_for_function(
@@ -286,6 +291,11 @@ def test_dashboard_renders_a_real_study(browser, served, tmp_path, searched):
     assert "universality" in w.page.locator("#criticality-report").inner_text()
     w.shot(tmp_path / "dashboard_activation.png")
     w.assert_clean()
+
+    # plotly.js is optnas's partial bundle, never Dash's full one, and it holds every trace type drawn above
+    assert {s for s in w.scripts if "plotly" in s} == {f"{url.rstrip('/')}{plotlyjs.script_url()}"}
+    registered = set(w.page.evaluate("() => Object.keys(Plotly.PlotSchema.get().traces)"))
+    assert registered == plotlyjs.TRACES and w.types <= registered and {"bar", "parcoords", "scattergl"} & w.types
 
 
 def test_leaderboard_scrolls_with_trial_and_status_pinned(browser, served, searched, tmp_path):

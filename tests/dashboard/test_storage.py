@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import optuna
@@ -132,6 +134,20 @@ def test_journal_cache_follows_a_live_search(tmp_path, edge_study_maker):
                                                user_attrs={"status": "complete"}))
     assert source.signature("edge") == (1, 4, 1, 1, 0)
     assert len(source.frame("edge")) == 7
+
+
+def test_concurrent_first_reads_build_the_frame_once(edge_journal):
+    """A page's first load asks for the study from several callbacks at once: one build, shared by all."""
+    source = StudySource(edge_journal)
+    barrier = threading.Barrier(8)
+
+    def read(_: int) -> int:
+        barrier.wait()
+        return id(source.frame("edge"))
+
+    with ThreadPoolExecutor(8) as pool:
+        ids = set(pool.map(read, range(8)))
+    assert len(ids) == 1 and ids == {id(source.frame("edge"))}
 
 
 def test_read_only_journal_reads_what_optunas_backend_reads(tmp_path, edge_study_maker):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
@@ -33,13 +35,15 @@ def brief(n_points: int) -> bool:
     return n_points >= WEBGL_FROM
 
 
-def hover(text: list[str], short: bool, y_label: str, x_label: str | None = None) -> dict[str, Any]:
+def hover(text: Any, short: bool, y_label: str, x_label: str | None = None) -> dict[str, Any]:
     """Scatter arguments showing ``text`` on hover: the full text as is, the brief one (``short``) with the
     plotted values after it."""
+    # an object array, not a list: plotly.py validates a list element by element (4x slower at 10,000)
+    array = np.asarray(text, dtype=object)
     if not short:  # the full text carries the metrics itself
-        return {"text": text, "hoverinfo": "text"}
+        return {"text": array, "hoverinfo": "text"}
     values = (f"<br>{x_label} %{{x:.4~s}}" if x_label else "") + f"<br>{y_label} %{{y:.4g}}"
-    return {"text": text, "hovertemplate": "%{text}" + values + "<extra></extra>"}
+    return {"text": array, "hovertemplate": "%{text}" + values + "<extra></extra>"}
 
 
 def empty_figure(title: str, message: str) -> go.Figure:

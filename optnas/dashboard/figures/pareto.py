@@ -87,11 +87,11 @@ def plot_pareto(data: ParetoData) -> go.Figure:
     fig = go.Figure()
     fig.add_trace(scatter(len(rest), x=data.costs[rest], y=data.values[rest], mode="markers",
                           name=f"dominated trial ({len(rest)})",
-                          customdata=data.numbers[rest].tolist(), **hover(text[rest].tolist(), short, *names),
+                          customdata=data.numbers[rest].tolist(), **hover(text[rest], short, *names),
                           marker={"color": "lightslategray", "size": 6, "opacity": 0.5}))
     fig.add_trace(scatter(len(front), x=data.costs[front], y=data.values[front], mode="lines+markers",
                           name=f"Pareto front ({len(front)}, joined by its staircase)",
-                          customdata=data.numbers[front].tolist(), **hover(text[front].tolist(), short, *names),
+                          customdata=data.numbers[front].tolist(), **hover(text[front], short, *names),
                           line={"shape": "hv", "color": "firebrick"},
                           marker={"size": 9, "color": "firebrick"}))
     positive = data.costs[data.costs > 0]

@@ -9,7 +9,7 @@ import dash
 from dash import Input, Output, State, dcc, html
 
 from ..figures import ActivationChoice, activation_choices, criticality_data, plot_criticality
-from ._common import FrameGetter
+from ._common import FrameGetter, view_id
 
 
 def layout() -> html.Div:
@@ -29,8 +29,9 @@ def register(app: dash.Dash, frame_of: FrameGetter) -> None:
     @app.callback(
         Output("activation", "options"),
         Output("activation", "value"),
-        Input("version", "data"),
+        Input(view_id("activations"), "data"),
         State("activation", "value"),
+        prevent_initial_call=True,  # its view sets it off (`_common.view_id`)
     )
     def _choices(version: Any, current: str | None) -> tuple[Any, Any]:
         choices = activation_choices(frame_of(version))

@@ -15,7 +15,7 @@ from ..figures.importance import importance_data, objective_names, plot_importan
 from ..figures.timeline import plot_timeline, timeline_data
 from ..storage import StudySource
 from . import parallel
-from ._common import FrameGetter, card
+from ._common import FrameGetter, card, route_of, view_id
 
 _CACHE_SIZE = 8
 
@@ -49,14 +49,16 @@ def register(app: dash.Dash, frame_of: FrameGetter, source: StudySource) -> None
             cache[key] = importance_data(source.study(name))
         return cache[key]
 
-    @app.callback(Output("timeline-graph", "figure"), Input("version", "data"), Input("route", "data"))
-    def _timeline(version: Any, route: Any) -> Any:
+    @app.callback(Output("timeline-graph", "figure"), Input(view_id("analysis"), "data"), prevent_initial_call=True)
+    def _timeline(view: Any) -> Any:
+        route = route_of(view)
         if not _open(route):
             return dash.no_update
         return plot_timeline(timeline_data(frame_of({"study": route["study"]})))
 
-    @app.callback(Output("importance-graph", "figure"), Input("version", "data"), Input("route", "data"))
-    def _importance(version: Any, route: Any) -> Any:
+    @app.callback(Output("importance-graph", "figure"), Input(view_id("analysis"), "data"), prevent_initial_call=True)
+    def _importance(view: Any) -> Any:
+        route = route_of(view)
         if not _open(route):
             return dash.no_update
         try:
@@ -65,8 +67,9 @@ def register(app: dash.Dash, frame_of: FrameGetter, source: StudySource) -> None
             return dash.no_update
 
     @app.callback(Output("slice-objective", "options"), Output("slice-objective", "value"),
-                  Input("route", "data"), Input("slice-objective", "value"))
-    def _objectives(route: Any, current: Any) -> Any:
+                  Input(view_id("analysis"), "data"), Input("slice-objective", "value"), prevent_initial_call=True)
+    def _objectives(view: Any, current: Any) -> Any:
+        route = route_of(view)
         if not _open(route):
             return dash.no_update, dash.no_update
         try:
@@ -76,9 +79,10 @@ def register(app: dash.Dash, frame_of: FrameGetter, source: StudySource) -> None
         options = [{"label": label(n), "value": i} for i, n in enumerate(names)]
         return options, current if isinstance(current, int) and 0 <= current < len(names) else 0
 
-    @app.callback(Output("slice-graph", "figure"), Input("version", "data"), Input("route", "data"),
-                  Input("slice-objective", "value"))
-    def _slice(version: Any, route: Any, objective: Any) -> Any:
+    @app.callback(Output("slice-graph", "figure"), Input(view_id("analysis"), "data"),
+                  Input("slice-objective", "value"), prevent_initial_call=True)
+    def _slice(view: Any, objective: Any) -> Any:
+        route = route_of(view)
         if not _open(route):
             return dash.no_update
         try:

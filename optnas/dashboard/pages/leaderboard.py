@@ -28,7 +28,7 @@ from ..data import (
 )
 from ..routes import Route, path
 from ..trial import trial_detail
-from ._common import FrameGetter, card
+from ._common import FrameGetter, card, per_version, view_id
 
 PAGE_SIZE = 20
 CHOOSABLE = [c for c, _ in LEADERBOARD_COLUMNS if c not in FIXED_COLUMNS]
@@ -132,14 +132,17 @@ def best_summary(df: Any) -> list[Any]:
 
 
 def register(app: dash.Dash, frame_of: FrameGetter) -> None:
-    @app.callback(Output("best-trial", "children"), Input("version", "data"))
+    @app.callback(Output("best-trial", "children"), Input(view_id("overview"), "data"), prevent_initial_call=True)
+    @per_version
     def _best(version: Any) -> Any:
         return best_summary(frame_of(version))
 
     @app.callback(
         *(Output(f"filter-{col}", "options") for col in FILTERS),
-        Input("version", "data"),
+        Input(view_id("overview"), "data"),
+        prevent_initial_call=True,  # its view sets it off (`_common.view_id`)
     )
+    @per_version
     def _filter_options(version: Any) -> tuple[Any, ...]:
         values = filter_values(frame_of(version))
         return tuple([{"label": v, "value": v} for v in values[col]] for col in FILTERS)
@@ -164,12 +167,14 @@ def register(app: dash.Dash, frame_of: FrameGetter) -> None:
         Output("leaderboard", "page_count"),
         Output("leaderboard-count", "children"),
         Output("leaderboard", "columns"),
-        Input("version", "data"),
+        Input(view_id("overview"), "data"),
         Input("leaderboard", "sort_by"),
         Input("leaderboard", "page_current"),
         Input("leaderboard-columns", "value"),
         *(Input(f"filter-{col}", "value") for col in FILTERS),
+        prevent_initial_call=True,  # its view sets it off (`_common.view_id`)
     )
+    @per_version
     def _leaderboard(version: Any, sort_by: Any, page: Any, shown: Any, *chosen: Any) -> tuple[Any, ...]:
         df = frame_of(version)
         filters = dict(zip(FILTERS, chosen, strict=True))

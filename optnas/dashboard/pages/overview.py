@@ -23,7 +23,7 @@ from ..figures import (
 )
 from ..figures.history import X_AXES
 from . import leaderboard
-from ._common import FrameGetter, card
+from ._common import FrameGetter, card, per_version, view_id
 
 CURVE_CHOICES = 500  # trials offered in the curve picker (best first): a 10k-option menu helps no one
 
@@ -71,16 +71,20 @@ def register(app: dash.Dash, frame_of: FrameGetter) -> None:
 
     @app.callback(
         Output("history-graph", "figure"),
-        Input("version", "data"),
+        Input(view_id("overview"), "data"),
         Input("history-x", "value"),
         Input("history-options", "value"),
+        prevent_initial_call=True,  # its view sets it off (`_common.view_id`)
     )
+    @per_version
     def _history(version: Any, x: Any, options: Any) -> Any:
         chosen = options if isinstance(options, list) else []
         data = history_data(frame_of(version), x=x if x in X_AXES else "number", include_pruned="pruned" in chosen)
         return plot_history(data, log_y="log" in chosen)
 
-    @app.callback(Output("pareto-graph", "figure"), Input("version", "data"), Input("pareto-cost", "value"))
+    @app.callback(Output("pareto-graph", "figure"), Input(view_id("overview"), "data"), Input("pareto-cost", "value"),
+                  prevent_initial_call=True)
+    @per_version
     def _pareto(version: Any, cost: Any) -> Any:
         return plot_pareto(pareto_data(frame_of(version), cost if cost in COSTS else "params"))
 
@@ -90,13 +94,17 @@ def register(app: dash.Dash, frame_of: FrameGetter) -> None:
         Output("curve-key", "options"),
         Output("curve-key", "value"),
         Output("curves-state", "data"),
-        Input("version", "data"),
+        Output("curves-graph", "figure"),
+        Input(view_id("overview"), "data"),
         Input("curve-trials", "value"),
-        State("curve-key", "value"),
+        Input("curve-key", "value"),
         State("curves-state", "data"),
+        prevent_initial_call=True,  # its view sets it off (`_common.view_id`)
     )
-    def _curve_choices(version: Any, chosen: Any, key: Any, state: Any) -> tuple[Any, ...]:
-        """The selection belongs to the study; until the user picks, it follows the current top trials."""
+    def _curves(version: Any, chosen: Any, key: Any, state: Any) -> tuple[Any, ...]:
+        """The selection belongs to the study; until the user picks, it follows the current top trials.
+        The figure comes in the same answer (a second callback on the picked trials would cost the page
+        another round trip, after the other figures are drawn)."""
         df = frame_of(version)
         study = df.attrs.get("study")
         state = state if isinstance(state, dict) and state.get("study") == study else {"study": study, "own": False}
@@ -113,17 +121,9 @@ def register(app: dash.Dash, frame_of: FrameGetter) -> None:
         extra = df[df["number"].isin(set(chosen) - set(best["number"]))] if len(df) else df
         keys = curve_keys(df)
         key = key if key in keys else ("val_metric" if "val_metric" in keys or not keys else keys[0])
-        return (_options(best) + _options(extra), chosen, [{"label": k, "value": k} for k in keys], key, state)
-
-    @app.callback(
-        Output("curves-graph", "figure"),
-        Input("version", "data"),
-        Input("curve-trials", "value"),
-        Input("curve-key", "value"),
-    )
-    def _curves(version: Any, numbers: Any, key: Any) -> Any:
-        numbers = [n for n in numbers if isinstance(n, int)] if isinstance(numbers, list) else []
-        return plot_curves(curves_data(frame_of(version), numbers, key if isinstance(key, str) else "val_metric"))
+        figure = plot_curves(curves_data(df, chosen, key))
+        return (_options(best) + _options(extra), chosen, [{"label": k, "value": k} for k in keys], key, state,
+                figure)
 
 
 def _options(df: Any) -> list[dict[str, Any]]:

@@ -10,7 +10,7 @@ from dash import Input, Output, State, dcc, html
 
 from ..figures import parallel_data, plot_parallel
 from ..routes import Route, path
-from ._common import FrameGetter, card
+from ._common import FrameGetter, card, route_of, view_id
 
 PICKED_SHOWN = 12  # brushed trials listed as links
 
@@ -31,11 +31,11 @@ def is_open(route: Any) -> bool:
 
 
 def register(app: dash.Dash, frame_of: FrameGetter) -> None:
-    @app.callback(Output("parallel-graph", "figure"), Input("version", "data"), Input("route", "data"))
-    def _parallel(version: Any, route: Any) -> Any:
-        if not is_open(route):
+    @app.callback(Output("parallel-graph", "figure"), Input(view_id("analysis"), "data"), prevent_initial_call=True)
+    def _parallel(view: Any) -> Any:
+        if not is_open(route_of(view)):
             return dash.no_update
-        return plot_parallel(parallel_data(frame_of(version)))
+        return plot_parallel(parallel_data(frame_of(view)))
 
     @app.callback(
         Output("parallel-brush", "data"),
@@ -44,6 +44,7 @@ def register(app: dash.Dash, frame_of: FrameGetter) -> None:
         Input("parallel-graph", "restyleData"),
         State("version", "data"),
         State("parallel-brush", "data"),
+        prevent_initial_call=True,  # nothing brushed yet
     )
     def _brush(restyle: Any, version: Any, brush: Any) -> Any:
         """Brushed axes narrow the trials; exactly one left opens its page (how a parcoords line is picked).

@@ -11,7 +11,7 @@ from dash import Input, Output, dcc, html
 
 from ..figures import architecture_data, plot_architecture
 from ..trial import TrialDetail, trial_detail
-from ._common import FrameGetter, card, key_values
+from ._common import FrameGetter, card, key_values, route_of, view_id
 
 
 def layout() -> html.Div:
@@ -87,9 +87,10 @@ def _init(record: dict[str, Any]) -> str:
 
 
 def register(app: dash.Dash, frame_of: FrameGetter) -> None:
-    @app.callback(Output("trial-content", "children"), Input("version", "data"), Input("route", "data"))
-    def _trial(version: Any, route: Any) -> Any:
-        number = route.get("trial") if isinstance(route, dict) and route.get("page") == "trial" else None
+    @app.callback(Output("trial-content", "children"), Input(view_id("trial"), "data"), prevent_initial_call=True)
+    def _trial(view: Any) -> Any:
+        route = route_of(view)
+        number = route.get("trial") if route.get("page") == "trial" else None
         if not isinstance(number, int):
             return html.P("choose a trial: type its number, or click a leaderboard row or a plotted trial")
         df = frame_of({"study": route.get("study")})  # the route's study, even before the version catches up
