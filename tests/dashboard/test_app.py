@@ -263,7 +263,7 @@ def test_plotlyjs_partial_bundle_is_served_and_loaded_first(client):
     assert served.status_code == 200 and served.mimetype == "text/javascript"
     assert "immutable" in served.headers["Cache-Control"]
     assert served.get_data() == plotlyjs.BUNDLE.read_bytes()
-    assert plotlyjs.VERSION == get_plotlyjs_version() and plotlyjs.usable()
+    assert get_plotlyjs_version() == plotlyjs.VERSION and plotlyjs.usable()
     for other in ("/_optnas/../app.py", "/_optnas/x.js", "/_optnas/plotly-optnas.min.js/../../storage.py"):
         body = client.get(other).get_data(as_text=True)  # Dash's page (its catch-all route), never a file
         assert "import " not in body and "Plotly=" not in body and "_dash-config" in body

@@ -8,6 +8,7 @@ test's tmp dir, and also to $OPTNAS_SCREENSHOT_DIR when set.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import threading
@@ -58,7 +59,10 @@ class Watched:
         self.problems: list[str] = []
         self.scripts: list[str] = []  # every script the page asked for
         self.types: set[str] = set()  # every trace type Plotly drew
+        self.outputs: list[str] = []  # the outputs of every callback request, in order
         self.page.on("request", lambda r: r.resource_type == "script" and self.scripts.append(r.url))
+        self.page.on("request", lambda r: r.url.split("?")[0].endswith("/_dash-update-component")
+                     and self.outputs.append(json.loads(r.post_data or "{}").get("output", "")))
         self.page.on("console", lambda m: m.type == "error" and self.problems.append(f"console: {m.text}"))
         self.page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
         self.page.on("response", lambda r: r.status >= 400 and self.problems.append(f"HTTP {r.status} {r.url}"))
@@ -199,6 +203,10 @@ def test_dashboard_renders_a_real_study(browser, served, tmp_path, searched):
     w.page.wait_for_timeout(500)
     w.shot(tmp_path / "dashboard_overview.png")
     w.assert_clean()
+    # the hidden pages sent no request (their views are set only while they are shown)
+    hidden = ("trial-content.", "timeline-graph.", "importance-graph.", "slice-graph.", "parallel-graph.",
+              "..activation.options")
+    assert w.outputs and not [o for o in w.outputs if any(o.startswith(h) for h in hidden)], w.outputs
 
     # a real mouse click on a history point opens that trial; back and forward move between the pages
     number = _click_point(w, "history-graph", "complete", 2)
