@@ -64,8 +64,9 @@ def main(argv: list[str] | None = None) -> int:
             grid.get(t)
         snap = getattr(args, "snapshot", None) or args.storage + ".gz"
         if args.command == "build":
-            from .build import build, restore
+            from .build import build, check_limits, restore
 
+            check_limits(args.max_cells, args.max_seconds)  # before anything is restored or created
             if "://" not in args.storage and restore(args.storage, snap):
                 print(f"restored {args.storage} from {snap}", flush=True)
 

@@ -27,6 +27,7 @@ import optuna
 import torch
 
 from .._process import alive
+from .._validate import is_integer, is_number
 from ..errors import UsageError
 from ..spec import ArchSpec
 from . import grid, proxies
@@ -181,6 +182,23 @@ def run_cell(study: optuna.Study, table: grid.Table, task: Any, cell: int, spec:
     return value
 
 
+def check_limits(max_cells: Any, max_seconds: Any) -> None:
+    """``max_cells`` an integer >= 1 and ``max_seconds`` a finite number > 0 (or None): a UsageError else.
+
+    Example:
+        >>> check_limits(None, 60.0)
+        >>> check_limits(-1, None)
+        Traceback (most recent call last):
+        ...
+        optnas.errors.UsageError: --max-cells -1 is invalid: it must be an integer >= 1 (or left out: no limit)
+    """
+    if max_cells is not None and not (is_integer(max_cells) and max_cells >= 1):
+        raise UsageError(f"--max-cells {max_cells!r} is invalid: it must be an integer >= 1 (or left out: no limit)")
+    if max_seconds is not None and not (is_number(max_seconds) and max_seconds > 0):
+        raise UsageError(f"--max-seconds {max_seconds!r} is invalid: it must be a finite number of seconds > 0 "
+                         "(or left out: no limit)")
+
+
 def build(
     storage: str,
     tables: list[str],
@@ -199,6 +217,7 @@ def build(
     """
     for name in tables:
         grid.get(name)
+    check_limits(max_cells, max_seconds)
     torch.set_num_threads(int(os.environ.get("OPTNAS_TORCH_THREADS", "1")))
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     stop = {"asked": False}
@@ -257,7 +276,12 @@ def merge(storage: str, source: str, tables: list[str]) -> dict[str, int]:
     """
     from ..search.storage import open_existing
 
-    src_store = open_existing(source)
+    src_store = open_existing(source, flag="--from")
+    held = {s.study_name for s in src_store.get_all_studies()}
+    for name in tables:
+        if study_name(name) not in held:
+            raise UsageError(f"--from {source!r} holds no study {study_name(name)!r} (table {name}); it holds: "
+                             f"{', '.join(sorted(held)) or 'none'}")
     copied = {}
     for name in tables:
         into = _open(storage, name)

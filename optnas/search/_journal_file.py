@@ -75,9 +75,43 @@ def _backup(path: str) -> str:
     return target
 
 
+_FIRST_LINE_MAX = 1 << 20  # journal records are small JSON objects; a longer first line is no journal
+
+
+def _looks_like_journal(fd: int, size: int) -> bool:
+    """Whether the file's first line is a journal record (or, cut before its newline, starts like one):
+    another file given as the journal by mistake is never repaired, only refused (by the replay)."""
+    head = os.pread(fd, min(size, _FIRST_LINE_MAX), 0)
+    line, newline, _ = head.partition(b"\n")
+    if newline:  # every record Optuna's journal writes carries its operation's code
+        try:
+            first = json.loads(line)
+        except ValueError:
+            return False
+        return isinstance(first, dict) and "op_code" in first
+    return size <= _FIRST_LINE_MAX and head.lstrip().startswith(b"{")
+
+
+def foreign_error(path: str, flag: str = "--storage") -> UsageError | None:
+    """The error for a non-empty file that is not an Optuna journal (None for a journal, an empty file or
+    no file): checked before anything reads or appends, so another file given by mistake is never changed."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        size = os.fstat(fd).st_size
+        if size == 0 or _looks_like_journal(fd, size):
+            return None
+    finally:
+        os.close(fd)
+    return UsageError(f"{flag} {path!r} is not an Optuna journal file (its first line is not a journal record); "
+                      "pass the journal a search wrote, e.g. optnas-runs/journal.log")
+
+
 def _repair_locked(path: str, fd: int) -> str | None:
     size = os.fstat(fd).st_size
-    if size == 0:
+    if size == 0 or not _looks_like_journal(fd, size):
         return None
     ends_with_newline = os.pread(fd, 1, size - 1) == b"\n"
     end = size - 1 if ends_with_newline else size
@@ -136,14 +170,16 @@ def first_bad_record(path: str) -> tuple[int, int, int] | None:
     return bad[0], bad[1], after
 
 
-def damaged_error(path: str) -> UsageError | None:
+def damaged_error(path: str, flag: str = "--storage") -> UsageError | None:
     """The one-line error for a journal damaged in the middle (None when it is not)."""
     found = first_bad_record(path)
     if found is None:
         return None
     number, offset, after = found
+    if number == 1:  # nothing before it was a record: not a journal at all, and nothing to keep by cutting
+        return foreign_error(path, flag) or UsageError(f"{flag} {path!r}: its first record is not valid JSON")
     return UsageError(
-        f"--storage {path!r}: record {number} at byte {offset} is not valid JSON and {after} record(s) follow "
+        f"{flag} {path!r}: record {number} at byte {offset} is not valid JSON and {after} record(s) follow "
         f"it (the file was cut or edited in the middle); restore a backup copy, or keep the {number - 1} "
         f"record(s) before it: cp {path} {path}.damaged && truncate -s {offset} {path}"
     )

@@ -16,7 +16,7 @@ from optuna.storages import JournalStorage, RDBStorage, RetryHeartbeatStaleTrial
 from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
 
 from ..errors import UsageError
-from ._journal_file import SafeJournalFile, damaged_error, repair_tail
+from ._journal_file import SafeJournalFile, damaged_error, foreign_error, repair_tail
 
 DEFAULT_DIR = Path("optnas-runs")
 DEFAULT_STORAGE = str(DEFAULT_DIR / "journal.log")
@@ -75,24 +75,29 @@ def open_storage(url: str | None = None, *, create: bool = True, heartbeat: bool
             raise UsageError(f"--storage {url!r}: cannot create its folder ({exc.strerror})") from None
     if not os.access(path.parent if not path.exists() else path, os.W_OK):
         raise UsageError(f"--storage {url!r} is not writable")
+    if (foreign := foreign_error(str(path))) is not None:
+        raise foreign
     backend = SafeJournalFile(str(path))
     repair_tail(str(path))  # a record cut off by a crash or a full disk: backed up and cut, with a note
     return _replay(str(path), backend)
 
 
-def _replay(path: str, backend: JournalFileBackend) -> JournalStorage:
+def _replay(path: str, backend: JournalFileBackend, flag: str = "--storage") -> JournalStorage:
     """Optuna's `JournalStorage` over ``backend``; a journal damaged in the middle is one line with a fix."""
     try:
         return JournalStorage(backend)
-    except ValueError:  # Optuna's reader raises JSONDecodeError / "Invalid log format." for a bad line
-        error = damaged_error(path)
-        if error is None:
-            raise
+    # Optuna's reader raises JSONDecodeError / "Invalid log format." for a bad line, KeyError or TypeError
+    # for a JSON line that is no journal record
+    except (ValueError, KeyError, TypeError) as exc:
+        error = damaged_error(path, flag) or UsageError(
+            f"{flag} {path!r} cannot be read as an Optuna journal ({type(exc).__name__}: {exc}); pass the "
+            "journal a search wrote, e.g. optnas-runs/journal.log")
         raise error from None
 
 
-def open_existing(url: str | None = None) -> optuna.storages.BaseStorage:
+def open_existing(url: str | None = None, *, flag: str = "--storage") -> optuna.storages.BaseStorage:
     """Open a storage for reading only: nothing is created (a missing journal is an error), no heartbeat.
+    ``flag``: the command-line option errors name.
 
     Example:
         >>> open_existing("/nonexistent/journal.log")  # doctest: +ELLIPSIS
@@ -103,20 +108,22 @@ def open_existing(url: str | None = None) -> optuna.storages.BaseStorage:
     url = url or DEFAULT_STORAGE
     if "://" in url:
         if url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).is_file():
-            raise UsageError(f"--storage {url!r}: no such SQLite file")
+            raise UsageError(f"{flag} {url!r}: no such SQLite file")
         try:
             return RDBStorage(url, skip_table_creation=True)
         except Exception as exc:  # sqlalchemy raises many types for bad URLs and unreachable databases
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise UsageError(f"--storage {url!r} cannot be opened: {first}") from None
+            raise UsageError(f"{flag} {url!r} cannot be opened: {first}") from None
     path = Path(url)
     if path.is_dir():
-        raise UsageError(f"--storage {url!r} is a directory; give the journal file, e.g. {path / 'journal.log'}")
+        raise UsageError(f"{flag} {url!r} is a directory; give the journal file, e.g. {path / 'journal.log'}")
     if not path.is_file():
-        raise UsageError(f"--storage {url!r}: no such journal file (run `optnas search` first, or pass the right path)")
+        raise UsageError(f"{flag} {url!r}: no such journal file (run `optnas search` first, or pass the right path)")
+    if (foreign := foreign_error(str(path), flag)) is not None:
+        raise foreign
     # Optuna's reader skips a partial last record, so a journal cut at its tail reads as its complete
     # records, and nothing here writes: the repair is left to the next search or resume
-    return _replay(str(path), JournalFileBackend(str(path), lock_obj=JournalFileOpenLock(str(path))))
+    return _replay(str(path), JournalFileBackend(str(path), lock_obj=JournalFileOpenLock(str(path))), flag)
 
 
 def artifact_dir_for(url: str | None) -> Path:

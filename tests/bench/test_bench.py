@@ -20,6 +20,7 @@ import torch
 
 import optnas
 import optnas.bench
+from optnas.bench import __main__ as bench_main
 from optnas.bench import build as bench_build
 from optnas.bench import grid, table
 
@@ -314,3 +315,32 @@ def test_trials_from_before_the_current_training_code_are_rebuilt(tmp_path: Path
         torch.set_num_threads(torch_threads)
     rows = table.rows_from_study(study, TINY)
     assert len(rows) == len(TINY.seeds) and all(r["val_metric"] != 0.123 for r in rows)
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["build", "--max-cells", "-1"], "--max-cells -1 is invalid"),
+    (["build", "--max-cells", "0"], "--max-cells 0 is invalid"),
+    (["build", "--max-seconds", "-5"], "--max-seconds -5.0 is invalid"),
+    (["build", "--max-seconds", "nan"], "--max-seconds nan is invalid"),
+    (["build", "--max-seconds", "inf"], "--max-seconds inf is invalid"),
+    (["merge", "--from", "{tmp}/absent.log"], "--from '{tmp}/absent.log': no such journal file"),
+    (["merge", "--from", "{tmp}/binary.log"], "--from '{tmp}/binary.log' is not an Optuna journal file"),
+    (["merge", "--from", "{tmp}/other.log"], "holds no study 'optnas-bench-tiny-digits'"),
+    (["status", "--tables", "nope"], "valid tables"),
+])
+def test_bad_cli_input_is_one_line_and_creates_nothing(tmp_path, capsys, argv, says):
+    """Exit 2, one line naming the flag and the bad value, and no journal or pid file left behind."""
+    grid.register(TINY)
+    (tmp_path / "binary.log").write_bytes(bytes(range(256)) * 4 + b"\n" + b"\x00\xff\n" * 3)
+    optuna.create_study(study_name="someone-else",
+                        storage=optuna.storages.JournalStorage(
+                            optuna.storages.journal.JournalFileBackend(str(tmp_path / "other.log"))))
+    before = sorted(p.name for p in tmp_path.iterdir())
+    journal = tmp_path / "j.log"
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    extra = ["--pid-file", str(tmp_path / "b.pid")] if argv[0] == "build" else []
+    tables = [] if "--tables" in argv else ["--tables", TINY.name]
+    assert bench_main.main([*argv, "--storage", str(journal), *tables, *extra]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and says.replace("{tmp}", str(tmp_path)) in err and "Traceback" not in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing created, not even the journal

@@ -163,3 +163,26 @@ def test_a_full_disk_leaves_the_journal_at_a_record_boundary(tiny_tmpfs):
     assert journal.read_bytes().endswith(b"\n")
     states = _plain_states(journal, "s")
     assert states and states.count("COMPLETE") >= len(states) - 1  # at most the trial in flight is RUNNING
+
+
+@pytest.mark.parametrize("content", [
+    b"root:x:0:0:root:/root:/bin/bash\nlast line without its newline",  # a text file
+    bytes(range(1, 256)).replace(b"\n", b"") * 12,                     # binary, no newline at all
+    b'{"name": "lr", "value": 0.1}\n{"name": "wd"',                     # JSON lines, but no journal
+])
+def test_another_file_given_as_the_journal_is_refused_and_never_changed(run_dir, content):
+    """A search (which writes), export and report on a file that is not a journal: exit 2, one line, the
+    file byte for byte as it was, no backup copy, nothing written beside it."""
+    other = run_dir / "notes.txt"
+    other.write_bytes(content)
+    before = sorted(p.name for p in run_dir.iterdir())
+    for args in (
+        ("search", "fast.yaml", "--trials", "1", "--storage", str(other), "--no-progress"),
+        ("export", "--storage", str(other), "--study", "fast", "--out", "best"),
+        ("report", "--storage", str(other), "--study", "fast", "-o", "r.html"),
+    ):
+        done = _cli(*args, cwd=run_dir)
+        lines = done.stderr.strip().splitlines()
+        assert done.returncode == 2 and len(lines) == 1 and str(other) in lines[0], done.stderr
+        assert "Traceback" not in done.stderr
+    assert other.read_bytes() == content and sorted(p.name for p in run_dir.iterdir()) == before
