@@ -78,9 +78,26 @@ def search(r: dict[str, Any]) -> list[str]:
             f"{sel['goal_met_digits']}.", ""]
     missing = {t: v for t, v in sel.get("not_run", {}).items() if v}
     if missing:
-        out += ["Not run (the session's time ran out; `search.py --tables T` reruns them): " + "; ".join(
-            f"{t}: {', '.join(v)}" for t, v in missing.items()) + ".", ""]
-    return out
+        out += ["Not run (see the GP probe below; `search.py --tables T --only gp gp+screen` runs them): "
+                + "; ".join(f"{t}: {', '.join(v)}" for t, v in missing.items()) + ".", ""]
+    return out + gp_probe()
+
+
+def gp_probe() -> list[str]:
+    """What one GP search costs next to TPE and random (`gp_probe.py`), where it was measured."""
+    found = {t: json.loads((HERE / f"gp_probe_{t}.json").read_text()) for t in TABLES
+             if (HERE / f"gp_probe_{t}.json").exists()}
+    if not found:
+        return []
+    out = ["### GP probe (`gp_probe.py`)", "",
+           "| table | sampler | trials × repeats | asks per repeat | ms per ask | wall s per repeat |",
+           "|---|---|---|---|---|---|"]
+    for t, x in found.items():
+        for label, r in x["samplers"].items():
+            asks = ", ".join(str(int(d)) for d in r["draws_per_repeat"])
+            out.append(f"| {t} | {label} | {x['trials']} × {x['repeats']} | {asks} | {r['ms_per_ask']:.1f} | "
+                       f"{r['wall_s_per_repeat']:.2f} |")
+    return [*out, ""]
 
 
 def papers(r: dict[str, Any]) -> list[str]:
