@@ -156,7 +156,7 @@ def _make(obj: Any, seed: int, kind: type) -> Any:
 
 def _repeat(r: int) -> tuple[list[float], list[float], list[float], list[float], int]:
     t: _Table = _STATE["table"]
-    trials, seed, screen = _STATE["trials"], _STATE["seed"] + r, _STATE["screen"]
+    trials, seed, screen, penalty = _STATE["trials"], _STATE["seed"] + r, _STATE["screen"], _STATE["penalty"]
     sampler = _make(_STATE["sampler"], seed, optuna.samplers.BaseSampler)
     pruner = _make(_STATE["pruner"], seed, optuna.pruners.BasePruner) or optuna.pruners.NopPruner()
     study = optuna.create_study(direction="maximize", sampler=sampler, pruner=pruner)
@@ -174,12 +174,18 @@ def _repeat(r: int) -> tuple[list[float], list[float], list[float], list[float],
         key = t.suggest(trial)
         rows = t.lookup(key, rng, nearest)
         if not rows:
-            study.tell(trial, state=optuna.trial.TrialState.FAIL)  # uncertified (or unbuilt): nothing to train
+            if penalty is not None:
+                study.tell(trial, penalty)
+            else:
+                study.tell(trial, state=optuna.trial.TrialState.FAIL)  # uncertified (or unbuilt): nothing to train
             continue
         if screen is not None and t.key_of[rows[0]] not in screen:
             # screened out before training: PRUNED (no value) so TPE & co. count it as a bad region instead
             # of ignoring it (FAIL) and proposing it again and again
-            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+            if penalty is not None:
+                study.tell(trial, penalty)
+            else:
+                study.tell(trial, state=optuna.trial.TrialState.PRUNED)
             continue
         i = rows[rng.randrange(len(rows))]
         curve, full = t.curves[i], t.cost[i]
@@ -237,6 +243,7 @@ def simulate(
     time_column: str = "train_s",
     missing: str = "fail",
     jobs: int | None = None,
+    penalty: float | None = None,
 ) -> Simulation:
     """Run ``repeats`` searches of ``trials`` trials each over table ``name`` (or a table DataFrame).
 
@@ -245,7 +252,10 @@ def simulate(
     every repeat reproducible. ``screen=(column, share)`` skips, before training, the architectures whose
     mean ``column`` (higher is better) lies in the table's lowest ``share``. ``missing``: "fail" or
     "nearest" (for partial tables, see the module docstring). ``jobs`` worker processes
-    (default: the CPU count) run the repeats where fork is available.
+    (default: the CPU count) run the repeats where fork is available. ``penalty``: tell draws that train
+    nothing (uncertified or screened out) as COMPLETE with this value instead of FAIL / PRUNED, for samplers
+    that model COMPLETE trials only (Optuna's GPSampler), which would otherwise propose them again and
+    again; they still count as draws, not trials.
 
     Example:
         >>> import optuna, optnas.bench
@@ -262,9 +272,12 @@ def simulate(
         raise ValueError(f"time_column={time_column!r} is not a column of the table; use train_s or cpu_s")
     if missing not in ("fail", "nearest"):
         raise ValueError(f"missing={missing!r} is invalid; valid values: fail, nearest")
+    if penalty is not None and (isinstance(penalty, bool) or not isinstance(penalty, int | float)
+                                or not math.isfinite(penalty)):
+        raise ValueError(f"penalty={penalty!r} is invalid: it must be a finite number (or None)")
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     _STATE.update(table=_Table(df, time_column, missing), trials=trials, seed=seed, sampler=sampler, pruner=pruner,
-                  screen=_screen_keys(df, screen))
+                  screen=_screen_keys(df, screen), penalty=penalty)
     jobs = min(repeats, jobs or os.cpu_count() or 1)
     if jobs > 1 and "fork" in multiprocessing.get_all_start_methods():
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:

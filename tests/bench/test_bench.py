@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 import os
 import signal
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -168,6 +170,20 @@ def test_simulate_screen_and_bad_input(built: tuple[Path, Path]) -> None:
         optnas.bench.simulate(df, optuna.samplers.RandomSampler, trials=2, repeats=1, screen=("nope", 0.5))
     with pytest.raises(ValueError, match="trials=0"):
         optnas.bench.simulate(df, optuna.samplers.RandomSampler, trials=0, repeats=1)
+    for bad in (math.nan, math.inf, True, "0"):
+        with pytest.raises(ValueError, match="penalty="):
+            optnas.bench.simulate(df, optuna.samplers.RandomSampler, trials=2, repeats=1, penalty=bad)
+
+
+def test_gp_told_a_penalty_for_draws_that_train_nothing_does_not_stall() -> None:
+    """Optuna's GPSampler models COMPLETE trials only: on the shipped digits table its seed-0 search re-proposed
+    uncertified combinations until the 1,500-ask cap of 30 trials (gp_probe_digits.json); told them as
+    accuracy 0, it needs about one ask per trial."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        sim = optnas.bench.simulate("digits", optuna.samplers.GPSampler, trials=30, repeats=1, seed=0, jobs=1,
+                                    penalty=0.0)
+    assert sim.draws[0] < 60 and np.isfinite(sim.best[0]).all()
 
 
 def test_simulate_nearest_answers_unbuilt_cells(built: tuple[Path, Path]) -> None:
