@@ -28,10 +28,19 @@ from dash import Input, Output, State, dcc, html
 from .. import outcome
 from ..errors import UsageError
 from . import plotlyjs
-from .data import best_number
-from .figures import history_data, plot_history
+from .data import best_number, leaderboard_page
+from .figures import (
+    curves_data,
+    default_trials,
+    history_data,
+    pareto_data,
+    plot_curves,
+    plot_history,
+    plot_pareto,
+)
 from .pages import activation, analysis, overview, trial
 from .pages._common import register_view, view_store
+from .pages.leaderboard import best_summary
 from .routes import PAGES, Route, clicked_trial, parse, path
 from .storage import StudySource
 
@@ -127,9 +136,10 @@ def create_app(source: StudySource | str | None = None, *, refresh_s: float = 5.
 
 
 def preload(source: StudySource) -> threading.Thread:
-    """Read the newest study and draw its history once, in a background thread, so that the first page a
-    browser opens finds the DataFrame cached and Plotly's validators loaded (about a second at 10,000
-    trials). Failures are left to the page, which asks again and shows them.
+    """Read the newest study and draw its overview once (history, Pareto front, leaderboard, best trial,
+    learning curves), in a background thread, so that the first page a browser opens finds the DataFrame
+    cached and the figures' first-use costs (imports, Plotly's validators) paid: about a second at 10,000
+    trials. Failures are left to the page, which asks again and shows them.
 
     Example:
         >>> thread = preload(StudySource("optnas-runs/journal.log"))   # doctest: +SKIP
@@ -139,7 +149,12 @@ def preload(source: StudySource) -> threading.Thread:
         with contextlib.suppress(Exception):
             names = source.names()
             if names:
-                plot_history(history_data(source.frame(names[-1])))
+                df = source.frame(names[-1])
+                plot_history(history_data(df))
+                plot_pareto(pareto_data(df))
+                leaderboard_page(df)
+                best_summary(df)
+                plot_curves(curves_data(df, default_trials(df)))
 
     thread = threading.Thread(target=read, name="optnas-dashboard-preload", daemon=True)
     thread.start()
