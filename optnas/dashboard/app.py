@@ -39,7 +39,7 @@ from .figures import (
     plot_pareto,
 )
 from .pages import activation, analysis, overview, trial
-from .pages._common import register_view, view_store
+from .pages._view import register_view, view_store
 from .pages.leaderboard import best_summary
 from .routes import PAGES, Route, clicked_trial, parse, path
 from .storage import StudySource

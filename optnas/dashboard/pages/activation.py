@@ -9,7 +9,8 @@ import dash
 from dash import Input, Output, State, dcc, html
 
 from ..figures import ActivationChoice, activation_choices, criticality_data, plot_criticality
-from ._common import FrameGetter, view_id
+from ._common import FrameGetter
+from ._view import view_id
 
 
 def layout() -> html.Div:

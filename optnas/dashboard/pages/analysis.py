@@ -15,7 +15,8 @@ from ..figures.importance import importance_data, objective_names, plot_importan
 from ..figures.timeline import plot_timeline, timeline_data
 from ..storage import StudySource
 from . import parallel
-from ._common import FrameGetter, card, route_of, view_id
+from ._common import FrameGetter, card
+from ._view import route_of, view_id
 
 _CACHE_SIZE = 8
 

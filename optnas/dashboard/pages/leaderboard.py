@@ -28,7 +28,8 @@ from ..data import (
 )
 from ..routes import Route, path
 from ..trial import trial_detail
-from ._common import FrameGetter, card, per_version, view_id
+from ._common import FrameGetter, card
+from ._view import per_version, view_id
 
 PAGE_SIZE = 20
 CHOOSABLE = [c for c, _ in LEADERBOARD_COLUMNS if c not in FIXED_COLUMNS]

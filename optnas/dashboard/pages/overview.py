@@ -23,7 +23,8 @@ from ..figures import (
 )
 from ..figures.history import X_AXES
 from . import leaderboard
-from ._common import FrameGetter, card, per_version, view_id
+from ._common import FrameGetter, card
+from ._view import per_version, view_id
 
 CURVE_CHOICES = 500  # trials offered in the curve picker (best first): a 10k-option menu helps no one
 

@@ -10,7 +10,8 @@ from dash import Input, Output, State, dcc, html
 
 from ..figures import parallel_data, plot_parallel
 from ..routes import Route, path
-from ._common import FrameGetter, card, route_of, view_id
+from ._common import FrameGetter, card
+from ._view import route_of, view_id
 
 PICKED_SHOWN = 12  # brushed trials listed as links
 

@@ -11,7 +11,8 @@ from dash import Input, Output, dcc, html
 
 from ..figures import architecture_data, plot_architecture
 from ..trial import TrialDetail, trial_detail
-from ._common import FrameGetter, card, key_values, route_of, view_id
+from ._common import FrameGetter, card, key_values
+from ._view import route_of, view_id
 
 
 def layout() -> html.Div:
