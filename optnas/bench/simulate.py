@@ -30,6 +30,7 @@ import numpy as np
 import optuna
 import pandas as pd
 
+from .._validate import is_number
 from .table import SPEC_COLUMNS, load
 
 SamplerLike = optuna.samplers.BaseSampler | Callable[..., optuna.samplers.BaseSampler]
@@ -154,6 +155,15 @@ def _make(obj: Any, seed: int, kind: type) -> Any:
             return obj()
 
 
+def _tell_untrained(study: optuna.Study, trial: optuna.Trial, state: optuna.trial.TrialState,
+                    penalty: float | None) -> None:
+    """A draw that trains nothing: ``state``, or COMPLETE with ``penalty`` (see `simulate`)."""
+    if penalty is None:
+        study.tell(trial, state=state)
+    else:
+        study.tell(trial, penalty)
+
+
 def _repeat(r: int) -> tuple[list[float], list[float], list[float], list[float], int]:
     t: _Table = _STATE["table"]
     trials, seed, screen, penalty = _STATE["trials"], _STATE["seed"] + r, _STATE["screen"], _STATE["penalty"]
@@ -173,19 +183,13 @@ def _repeat(r: int) -> tuple[list[float], list[float], list[float], list[float],
         trial = study.ask()
         key = t.suggest(trial)
         rows = t.lookup(key, rng, nearest)
-        if not rows:
-            if penalty is not None:
-                study.tell(trial, penalty)
-            else:
-                study.tell(trial, state=optuna.trial.TrialState.FAIL)  # uncertified (or unbuilt): nothing to train
+        if not rows:  # uncertified (or unbuilt): nothing to train
+            _tell_untrained(study, trial, optuna.trial.TrialState.FAIL, penalty)
             continue
         if screen is not None and t.key_of[rows[0]] not in screen:
             # screened out before training: PRUNED (no value) so TPE & co. count it as a bad region instead
             # of ignoring it (FAIL) and proposing it again and again
-            if penalty is not None:
-                study.tell(trial, penalty)
-            else:
-                study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+            _tell_untrained(study, trial, optuna.trial.TrialState.PRUNED, penalty)
             continue
         i = rows[rng.randrange(len(rows))]
         curve, full = t.curves[i], t.cost[i]
@@ -272,8 +276,7 @@ def simulate(
         raise ValueError(f"time_column={time_column!r} is not a column of the table; use train_s or cpu_s")
     if missing not in ("fail", "nearest"):
         raise ValueError(f"missing={missing!r} is invalid; valid values: fail, nearest")
-    if penalty is not None and (isinstance(penalty, bool) or not isinstance(penalty, int | float)
-                                or not math.isfinite(penalty)):
+    if penalty is not None and not is_number(penalty):
         raise ValueError(f"penalty={penalty!r} is invalid: it must be a finite number (or None)")
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     _STATE.update(table=_Table(df, time_column, missing), trials=trials, seed=seed, sampler=sampler, pruner=pruner,

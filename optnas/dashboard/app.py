@@ -28,19 +28,9 @@ from dash import Input, Output, State, dcc, html
 from .. import outcome
 from ..errors import UsageError
 from . import plotlyjs
-from .data import best_number, leaderboard_page
-from .figures import (
-    curves_data,
-    default_trials,
-    history_data,
-    pareto_data,
-    plot_curves,
-    plot_history,
-    plot_pareto,
-)
+from .data import best_number
 from .pages import activation, analysis, overview, trial
 from .pages._view import register_view, view_store
-from .pages.leaderboard import best_summary
 from .routes import PAGES, Route, clicked_trial, parse, path
 from .storage import StudySource
 
@@ -149,12 +139,7 @@ def preload(source: StudySource) -> threading.Thread:
         with contextlib.suppress(Exception):
             names = source.names()
             if names:
-                df = source.frame(names[-1])
-                plot_history(history_data(df))
-                plot_pareto(pareto_data(df))
-                leaderboard_page(df)
-                best_summary(df)
-                plot_curves(curves_data(df, default_trials(df)))
+                overview.draw(source.frame(names[-1]))
 
     thread = threading.Thread(target=read, name="optnas-dashboard-preload", daemon=True)
     thread.start()

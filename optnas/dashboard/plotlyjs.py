@@ -19,7 +19,6 @@ Example:
 from __future__ import annotations
 
 import re
-from functools import cache
 from pathlib import Path
 
 import flask
@@ -29,7 +28,6 @@ TRACES = frozenset({"scatter", "scattergl", "bar", "parcoords"})
 ROUTE = "/_optnas/plotly-optnas.min.js"
 
 
-@cache
 def _version() -> str:
     with BUNDLE.open("rb") as f:
         head = f.read(200).decode("ascii", "replace")

@@ -79,8 +79,7 @@ _FIRST_LINE_MAX = 1 << 20  # journal records are small JSON objects; a longer fi
 
 
 def _looks_like_journal(fd: int, size: int) -> bool:
-    """Whether the file's first line is a journal record (or, cut before its newline, starts like one):
-    another file given as the journal by mistake is never repaired, only refused (by the replay)."""
+    """Whether the file's first line is a journal record (or, cut before its newline, starts like one)."""
     head = os.pread(fd, min(size, _FIRST_LINE_MAX), 0)
     line, newline, _ = head.partition(b"\n")
     if newline:  # every record Optuna's journal writes carries its operation's code
@@ -111,7 +110,7 @@ def foreign_error(path: str, flag: str = "--storage") -> UsageError | None:
 
 def _repair_locked(path: str, fd: int) -> str | None:
     size = os.fstat(fd).st_size
-    if size == 0 or not _looks_like_journal(fd, size):
+    if size == 0:
         return None
     ends_with_newline = os.pread(fd, 1, size - 1) == b"\n"
     end = size - 1 if ends_with_newline else size
@@ -176,8 +175,6 @@ def damaged_error(path: str, flag: str = "--storage") -> UsageError | None:
     if found is None:
         return None
     number, offset, after = found
-    if number == 1:  # nothing before it was a record: not a journal at all, and nothing to keep by cutting
-        return foreign_error(path, flag) or UsageError(f"{flag} {path!r}: its first record is not valid JSON")
     return UsageError(
         f"{flag} {path!r}: record {number} at byte {offset} is not valid JSON and {after} record(s) follow "
         f"it (the file was cut or edited in the middle); restore a backup copy, or keep the {number - 1} "

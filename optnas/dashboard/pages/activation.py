@@ -32,7 +32,7 @@ def register(app: dash.Dash, frame_of: FrameGetter) -> None:
         Output("activation", "value"),
         Input(view_id("activations"), "data"),
         State("activation", "value"),
-        prevent_initial_call=True,  # its view sets it off (`_common.view_id`)
+        prevent_initial_call=True,  # its view sets it off (`_view.view_id`)
     )
     def _choices(version: Any, current: str | None) -> tuple[Any, Any]:
         choices = activation_choices(frame_of(version))

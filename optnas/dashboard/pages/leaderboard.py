@@ -141,7 +141,7 @@ def register(app: dash.Dash, frame_of: FrameGetter) -> None:
     @app.callback(
         *(Output(f"filter-{col}", "options") for col in FILTERS),
         Input(view_id("overview"), "data"),
-        prevent_initial_call=True,  # its view sets it off (`_common.view_id`)
+        prevent_initial_call=True,  # its view sets it off (`_view.view_id`)
     )
     @per_version
     def _filter_options(version: Any) -> tuple[Any, ...]:
@@ -173,7 +173,7 @@ def register(app: dash.Dash, frame_of: FrameGetter) -> None:
         Input("leaderboard", "page_current"),
         Input("leaderboard-columns", "value"),
         *(Input(f"filter-{col}", "value") for col in FILTERS),
-        prevent_initial_call=True,  # its view sets it off (`_common.view_id`)
+        prevent_initial_call=True,  # its view sets it off (`_view.view_id`)
     )
     @per_version
     def _leaderboard(version: Any, sort_by: Any, page: Any, shown: Any, *chosen: Any) -> tuple[Any, ...]:

@@ -9,7 +9,7 @@ from typing import Any
 import dash
 from dash import Input, Output, State, dcc, html
 
-from ..data import COSTS, spec_labels
+from ..data import COSTS, leaderboard_page, spec_labels
 from ..data import ranked as ranked_trials
 from ..figures import (
     curve_keys,
@@ -67,6 +67,16 @@ def layout() -> html.Div:
     )
 
 
+def draw(df: Any) -> None:
+    """Build what the overview shows for ``df`` once with its defaults, for nothing but their first-use
+    costs (imports, Plotly's validators): `app.preload`."""
+    plot_history(history_data(df))
+    plot_pareto(pareto_data(df))
+    leaderboard_page(df)
+    leaderboard.best_summary(df)
+    plot_curves(curves_data(df, default_trials(df)))
+
+
 def register(app: dash.Dash, frame_of: FrameGetter) -> None:
     leaderboard.register(app, frame_of)
 
@@ -75,7 +85,7 @@ def register(app: dash.Dash, frame_of: FrameGetter) -> None:
         Input(view_id("overview"), "data"),
         Input("history-x", "value"),
         Input("history-options", "value"),
-        prevent_initial_call=True,  # its view sets it off (`_common.view_id`)
+        prevent_initial_call=True,  # its view sets it off (`_view.view_id`)
     )
     @per_version
     def _history(version: Any, x: Any, options: Any) -> Any:
@@ -100,7 +110,7 @@ def register(app: dash.Dash, frame_of: FrameGetter) -> None:
         Input("curve-trials", "value"),
         Input("curve-key", "value"),
         State("curves-state", "data"),
-        prevent_initial_call=True,  # its view sets it off (`_common.view_id`)
+        prevent_initial_call=True,  # its view sets it off (`_view.view_id`)
     )
     def _curves(version: Any, chosen: Any, key: Any, state: Any) -> tuple[Any, ...]:
         """The selection belongs to the study; until the user picks, it follows the current top trials.
