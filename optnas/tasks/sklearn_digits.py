@@ -19,13 +19,16 @@ def digits(
     """Ten-class digit recognition; images ``(1, 8, 8)`` or flat vectors ``(64,)``.
 
     Pixels (0..16) are standardised with the mean and standard deviation of the training split only, so
-    no statistic leaks from the test split.
+    no statistic leaks from the test split; ``task.standardize`` records them, so an exported network
+    takes raw pixels as scikit-learn gives them.
 
     Example:
         >>> digits(as_images=True).input_shape
         (1, 8, 8)
         >>> digits().input_shape
         (64,)
+        >>> len(digits().standardize["mean"])
+        64
     """
     from sklearn.datasets import load_digits  # scikit-learn is heavy to import: only when asked
 
@@ -45,4 +48,7 @@ def digits(
         "val_fraction": val_fraction,
         "test_fraction": test_fraction,
     }
-    return TensorTask("digits", "classification", splits, 10, params)
+    task = TensorTask("digits", "classification", splits, 10, params)
+    # one scalar pair over all pixels, written out per feature: the shape export's Standardize checks
+    task.standardize = {k: torch.full(x.shape[1:], float(s)).tolist() for k, s in (("mean", mean), ("std", std))}
+    return task
