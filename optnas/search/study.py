@@ -45,6 +45,10 @@ def make_sampler(space: SearchSpace, seed: int | None) -> optuna.samplers.BaseSa
     cons = _constraints if _has_constraints(space) else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        # Optuna 5 deprecates constraints_func for trial.set_constraint (removal in 7, hence optuna<7 in
+        # pyproject); Optuna 4 has only constraints_func, and the Ray driver tells trials it holds no
+        # optuna.Trial for, so constraints_func stays the one path that works on every supported version
+        warnings.filterwarnings("ignore", message=".*constraints_func", category=FutureWarning)
         try:
             return SAMPLERS[name](dict(cfg.params), seed, cons)
         except (TypeError, ValueError) as exc:

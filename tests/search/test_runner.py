@@ -240,3 +240,26 @@ def test_python_api_rejects_a_bad_budget_before_touching_storage(write_space, tm
     with pytest.raises(UsageError, match=needle):
         run_search(SearchSpace.from_yaml(write_space()), storage=str(storage), progress=False, **kwargs)
     assert not storage.exists()
+
+
+def _told_constraints(trial: optuna.trial.FrozenTrial) -> list[float] | None:
+    """What the sampler sees: Optuna 5's ``trial.constraints``, Optuna 4's list in the system attributes."""
+    if hasattr(trial, "constraints"):
+        return list(trial.constraints.values()) or None
+    return trial.system_attrs.get("constraints")
+
+
+def test_constraints_reach_the_sampler_and_infeasible_draws_are_never_trained(write_space, tmp_path):
+    extra = "sampler: {name: tpe, params: {n_startup_trials: 8}}\nconstraints: {max_params: 300}\n"
+    text = write_space().read_text() + extra
+    text = text.replace("trials: 4", "trials: 8")
+    storage = str(tmp_path / "j.log")
+    study = run_search(SearchSpace.from_yaml(write_space(text, "c.yaml")), storage=storage, progress=False)
+    by_status = {s: [t for t in study.trials if t.user_attrs["status"] == s] for s in ("complete", "infeasible")}
+    assert by_status["complete"] and by_status["infeasible"], [t.user_attrs["status"] for t in study.trials]
+    for t in study.trials:
+        margin = t.user_attrs["constraints"]  # params - max_params, so > 0 is infeasible
+        assert _told_constraints(t) == margin
+        assert (margin[0] > 0) == (t.user_attrs["status"] == "infeasible")
+    assert all(t.state == optuna.trial.TrialState.PRUNED and "metrics" not in t.user_attrs
+               for t in by_status["infeasible"])
