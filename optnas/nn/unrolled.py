@@ -13,7 +13,8 @@ slots its algorithm needs and does little more tensor work than a hand-written r
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -32,6 +33,28 @@ def _compile_sweep(sweep: dict[str, Any]) -> list[Row]:
             continue  # s_i unchanged
         rows.append((i, terms, float(b0[i]), float(b1[i])))
     return rows
+
+
+@contextmanager
+def _statistics_kept(block: nn.Module, active: bool) -> Iterator[None]:
+    """Inside, batch-norm layers of ``block`` use batch statistics but leave their running ones unchanged.
+
+    The solver calls T on every trial iterate of a fixed-point solve; only the call at the fixed point may
+    update running statistics, or each training step would move them ~max_iter times (towards one batch,
+    from iterates that are not the network's). Momentum 0 stops the update in torch's batch norm and in
+    `GainCappedBatchNorm2d`; the batch counter is put back so a cumulative (momentum None) average holds."""
+    norms = [m for m in block.modules() if isinstance(getattr(m, "running_mean", None), torch.Tensor)] if active else []
+    saved = [(m, getattr(m, "momentum", None), getattr(m, "num_batches_tracked", None)) for m in norms]
+    counts = [None if n is None else n.clone() for _, _, n in saved]
+    try:
+        for m in norms:
+            setattr(m, "momentum", 0.0)  # noqa: B010 - Module's typing has no momentum
+        yield
+    finally:
+        for (m, momentum, tracked), count in zip(saved, counts, strict=True):
+            setattr(m, "momentum", momentum)  # noqa: B010
+            if tracked is not None and count is not None:
+                tracked.copy_(count)
 
 
 def _combine(pairs: list[tuple[Any, torch.Tensor | None]]) -> torch.Tensor | None:
@@ -188,7 +211,7 @@ class Unrolled(nn.Module):
     def _solve(self, block: nn.Module, u: torch.Tensor, c: Any) -> torch.Tensor:
         """x = u + c·T(x) by fixed-point iteration; gradients by implicit differentiation."""
         residual, iterations = float("inf"), 0
-        with torch.no_grad():
+        with torch.no_grad(), _statistics_kept(block, self.training):
             z = u
             for iterations in range(1, self.max_iter + 1):  # noqa: B007 - the count is reported
                 z_next = u + c * block(z)
@@ -201,10 +224,11 @@ class Unrolled(nn.Module):
         if not torch.is_grad_enabled():
             return z
         z_star = z
-        out = u + c * block(z_star)  # one step re-attaches u, c and T's parameters to the graph
-        if out.requires_grad:
+        out = u + c * block(z_star)  # one step re-attaches u, c and T's parameters to the graph (and the
+        if out.requires_grad:        # one call that updates running statistics)
             z0 = z_star.detach().requires_grad_()
-            g0 = c * block(z0)
+            with _statistics_kept(block, self.training):
+                g0 = c * block(z0)
 
             def adjoint(grad: torch.Tensor) -> torch.Tensor:
                 # Solve g = grad + (c·∂T/∂z)ᵀ g: the vector-Jacobian product of (I − c·∂T/∂z)^{-1}.

@@ -118,3 +118,25 @@ def test_implicit_network_reports_residual():
     net = optnas.build(_spec("bdf2", "mlp2", "tanh", depth=4, width=8), (5,), 2)
     net(torch.randn(3, 5))
     assert 0 < net.solver_residual() <= 1e-4
+
+
+def test_an_implicit_solve_moves_batch_norm_statistics_once_per_forward():
+    """Only the fixed point's batch statistics reach the running ones, not those of every trial iterate."""
+    torch.manual_seed(0)
+    net = optnas.build(_spec("proximal_point", "preact_conv", "relu", depth=2, width=4), (3, 8, 8), 2).train()
+    norms = [m for m in net.modules() if isinstance(getattr(m, "running_mean", None), torch.Tensor)]
+    assert norms
+    calls = {m: [] for m in norms}
+    for m in norms:
+        m.register_forward_pre_hook(lambda mod, args: calls[mod].append((torch.is_grad_enabled(), args[0].detach())))
+    net(torch.randn(16, 3, 8, 8)).square().mean().backward()
+    assert 0 < net.solver_residual() <= 1e-4
+    for m in norms:
+        assert len(calls[m]) > 3  # the solver called T on several iterates ...
+        at_fixed_point = [z for grad, z in calls[m] if grad]  # ... then twice at the fixed point, with autograd
+        # (equal up to the power iteration of OperatorNormConv2d, which takes a step each call)
+        assert len(at_fixed_point) == 2 and torch.allclose(*at_fixed_point, atol=1e-4)
+        z = at_fixed_point[0]  # the call that updates the running statistics
+        assert torch.allclose(m.running_mean, 0.1 * z.mean(dim=(0, 2, 3)), atol=1e-6)
+        assert torch.allclose(m.running_var, 0.9 + 0.1 * z.var(dim=(0, 2, 3), unbiased=True), atol=1e-5)
+        assert m.momentum == 0.1

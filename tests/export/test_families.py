@@ -125,8 +125,8 @@ def test_generated_source_is_readable_python(tmp_path: Path, name: str) -> None:
     source = (tmp_path / "model.py").read_text(encoding="utf-8")
     compile(source, "model.py", "exec")
     imports = [line for line in source.splitlines() if line.startswith(("import ", "from "))]
-    assert all(line.split()[1].split(".")[0] in {"__future__", "collections", "typing", "copy", "json", "os",
-                                                 "struct", "sys", "torch"} for line in imports), imports
+    stdlib = {"__future__", "collections", "contextlib", "typing", "copy", "json", "os", "struct", "sys"}
+    assert all(line.split()[1].split(".")[0] in stdlib | {"torch"} for line in imports), imports
     assert "class ExportedModel(Network):" in source
     assert max(len(line) for line in source.splitlines()) <= 120
     if spec.algorithm == "proximal_point":  # implicit: T's weights are spectrally normalised after construction
