@@ -1,79 +1,18 @@
 """PostgreSQL storage with heartbeats: a worker killed mid-trial is failed and its trial retried.
 
-Runs against a real server: OPTNAS_TEST_POSTGRES_URL if set, else a throwaway cluster this fixture creates
-with Debian's postgresql binaries (`.ci/run` installs them). Skips, with the reason, only when neither is
-possible.
+A real server: the session's `postgres_url` fixture (tests/conftest.py).
 """
 
-import glob
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
-from pathlib import Path
 
 import optuna
-import pytest
 
 import optnas
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def postgres_url():
-    if os.environ.get("OPTNAS_TEST_POSTGRES_URL"):
-        yield os.environ["OPTNAS_TEST_POSTGRES_URL"]
-        return
-    pytest.importorskip("psycopg", reason="psycopg is not installed (pip install optnas[postgres])")
-    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if not bins:
-        pytest.skip("no PostgreSQL server binaries (apt-get install postgresql) and no OPTNAS_TEST_POSTGRES_URL")
-    bindir = os.path.dirname(bins[-1])
-    run_as = [] if os.geteuid() != 0 else ["runuser", "-u", "postgres", "--"]
-    if run_as and shutil.which("runuser") is None:
-        pytest.skip("running as root without runuser: cannot start PostgreSQL as an unprivileged user")
-    # not pytest's tmp dirs: they are private to root, and the server runs as the postgres user
-    base = Path(tempfile.mkdtemp(prefix="optnas-pg-"))
-    data, sock = base / "data", base / "sock"
-    sock.mkdir()
-    if run_as:
-        shutil.chown(base, "postgres")
-        shutil.chown(sock, "postgres")
-    port = _free_port()
-    subprocess.run(
-        [*run_as, f"{bindir}/initdb", "-D", str(data), "-A", "trust", "-U", "postgres"], check=True, capture_output=True
-    )
-    subprocess.run(
-        [
-            *run_as,
-            f"{bindir}/pg_ctl",
-            "-D",
-            str(data),
-            "-w",
-            "-l",
-            str(base / "log"),
-            "-o",
-            f"-p {port} -k {sock} -c listen_addresses=127.0.0.1",
-            "start",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run([*run_as, f"{bindir}/pg_ctl", "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
-        shutil.rmtree(base, ignore_errors=True)
 
 
 def test_search_on_postgres(write_space, postgres_url):
