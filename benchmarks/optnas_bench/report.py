@@ -139,19 +139,18 @@ def speed(r: dict[str, Any]) -> list[str]:
     return [*out, ""]
 
 
-def main() -> None:
+def render(stamp: str) -> str:
+    """The README's text from the committed JSON (``stamp``: when it was generated)."""
     names = ("proxies", "search", "papers", "simulate_speed")
-    load = {n: json.loads((HERE / f"{n}.json").read_text()) for n in names if (HERE / f"{n}.json").exists()}
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    load = {n: json.loads((HERE / f"{n}.json").read_text()) for n in names}
     lines = [INTRO.rstrip(), "", f"# Results (generated {stamp} by report.py)", "",
-             *proxies(load["proxies"]),
-             *(search(load["search"]) if "search" in load else [
-                 "## Search strategies (item 4)", "", "search.json not written yet: the 20-repeat run on the partial "
-                 "tables was cut at the session's deadline; its per-strategy lines so far are in "
-                 "`search_partial_run.log`. Rerun `python benchmarks/optnas_bench/search.py` (50 repeats).", ""]),
-             *papers(load["papers"]),
+             *proxies(load["proxies"]), *search(load["search"]), *papers(load["papers"]),
              *speed(load["simulate_speed"])]
-    write_atomic(HERE / "README.md", "\n".join(lines) + "\n")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    write_atomic(HERE / "README.md", render(datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")))
 
 
 if __name__ == "__main__":
