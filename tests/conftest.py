@@ -9,13 +9,10 @@ The default is ``cpu``, so the default run needs no GPU; benchmarks/gpu/run.py p
 
 from __future__ import annotations
 
-import glob
+import importlib.util
 import os
 import shutil
-import socket
-import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +20,7 @@ import pytest
 import torch
 
 PLUGIN_FILES = Path(__file__).parent / "plugin_files"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -70,34 +68,18 @@ def postgres_url() -> Iterator[str]:
     """A real PostgreSQL server's URL: OPTNAS_TEST_POSTGRES_URL if set, else a throwaway cluster started
     from Debian's postgresql binaries (`.ci/run` installs them), stopped and removed after the session.
 
-    Skips, with the reason, only when neither is possible (benchmarks/faults/_env.py starts one the same
-    way for the soak, which runs without pytest)."""
+    Skips, with the reason, only when neither is possible. The server is started by the fault soak's
+    ``benchmarks/faults/_env.py`` (one implementation for both; the soak runs without pytest)."""
     if os.environ.get("OPTNAS_TEST_POSTGRES_URL"):
         yield os.environ["OPTNAS_TEST_POSTGRES_URL"]
         return
     pytest.importorskip("psycopg", reason="psycopg is not installed (pip install optnas[postgres])")
-    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if not bins:
-        pytest.skip("no PostgreSQL server binaries (apt-get install postgresql) and no OPTNAS_TEST_POSTGRES_URL")
-    bindir = os.path.dirname(bins[-1])
-    run_as = [] if os.geteuid() != 0 else ["runuser", "-u", "postgres", "--"]
-    if run_as and shutil.which("runuser") is None:
-        pytest.skip("running as root without runuser: cannot start PostgreSQL as an unprivileged user")
-    base = Path(tempfile.mkdtemp(prefix="optnas-pg-"))  # not pytest's tmp dirs: the server runs as postgres
-    data, sock = base / "data", base / "sock"
-    sock.mkdir()
-    if run_as:
-        shutil.chown(base, "postgres")
-        shutil.chown(sock, "postgres")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    subprocess.run([*run_as, f"{bindir}/initdb", "-D", str(data), "-A", "trust", "-U", "postgres"], check=True,
-                   capture_output=True)
-    subprocess.run([*run_as, f"{bindir}/pg_ctl", "-D", str(data), "-w", "-l", str(base / "log"), "-o",
-                    f"-p {port} -k {sock} -c listen_addresses=127.0.0.1", "start"], check=True, capture_output=True)
-    try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run([*run_as, f"{bindir}/pg_ctl", "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
-        shutil.rmtree(base, ignore_errors=True)
+    spec = importlib.util.spec_from_file_location("optnas_faults_env", ROOT / "benchmarks" / "faults" / "_env.py")
+    assert spec is not None and spec.loader is not None
+    env = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(env)
+    why = env.postgres_unavailable()
+    if why:
+        pytest.skip(f"{why}, and no OPTNAS_TEST_POSTGRES_URL")
+    with env.postgres() as url:
+        yield url

@@ -20,22 +20,33 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def postgres_unavailable() -> str | None:
+    """Why no throwaway PostgreSQL server can start here (None: one can)."""
+    if not glob.glob("/usr/lib/postgresql/*/bin/initdb"):
+        return "no PostgreSQL server binaries (apt-get install postgresql)"
+    if os.geteuid() == 0 and shutil.which("runuser") is None:
+        return "running as root without runuser: cannot start PostgreSQL as an unprivileged user"
+    return None
+
+
 @contextmanager
 def postgres(start: bool = True) -> Iterator[str | None]:
-    """A throwaway PostgreSQL server's URL (None, with nothing started, when no server binaries exist)."""
+    """OPTNAS_TEST_POSTGRES_URL if set, else a throwaway PostgreSQL server's URL, stopped and removed on exit
+    (None, with nothing started, when ``start`` is false or `postgres_unavailable` says why not).
+
+    The tests' ``postgres_url`` fixture (tests/conftest.py) starts its server with this too."""
     if not start:
         yield None
         return
     if os.environ.get("OPTNAS_TEST_POSTGRES_URL"):
         yield os.environ["OPTNAS_TEST_POSTGRES_URL"]
         return
-    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if not bins:
+    if postgres_unavailable():
         yield None
         return
-    bindir = os.path.dirname(bins[-1])
+    bindir = os.path.dirname(sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))[-1])
     run_as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    base = Path(tempfile.mkdtemp(prefix="optnas-soak-pg-"))
+    base = Path(tempfile.mkdtemp(prefix="optnas-pg-"))  # not a private tmp dir: the server runs as postgres
     data, sock = base / "data", base / "sock"
     sock.mkdir()
     if run_as:
