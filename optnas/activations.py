@@ -37,8 +37,12 @@ class ActivationInfo:
     """What the certificate and the theory need to know about σ.
 
     smoothness is k for σ ∈ C^k (``math.inf`` for C^∞); lipschitz is a global Lipschitz constant,
-    or None when σ is not globally Lipschitz (RePU with p >= 2); probed says the facts were measured
-    numerically rather than declared.
+    or None when σ is not globally Lipschitz (RePU with p >= 2) or its bound is not known to hold for
+    every parameter value; probed says facts were measured numerically rather than declared only.
+    ``lipschitz_over_training`` ("parametrized" or "init") says, for σ with trainable parameters, whether
+    the bound holds for every parameter value (its forward bounds it) or only at initialisation.
+    ``declared`` is False when a user activation does not declare that it is not a polynomial (no numeric
+    probe can exclude every degree); ``notes`` are what the probes found, for the certificate's detail.
     """
 
     polynomial: bool
@@ -47,43 +51,69 @@ class ActivationInfo:
     smoothness: float = 0
     lipschitz: float | None = None
     probed: bool = False
+    lipschitz_over_training: str | None = None
+    declared: bool = True
+    notes: tuple[str, ...] = ()
 
 
 InfoSource = ActivationInfo | Callable[..., ActivationInfo] | None
+
+
+OVER_TRAINING = ("parametrized", "init")
+
+
+@dataclass(frozen=True)
+class _Declaration:
+    lipschitz: float | None
+    polynomial: bool | None
+    over_training: str | None
 
 
 class _ActivationRegistry(Registry[Any]):
     def __init__(self) -> None:
         super().__init__("activation")
         self._info: dict[str, InfoSource] = {}
-        self._lipschitz: dict[str, float | None] = {}  # declared for probed (user) activations
+        self._declared: dict[str, _Declaration] = {}  # user (plugin) activations only
+        self._facts: dict[tuple[Any, ...], ActivationInfo] = {}  # probes of user activations, per parameters
 
     def register(
-        self, name: str, *, info: InfoSource = None, lipschitz: float | None = None,
-        description: str | None = None, params: Mapping[str, str] | None = None, overwrite: bool = False,
+        self, name: str, *, info: InfoSource = None, lipschitz: float | None = None, polynomial: bool | None = None,
+        lipschitz_over_training: str | None = None, description: str | None = None,
+        params: Mapping[str, str] | None = None, overwrite: bool = False,
     ) -> Callable[[Any], Any]:
         """Register an ``nn.Module`` class or a plain tensor function under ``name``.
 
-        ``info`` is an ActivationInfo, or a function of the activation's parameters returning one;
-        leave it out to have the facts probed numerically (see `probe_info`). ``lipschitz`` declares the
-        global Lipschitz constant sup|σ'| of a probed activation, which implicit algorithms need (their
-        contraction check); it is checked against the slopes measured on [-10, 10] when first used.
-        ``description`` and ``params`` (ranges) are the registry's metadata (`Registry.register`).
+        ``info`` is an ActivationInfo, or a function of the activation's parameters returning one; leave it
+        out to declare facts one by one: ``polynomial=False`` declares σ is not a polynomial (the theorem
+        needs it; a probe cross-checks polynomials up to degree 16 and the certificate refuses an
+        undeclared σ), ``lipschitz`` the global Lipschitz constant sup|σ'| implicit algorithms need
+        (checked against the slopes measured on [-10, 10]). σ with trainable parameters says how that bound
+        holds over training: ``lipschitz_over_training="parametrized"`` (its forward bounds it for every
+        parameter value, e.g. a clamped slope; checked at seeded extreme parameter values) or ``"init"``
+        (only at initialisation: implicit networks refuse it). Continuity, local Lipschitz continuity and
+        polynomiality are probed numerically as well. ``description`` and ``params`` (ranges) are the
+        registry's metadata (`Registry.register`).
 
         Example:
             >>> import torch
-            >>> _ = register("sine", lipschitz=1.0)(torch.sin)
-            >>> info("sine").lipschitz, info("sine").probed
-            (1.0, True)
+            >>> _ = register("sine", lipschitz=1.0, polynomial=False)(torch.sin)
+            >>> info("sine").lipschitz, info("sine").probed, info("sine").declared
+            (1.0, True, True)
             >>> unregister("sine")
         """
-        if lipschitz is not None:
+        if lipschitz is not None or polynomial is not None or lipschitz_over_training is not None:
             if info is not None:
-                raise ValueError(f"activation {name!r}: give lipschitz inside info=ActivationInfo(...), not both")
-            if isinstance(lipschitz, bool) or not isinstance(lipschitz, int | float) or not (
-                0 < lipschitz < math.inf
-            ):
-                raise ValueError(f"activation {name!r}: lipschitz={lipschitz!r} is invalid: it must be a number > 0")
+                raise ValueError(f"activation {name!r}: give lipschitz, polynomial and lipschitz_over_training "
+                                 "inside info=ActivationInfo(...), not both")
+        if lipschitz is not None and (isinstance(lipschitz, bool) or not isinstance(lipschitz, int | float) or not (
+            0 < lipschitz < math.inf
+        )):
+            raise ValueError(f"activation {name!r}: lipschitz={lipschitz!r} is invalid: it must be a number > 0")
+        if polynomial is not None and not isinstance(polynomial, bool):
+            raise ValueError(f"activation {name!r}: polynomial={polynomial!r} is invalid: it must be True or False")
+        if lipschitz_over_training is not None and lipschitz_over_training not in OVER_TRAINING:
+            raise ValueError(f"activation {name!r}: lipschitz_over_training={lipschitz_over_training!r} is invalid; "
+                             f"valid: {', '.join(OVER_TRAINING)}")
         base = super().register(name, description=description, params=params, overwrite=overwrite)
 
         def decorate(obj: Any) -> Any:
@@ -92,7 +122,8 @@ class _ActivationRegistry(Registry[Any]):
             else:  # a plain function of a tensor (and keyword parameters)
                 base(_wrap(obj, name))
             self._info[name] = info
-            self._lipschitz[name] = None if lipschitz is None else float(lipschitz)
+            self._declared[name] = _Declaration(
+                None if lipschitz is None else float(lipschitz), polynomial, lipschitz_over_training)
             return obj
 
         return decorate
@@ -100,27 +131,105 @@ class _ActivationRegistry(Registry[Any]):
     def unregister(self, name: str) -> None:
         super().unregister(name)
         self._info.pop(name, None)
-        self._lipschitz.pop(name, None)
+        self._declared.pop(name, None)
 
     def info(self, name: str, **params: Any) -> ActivationInfo:
         """The certificate facts of ``name`` with ``params`` (validates the parameters too)."""
         module = self.get(name, **params)
+        if name not in self._declared:  # built-in: declared facts, tested against closed forms
+            source = self._info.get(name)
+            assert source is not None
+            return source if isinstance(source, ActivationInfo) else source(**params)
+        key = (name, id(self.entry(name)), repr(sorted(params.items())))
+        if key not in self._facts:
+            with torch.random.fork_rng(devices=[]):  # a module drawing its initial parameters: the same each time
+                torch.manual_seed(0)
+                module = self.get(name, **params)
+            self._facts[key] = self._user_info(name, module, params)
+        return self._facts[key]
+
+    def _user_info(self, name: str, module: nn.Module, params: dict[str, Any]) -> ActivationInfo:
         source = self._info.get(name)
-        if source is None:
-            probed = probe_info(module)
-            declared = self._lipschitz.get(name)
-            if declared is None:
-                return probed
+        given = None if source is None else source if isinstance(source, ActivationInfo) else source(**params)
+        decl = self._declared[name]
+        polynomial = decl.polynomial if given is None else given.polynomial
+        lipschitz = decl.lipschitz if given is None else given.lipschitz
+        over = decl.over_training if given is None else given.lipschitz_over_training
+        if given is None and lipschitz is not None:
             measured = max_slope(module)
-            if measured > declared * (1 + 1e-6):
+            if measured > lipschitz * (1 + 1e-6):
                 raise ValueError(
-                    f"activation {name!r}: declared lipschitz={declared:g} but its slope reaches {measured:.6g} on "
+                    f"activation {name!r}: declared lipschitz={lipschitz:g} but its slope reaches {measured:.6g} on "
                     "[-10, 10]; declare sup|σ'| (at least the measured slope)"
                 )
-            return dataclasses.replace(probed, lipschitz=declared)
-        if isinstance(source, ActivationInfo):
-            return source
-        return source(**params)
+        facts = probe_info(module)
+        notes = list(facts.notes)
+        if polynomial is None:
+            notes.append("not declared non-polynomial (register it with polynomial=False)")
+        elif polynomial and not facts.polynomial:
+            notes.append("declared a polynomial")
+        lip, lip_note = _bound_over_training(name, module, lipschitz, over)
+        if lip_note:
+            notes.append(lip_note)
+        return ActivationInfo(
+            polynomial=bool(polynomial) or facts.polynomial,
+            continuous=facts.continuous and (given is None or given.continuous),
+            locally_lipschitz=facts.locally_lipschitz and (given is None or given.locally_lipschitz),
+            smoothness=0 if given is None else given.smoothness,
+            lipschitz=lip, probed=True, lipschitz_over_training=over, declared=polynomial is not None,
+            notes=tuple(notes),
+        )
+
+
+def trainable(module: nn.Module) -> list[str]:
+    """Names of ``module``'s trainable parameters (σ with a learnable slope, ...)."""
+    return [n for n, p in module.named_parameters() if p.requires_grad]
+
+
+def _bound_over_training(
+    name: str, module: nn.Module, lipschitz: float | None, over: str | None
+) -> tuple[float | None, str]:
+    """(the Lipschitz bound that holds for every parameter value, or None; what was found)."""
+    names = trainable(module) if isinstance(module, nn.Module) else []
+    if lipschitz is None or not names:
+        return lipschitz, ""
+    what = f"trainable parameter(s) {', '.join(names)}"
+    if over != "parametrized":
+        return None, (f"Lip(σ) <= {lipschitz:g} holds at initialisation only ({what}; declare "
+                      "lipschitz_over_training='parametrized' with a forward that bounds it for every value)")
+    worst, at = parameter_probe(module)
+    if worst > lipschitz * (1 + 1e-6):
+        return None, (f"declared Lip(σ) <= {lipschitz:g} for every value of its {what}, but with them at {at} "
+                      f"its slope reaches {worst:.4g}")
+    return lipschitz, (f"Lip(σ) <= {lipschitz:g} for every parameter value (parametrized; slope <= {worst:.4g} "
+                       "with its parameters at seeded values up to ±1e3)")
+
+
+PARAMETER_SCALES = (1.0, 10.0, 1e3)
+
+
+def parameter_probe(module: nn.Module, draws: int = 4) -> tuple[float, str]:
+    """The largest slope of σ with its trainable parameters set to seeded values of scale 1, 10 and 1e3
+    (both signs); its parameters are restored. Returns (slope, the values where it was largest)."""
+    g = torch.Generator().manual_seed(27)
+    params = [p for p in module.parameters() if p.requires_grad]
+    saved = [p.detach().clone() for p in params]
+    worst, at = 0.0, ""
+    try:
+        for scale in PARAMETER_SCALES:
+            for _ in range(draws):
+                with torch.no_grad():
+                    for p in params:
+                        p.copy_(scale * (2 * torch.rand(p.shape, generator=g, dtype=torch.float64) - 1).to(p.dtype))
+                slope = max_slope(module)
+                if not slope <= worst:
+                    worst = slope
+                    at = ", ".join(f"{v:.3g}" for p in params for v in p.detach().flatten()[:3].tolist())
+    finally:
+        with torch.no_grad():
+            for p, v in zip(params, saved, strict=True):
+                p.copy_(v)
+    return worst, at or "their initial values"
 
 
 def _wrap(fn: Callable[..., torch.Tensor], name: str) -> Callable[..., nn.Module]:
@@ -138,24 +247,91 @@ def _wrap(fn: Callable[..., torch.Tensor], name: str) -> Callable[..., nn.Module
     return factory
 
 
-def probe_info(module: Callable[[torch.Tensor], torch.Tensor]) -> ActivationInfo:
-    """Measure the certificate facts of an undeclared activation on a float64 grid.
+MAX_DEGREE = 16  # polynomials up to this degree are found by the probe; above it the declaration decides
+# two grids: a fine one where activations bend, a coarse wide one (a step of 7.3 makes the 17th difference
+# of sin about 0.6, far above rounding); a polynomial's (d+1)th differences vanish on both
+_GRIDS = (np.linspace(-6.0, 6.0, 33), np.arange(-17, 18) * 7.3)
 
-    Polynomial: a least-squares fit of degree <= 8 on [-4, 4] reproduces σ to 1e-9 relative error.
-    Continuity and local Lipschitz: finite-difference slopes on [-10, 10] stay finite and below 1e6.
+
+def polynomial_degree(module: Callable[[torch.Tensor], torch.Tensor]) -> tuple[int | None, str]:
+    """(d, what was found): σ agrees with a polynomial of degree d <= 16 on two float64 grids, else d is None.
+
+    The test is exact up to rounding: a degree-d polynomial's (d+1)th finite differences vanish; a window
+    counts as vanishing when below 2^(d+1)·8·eps·max|σ| over it. Where the 17th differences are nonzero but
+    within 1000× that bound, or the differences vanish gradually rather than at one order (z + 1e-9·sin z),
+    the probe says it cannot decide.
+
+    Example:
+        >>> polynomial_degree(lambda z: z + 1e-9 * z**9)[0], polynomial_degree(torch.tanh)[0]
+        (9, None)
     """
-    z = torch.linspace(-4.0, 4.0, 801, dtype=torch.float64)
+    ratios = []
+    for d in range(MAX_DEGREE + 1):
+        worst = 0.0
+        for grid in _GRIDS:
+            with torch.no_grad():
+                y = np.asarray(module(torch.as_tensor(grid, dtype=torch.float64)).double().numpy(), dtype=float)
+            if not np.all(np.isfinite(y)):
+                return None, "not finite on the probe grid"
+            eps = float(np.finfo(np.float32).eps) if module(torch.zeros(1, dtype=torch.float64)).dtype == torch.float32 \
+                else float(np.finfo(float).eps)
+            diff = np.diff(y, n=d + 1)
+            window = np.lib.stride_tricks.sliding_window_view(np.abs(y), d + 2).max(axis=1)
+            bound = 2 ** (d + 1) * 8 * eps * np.maximum(window, 1e-300)
+            worst = max(worst, float(np.max(np.abs(diff) / bound)))
+        if worst <= 1.0:
+            if d and ratios[-1] <= 1e3:  # the differences fade gradually, not at once as a polynomial's do
+                return None, (f"the probe cannot decide: σ agrees with a polynomial of degree {d} only to within "
+                              f"rounding (its {d}th differences are {ratios[-1]:.3g}× the rounding bound)")
+            return d, f"a polynomial of degree {d} on the probe grids (its differences of order {d + 1} vanish)"
+        ratios.append(worst)
+    if ratios[-1] <= 1e3:
+        return None, (f"the probe cannot decide: its {MAX_DEGREE + 1}th differences are only {ratios[-1]:.3g}× "
+                      "the rounding bound")
+    return None, f"not a polynomial of degree <= {MAX_DEGREE} (probed)"
+
+
+def jump(module: Callable[[torch.Tensor], torch.Tensor]) -> float | None:
+    """A point where σ jumps, or None: the steepest steps of the [-10, 10] grid are bisected 40 times; a
+    Lipschitz σ's rise shrinks with the interval, a jump's stays."""
+    z = torch.linspace(-10.0, 10.0, 20001, dtype=torch.float64)
     with torch.no_grad():
-        y = module(z).double().numpy()
-    x = z.numpy()
-    scale = max(1.0, float(np.abs(y).max()))
-    polynomial = any(
-        float(np.abs(np.polyval(np.polyfit(x, y, d), x) - y).max()) < 1e-9 * scale for d in range(9)
-    )
+        y = module(z).double()
+        rise = (y[1:] - y[:-1]).abs()
+        if not bool(torch.isfinite(rise).all()):
+            return float(z[int(torch.nonzero(~torch.isfinite(rise))[0])])
+        top = torch.topk(rise, 8).indices
+        lo, hi = z[top].clone(), z[top + 1].clone()
+        ylo, yhi = y[top].clone(), y[top + 1].clone()
+        first = (yhi - ylo).abs()
+        for _ in range(40):
+            mid = (lo + hi) / 2
+            ym = module(mid).double()
+            left = (ym - ylo).abs() >= (yhi - ym).abs()
+            hi, yhi = torch.where(left, mid, hi), torch.where(left, ym, yhi)
+            lo, ylo = torch.where(left, lo, mid), torch.where(left, ylo, ym)
+        last = (yhi - ylo).abs()
+        scale = max(1.0, float(y.abs().max()))
+        found = (last >= 0.25 * first) & (last > 1e-9 * scale)
+    return float(lo[found][0]) if bool(found.any()) else None
+
+
+def probe_info(module: Callable[[torch.Tensor], torch.Tensor]) -> ActivationInfo:
+    """Measure the certificate facts of an activation on float64 grids.
+
+    Polynomial: `polynomial_degree` (finite differences, degrees up to 16). Continuity: no `jump`; local
+    Lipschitz continuity: no jump and finite-difference slopes on [-10, 10] finite and below 1e6.
+    """
+    degree, found = polynomial_degree(module)
+    notes = [found]
+    at = jump(module)
     slope = max_slope(module)
-    bounded = math.isfinite(slope) and slope < 1e6
+    bounded = at is None and math.isfinite(slope) and slope < 1e6
+    if at is not None:
+        notes.append(f"jumps near z = {at:.6g} (bisected to 1e-9)")
     return ActivationInfo(
-        polynomial=polynomial, continuous=bounded, locally_lipschitz=bounded, smoothness=0, probed=True
+        polynomial=degree is not None, continuous=at is None, locally_lipschitz=bounded, smoothness=0, probed=True,
+        notes=tuple(notes),
     )
 
 

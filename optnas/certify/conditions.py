@@ -164,7 +164,7 @@ def _zero_stable(ctx: Context, stage: StagePlan, h: np.ndarray) -> Condition:
 
 def two_layer_structure(ctx: Context) -> Condition:
     """Verified from the module T that build makes (its traced forward), not from the block's declaration."""
-    return check_block(ctx.spec, ctx.block, ctx.input_shape)
+    return check_block(ctx.spec, ctx.block, ctx.input_shape, ctx.algorithm.implicit)
 
 
 def activation(ctx: Context) -> Condition:

@@ -38,6 +38,7 @@ from typing import Any
 import torch
 from torch import fx, nn
 
+from . import probe
 from .certificate import Condition
 
 __all__ = ["check_block", "verify"]
@@ -67,11 +68,15 @@ class _Tracer(fx.Tracer):
         return id(m) in self.leaves or super().is_leaf_module(m, module_qualified_name)
 
 
-def verify(module: nn.Module, activation: nn.Module, *, hidden: int, kind: str) -> tuple[bool, str]:
+def verify(
+    module: nn.Module, activation: nn.Module, *, hidden: int, kind: str, shape: tuple[int, ...] | None = None
+) -> tuple[bool, str]:
     """(holds, detail): does ``module`` compute W2·σ(W1·z) as its ``two_layer()`` declares?
 
     ``activation`` is the spec's activation module, ``hidden`` the block's hidden width at this state
-    width, ``kind`` the input kind ("vector", "image", "token"; used only when forward cannot be traced).
+    width, ``kind`` the input kind ("vector", "image", "token") and ``shape`` one input (batch excluded;
+    default: the state width with 6×6 pixels or 3 tokens). The declaration is checked, then T by function
+    (`optnas.certify.probe`), then, where ``forward`` can be traced, its graph.
     """
     declared = getattr(module, "two_layer", None)
     if not callable(declared):
@@ -89,16 +94,23 @@ def verify(module: nn.Module, activation: nn.Module, *, hidden: int, kind: str) 
     if type(act) is not type(activation) or repr(act) != repr(activation):
         return False, f"σ = {act!r} is not the spec's activation {activation!r}"
     names = {id(m): name for name, m in module.named_modules()}
-    label = {k: names.get(id(m), "?") for k, m in (("W1", first), ("σ", act), ("W2", second))}
+    if any(id(m) not in names for m in (first, act, second)):
+        return False, "two_layer() names modules that are not submodules of T"
+    label = {k: names[id(m)] for k, m in (("W1", first), ("σ", act), ("W2", second))}
+    width = _width(first, "in") or 1
+    shape = shape or {"vector": (width,), "image": (width, 6, 6), "token": (3, width)}[kind]
+    ok, by_function = probe.functional(module, first, act, second, tuple(shape), label)
+    if not ok:
+        return False, by_function
     try:
         if "forward" in vars(module):  # fx traces the class's forward, while calls run this one
             raise TypeError("forward is replaced on the instance")
         graph = _Tracer((first, act, second)).trace(module)
-    except Exception as exc:  # any tracing failure (user code) means: check on the data path instead
-        ok, why = _on_data_path(module, first, act, second, kind)
-        return ok, f"checked on a forward pass (forward is not traceable: {exc}): {why}"
+    except Exception as exc:  # any tracing failure (user code): the functional checks stand alone
+        why = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+        return True, f"{label['W1']} → {label['σ']} → {label['W2']} {by_function} (forward not traceable: {why})"
     ok, why = _in_graph(graph, module, first, act, second, label)
-    return ok, f"traced forward: {why}"
+    return ok, (f"traced forward: {why}; {by_function}" if ok else f"traced forward: {why}")
 
 
 def _calls(graph: fx.Graph, root: nn.Module, target: nn.Module) -> list[fx.Node]:
@@ -163,94 +175,93 @@ def _in_graph(
     )
 
 
-def _probe_input(module: nn.Module, first: nn.Module, kind: str) -> torch.Tensor:
-    width = _width(first, "in") or 1
-    shape = {"vector": (2, width), "image": (2, width, 5, 5), "token": (2, 3, width)}[kind]
-    return torch.randn(*shape)
-
-
-def _on_data_path(
-    module: nn.Module, first: nn.Module, act: nn.Module, second: nn.Module, kind: str
-) -> tuple[bool, str]:
-    seen: dict[str, tuple[Any, Any]] = {}
-
-    def record(key: str) -> Callable[..., None]:
-        def hook(_module: nn.Module, args: tuple[Any, ...], out: Any) -> None:  # None: the output is kept
-            seen.setdefault(key, (args[0] if args else None, out))
-
-        return hook
-
-    hooks = [m.register_forward_hook(record(key)) for key, m in (("W1", first), ("σ", act), ("W2", second))]
-    try:
-        with torch.enable_grad():
-            out = module(_probe_input(module, first, kind))
-    finally:
-        for h in hooks:
-            h.remove()
-    for role in ("W1", "σ", "W2"):
-        if role not in seen:
-            return False, f"forward never applies the declared {role}"
-    (_, w1_out), (act_in, act_out), (w2_in, w2_out) = seen["W1"], seen["σ"], seen["W2"]
-    if w2_in is not act_out:
-        return False, "W2's input is not σ's output"
-    if not _depends(act_in, w1_out):
-        return False, "σ's input does not depend on W1's output"
-    if not isinstance(out, torch.Tensor) or not _depends(out, w2_out):
-        return False, "T's output does not depend on W2's output"
-    return True, "W1 → σ → W2 on the path from T's input to its output"
-
-
-def _depends(y: torch.Tensor, x: torch.Tensor) -> bool:
-    if not (y.requires_grad and x.requires_grad):
-        return y is x
-    grad = torch.autograd.grad(y.sum(), x, retain_graph=True, allow_unused=True)[0]
-    return grad is not None
-
-
-# A state width the probe module is built at: the spec's own, unless it is too large to build cheaply.
-PROBE_MAX_WIDTH = 256
+# T is probed at every stage's real width; wider specs are refused (the detail names the limit) rather than
+# certified from a narrower copy of T, which a width-dependent block could fool.
+PROBE_MAX_WIDTH = 4096
+MAX_PIXELS, MAX_TOKENS = 8, 8  # explicit T is probed on at most 8×8 pixels / 8 tokens (the widths are real)
 _CACHE: dict[tuple[Any, ...], tuple[bool, str]] = {}
 
 
-def check_block(spec: Any, block: Any, input_shape: tuple[int, ...] | None) -> Condition:
-    """The certificate's ``two_layer_structure`` condition: build T for ``spec`` and `verify` it."""
+def stage_shapes(
+    spec: Any, kind: str, input_shape: tuple[int, ...] | None, implicit: bool
+) -> list[tuple[int, ...]]:
+    """The input shape of T (batch excluded) in each stage, at the state widths `optnas.build` uses."""
+    from .._shapes import state_features
+    from ..nn.io import downsampled
+
+    width = spec.width if spec.stem == "lift" or input_shape is None else state_features(input_shape)
+    spatial = (input_shape[1], input_shape[2]) if input_shape is not None and kind == "image" else (6, 6)
+    tokens = min(input_shape[0], MAX_TOKENS) if input_shape is not None and kind == "token" else 3
+    shapes: list[tuple[int, ...]] = []
+    for i in range(spec.stages):
+        if i:
+            width, spatial = 2 * width, downsampled(spatial)
+        if kind == "image":  # an implicit T may be normalized at its real H×W (preact_conv): probe that one
+            h, w = spatial if implicit else (min(spatial[0], MAX_PIXELS), min(spatial[1], MAX_PIXELS))
+            shapes.append((width, h, w))
+        else:
+            shapes.append((width,) if kind == "vector" else (tokens, width))
+    return shapes
+
+
+def check_block(
+    spec: Any, block: Any, input_shape: tuple[int, ...] | None, implicit: bool = False
+) -> Condition:
+    """The certificate's ``two_layer_structure`` condition: build T as `optnas.build` does (every stage's
+    width; the contractive construction for implicit algorithms) and `verify` it."""
     from .. import activations, blocks
     from .._shapes import input_kind
 
     kinds = sorted(block.inputs)
     kind = input_kind(input_shape) if input_shape is not None else kinds[0]
     kind = kind if kind in block.inputs else kinds[0]  # build rejects the mismatch with its own message
-    widths = [spec.width] if spec.width <= PROBE_MAX_WIDTH else [PROBE_MAX_WIDTH, 64, 16, spec.width]
+    shapes = stage_shapes(spec, kind, input_shape, implicit)
+    too_wide = [s[0 if kind != "token" else 1] for s in shapes if s[0 if kind != "token" else 1] > PROBE_MAX_WIDTH]
+    if too_wide:
+        return Condition("two_layer_structure", False, (
+            f"state width {too_wide[0]} is above the widths the structure is checked at (<= {PROBE_MAX_WIDTH}): "
+            "T is verified by function at the network's own width, and not certified beyond it"))
     key = (
         spec.block, id(blocks.entry(spec.block)), repr(sorted(spec.block_params.items())),
         spec.activation, id(activations.entry(spec.activation)), repr(sorted(spec.activation_params.items())),
-        kind, widths[0],
+        kind, tuple(shapes), implicit,
     )
     if key not in _CACHE:
-        # the probe builds T and draws an input: on its own RNG, so a certify (inside every build) never moves
-        # the caller's stream, cached or not, and a seeded training is the same in a fresh process
+        # T is built under a forked, seeded RNG (its default init) and probed with a local generator: the
+        # caller's stream never moves, cached or not, and every process reaches the same verdict
         with torch.random.fork_rng(devices=[]):
-            _CACHE[key] = _check(spec, block, kind, widths)
+            torch.manual_seed(0)
+            _CACHE[key] = _check(spec, block, kind, shapes, implicit)
     ok, detail = _CACHE[key]
     return Condition("two_layer_structure", ok, detail)
 
 
-def _check(spec: Any, block: Any, kind: str, widths: list[int]) -> tuple[bool, str]:
+def _build(block: Any, width: int, act: nn.Module, kind: str, shape: tuple[int, ...], implicit: bool) -> nn.Module:
+    if implicit:
+        try:
+            return block.contractive(width, act, kind, tuple(shape[1:]) if kind == "image" else None)
+        except NotImplementedError:  # no contractive construction: the contraction condition refuses it
+            pass
+    return block.build(width, act, kind)
+
+
+def _check(spec: Any, block: Any, kind: str, shapes: list[tuple[int, ...]], implicit: bool) -> tuple[bool, str]:
     from .. import activations
 
-    error: Exception | None = None
-    for width in widths:
+    why = ""
+    for shape in shapes:
+        width = shape[1] if kind == "token" else shape[0]
         act = activations.get(spec.activation, **spec.activation_params)
         try:
-            module = block.build(width, act, kind)
+            module = _build(block, width, act, kind, shape, implicit)
         except (ValueError, TypeError, NotImplementedError) as exc:
-            error = exc
-            continue
+            return False, f"block {spec.block!r} could not be built at width {width} to verify its structure: {exc}"
         hidden = block.hidden_width(width)
-        ok, why = verify(module, activations.get(spec.activation, **spec.activation_params), hidden=hidden, kind=kind)
-        fixed = f"hidden width {block.hidden}" if block.hidden else f"hidden width {block.hidden_multiple}× state width"
+        ok, why = verify(module, activations.get(spec.activation, **spec.activation_params), hidden=hidden,
+                         kind=kind, shape=shape)
         if not ok:
             return False, f"block {spec.block!r} ({kind}, width {width}): {why}"
-        declared = f"{block.structure}; " if block.structure else ""
-        return True, f"{declared}{why}; {fixed}, fixed for every depth"
-    return False, f"block {spec.block!r} could not be built to verify its structure: {error}"
+    fixed = f"hidden width {block.hidden}" if block.hidden else f"hidden width {block.hidden_multiple}× state width"
+    declared = f"{block.structure}; " if block.structure else ""
+    widths = ", ".join(str(s[1] if kind == "token" else s[0]) for s in shapes)
+    return True, f"{declared}{why}; at state width{'s' if len(shapes) > 1 else ''} {widths}; {fixed}, fixed for every depth"
