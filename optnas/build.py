@@ -57,12 +57,13 @@ def build(
             transitions.append(downsample(width, 2 * width))
             width *= 2
             spatial = downsampled(spatial) if spatial else None
-        stages.append(_stage(spec, algorithm, block, width, plan, kind, spatial))
+        stages.append(_stage(spec, algorithm, block, width, plan, kind, spatial, cert.solver_iterations))
     head = {"vector": lambda: nn.Linear(width, num_outputs), "image": lambda: ImageHead(width, num_outputs),
             "token": lambda: TokenHead(width, num_outputs)}[kind]()
     net = Network(stem, stages, transitions, head)
     init_record = INITS[spec.init](net, spec)
     net.certificate = cert  # type: ignore[assignment]
+    net.input_shape = shape  # type: ignore[assignment]  # certify_model(net) reads it
     net.init_record = init_record  # type: ignore[assignment]
     return net
 
@@ -79,7 +80,7 @@ def _stem(stem: str, kind: str, shape: tuple[int, ...], width: int) -> nn.Module
 
 def _stage(
     spec: ArchSpec, algorithm: algorithms.Algorithm, block: blocks.Block,
-    width: int, plan: StagePlan, kind: str, spatial: tuple[int, int] | None,
+    width: int, plan: StagePlan, kind: str, spatial: tuple[int, int] | None, max_iter: int | None = None,
 ) -> Unrolled:
     act = lambda: activations.get(spec.activation, **spec.activation_params)  # noqa: E731
     if algorithm.implicit:
@@ -87,12 +88,12 @@ def _stage(
         ts = [block.contractive(width, act(), kind, spatial) for _ in range(plan.depth)]
     else:
         ts = [block.build(width, act(), kind) for _ in range(plan.depth)]
-    return skeleton(algorithm, ts, plan.steps_module(), layers=plan.layers)
+    return skeleton(algorithm, ts, plan.steps_module(), layers=plan.layers, max_iter=max_iter)
 
 
 def skeleton(
     algorithm: algorithms.Algorithm, ts: Sequence[nn.Module], steps: nn.Module,
-    layers: Sequence[algorithms.Layer] | None = None,
+    layers: Sequence[algorithms.Layer] | None = None, max_iter: int | None = None,
 ) -> Unrolled:
     """The unrolled loop of ``algorithm`` over the modules ``ts`` (one per layer) with step module ``steps``.
 
@@ -110,7 +111,9 @@ def skeleton(
                     for s in layer.sweeps]}
         for layer in (algorithm.layers(depth) if layers is None else layers)
     ]
-    solver = {"max_iter": algorithm.max_iter, "tol": algorithm.tol} if algorithm.implicit else {}  # type: ignore[attr-defined]
+    # max_iter: the certificate's solver_iterations when given (raised to what the certified q needs)
+    budget = max_iter if max_iter is not None else getattr(algorithm, "max_iter", 30)
+    solver = {"max_iter": budget, "tol": algorithm.tol} if algorithm.implicit else {}  # type: ignore[attr-defined]
     return Unrolled(
         list(ts), tables, algorithm.equilibrium(depth).tolist(), steps, implicit=algorithm.implicit, **solver
     )

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .. import limits
+from torch import nn
+
+from .. import activations, limits
 from ..spec import ArchSpec
 from ..stages import StagePlan
 from .certificate import Certificate, Condition, Stage, UncertifiedArchitecture
-from .conditions import CONDITIONS, resolve
+from .conditions import CONDITIONS, Context, resolve
 
-__all__ = ["Certificate", "Condition", "Stage", "UncertifiedArchitecture", "certify", "certify_plan"]
+__all__ = ["Certificate", "Condition", "Stage", "UncertifiedArchitecture", "certify", "certify_model", "certify_plan"]
 
 
 def certify(spec: ArchSpec, input_shape: Sequence[int] | None = None) -> Certificate:
@@ -39,5 +41,39 @@ def certify_plan(
         raise ValueError(f"certify expects an ArchSpec, got {type(spec).__name__}")
     limits.check_spec(spec, None if input_shape is None else tuple(input_shape))  # before any table exists
     ctx = resolve(spec, input_shape, stages)
+    return _run(ctx)
+
+
+def _run(ctx: Context) -> Certificate:
     stage_list = [Stage(s.depth, s.steps, s.h_max) for s in ctx.stages]
-    return Certificate(spec=spec.to_dict(), conditions=[check(ctx) for check in CONDITIONS], stages=stage_list)
+    conditions = [check(ctx) for check in CONDITIONS]
+    return Certificate(spec=ctx.spec.to_dict(), conditions=conditions, stages=stage_list,
+                       solver_iterations=ctx.solver_iterations)
+
+
+def certify_model(net: nn.Module, spec: ArchSpec | None = None, input_shape: Sequence[int] | None = None) -> Certificate:
+    """The certificate of a built (e.g. trained) network from its current state: the tables its forward
+    runs (`optnas.stages.read_plan`) and its σ modules at their current parameters (a learnable slope is
+    checked as trained, against the declared Lipschitz bound and for polynomiality).
+
+    ``spec`` and ``input_shape`` default to what `optnas.build` recorded on the network.
+
+    Example:
+        >>> import optnas
+        >>> net = optnas.build(optnas.ArchSpec(algorithm="gd", depth=2, width=8), (2,), 3)
+        >>> optnas.certify.certify_model(net).ok
+        True
+    """
+    from ..stages import read_plan
+
+    recorded = getattr(net, "certificate", None)
+    if spec is None:
+        if not isinstance(recorded, Certificate):
+            raise ValueError("certify_model: the network records no certificate (not built by optnas.build): pass spec=")
+        spec = ArchSpec.from_dict(recorded.spec)
+    shape = input_shape if input_shape is not None else getattr(net, "input_shape", None)
+    limits.check_spec(spec, None if shape is None else tuple(shape))
+    ctx = resolve(spec, shape, read_plan(net))
+    kind = type(activations.get(spec.activation, **spec.activation_params))
+    ctx.act_modules = tuple(m for m in net.modules() if type(m) is kind)
+    return _run(ctx)

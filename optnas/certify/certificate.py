@@ -18,6 +18,9 @@ class Condition:
     # True when this call could not check it (the width lift needs the input shape): it does not count
     # against ``ok``, is never printed as holding, and `optnas.build` checks it at the real input shape
     deferred: bool = False
+    # non-empty when the check rests on a choice of ours rather than on the theorem (growing products
+    # accepted, a numerical contraction estimate): what the choice is, shown on the verdict line
+    ours: str = ""
 
     def __post_init__(self) -> None:
         # numpy comparisons give numpy.bool, which JSON and Optuna user attrs reject
@@ -61,6 +64,9 @@ class Certificate:
     spec: dict[str, Any]
     conditions: list[Condition] = field(default_factory=list)
     stages: list[Stage] = field(default_factory=list)
+    # implicit networks: the fixed-point iterations the solver runs, max(max_iter, what the certified
+    # contraction factor q needs for the solver's tolerance); None for explicit ones
+    solver_iterations: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -70,10 +76,11 @@ class Certificate:
         return [c for c in self.conditions if not c.holds]
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "ok": self.ok, "spec": self.spec, "conditions": [asdict(c) for c in self.conditions],
             "stages": [{"depth": s.depth, "steps": list(s.steps), "h_max": s.h_max} for s in self.stages],
         }
+        return out | ({"solver_iterations": self.solver_iterations} if self.solver_iterations is not None else {})
 
     def record(self) -> dict[str, Any]:
         """`to_dict` as a trial stores it: without the spec (the trial's ``spec`` attribute holds it), the
@@ -88,9 +95,12 @@ class Certificate:
             >>> Certificate.from_dict(c.record(), spec={"algorithm": "gd"}) == c
             True
         """
-        conditions = [{k: v for k, v in asdict(c).items() if v is not False or k == "holds"} for c in self.conditions]
+        conditions = [
+            {k: v for k, v in asdict(c).items() if (v is not False and v != "") or k == "holds"} for c in self.conditions
+        ]
         stages = [{"depth": s.depth, "h_max": s.h_max} for s in self.stages]
-        return {"ok": self.ok, "conditions": conditions, "stages": stages}
+        out = {"ok": self.ok, "conditions": conditions, "stages": stages}
+        return out | ({"solver_iterations": self.solver_iterations} if self.solver_iterations is not None else {})
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
@@ -101,7 +111,7 @@ class Certificate:
         # certificates stored before stages were recorded have none
         stages = [Stage(s["depth"], tuple(s.get("steps", ())), s.get("h_max")) for s in data.get("stages", [])]
         return cls(spec=data.get("spec", spec or {}), conditions=[Condition(**c) for c in data["conditions"]],
-                   stages=stages)
+                   stages=stages, solver_iterations=data.get("solver_iterations"))
 
     def summary(self) -> str:
         """One line: verdict, the spec's names, and the failing conditions."""
@@ -113,13 +123,35 @@ class Certificate:
             return f"ok    {what}"
         return f"FAIL  {what}: " + "; ".join(f"{c.name}: {c.detail}" for c in self.failing())
 
+    def verdict(self) -> str:
+        """The first line of `format`: what the theorem says of this skeleton, and our own choices.
+
+        The universality theorem is about the family of networks as depth grows: a certificate says its
+        conditions hold for the skeleton (algorithm, block, activation, width), not that one fixed-depth
+        network approximates everything. Conditions that rest on a choice of ours say so here.
+
+        Example:
+            >>> import optnas
+            >>> print(optnas.certify(optnas.ArchSpec(algorithm="gd")).verdict())
+            conditions of the universality theorem hold for this skeleton (gd / mlp2 / relu, width 16): as depth grows, these networks approximate any continuous function on compacta
+        """
+        sp = self.spec
+        what = f"{sp.get('algorithm')} / {sp.get('block')} / {sp.get('activation')}, width {sp.get('width')}"
+        if not self.ok:
+            failing = ", ".join(c.name for c in self.failing())
+            return f"NOT certified: the universality theorem's conditions fail for this skeleton ({what}): {failing}"
+        line = (f"conditions of the universality theorem hold for this skeleton ({what}): as depth grows, these "
+                "networks approximate any continuous function on compacta")
+        ours = [f"{c.name}: {c.ours}" for c in self.conditions if c.ours]
+        return line + (f" [ours] {'; '.join(ours)}" if ours else "")
+
     def format(self) -> str:
         """Human-readable lines: the verdict, then one line per condition."""
-        verdict = "CERTIFIED universal approximator" if self.ok else "NOT certified"
-        lines = [f"{verdict}: {self.spec.get('algorithm')} / {self.spec.get('block')} / {self.spec.get('activation')}"]
+        lines = [self.verdict()]
         for c in self.conditions:
             mark = "open" if c.deferred else "ok  " if c.holds else "FAIL"
-            lines.append(f"  [{mark}] {c.name}{' (numerical)' if c.numerical else ''}: {c.detail}")
+            tags = (" (numerical)" if c.numerical else "") + (" [ours]" if c.ours else "")
+            lines.append(f"  [{mark}] {c.name}{tags}: {c.detail}")
         return "\n".join(lines)
 
 

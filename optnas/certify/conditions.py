@@ -6,6 +6,7 @@ Every check reads the same coefficient tables the network's forward pass runs on
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -42,6 +43,11 @@ class Context:
     block: blocks.Block
     input_shape: tuple[int, ...] | None
     stages: tuple[StagePlan, ...]
+    # the σ modules of a built (trained) network: their current parameters are checked (`certify_model`)
+    act_modules: tuple[Any, ...] = ()
+    # implicit: the fixed-point iterations the built network's solver runs (max_iter raised to what the
+    # certified contraction factor needs for the tolerance); set by the contraction condition
+    solver_iterations: int | None = None
     deeper: dict[tuple[int, float | None], float] = field(default_factory=dict)  # cache of _deeper_bound
 
     def steps(self, stage: StagePlan) -> list[np.ndarray]:
@@ -101,7 +107,7 @@ def consistency(ctx: Context) -> Condition:
                 if abs(d.t_input) < 1e-12:
                     return Condition("consistency", False, f"{at}layer {k}: T sees no x at equilibrium (C·e = 0)")
                 if not d.simple:
-                    why = f"{at}layer {k}: eigenvalue 1 of A is not simple (a repeated root at 1)"
+                    why = f"{at}layer {k}: eigenvalue 1 of A is not simple (a repeated root at 1){d.note}"
                     return Condition("consistency", False, why)
                 if not d.step > 0:
                     why = f"{at}layer {k}: effective step w·b = {d.step:.4g} is not positive"
@@ -126,16 +132,19 @@ def zero_stability(ctx: Context) -> Condition:
     for stage in ctx.stages:
         for h in ctx.steps(stage):
             last = _zero_stable(ctx, stage, h)
-            verdicts.append(Condition(last.name, last.holds, ctx.where(stage) + last.detail, last.numerical))
+            verdicts.append(Condition(last.name, last.holds, ctx.where(stage) + last.detail, last.numerical,
+                                      ours=last.ours))
     failing = [v for v in verdicts if not v.holds]
     chosen = failing[0] if failing else verdicts[-1]
     if not failing and len(ctx.stages) > 1 and last is not None:  # the last verdict, said of every stage
-        chosen = Condition(last.name, True, f"every stage: {last.detail}", last.numerical)
+        chosen = Condition(last.name, True, f"every stage: {last.detail}", last.numerical, ours=last.ours)
     if ctx.schedule.learnable:
         where = "every" if not failing else "some"
+        grid = f"learnable steps checked on the grid h in {[round(t, 2) for t in H_GRID]}·h_max"
         return Condition(
             "zero_stability", not failing,
             f"checked at h in {[round(t, 2) for t in H_GRID]}·h_max ({where} point): {chosen.detail}", numerical=True,
+            ours=f"{grid}; {chosen.ours}" if chosen.ours else grid,
         )
     return chosen
 
@@ -159,7 +168,10 @@ def _zero_stable(ctx: Context, stage: StagePlan, h: np.ndarray) -> Condition:
         f"time-varying A_k: max ||A_k···A_j||_2 = {m_here:.4g} at depth {L}, {m_base:.4g} at {base}, "
         f"{m_deep:.4g} at {4 * base} ({growth}, ratio {ratio:.3g} <= {GROWTH_LIMIT} required)"
     )
-    return Condition("zero_stability", ok, detail, numerical=True)
+    ours = ("products of the time-varying A_k grow with depth (ratio {r:.3g} from depth {b} to {d}), accepted up to "
+            "linear growth" if ratio > 1.05 else "products of the time-varying A_k bounded over depths {b} to {d}, "
+            "a numerical estimate").format(r=ratio, b=base, d=4 * base)
+    return Condition("zero_stability", ok, detail, numerical=True, ours=ours)
 
 
 def two_layer_structure(ctx: Context) -> Condition:
@@ -175,14 +187,35 @@ def activation(ctx: Context) -> Condition:
             (info.polynomial, "is a polynomial (a polynomial σ gives no universal approximation)"),
             (not info.continuous, "is not continuous"),
             (not info.locally_lipschitz, "is not locally Lipschitz"),
+            (not info.declared, "is not declared non-polynomial (register it with polynomial=False; a probe "
+                                f"excludes polynomials up to degree {activations.MAX_DEGREE} only)"),
         ) if bad
     ]
-    how = "probed numerically" if info.probed else "declared"
+    trained = trained_activation(ctx)
+    problems += trained[0]
+    how = f"declared; probed: {'; '.join(info.notes)}" if info.probed else "declared"
     if problems:
         return Condition("activation", False, f"{spec.activation} {' and '.join(problems)} ({how})")
     smooth = "C^∞" if info.smoothness == float("inf") else f"C^{int(info.smoothness)}"
-    detail = f"{spec.activation}: continuous, locally Lipschitz, not a polynomial, {smooth} ({how})"
+    detail = f"{spec.activation}: continuous, locally Lipschitz, not a polynomial, {smooth} ({how}){trained[1]}"
     return Condition("activation", True, detail)
+
+
+def trained_activation(ctx: Context) -> tuple[list[str], str]:
+    """(problems, note) of the σ modules of a built network at their current (trained) parameters."""
+    mods = [m for m in ctx.act_modules if activations.trainable(m)]
+    if not mods:
+        return [], ""
+    problems = []
+    for m in mods:
+        degree, _ = activations.polynomial_degree(m)
+        if degree is not None:
+            problems.append(f"is a polynomial of degree {degree} at its trained parameters")
+            break
+    if activations.info(ctx.spec.activation, **ctx.spec.activation_params).lipschitz is None:
+        return problems, f"; {len(mods)} trained σ checked"
+    slope = max(activations.max_slope(m) for m in mods)
+    return problems, f"; {len(mods)} trained σ checked (slope <= {slope:.4g})"
 
 
 def width_lift(ctx: Context) -> Condition:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import math
+import warnings
 from typing import Any
 
 import torch
@@ -103,7 +104,8 @@ def _run(
 
     hooks = [m.register_forward_hook(record(k)) for k, m in (("W1", first), ("σ", act), ("W2", second))]
     try:
-        with torch.enable_grad(), DataFlow([x], trusted_modules(t, [act])) as flow:
+        with torch.enable_grad(), warnings.catch_warnings(), DataFlow([x], trusted_modules(t, [act])) as flow:
+            warnings.simplefilter("ignore")  # torch warns when a forward reads a tensor that requires grad
             out = t(x)
     finally:
         for h in hooks:

@@ -20,6 +20,8 @@ so they cannot contradict each other. Heavy ball (roots 1 and β) is therefore c
 
 from __future__ import annotations
 
+import cmath
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -38,6 +40,18 @@ class Cluster:
     value: complex
     count: int
     independent: int  # geometric multiplicity: independent eigenvectors (m − rank(A − value·I))
+    members: tuple[complex, ...] = ()  # the eigenvalues as computed (50 digits, rounded to doubles)
+
+    def merged(self, tol: float) -> str:
+        """When the tolerance merged distinct computed roots: which, how far apart, and what that means."""
+        distinct = sorted(set(self.members), key=lambda z: (z.real, z.imag))
+        if len(distinct) < 2:
+            return ""
+        spread = max(abs(a - b) for a in distinct for b in distinct)
+        return (f"; the computed roots {', '.join(_polar(z) for z in distinct)} lie {spread:.2g} apart, within the "
+                f"tolerance {tol:.2g} (EIG_TOL·max(1, ‖A‖₂)), so they count as one root of multiplicity "
+                f"{self.count}: double precision cannot tell roots this close apart, and they may be distinct "
+                "simple roots")
 
     @property
     def semisimple(self) -> bool:
@@ -97,20 +111,35 @@ def _spectrum(m: int, raw: bytes) -> Spectrum:
             if len(g) > 1:
                 sv = mpmath.svd_c(am - mpmath.mpc(center.real, center.imag) * mpmath.eye(m), compute_uv=False)
                 independent = sum(1 for s in sv if abs(s) <= tol)
-            clusters.append(Cluster(center, len(g), independent))
+            clusters.append(Cluster(center, len(g), independent, tuple(g)))
     return Spectrum(tuple(clusters), tol)
 
 
 def eigen_summary(a: np.ndarray) -> str:
     """The clusters, largest modulus first, a repeated one with its multiplicity (``1 (×2)``)."""
-    return ", ".join(_fmt(c.value) + (f" (×{c.count})" if c.count > 1 else "") for c in spectrum(a).clusters)
+    spec = spectrum(a)
+
+    def one(c: Cluster) -> str:
+        near = abs(abs(c.value) - 1) <= spec.tol and abs(c.value) != 1.0  # on the circle by the tolerance only
+        return (_polar(c.value) if near else _fmt(c.value)) + (f" (×{c.count})" if c.count > 1 else "")
+
+    return ", ".join(one(c) for c in spec.clusters)
 
 
 def _fmt(z: complex) -> str:
+    """The root as computed, to 10 significant digits (a root at 1 + 2e-7 must not print as 1)."""
     z = complex(z)
     if abs(z.imag) < 1e-12:
-        return f"{z.real:.6g}"
-    return f"{z.real:.4g}{'+' if z.imag >= 0 else '-'}{abs(z.imag):.4g}i"
+        return f"{z.real:.10g}"
+    return f"{z.real:.10g}{'+' if z.imag >= 0 else '-'}{abs(z.imag):.10g}i"
+
+
+def _polar(z: complex) -> str:
+    """``_fmt`` with modulus and argument: ``-1.0000002 (|λ| = 1.0000002, arg = 1π)``."""
+    z = complex(z)
+    turn = cmath.phase(z) / math.pi
+    arg = {0.0: "0", 1.0: "π", -1.0: "-π"}.get(turn, f"{turn:.6g}π")
+    return f"{_fmt(z)} (|λ| = {abs(z):.10g}, arg = {arg})"
 
 
 def power_bounded(a: np.ndarray) -> tuple[bool, str]:
@@ -119,12 +148,13 @@ def power_bounded(a: np.ndarray) -> tuple[bool, str]:
     for c in spec.on_circle():
         if not c.semisimple:
             return False, (
-                f"eigenvalue {_fmt(c.value)} on the unit circle is repeated ({c.count}×) with {c.independent} "
-                f"independent eigenvector(s) (eigenvalues within {spec.tol:.1g} are one)"
+                f"eigenvalue {_polar(c.value)} on the unit circle is repeated ({c.count}×) with {c.independent} "
+                f"independent eigenvector(s) (eigenvalues within {spec.tol:.2g} are one){c.merged(spec.tol)}"
             )
     outside = spec.outside()
     if outside:
-        return False, f"eigenvalue(s) {', '.join(_fmt(c.value) for c in outside)} outside the unit disc"
+        return False, (f"eigenvalue(s) {', '.join(_polar(c.value) for c in outside)} outside the unit disc "
+                       f"(|λ| > 1 + {spec.tol:.2g})")
     return True, f"eigenvalues {eigen_summary(a)}: inside the closed unit disc, unit-modulus ones semisimple"
 
 
@@ -152,6 +182,7 @@ class Drift:
     simple: bool
     step: float  # effective step w·b along e (w: left eigenvector of eigenvalue 1, w·e = 1)
     t_input: float  # C·e: how much of x the module T sees at equilibrium
+    note: str = ""  # when eigenvalue 1 is not simple: the computed roots there (and the tolerance's effect)
 
 
 def drift(a: np.ndarray, b: np.ndarray, c: np.ndarray, e: np.ndarray, *, proven_simple: bool = False) -> Drift:
@@ -159,18 +190,22 @@ def drift(a: np.ndarray, b: np.ndarray, c: np.ndarray, e: np.ndarray, *, proven_
     structural argument, which skips the eigenvalue computation), and the effective step along e."""
     tol = EIG_TOL * max(1.0, float(np.linalg.norm(a, 2)))
     preserved = bool(np.max(np.abs(a @ e - e), initial=0.0) <= tol)
+    note = ""
     if proven_simple:
         simple = True
     else:
-        one = spectrum(a).at(1.0)
+        spec = spectrum(a)
+        one = spec.at(1.0)
         simple = one is not None and one.count == 1
+        if one is not None and not simple:
+            note = one.merged(spec.tol) or f"; computed root {_polar(one.value)} (×{one.count})"
     step = float("nan")
     if simple:
         w = _left_null(a) if not proven_simple else _left_null_double(a)
         denom = float(w @ e)
         if abs(denom) > TOL:
             step = float((w / denom) @ b)
-    return Drift(preserved, simple, step, float(c @ e))
+    return Drift(preserved, simple, step, float(c @ e), note)
 
 
 def _left_null(a: np.ndarray) -> np.ndarray:

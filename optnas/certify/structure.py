@@ -212,9 +212,9 @@ def check_block(
     from .. import activations, blocks
     from .._shapes import input_kind
 
-    kinds = sorted(block.inputs)
-    kind = input_kind(input_shape) if input_shape is not None else kinds[0]
-    kind = kind if kind in block.inputs else kinds[0]  # build rejects the mismatch with its own message
+    first = next(k for k in ("vector", "token", "image") if k in block.inputs)  # the cheapest probe
+    kind = input_kind(input_shape) if input_shape is not None else first
+    kind = kind if kind in block.inputs else first  # build rejects the mismatch with its own message
     shapes = stage_shapes(spec, kind, input_shape, implicit)
     too_wide = [s[0 if kind != "token" else 1] for s in shapes if s[0 if kind != "token" else 1] > PROBE_MAX_WIDTH]
     if too_wide:

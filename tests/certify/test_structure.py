@@ -25,7 +25,7 @@ def test_every_builtin_block_passes_on_every_input_kind(block: str, activation: 
     for kind in sorted(blocks.get(block).inputs):
         cond = _structure(optnas.ArchSpec(block=block, activation=activation, width=8), SHAPES[kind])
         assert cond.holds, cond.detail
-        assert "traced forward" in cond.detail and "→" in cond.detail
+        assert "traced forward" in cond.detail and "→" in cond.detail and "checked by function" in cond.detail
 
 
 class _Declared(nn.Module):
@@ -53,11 +53,20 @@ class _Half(_Declared):
 
 
 class _Untraceable(_Declared):
-    """Data-dependent control flow: torch.fx cannot trace it, so the check runs on a forward pass."""
+    """Data-dependent control flow (never taken on ordinary inputs): rejected, whichever branch runs."""
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         if float(z.sum()) > 1e9:
             return z
+        return self.fc2(self.act(self.fc1(z)))
+
+
+class _ShapeBranch(_Declared):
+    """Branches on the input's rank, not its values: torch.fx cannot trace it, the functional check passes it."""
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        if z.dim() == 3:
+            return self.fc2(self.act(self.fc1(z))).mean(1, keepdim=True).expand_as(z)
         return self.fc2(self.act(self.fc1(z)))
 
 
@@ -96,7 +105,8 @@ def user_block() -> Iterator[Callable[[type[nn.Module]], str]]:
     [
         (_NoActivation, "never applies the declared σ (act)"),
         (_Half, "never applies the declared W1 (fc1)"),
-        (_UntraceableFake, "W2's input is not σ's output"),
+        (_UntraceableFake, "reads the data into Python (Tensor.__float__): data-dependent control flow"),
+        (_Untraceable, "reads the data into Python (Tensor.__float__): data-dependent control flow"),
     ],
 )
 def test_fakes_that_declare_the_structure_are_rejected(user_block, module, needle) -> None:
@@ -106,10 +116,10 @@ def test_fakes_that_declare_the_structure_are_rejected(user_block, module, needl
     assert needle in cond.detail, cond.detail
 
 
-def test_untraceable_forward_is_checked_on_a_forward_pass(user_block) -> None:
-    cond = _structure(optnas.ArchSpec(block=user_block(_Untraceable), width=6), (2,))
+def test_untraceable_forward_without_data_dependence_is_checked_by_function(user_block) -> None:
+    cond = _structure(optnas.ArchSpec(block=user_block(_ShapeBranch), width=6), (2,))
     assert cond.holds, cond.detail
-    assert "checked on a forward pass" in cond.detail
+    assert "checked by function" in cond.detail and "forward not traceable" in cond.detail
 
 
 def test_instance_forward_replaced_runs_the_data_path_check() -> None:
@@ -142,11 +152,11 @@ def test_a_norm_between_w1_and_sigma_folds_into_w1_but_not_between_sigma_and_w2(
             return self.fc2(self.norm(self.act(self.fc1(z))))
 
     ok, detail = verify(NormAfter(4, 8, nn.ReLU()), nn.ReLU(), hidden=8, kind="vector")
-    assert not ok and "not applied to σ(W1·z)" in detail
+    assert not ok and "W2's input is not σ's output" in detail
 
 
 def test_user_activation_passes_with_its_own_module(user_block) -> None:
-    @activations.register("softsign_test", overwrite=True)
+    @activations.register("softsign_test", polynomial=False, overwrite=True)
     def softsign(z: torch.Tensor) -> torch.Tensor:
         return z / (1 + z.abs())
 
