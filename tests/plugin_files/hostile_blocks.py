@@ -113,19 +113,21 @@ class ClampedPReLU(FreePReLU):
         return torch.where(z >= 0, z, self.slope.clamp(-1.0, 1.0) * z)
 
 
-optnas.activations.register("h_prelu_free", lipschitz=1.0)(FreePReLU)
+optnas.activations.register("h_prelu_free", lipschitz=1.0, polynomial=False)(FreePReLU)
+optnas.activations.register("h_prelu_clamped", lipschitz=1.0, polynomial=False,
+                            lipschitz_over_training="parametrized")(ClampedPReLU)
 # a false declaration: "parametrized" but the slope is free; the certificate's parameter probe finds it
-optnas.activations.register("h_prelu_clamped", lipschitz=1.0, lipschitz_over_training="parametrized")(ClampedPReLU)
-optnas.activations.register("h_prelu_init", lipschitz=1.0, lipschitz_over_training="parametrized")(FreePReLU)
+optnas.activations.register("h_prelu_init", lipschitz=1.0, polynomial=False,
+                            lipschitz_over_training="parametrized")(FreePReLU)
 
 
-@optnas.activations.register("h_nearly_linear")
+@optnas.activations.register("h_nearly_linear", polynomial=False)  # a false declaration: the probe finds degree 9
 def nearly_linear(z: torch.Tensor) -> torch.Tensor:
     """z + 1e-9·z^9: a polynomial of degree 9 that a degree-8 fit misses."""
     return z + 1e-9 * z**9
 
 
-@optnas.activations.register("h_round_act")
+@optnas.activations.register("h_round_act", polynomial=False)
 def round_act(z: torch.Tensor) -> torch.Tensor:
     """round(z) + z: jumps of 1 at every half-integer (finite differences at step 1e-3 see slope ~1000)."""
     return torch.round(z) + z
