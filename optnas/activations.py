@@ -13,7 +13,6 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 import math
 from collections.abc import Callable, Mapping
@@ -101,10 +100,10 @@ class _ActivationRegistry(Registry[Any]):
             (1.0, True, True)
             >>> unregister("sine")
         """
-        if lipschitz is not None or polynomial is not None or lipschitz_over_training is not None:
-            if info is not None:
-                raise ValueError(f"activation {name!r}: give lipschitz, polynomial and lipschitz_over_training "
-                                 "inside info=ActivationInfo(...), not both")
+        declared = (lipschitz, polynomial, lipschitz_over_training)
+        if info is not None and any(v is not None for v in declared):
+            raise ValueError(f"activation {name!r}: give lipschitz, polynomial and lipschitz_over_training "
+                             "inside info=ActivationInfo(...), not both")
         if lipschitz is not None and (isinstance(lipschitz, bool) or not isinstance(lipschitz, int | float) or not (
             0 < lipschitz < math.inf
         )):
@@ -247,6 +246,17 @@ def _wrap(fn: Callable[..., torch.Tensor], name: str) -> Callable[..., nn.Module
     return factory
 
 
+def _device(module: Callable[[torch.Tensor], torch.Tensor]) -> torch.device:
+    params = list(module.parameters()) if isinstance(module, nn.Module) else []
+    return params[0].device if params else torch.device("cpu")
+
+
+def _on(module: Callable[[torch.Tensor], torch.Tensor], z: torch.Tensor) -> torch.Tensor:
+    """σ(z) as a float64 CPU tensor, z moved to the device of σ's parameters (a trained σ may be on a GPU)."""
+    with torch.no_grad():
+        return module(z.to(_device(module))).double().cpu()
+
+
 MAX_DEGREE = 16  # polynomials up to this degree are found by the probe; above it the declaration decides
 # two grids: a fine one where activations bend, a coarse wide one (a step of 7.3 makes the 17th difference
 # of sin about 0.6, far above rounding); a polynomial's (d+1)th differences vanish on both
@@ -265,16 +275,16 @@ def polynomial_degree(module: Callable[[torch.Tensor], torch.Tensor]) -> tuple[i
         >>> polynomial_degree(lambda z: z + 1e-9 * z**9)[0], polynomial_degree(torch.tanh)[0]
         (9, None)
     """
-    ratios = []
+    ratios: list[float] = []
     for d in range(MAX_DEGREE + 1):
         worst = 0.0
         for grid in _GRIDS:
             with torch.no_grad():
-                y = np.asarray(module(torch.as_tensor(grid, dtype=torch.float64)).double().numpy(), dtype=float)
+                raw = module(torch.as_tensor(grid, dtype=torch.float64).to(_device(module)))
+            y = np.asarray(raw.double().cpu().numpy(), dtype=float)
             if not np.all(np.isfinite(y)):
                 return None, "not finite on the probe grid"
-            eps = float(np.finfo(np.float32).eps) if module(torch.zeros(1, dtype=torch.float64)).dtype == torch.float32 \
-                else float(np.finfo(float).eps)
+            eps = float(np.finfo(np.float32).eps if raw.dtype != torch.float64 else np.finfo(float).eps)
             diff = np.diff(y, n=d + 1)
             window = np.lib.stride_tricks.sliding_window_view(np.abs(y), d + 2).max(axis=1)
             bound = 2 ** (d + 1) * 8 * eps * np.maximum(window, 1e-300)
@@ -296,7 +306,7 @@ def jump(module: Callable[[torch.Tensor], torch.Tensor]) -> float | None:
     Lipschitz σ's rise shrinks with the interval, a jump's stays."""
     z = torch.linspace(-10.0, 10.0, 20001, dtype=torch.float64)
     with torch.no_grad():
-        y = module(z).double()
+        y = _on(module, z)
         rise = (y[1:] - y[:-1]).abs()
         if not bool(torch.isfinite(rise).all()):
             return float(z[int(torch.nonzero(~torch.isfinite(rise))[0])])
@@ -306,7 +316,7 @@ def jump(module: Callable[[torch.Tensor], torch.Tensor]) -> float | None:
         first = (yhi - ylo).abs()
         for _ in range(40):
             mid = (lo + hi) / 2
-            ym = module(mid).double()
+            ym = _on(module, mid)
             left = (ym - ylo).abs() >= (yhi - ym).abs()
             hi, yhi = torch.where(left, mid, hi), torch.where(left, ym, yhi)
             lo, ylo = torch.where(left, lo, mid), torch.where(left, ylo, ym)
@@ -338,8 +348,7 @@ def probe_info(module: Callable[[torch.Tensor], torch.Tensor]) -> ActivationInfo
 def max_slope(module: Callable[[torch.Tensor], torch.Tensor]) -> float:
     """The largest finite-difference slope of σ on a float64 grid of [-10, 10] (step 1e-3); inf if not finite."""
     z = torch.linspace(-10.0, 10.0, 20001, dtype=torch.float64)
-    with torch.no_grad():
-        y = module(z).double()
+    y = _on(module, z)
     slopes = (y[1:] - y[:-1]).abs() / (z[1] - z[0])
     return float(slopes.max()) if bool(torch.isfinite(slopes).all()) else math.inf
 

@@ -51,7 +51,9 @@ def _run(ctx: Context) -> Certificate:
                        solver_iterations=ctx.solver_iterations)
 
 
-def certify_model(net: nn.Module, spec: ArchSpec | None = None, input_shape: Sequence[int] | None = None) -> Certificate:
+def certify_model(
+    net: nn.Module, spec: ArchSpec | None = None, input_shape: Sequence[int] | None = None
+) -> Certificate:
     """The certificate of a built (e.g. trained) network from its current state: the tables its forward
     runs (`optnas.stages.read_plan`) and its σ modules at their current parameters (a learnable slope is
     checked as trained, against the declared Lipschitz bound and for polynomiality).
@@ -69,7 +71,8 @@ def certify_model(net: nn.Module, spec: ArchSpec | None = None, input_shape: Seq
     recorded = getattr(net, "certificate", None)
     if spec is None:
         if not isinstance(recorded, Certificate):
-            raise ValueError("certify_model: the network records no certificate (not built by optnas.build): pass spec=")
+            raise ValueError("certify_model: the network records no certificate (not built by optnas.build); "
+                             "pass spec=")
         spec = ArchSpec.from_dict(recorded.spec)
     shape = input_shape if input_shape is not None else getattr(net, "input_shape", None)
     limits.check_spec(spec, None if shape is None else tuple(shape))

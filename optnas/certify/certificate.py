@@ -96,7 +96,8 @@ class Certificate:
             True
         """
         conditions = [
-            {k: v for k, v in asdict(c).items() if (v is not False and v != "") or k == "holds"} for c in self.conditions
+            {k: v for k, v in asdict(c).items() if (v is not False and v != "") or k == "holds"}
+            for c in self.conditions
         ]
         stages = [{"depth": s.depth, "h_max": s.h_max} for s in self.stages]
         out = {"ok": self.ok, "conditions": conditions, "stages": stages}
@@ -132,8 +133,13 @@ class Certificate:
 
         Example:
             >>> import optnas
-            >>> print(optnas.certify(optnas.ArchSpec(algorithm="gd")).verdict())
-            conditions of the universality theorem hold for this skeleton (gd / mlp2 / relu, width 16): as depth grows, these networks approximate any continuous function on compacta
+            >>> line = optnas.certify(optnas.ArchSpec(algorithm="gd", width=16)).verdict()
+            >>> line.split(": ")[0]
+            'conditions of the universality theorem hold for this skeleton (gd / mlp2 / relu, width 16)'
+            >>> line.split(": ")[1]
+            'as depth grows, these networks approximate any continuous function on compacta'
+            >>> optnas.certify(optnas.ArchSpec(algorithm="nesterov")).verdict().split(" [ours] ")[1][:40]
+            'zero_stability: products of the time-va'
         """
         sp = self.spec
         what = f"{sp.get('algorithm')} / {sp.get('block')} / {sp.get('activation')}, width {sp.get('width')}"

@@ -6,8 +6,8 @@ Every check reads the same coefficient tables the network's forward pass runs on
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 

@@ -52,8 +52,9 @@ def contraction(ctx: Context) -> Condition:
         why = next((n for n in info.notes if "Lip(σ)" in n), "")
         return Condition(
             "contraction", False,
-            f"activation {spec.activation} {'has no Lipschitz bound over training: ' + why if why else 'is not globally Lipschitz'}"
-            ": no step size makes x -> u + c·T(x) a contraction, and the fixed-point solve can diverge",
+            f"activation {spec.activation} "
+            + (f"has no Lipschitz bound over training: {why}" if why else "is not globally Lipschitz")
+            + ": no step size makes x -> u + c·T(x) a contraction, and the fixed-point solve can diverge",
         )
     trained = [m for m in ctx.act_modules if activations.trainable(m)]
     if trained:  # a built network: its σ at their current parameters
@@ -69,11 +70,12 @@ def contraction(ctx: Context) -> Condition:
     ok = q < 1.0
     solve = ""
     if ok:
-        needed = iterations_needed(q, alg.tol)
-        ctx.solver_iterations = max(alg.max_iter, needed)
-        solve = (f"; at q = {q:.4g} the solver needs {needed} fixed-point iterations for tol {alg.tol:g} "
-                 f"(q^(n-1) <= tol [ours]): max_iter = {alg.max_iter}"
-                 + (" suffices" if alg.max_iter >= needed else f" is raised to {needed} in the built network"))
+        tol, max_iter = float(getattr(alg, "tol", 1e-4)), int(getattr(alg, "max_iter", 30))  # `Implicit`'s solver
+        needed = iterations_needed(q, tol)
+        ctx.solver_iterations = max(max_iter, needed)
+        solve = (f"; at q = {q:.4g} the solver needs {needed} fixed-point iterations for tol {tol:g} "
+                 f"(q^(n-1) <= tol [ours]): max_iter = {max_iter}"
+                 + (" suffices" if max_iter >= needed else f" is raised to {needed} in the built network"))
     return Condition(
         "contraction", ok,
         f"max_k c_k·Lip(T) <= {c:.4g}·{bound:.4g} = {q:.4g} {'<' if q < 1 else '>='} 1 "

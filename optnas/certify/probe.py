@@ -73,7 +73,8 @@ def functional(
         t = copy.deepcopy(module).to(dtype).eval()
         roles = _roles(module, t, first, act, second)
         try:
-            return _run(t, *roles, shape, dtype, label)
+            first_t, act_t, second_t = roles
+            return _run(t, first_t, act_t, second_t, shape, dtype, label)
         except (RuntimeError, TypeError) as exc:  # e.g. a user forward fixed to float32
             errors.append(f"{dtype}: {str(exc).splitlines()[0][:160]}")
     return False, f"forward raised on the probe inputs ({'; '.join(errors)})"
@@ -124,7 +125,8 @@ def _run(
     if not isinstance(out, torch.Tensor):
         return False, f"T returns {type(out).__name__}, not a tensor"
     if tuple(out.shape) != tuple(x.shape):
-        return False, f"T maps inputs of shape {tuple(x.shape[1:])} to {tuple(out.shape[1:])}: it must keep the state's shape"
+        return False, (f"T maps inputs of shape {tuple(x.shape[1:])} to {tuple(out.shape[1:])}: it must keep the "
+                       "state's shape")
     if not bool(torch.isfinite(out).all()):
         return False, "T's output is not finite on the probe inputs"
     scale = max(1.0, float(out.detach().abs().max()))
@@ -135,7 +137,7 @@ def _run(
     chain = _chain(seen)
     if isinstance(chain, str):
         return False, chain
-    w1_out, act_in, w2_out = chain
+    w1_out, _, w2_out = chain
     spread = float((out - out[:1]).detach().abs().max())
     if spread <= rel * scale:
         return False, f"T's output is constant: the same for {BATCH} different seeded inputs (the network is affine)"
@@ -167,7 +169,8 @@ def _chain(seen: dict[str, list[tuple[Any, Any]]]) -> tuple[torch.Tensor, torch.
                 continue
             why = "σ's input (the one W2 reads) does not depend on W1's output"
             for _, w1_out in seen["W1"]:
-                if isinstance(w1_out, torch.Tensor) and _nonzero(_grad(act_in, w1_out, torch.ones_like(act_in)), 1.0, 0.0):
+                fed = isinstance(w1_out, torch.Tensor) and _grad(act_in, w1_out, torch.ones_like(act_in))
+                if isinstance(fed, torch.Tensor) and _nonzero(fed, 1.0, 0.0):
                     return w1_out, act_in, w2_out
     return why
 
@@ -175,9 +178,9 @@ def _chain(seen: dict[str, list[tuple[Any, Any]]]) -> tuple[torch.Tensor, torch.
 def _perturbed(
     t: nn.Module, x: torch.Tensor, out: torch.Tensor, layer: nn.Module, g: torch.Generator, scale: float, rel: float
 ) -> str:
-    weight = layer.weight
+    weight: torch.Tensor = layer.weight  # type: ignore[assignment]
     if parametrize.is_parametrized(layer, "weight"):  # e.g. spectral_norm: perturb the raw weight
-        weight = layer.parametrizations.weight.original  # type: ignore[union-attr]
+        weight = layer.parametrizations.weight.original  # type: ignore[union-attr,assignment]
     with torch.no_grad():
         saved = weight.detach().clone()
         step = 1e-3 * (float(saved.abs().max()) + 1e-3)

@@ -264,4 +264,5 @@ def _check(spec: Any, block: Any, kind: str, shapes: list[tuple[int, ...]], impl
     fixed = f"hidden width {block.hidden}" if block.hidden else f"hidden width {block.hidden_multiple}× state width"
     declared = f"{block.structure}; " if block.structure else ""
     widths = ", ".join(str(s[1] if kind == "token" else s[0]) for s in shapes)
-    return True, f"{declared}{why}; at state width{'s' if len(shapes) > 1 else ''} {widths}; {fixed}, fixed for every depth"
+    plural = "s" if len(shapes) > 1 else ""
+    return True, f"{declared}{why}; at state width{plural} {widths}; {fixed}, fixed for every depth"

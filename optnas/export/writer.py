@@ -18,7 +18,7 @@ from torch import nn
 from .. import _validate
 from .._shapes import check_shape
 from ..build import build
-from ..certify import Certificate, certify
+from ..certify import Certificate, certify, certify_model
 from ..nn.io import Standardize
 from ..spec import ArchSpec
 from ..training.result import json_safe
@@ -64,7 +64,8 @@ def export_model(
     with ``formats`` also model.pt2 (torch.export) and/or model.onnx where the network can be traced. Without
     ``model`` the freshly built (initialised) network of ``spec`` is written. The export is checked: the
     written folder, loaded back, must reproduce ``model``'s outputs within 1e-6. ``certificate`` defaults to
-    ``optnas.certify(spec, input_shape)``; ``source`` (e.g. study and trial) is recorded in export.json.
+    `optnas.certify.certify_model` of ``model`` (its current parameters; without ``model``, of the fresh
+    network); ``source`` (e.g. study and trial) is recorded in export.json.
     ``standardize`` (``{"mean": ..., "std": ...}``, a task's ``standardize``, which `export_trial` reads from
     the study) puts that input scaling in front of the network: the exported model takes raw inputs.
 
@@ -92,7 +93,10 @@ def export_model(
     reference = copy.deepcopy(model).cpu() if model is not None else fresh
     expected = reference if scaling is None else nn.Sequential(scaling, reference)
     state = _float32_state(reference)
-    cert = certificate if certificate is not None else certify(spec, input_shape=shape)
+    # the network as it is (a trained σ's slope, the solver budget), not as the spec drew it
+    built = reference if hasattr(reference, "certificate") else None
+    cert = certificate if certificate is not None else (
+        certify_model(built, spec, shape) if built is not None else certify(spec, input_shape=shape))
     info = {
         "optnas_version": _version(),
         "torch_version": torch.__version__,

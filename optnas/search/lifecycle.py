@@ -92,6 +92,19 @@ def _pruned(attrs: dict[str, Any], status: str, reason: str) -> Outcome:
     return Outcome("PRUNED", None, {**attrs, "status": status, "reason": reason})
 
 
+def trained_certificate(model: Any) -> dict[str, Any] | None:
+    """`optnas.certify.certify_model` of a trained network as a trial records it (None: not an optnas build).
+
+    It replaces the draw's certificate: the record, the export and the dashboard show the network as trained
+    (a learnable σ's slope, the solver budget), which the spec alone cannot tell."""
+    from ..certify import certify_model
+
+    net = getattr(model, "_orig_mod", model)  # torch.compile's wrapper holds the network
+    if getattr(net, "certificate", None) is None:
+        return None
+    return certify_model(net).record()
+
+
 class Lifecycle:
     """The steps of a trial for one search space (one per worker process; the task's data is loaded once)."""
 
@@ -157,6 +170,9 @@ class Lifecycle:
             "init_record": getattr(result.model, "init_record", None),
             "device": str(result.metrics.get("device", self.device)),
         }
+        trained = trained_certificate(result.model) if result.model is not None else None
+        if trained is not None:  # the trained network's certificate, from its current parameters
+            attrs["certificate"] = trained
         if result.status == "diverged":
             return Outcome("FAIL", None, attrs)
         if result.status == "pruned":

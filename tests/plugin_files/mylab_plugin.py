@@ -18,8 +18,8 @@ class HalfStep(LinearMultistep):
     b = (1.0,)
 
 
-optnas.activations.register("snake", lipschitz=2.0)(Snake)
-optnas.activations.register("wave", lipschitz=1.0)(wave)
+optnas.activations.register("snake", lipschitz=2.0, polynomial=False)(Snake)
+optnas.activations.register("wave", lipschitz=1.0, polynomial=False)(wave)
 
 
 @optnas.blocks.register("gated_mlp")
