@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -55,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from optnas import plugins
 
         plugins.load_entry_points()
-        plugins.load(args.plugin)
+        plugins.load(args.plugin, folder=os.getcwd())  # a module the user names may sit in their folder
         return int(args._module.run(args))
     except (ValueError, FileNotFoundError, IsADirectoryError, PermissionError, StorageWriteError) as exc:
         print(f"optnas {args.command}: error: {exc}", file=sys.stderr)

@@ -178,7 +178,9 @@ def _trial(detail: TrialDetail, fig: _Figures) -> str:
     return "\n".join(parts)
 
 
-def write_report(storage: str | None, study: str | None, out: str | Path) -> ReportResult:
+def write_report(
+    storage: str | None, study: str | None, out: str | Path, *, trust_plugins: bool = False
+) -> ReportResult:
     """Read ``study`` from ``storage`` (read-only) and write its report to ``out`` atomically.
 
     ``study`` may be None when the storage holds exactly one. Errors (missing storage, unknown study,
@@ -196,6 +198,7 @@ def write_report(storage: str | None, study: str | None, out: str | Path) -> Rep
             raise UsageError(f"--study is required: {source.display_url} holds {len(names)} studies "
                              f"({', '.join(names) or 'none'})")
         study = names[0]
+    source.require_plugins([study], trust=trust_plugins, command="optnas report")
     df = source.frame(study)
     text = build_report(df)
     _write_atomically(path, text)

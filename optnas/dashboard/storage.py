@@ -164,6 +164,18 @@ class StudySource:
         self._lock = threading.Lock()
         self._building: dict[str, threading.Lock] = {}
 
+    def require_plugins(
+        self, studies: list[str] | None = None, *, trust: bool = False, command: str = "optnas"
+    ) -> None:
+        """Check that the plugins ``studies`` (default: all) were made with are imported (`plugins.require`):
+        a study's list is data, imported only when ``trust``."""
+        from .. import plugins
+
+        for summary in self.storage.get_all_studies():
+            if studies is None or summary.study_name in studies:
+                meta = summary.user_attrs.get("optnas")
+                plugins.require(plugins.recorded(meta), summary.study_name, trust=trust, command=command)
+
     def names(self) -> list[str]:
         """Study names in creation order."""
         return [s.study_name for s in self.storage.get_all_studies()]

@@ -130,7 +130,9 @@ class SearchSpace:
             config = SpaceFile.model_validate(data)
         except ValidationError as exc:
             raise UsageError(format_validation(where, exc)) from None
-        plugins.load(config.plugins, where=f"{where}: plugins:")  # before the names they register are checked
+        # before the names they register are checked; the modules may sit beside the file (looked for there
+        # when not importable otherwise)
+        plugins.load(config.plugins, where=f"{where}: plugins:", folder=path.parent if path else None)
         check_values(config, where)  # sizes and rates first: nothing is made from a bad value
         space = cls(config, path, task)
         space._check_names(where)
