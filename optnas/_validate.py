@@ -25,8 +25,9 @@ from typing import Any
 
 from .errors import UsageError
 
-__all__ = ["ECHO_MAX", "boolean", "integer", "is_integer", "is_number", "number", "shown"]
+__all__ = ["ECHO_MAX", "LINE_MAX", "boolean", "integer", "is_integer", "is_number", "number", "shown"]
 
+LINE_MAX = 1000  # characters of an error line at most (the CLI cuts longer ones: a backstop)
 ECHO_MAX = 80  # characters of a value a message echoes: a huge value (a YAML bomb's) is never printed whole
 _REPR = reprlib.Repr()
 _REPR.maxstring = _REPR.maxother = ECHO_MAX

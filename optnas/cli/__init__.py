@@ -50,6 +50,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line(text: str) -> str:
+    """An error as one line of at most `LINE_MAX` characters: messages echo values cut already, this is
+    the backstop for any that does not (a library's message quoting a huge input)."""
+    from optnas._validate import LINE_MAX
+
+    text = " ".join(text.split("\n"))
+    return text if len(text) <= LINE_MAX else f"{text[: LINE_MAX - 30]}... ({len(text)} characters cut)"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -59,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         plugins.load(args.plugin, folder=os.getcwd())  # a module the user names may sit in their folder
         return int(args._module.run(args))
     except (ValueError, FileNotFoundError, IsADirectoryError, PermissionError, StorageWriteError) as exc:
-        print(f"optnas {args.command}: error: {exc}", file=sys.stderr)
+        print(f"optnas {args.command}: error: {_one_line(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"optnas {args.command}: interrupted", file=sys.stderr)

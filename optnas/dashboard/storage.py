@@ -95,6 +95,8 @@ def open_readonly(url: str | None) -> BaseStorage:
     path = Path(url)
     if path.is_dir():
         raise UsageError(f"--storage {url!r} is a directory; give a journal file such as {path / 'journal.log'}")
+    if path.exists() and not path.is_file():
+        raise UsageError(f"--storage {url!r} is not a regular file; give the journal file a search wrote")
     if not path.is_file():
         raise UsageError(f"--storage {url!r}: no such journal file")
     try:

@@ -66,6 +66,9 @@ def open_storage(url: str | None = None, *, create: bool = True, heartbeat: bool
     path = Path(url)
     if path.is_dir():
         raise UsageError(f"--storage {url!r} is a directory; give a journal file path such as {path / 'journal.log'}")
+    if path.exists() and not path.is_file():  # /dev/null, a FIFO: nothing a search could continue from
+        raise UsageError(f"--storage {url!r} is not a regular file; give a journal file path such as "
+                         "optnas-runs/journal.log")
     if not path.exists():
         if not create:
             raise UsageError(f"--storage {url!r}: no such journal file")
@@ -117,6 +120,8 @@ def open_existing(url: str | None = None, *, flag: str = "--storage") -> optuna.
     path = Path(url)
     if path.is_dir():
         raise UsageError(f"{flag} {url!r} is a directory; give the journal file, e.g. {path / 'journal.log'}")
+    if path.exists() and not path.is_file():
+        raise UsageError(f"{flag} {url!r} is not a regular file; give the journal file a search wrote")
     if not path.is_file():
         raise UsageError(f"{flag} {url!r}: no such journal file (run `optnas search` first, or pass the right path)")
     if (foreign := foreign_error(str(path), flag)) is not None:
