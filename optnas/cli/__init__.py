@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from optnas.errors import StorageWriteError
+from optnas.errors import OutputWriteError, StorageWriteError
 
 # name -> (module under optnas.cli, one-line help). Modules are imported lazily: `optnas list` must not
 # pay for Ray or Dash.
@@ -67,7 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         plugins.load_entry_points()
         plugins.load(args.plugin, folder=os.getcwd())  # a module the user names may sit in their folder
         return int(args._module.run(args))
-    except (ValueError, FileNotFoundError, IsADirectoryError, PermissionError, StorageWriteError) as exc:
+    except (ValueError, FileNotFoundError, IsADirectoryError, PermissionError, StorageWriteError,
+            OutputWriteError) as exc:
         print(f"optnas {args.command}: error: {_one_line(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
