@@ -59,6 +59,15 @@ class OutputWriteError(OptnasError):
         return (OutputWriteError, (self.flag, self.path, self.error))
 
 
+class OptnasWarning(UserWarning):
+    """Base class of optnas's warnings; the CLI prints each as one line on stderr."""
+
+
+class CutJournalWarning(OptnasWarning):
+    """A journal file read whose last record is cut (a crash or a full disk mid-write): trials may be
+    missing from what is read, until ``optnas search --resume`` repairs the file."""
+
+
 class SearchIncomplete(OptnasError):
     """A search that ended short of its trial count (its workers died): the message says how to resume.
 

@@ -12,7 +12,9 @@ import argparse
 import importlib
 import os
 import sys
+import warnings
 from collections.abc import Sequence
+from typing import Any
 
 from optnas.errors import OutputWriteError, StorageWriteError
 
@@ -61,6 +63,27 @@ def _one_line(text: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    with warnings.catch_warnings():
+        warnings.showwarning = _one_line_warning(args.command)
+        return _run(args)
+
+
+def _one_line_warning(command: str) -> Any:
+    """optnas's own warnings (a cut journal read) as one line on stderr; others as Python shows them."""
+    from optnas.errors import OptnasWarning
+
+    shown = warnings.showwarning
+
+    def show(message: Warning | str, category: type[Warning], *rest: Any, **kw: Any) -> None:
+        if issubclass(category, OptnasWarning):
+            print(f"optnas {command}: warning: {_one_line(str(message))}", file=sys.stderr, flush=True)
+        else:
+            shown(message, category, *rest, **kw)
+
+    return show
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         from optnas import plugins
 

@@ -31,6 +31,7 @@ from optuna.trial import TrialState
 
 from ..errors import UsageError
 from ..results import frame
+from ..search._journal_file import warn_cut_tail
 from ..search.storage import DEFAULT_STORAGE
 from . import _rdb
 from ._journal import ReadOnlyJournal
@@ -106,6 +107,7 @@ def open_readonly(url: str | None) -> BaseStorage:
         raise UsageError(f"--storage {url!r} is not readable") from None
     if header == _SQLITE_HEADER:
         raise UsageError(f"--storage {url!r} is a SQLite database: write sqlite:///{url}")
+    warn_cut_tail(str(path))  # read-only: the cut record is skipped and said, the repair left to --resume
     try:
         return JournalStorage(ReadOnlyJournal(str(path)))
     except (ValueError, KeyError) as exc:  # a corrupt or foreign file: JSONDecodeError is a ValueError

@@ -31,6 +31,7 @@ from .. import __version__
 from .._validate import shown
 from ..errors import SearchIncomplete, StorageWriteError, UsageError
 from . import bounds, failpoints
+from ._journal_file import repaired
 from .counts import counted, lost, running, waiting
 from .lifecycle import Lifecycle, record, tell, uploader
 from .liveness import Heartbeat, fail_stale, sweep
@@ -199,7 +200,10 @@ def run_search(
     if resume:
         with claim_lock(url, name):
             stale = sweep(optuna_study, url, backend=backend)
-        if stale:
+        if stale and repaired(url):  # the cut tail may have held their last records: not only dead workers
+            log.warning("resume: failed %d trial(s) left RUNNING: the journal's cut tail (repaired above) lost "
+                        "their last records, or their workers died; they are run again", len(stale))
+        elif stale:
             log.warning("resume: failed %d trial(s) left running by dead workers", len(stale))
     optuna_study.set_user_attr("optnas", {**optuna_study.user_attrs.get("optnas", {}), "version": __version__})
     job = SearchJob(

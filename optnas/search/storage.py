@@ -16,7 +16,7 @@ from optuna.storages import JournalStorage, RDBStorage, RetryHeartbeatStaleTrial
 from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
 
 from ..errors import UsageError
-from ._journal_file import SafeJournalFile, damaged_error, foreign_error, repair_tail
+from ._journal_file import SafeJournalFile, damaged_error, foreign_error, repair_tail, warn_cut_tail
 
 DEFAULT_DIR = Path("optnas-runs")
 DEFAULT_STORAGE = str(DEFAULT_DIR / "journal.log")
@@ -127,7 +127,8 @@ def open_existing(url: str | None = None, *, flag: str = "--storage") -> optuna.
     if (foreign := foreign_error(str(path), flag)) is not None:
         raise foreign
     # Optuna's reader skips a partial last record, so a journal cut at its tail reads as its complete
-    # records, and nothing here writes: the repair is left to the next search or resume
+    # records, and nothing here writes: the repair is left to the next search or resume, and said here
+    warn_cut_tail(str(path), flag)
     return _replay(str(path), JournalFileBackend(str(path), lock_obj=JournalFileOpenLock(str(path))), flag)
 
 
