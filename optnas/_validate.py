@@ -20,11 +20,37 @@ Example:
 from __future__ import annotations
 
 import math
+import reprlib
 from typing import Any
 
 from .errors import UsageError
 
-__all__ = ["boolean", "integer", "is_integer", "is_number", "number"]
+__all__ = ["ECHO_MAX", "LINE_MAX", "boolean", "integer", "is_integer", "is_number", "number", "shown"]
+
+LINE_MAX = 1000  # characters of an error line at most (the CLI cuts longer ones: a backstop)
+ECHO_MAX = 80  # characters of a value a message echoes: a huge value (a YAML bomb's) is never printed whole
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = ECHO_MAX
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = 6
+_REPR.maxlevel = 3
+
+
+def shown(value: Any) -> str:
+    """``repr(value)`` cut to `ECHO_MAX` characters, without ever building the whole repr of a huge value.
+
+    Example:
+        >>> shown("x" * 1000)[:12], len(shown("x" * 1000)) <= ECHO_MAX
+        ("'xxxxxxxxxxx", True)
+        >>> shown(10**5000)
+        '<an integer of about 5001 digits>'
+    """
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
+        return f"<an integer of about {int(value.bit_length() * math.log10(2)) + 1} digits>"
+    try:
+        text = _REPR.repr(value)
+    except Exception:  # a value whose repr fails (an int past Python's digit limit inside a list)
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= ECHO_MAX else text[: ECHO_MAX - 3] + "..."
 
 
 def is_integer(value: Any) -> bool:
@@ -57,7 +83,7 @@ def integer(label: str, value: Any, low: int | None = None, high: int | None = N
     """``value`` as an int in [low, high] (either end optional); ``why`` says where ``high`` comes from."""
     if not is_integer(value) or not _inside(value, low, high, False, False):
         rule = " ".join(("an integer", _interval(low, high, False, False))).strip()
-        raise UsageError(f"{label}={value!r} is invalid: it must be {rule}{f' ({why})' if why else ''}")
+        raise UsageError(f"{label}={shown(value)} is invalid: it must be {rule}{f' ({why})' if why else ''}")
     return int(value)
 
 
@@ -68,12 +94,12 @@ def number(
     """``value`` as a finite float in the interval given (open or closed at each end)."""
     if not is_number(value) or not _inside(value, low, high, low_open, high_open):
         rule = " ".join(("a finite number", _interval(low, high, low_open, high_open))).strip()
-        raise UsageError(f"{label}={value!r} is invalid: it must be {rule}")
+        raise UsageError(f"{label}={shown(value)} is invalid: it must be {rule}")
     return float(value)
 
 
 def boolean(label: str, value: Any) -> bool:
     """``value`` itself when it is a bool (1 and "yes" are not)."""
     if not isinstance(value, bool):
-        raise UsageError(f"{label}={value!r} is invalid: it must be true or false")
+        raise UsageError(f"{label}={shown(value)} is invalid: it must be true or false")
     return value

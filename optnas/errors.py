@@ -36,6 +36,38 @@ class StorageWriteError(OptnasError):
         return (StorageWriteError, (self.path, self.error))
 
 
+class OutputWriteError(OptnasError):
+    """A file or folder a command writes (``export --out``, ``report -o``, ``theory --plot``) could not be
+    written: a read-only folder, a full disk, a dangling symbolic link. Nothing half-written is left.
+
+    The CLI prints its one line (the flag, the path and the OS error) and exits 2.
+
+    Example:
+        >>> str(OutputWriteError("--out", "best", OSError(28, "No space left on device")))
+        "--out 'best': cannot write it: [Errno 28] No space left on device (nothing was written)"
+    """
+
+    def __init__(self, flag: str, path: object, error: BaseException | str) -> None:
+        self.flag, self.path, self.error = flag, str(path), error
+        if isinstance(error, OSError) and error.strerror:
+            reason = f"[Errno {error.errno}] {error.strerror}"
+        else:
+            reason = str(error)
+        super().__init__(f"{flag} {str(path)!r}: cannot write it: {reason} (nothing was written)")
+
+    def __reduce__(self) -> tuple[type, tuple[str, str, BaseException | str]]:
+        return (OutputWriteError, (self.flag, self.path, self.error))
+
+
+class OptnasWarning(UserWarning):
+    """Base class of optnas's warnings; the CLI prints each as one line on stderr."""
+
+
+class CutJournalWarning(OptnasWarning):
+    """A journal file read whose last record is cut (a crash or a full disk mid-write): trials may be
+    missing from what is read, until ``optnas search --resume`` repairs the file."""
+
+
 class SearchIncomplete(OptnasError):
     """A search that ended short of its trial count (its workers died): the message says how to resume.
 

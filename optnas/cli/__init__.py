@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+import warnings
 from collections.abc import Sequence
+from typing import Any
 
-from optnas.errors import StorageWriteError
+from optnas.errors import OutputWriteError, StorageWriteError
 
 # name -> (module under optnas.cli, one-line help). Modules are imported lazily: `optnas list` must not
 # pay for Ray or Dash.
@@ -49,16 +52,47 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line(text: str) -> str:
+    """An error as one line of at most `LINE_MAX` characters: messages echo values cut already, this is
+    the backstop for any that does not (a library's message quoting a huge input)."""
+    from optnas._validate import LINE_MAX
+
+    text = " ".join(text.split("\n"))
+    return text if len(text) <= LINE_MAX else f"{text[: LINE_MAX - 30]}... ({len(text)} characters cut)"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    with warnings.catch_warnings():
+        warnings.showwarning = _one_line_warning(args.command)
+        return _run(args)
+
+
+def _one_line_warning(command: str) -> Any:
+    """optnas's own warnings (a cut journal read) as one line on stderr; others as Python shows them."""
+    from optnas.errors import OptnasWarning
+
+    shown = warnings.showwarning
+
+    def show(message: Warning | str, category: type[Warning], *rest: Any, **kw: Any) -> None:
+        if issubclass(category, OptnasWarning):
+            print(f"optnas {command}: warning: {_one_line(str(message))}", file=sys.stderr, flush=True)
+        else:
+            shown(message, category, *rest, **kw)
+
+    return show
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         from optnas import plugins
 
         plugins.load_entry_points()
-        plugins.load(args.plugin)
+        plugins.load(args.plugin, folder=os.getcwd())  # a module the user names may sit in their folder
         return int(args._module.run(args))
-    except (ValueError, FileNotFoundError, IsADirectoryError, PermissionError, StorageWriteError) as exc:
-        print(f"optnas {args.command}: error: {exc}", file=sys.stderr)
+    except (ValueError, FileNotFoundError, IsADirectoryError, PermissionError, StorageWriteError,
+            OutputWriteError) as exc:
+        print(f"optnas {args.command}: error: {_one_line(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"optnas {args.command}: interrupted", file=sys.stderr)

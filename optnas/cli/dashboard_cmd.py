@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ._trust import add_flag
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--storage", default=None,
@@ -20,6 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8050, help="port to listen on (default 8050)")
     parser.add_argument("--refresh", type=float, default=5.0, metavar="SECONDS",
                         help="how often the page checks the storage for new trials (default 5)")
+    add_flag(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -36,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
         hint = "pip install 'optnas[dashboard]'"
         raise ValueError(f"optnas dashboard needs Dash ({missing} is missing): {hint}") from None
     source = StudySource(args.storage)  # a missing or unreadable storage fails here, before binding
+    source.require_plugins(trust=args.trust_plugins, command="optnas dashboard")
     app = create_app(source, refresh_s=args.refresh)
     sock = listen(args.host, args.port)
     warn_if_exposed(args.host)

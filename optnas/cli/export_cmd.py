@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ._trust import add_flag
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--storage", default=None, metavar="URL",
@@ -24,6 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="for a trial stored without weights: train its spec again with the study's task "
                              "and budget, then export")
     parser.add_argument("--device", default="auto", help="device for --retrain: auto, cpu or cuda (default auto)")
+    add_flag(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -31,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
 
     done = export_trial(
         args.storage, args.study, args.trial, out=args.out, objective=args.objective, force=args.force,
-        retrain=args.retrain, formats=args.formats, device=args.device,
+        retrain=args.retrain, formats=args.formats, device=args.device, trust_plugins=args.trust_plugins,
     )
     source = done.info.get("source", {})
     values = ", ".join(

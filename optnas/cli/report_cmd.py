@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 
+from ._trust import add_flag
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--storage", default=None,
@@ -16,12 +18,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--study", default=None, help="the study (required when the storage holds several)")
     parser.add_argument("-o", "--output", required=True, metavar="REPORT.html",
                         help="the HTML file to write (replaced atomically if it exists)")
+    add_flag(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     from optnas.dashboard.report import write_report
 
-    done = write_report(args.storage, args.study, args.output)
+    done = write_report(args.storage, args.study, args.output, trust_plugins=args.trust_plugins)
     print(f"wrote {done.path}: study {done.study!r}, {done.trials} trials, {done.bytes / 1e6:.1f} MB "
           "(plotly.js inlined; opens offline)")
     return 0

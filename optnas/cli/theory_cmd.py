@@ -10,10 +10,10 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from optnas._output import write_file
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -56,17 +56,6 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
 def run(args: argparse.Namespace) -> int:
     from optnas import theory  # heavy (torch, scipy): only when this command runs
 
@@ -84,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     if plot_path is not None:
         data = theory.theory_plot_data(args.activation, depth=args.depth, **params)
         html = theory.plot_theory(data).to_html(include_plotlyjs=True, full_html=True)
-        _write_atomically(plot_path, html)
+        write_file(plot_path, html, flag="--plot")
         if not args.json:
             print(f"figure            {plot_path}")
     return 0

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -23,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from .. import outcome
+from .._output import check_target, write_file
 from ..errors import UsageError
 from . import figures as F
 from . import plotlyjs
@@ -178,13 +177,16 @@ def _trial(detail: TrialDetail, fig: _Figures) -> str:
     return "\n".join(parts)
 
 
-def write_report(storage: str | None, study: str | None, out: str | Path) -> ReportResult:
+def write_report(
+    storage: str | None, study: str | None, out: str | Path, *, trust_plugins: bool = False
+) -> ReportResult:
     """Read ``study`` from ``storage`` (read-only) and write its report to ``out`` atomically.
 
     ``study`` may be None when the storage holds exactly one. Errors (missing storage, unknown study,
     missing output folder) are UsageErrors naming the bad value; nothing is written then.
     """
     path = Path(out)
+    check_target(path, "-o")
     if path.is_dir():
         raise UsageError(f"-o {str(out)!r} is a directory; give a file name such as {path / 'report.html'}")
     if not path.parent.resolve().is_dir():
@@ -196,21 +198,8 @@ def write_report(storage: str | None, study: str | None, out: str | Path) -> Rep
             raise UsageError(f"--study is required: {source.display_url} holds {len(names)} studies "
                              f"({', '.join(names) or 'none'})")
         study = names[0]
+    source.require_plugins([study], trust=trust_plugins, command="optnas report")
     df = source.frame(study)
     text = build_report(df)
-    _write_atomically(path, text)
+    write_file(path, text, flag="-o")  # a temporary file beside it, renamed when complete
     return ReportResult(path=path, study=study, trials=len(df), bytes=len(text.encode("utf-8")))
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it 0600; a report is an ordinary file
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise

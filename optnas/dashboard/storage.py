@@ -31,6 +31,7 @@ from optuna.trial import TrialState
 
 from ..errors import UsageError
 from ..results import frame
+from ..search._journal_file import warn_cut_tail
 from ..search.storage import DEFAULT_STORAGE
 from . import _rdb
 from ._journal import ReadOnlyJournal
@@ -95,6 +96,8 @@ def open_readonly(url: str | None) -> BaseStorage:
     path = Path(url)
     if path.is_dir():
         raise UsageError(f"--storage {url!r} is a directory; give a journal file such as {path / 'journal.log'}")
+    if path.exists() and not path.is_file():
+        raise UsageError(f"--storage {url!r} is not a regular file; give the journal file a search wrote")
     if not path.is_file():
         raise UsageError(f"--storage {url!r}: no such journal file")
     try:
@@ -104,6 +107,7 @@ def open_readonly(url: str | None) -> BaseStorage:
         raise UsageError(f"--storage {url!r} is not readable") from None
     if header == _SQLITE_HEADER:
         raise UsageError(f"--storage {url!r} is a SQLite database: write sqlite:///{url}")
+    warn_cut_tail(str(path))  # read-only: the cut record is skipped and said, the repair left to --resume
     try:
         return JournalStorage(ReadOnlyJournal(str(path)))
     except (ValueError, KeyError) as exc:  # a corrupt or foreign file: JSONDecodeError is a ValueError
@@ -163,6 +167,18 @@ class StudySource:
         self._frames: dict[str, tuple[tuple[int, ...], pd.DataFrame]] = {}
         self._lock = threading.Lock()
         self._building: dict[str, threading.Lock] = {}
+
+    def require_plugins(
+        self, studies: list[str] | None = None, *, trust: bool = False, command: str = "optnas"
+    ) -> None:
+        """Check that the plugins ``studies`` (default: all) were made with are imported (`plugins.require`):
+        a study's list is data, imported only when ``trust``."""
+        from .. import plugins
+
+        for summary in self.storage.get_all_studies():
+            if studies is None or summary.study_name in studies:
+                meta = summary.user_attrs.get("optnas")
+                plugins.require(plugins.recorded(meta), summary.study_name, trust=trust, command=command)
 
     def names(self) -> list[str]:
         """Study names in creation order."""

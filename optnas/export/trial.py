@@ -36,6 +36,7 @@ def export_trial(
     retrain: bool = False,
     formats: str | Iterable[str] | None = (),
     device: str = "auto",
+    trust_plugins: bool = False,
 ) -> Exported:
     """Export ``trial`` ("best" or a number) of ``study`` in ``storage`` to the folder ``out``.
 
@@ -43,7 +44,9 @@ def export_trial(
     best value of ``objective`` (default: the study's first objective), ties broken by the other objectives
     in order, then the lower trial number: always a Pareto-optimal trial. The weights are the trial's stored
     artifact; a trial stored without weights is an error unless ``retrain``, which trains its spec again
-    with the study's task, epochs, seed and training options (on ``device``) and exports that.
+    with the study's task, epochs, seed and training options (on ``device``) and exports that. The plugins
+    the study was made with must be imported already (a UsageError names them) unless ``trust_plugins``,
+    which imports the study's list: a storage names modules, it never runs them by itself.
 
     Example:
         >>> import optnas.export                                                          # doctest: +SKIP
@@ -55,8 +58,9 @@ def export_trial(
     meta = handle.user_attrs.get("optnas")
     if not isinstance(meta, dict):
         raise ValueError(f"study {study!r} has no 'optnas' user attribute: it was not written by optnas search")
-    # the user components the search registered (its plugins) are needed again to rebuild the network
-    plugins.load(meta.get("plugins") or [], where=f"study {study!r}: plugin")
+    # the user components the search registered (its plugins) are needed again to rebuild the network; the
+    # study only names them: they are imported by the user (--plugin, entry points) or on trust_plugins
+    plugins.require(plugins.recorded(meta), study, trust=trust_plugins, command="optnas export")
     chosen = _select.pick(handle, meta, trial, objective)
     spec_dict = chosen.user_attrs.get("spec")
     if not isinstance(spec_dict, dict):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,8 +106,7 @@ def export_model(
     }
     heading = title(spec, source or {})
 
-    with tempfile.TemporaryDirectory(prefix="optnas-export-") as tmp:
-        staging = Path(tmp)
+    with _folder.staging(target) as staging:  # beside the target: published by renames only when complete
         source_text, requires = model_source(fresh, spec.to_dict(), shape, num_outputs, heading, scaling)
         info["requires"] = requires  # user modules model.py imports (plugins); [] means torch alone
         (staging / "model.py").write_text(source_text, encoding="utf-8")  # it holds Σ, ·, → from optnas/nn

@@ -27,12 +27,13 @@ import logging
 import os
 import shutil
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
 from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
 
-from ..errors import StorageWriteError, UsageError
+from ..errors import CutJournalWarning, StorageWriteError, UsageError
 
 log = logging.getLogger("optnas.storage")
 _CHUNK = 1 << 16
@@ -108,6 +109,48 @@ def foreign_error(path: str, flag: str = "--storage") -> UsageError | None:
                       "pass the journal a search wrote, e.g. optnas-runs/journal.log")
 
 
+def cut_tail(path: str) -> int:
+    """Bytes after the journal's last newline: a record cut mid-write, which readers skip (0: sound)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return 0
+    try:
+        size = os.fstat(fd).st_size
+        if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
+            return 0
+        return size - _last_line_start(fd, size)
+    finally:
+        os.close(fd)
+
+
+_warned: set[tuple[str, int]] = set()
+
+
+def warn_cut_tail(path: str, flag: str = "--storage") -> None:
+    """Say (a `CutJournalWarning`, once per file and size) that a journal being read has a cut tail.
+
+    Readers (export, report, dashboard, `optnas.results.load`) never write, so they cannot repair it; they
+    read the complete records and say what is left out.
+    """
+    cut = cut_tail(path)
+    if not cut or (os.path.abspath(path), cut) in _warned:
+        return
+    _warned.add((os.path.abspath(path), cut))
+    warnings.warn(CutJournalWarning(
+        f"{flag} {path!r}: its last {cut} bytes are a record cut mid-write (a crash or a full disk), not read: "
+        "trials may be missing; `optnas search --resume` on this storage repairs the file (after a backup copy)"
+    ), stacklevel=3)
+
+
+_repaired: dict[str, str] = {}
+
+
+def repaired(path: str) -> str | None:
+    """The note of the repair `repair_tail` made of ``path`` in this process (None: none was needed)."""
+    return _repaired.get(os.path.abspath(path))
+
+
 def _repair_locked(path: str, fd: int) -> str | None:
     size = os.fstat(fd).st_size
     if size == 0:
@@ -148,6 +191,7 @@ def repair_tail(path: str, lock: JournalFileOpenLock | None = None) -> str | Non
     finally:
         lock.release()
     if note:
+        _repaired[os.path.abspath(path)] = note
         log.warning("%s", note)
     return note
 

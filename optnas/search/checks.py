@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from .. import _validate, limits
+from .._validate import shown
 from ..errors import UsageError
 from ..spec import ArchSpec
 from .config import KeyedError, Range, SpaceFile, Value
@@ -37,7 +38,7 @@ def format_validation(where: Path, exc: ValidationError) -> str:
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
     if isinstance(cause, KeyedError):
         return f"{where}: {key}{cause.path}: {cause}{more}"
-    return f"{where}: {key}: {err['msg']} (got {err.get('input')!r}){more}"
+    return f"{where}: {key}: {err['msg']} (got {shown(err.get('input'))}){more}"
 
 
 def _leaves(label: str, value: Value) -> Iterator[tuple[str, Any]]:

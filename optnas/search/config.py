@@ -25,7 +25,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, field_validator
 
-from .._validate import is_number
+from .._validate import is_number, shown
+from . import bounds
 
 Scalar = bool | int | float | str
 Int = Annotated[int, Strict()]  # a count is an int: not True, not 1.5, not "3"
@@ -50,7 +51,7 @@ def _number(path: str, value: Any) -> Any:
     if isinstance(value, str) and _EXPONENT.fullmatch(value.strip()):
         value = float(value)
     if isinstance(value, bool) or (isinstance(value, float) and not is_number(value)):
-        raise KeyedError(path, f"{value!r} is invalid: it must be a finite number")
+        raise KeyedError(path, f"{shown(value)} is invalid: it must be a finite number")
     return value
 
 
@@ -85,16 +86,16 @@ def _range(value: dict[str, Any]) -> Range:
         if clean.get(key) is not None:
             clean[key] = _number(f".{key}", clean[key])
             if not isinstance(clean[key], int | float):
-                raise KeyedError(f".{key}", f"{clean[key]!r} is invalid: it must be a finite number")
+                raise KeyedError(f".{key}", f"{shown(clean[key])} is invalid: it must be a finite number")
     if "log" in clean and not isinstance(clean["log"], bool):
-        raise KeyedError(".log", f"{clean['log']!r} is invalid: it must be true or false")
+        raise KeyedError(".log", f"{shown(clean['log'])} is invalid: it must be true or false")
     low, high, step = clean["low"], clean["high"], clean.get("step")
     if high < low:
-        raise KeyedError(".high", f"{high!r} is invalid: it must be >= low={low!r}")
+        raise KeyedError(".high", f"{shown(high)} is invalid: it must be >= low={shown(low)}")
     if clean.get("log") and low <= 0:
-        raise KeyedError(".low", f"{low!r} is invalid: a log range needs low > 0")
+        raise KeyedError(".low", f"{shown(low)} is invalid: a log range needs low > 0")
     if step is not None and step <= 0:
-        raise KeyedError(".step", f"{step!r} is invalid: it must be > 0")
+        raise KeyedError(".step", f"{shown(step)} is invalid: it must be > 0")
     return Range.model_validate(clean)
 
 
@@ -107,6 +108,8 @@ def _value(value: Any) -> Any:
     if isinstance(value, list):
         if not value:
             raise KeyedError("", "an empty list: give at least one choice")
+        if len(value) > bounds.MAX_CHOICES:
+            raise KeyedError("", f"a list of {len(value)} choices: at most {bounds.MAX_CHOICES} are allowed")
         return [_scalar(f".{i}", v) for i, v in enumerate(value)]
     return _scalar("", value)
 
@@ -115,7 +118,7 @@ def _scalar(path: str, value: Any) -> Any:
     """A fixed value: true/false stays a flag (mlp2 norm), a number must be finite."""
     value = value if isinstance(value, bool) else _number(path, value)
     if not isinstance(value, bool | int | float | str):
-        raise KeyedError(path, f"{value!r} is invalid: give a number, a name, true/false, a list or a range")
+        raise KeyedError(path, f"{shown(value)} is invalid: give a number, a name, true/false, a list or a range")
     return value
 
 
@@ -127,6 +130,8 @@ def _family(value: Any) -> Any:
     """A family given as a list of names means each name with no parameters."""
     if isinstance(value, str):
         return {value: {}}
+    if isinstance(value, list | dict) and len(value) > bounds.MAX_CHOICES:
+        raise ValueError(f"{len(value)} names: at most {bounds.MAX_CHOICES} are allowed")
     if isinstance(value, list):
         if not all(isinstance(v, str) for v in value):
             raise ValueError("a list of names must hold names only")
@@ -172,7 +177,7 @@ class Train(BaseModel):
     """Training budget and options; ``lr`` and ``weight_decay`` may be searched (a range or a choice)."""
 
     model_config = _STRICT
-    epochs: Int = Field(10, ge=1)
+    epochs: Int = Field(10, ge=1, le=bounds.MAX_EPOCHS)
     lr: Value = 3e-3
     weight_decay: Value = 0.01
     batch_size: Int = Field(128, ge=1)
@@ -222,7 +227,8 @@ class Trainability(BaseModel):
 class SpaceFile(BaseModel):
     model_config = _STRICT
     task: Task | None = None  # may be left out when a Task object is given (SearchSpace(..., task=...))
-    plugins: list[str] = Field(default_factory=list)  # modules imported first: they register user components
+    # modules imported first: they register user components
+    plugins: list[str] = Field(default_factory=list, max_length=bounds.MAX_PLUGINS)
     train: Train = Field(default_factory=lambda: Train())
     space: Space
     objectives: list[ObjectiveConfig] = Field(default_factory=lambda: [ObjectiveConfig()], min_length=1)
@@ -230,7 +236,7 @@ class SpaceFile(BaseModel):
     pruner: Pruner = Field(default_factory=lambda: Pruner())
     constraints: Constraints = Field(default_factory=lambda: Constraints())
     trainability: Trainability = Field(default_factory=lambda: Trainability())
-    trials: Int = Field(20, ge=1)
+    trials: Int = Field(20, ge=1, le=bounds.MAX_TRIALS)
     seed: Int = Field(0, ge=0, le=2**32 - 1)  # numpy's seed range, which every sampler uses
 
     @field_validator("objectives")

@@ -48,7 +48,7 @@ def run_ray_search(
         >>> study = run_ray_search(space, trials=20, storage="runs/journal.log",         # doctest: +SKIP
         ...                        address="auto", gpus_per_trial=0.25)
     """
-    check_budget(trials, timeout)
+    check_budget(trials, timeout, study)
     if space.given_task is not None:
         # Ray workers rebuild the task from the space's record; a Task object holds data they do not have
         raise UsageError(

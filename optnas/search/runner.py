@@ -28,8 +28,10 @@ import optuna
 import torch
 
 from .. import __version__
+from .._validate import shown
 from ..errors import SearchIncomplete, StorageWriteError, UsageError
-from . import failpoints
+from . import bounds, failpoints
+from ._journal_file import repaired
 from .counts import counted, lost, running, waiting
 from .lifecycle import Lifecycle, record, tell, uploader
 from .liveness import Heartbeat, fail_stale, sweep
@@ -125,13 +127,23 @@ def _claim(study: optuna.Study, target: int) -> str:
     return "wait" if done + busy >= target else "run"
 
 
-def check_budget(trials: int | None, timeout: float | None) -> None:
-    """The search budget both backends accept: ``trials`` an integer >= 1, ``timeout`` > 0 seconds (or None).
+MAX_STUDY_NAME = 200  # characters of a study name (Optuna's RDB column holds 512)
+
+
+def check_budget(trials: int | None, timeout: float | None, study: str | None = None) -> None:
+    """The search budget both backends accept: ``trials`` an integer in [1, `bounds.MAX_TRIALS`], ``timeout``
+    > 0 seconds (or None), ``study`` a non-empty name of printable characters (None: the space file's name).
 
     Messages name the Python argument first and the CLI flag after it: both kinds of caller read them.
     """
-    if trials is not None and (isinstance(trials, bool) or not isinstance(trials, int) or trials < 1):
-        raise UsageError(f"trials={trials!r} (--trials) is invalid: it must be an integer >= 1")
+    if trials is not None and (isinstance(trials, bool) or not isinstance(trials, int) or not
+                               1 <= trials <= bounds.MAX_TRIALS):
+        raise UsageError(f"trials={shown(trials)} (--trials) is invalid: it must be an integer in "
+                         f"[1, {bounds.MAX_TRIALS}]")
+    if study is not None and (not isinstance(study, str) or not study.strip() or not study.isprintable()
+                              or len(study) > MAX_STUDY_NAME):
+        raise UsageError(f"study={shown(study)} (--study) is invalid: give a name of 1 to {MAX_STUDY_NAME} printable "
+                         "characters, or leave it out to use the space file's name")
     if timeout is not None and not timeout > 0:
         raise UsageError(f"timeout={timeout!r} (--timeout) is invalid: it must be > 0 seconds")
 
@@ -173,7 +185,7 @@ def run_search(
     from .progress import Progress
     from .study import create_or_resume
 
-    check_budget(trials, timeout)
+    check_budget(trials, timeout, study)
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise UsageError(f"jobs={jobs!r} (--jobs) is invalid: it must be an integer >= 1")
     if seed is not None:
@@ -188,7 +200,10 @@ def run_search(
     if resume:
         with claim_lock(url, name):
             stale = sweep(optuna_study, url, backend=backend)
-        if stale:
+        if stale and repaired(url):  # the cut tail may have held their last records: not only dead workers
+            log.warning("resume: failed %d trial(s) left RUNNING: the journal's cut tail (repaired above) lost "
+                        "their last records, or their workers died; they are run again", len(stale))
+        elif stale:
             log.warning("resume: failed %d trial(s) left running by dead workers", len(stale))
     optuna_study.set_user_attr("optnas", {**optuna_study.user_attrs.get("optnas", {}), "version": __version__})
     job = SearchJob(

@@ -24,10 +24,12 @@ from pydantic import ValidationError
 from .. import activations, algorithms, blocks, plugins, schedules
 from .. import tasks as task_registry
 from .._shapes import state_features
+from .._validate import ECHO_MAX, LINE_MAX, shown
 from ..build import INITS
 from ..certify import Certificate, certify
 from ..errors import UsageError
 from ..spec import STEMS, ArchSpec
+from ._yaml import load_space_file
 from .checks import check_memory, check_values, format_validation
 from .config import Range, Scalar, SpaceFile, Value
 
@@ -112,11 +114,12 @@ class SearchSpace:
         if not path.is_file():
             raise UsageError(f"{path}: no such search-space file")
         try:
-            data = yaml.safe_load(path.read_text())
+            data = load_space_file(path)  # bounded: size, aliases, duplicate keys, text only
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" at line {mark.line + 1}" if mark is not None else ""
-            raise UsageError(f"{path}: malformed YAML{where}: {getattr(exc, 'problem', exc)}") from None
+            problem = str(getattr(exc, "problem", None) or exc).splitlines()[0][:ECHO_MAX]
+            raise UsageError(f"{path}: malformed YAML{where}: {problem}") from None
         return cls.from_dict(data, path, task=task)
 
     @classmethod
@@ -130,7 +133,9 @@ class SearchSpace:
             config = SpaceFile.model_validate(data)
         except ValidationError as exc:
             raise UsageError(format_validation(where, exc)) from None
-        plugins.load(config.plugins, where=f"{where}: plugins:")  # before the names they register are checked
+        # before the names they register are checked; the modules may sit beside the file (looked for there
+        # when not importable otherwise)
+        plugins.load(config.plugins, where=f"{where}: plugins:", folder=path.parent if path else None)
         check_values(config, where)  # sizes and rates first: nothing is made from a bad value
         space = cls(config, path, task)
         space._check_names(where)
@@ -150,22 +155,25 @@ class SearchSpace:
             for name in getattr(s, key):
                 if name not in registry.names():
                     raise UsageError(
-                        f"{where}: space.{key}: unknown name {name!r}; valid: {', '.join(registry.names())}"
+                        f"{where}: space.{key}: unknown name {shown(name)}; "
+                        f"valid: {', '.join(registry.names())}"
                     )
         bad_sched = [n for n in s.schedule if n not in schedules.step_names()]
         if bad_sched:
             raise UsageError(
-                f"{where}: space.schedule: {bad_sched[0]!r} is not a step schedule; "
+                f"{where}: space.schedule: {shown(bad_sched[0])} is not a step schedule; "
                 f"valid: {', '.join(schedules.step_names())}"
             )
         for init in [s.init] if isinstance(s.init, str) else s.init:
             if init not in INITS:
-                raise UsageError(f"{where}: space.init: unknown init {init!r}; valid: {', '.join(sorted(INITS))}")
+                raise UsageError(
+                    f"{where}: space.init: unknown init {shown(init)}; valid: {', '.join(sorted(INITS))}")
         if s.stem not in STEMS:
-            raise UsageError(f"{where}: space.stem: {s.stem!r} is invalid; valid: {', '.join(STEMS)}")
+            raise UsageError(f"{where}: space.stem: {shown(s.stem)} is invalid; valid: {', '.join(STEMS)}")
         if self._given_task is None and self.task_name not in task_registry.names():
             raise UsageError(
-                f"{where}: task.name: unknown task {self.task_name!r}; valid: {', '.join(task_registry.names())}"
+                f"{where}: task.name: unknown task {shown(self.task_name)}; "
+                f"valid: {', '.join(task_registry.names())}"
             )
         # every parameter corner must at least be a valid parameter value (names and domains)
         for key, registry in (
@@ -261,10 +269,11 @@ class SearchSpace:
             try:
                 self._task = task_registry.get(self.config.task.name, **self.config.task.params)
             except (ValueError, TypeError, FileNotFoundError) as exc:
-                where, name, text = self.path or "<search space>", self.config.task.name, str(exc)
+                where, name, text = self.path or "<search space>", self.config.task.name, str(exc)[:LINE_MAX]
                 # the task's own checks say "rings task: n_samples=..."; in a file, name its key path
                 prefix = f"{name} task: "
-                text = f"task.params.{text[len(prefix):]}" if text.startswith(prefix) else f"task {name!r}: {text}"
+                text = (f"task.params.{text[len(prefix):]}" if text.startswith(prefix)
+                        else f"task {shown(name)}: {text}")
                 raise UsageError(f"{where}: {text}") from None
         return self._task
 

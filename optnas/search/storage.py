@@ -16,7 +16,7 @@ from optuna.storages import JournalStorage, RDBStorage, RetryHeartbeatStaleTrial
 from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
 
 from ..errors import UsageError
-from ._journal_file import SafeJournalFile, damaged_error, foreign_error, repair_tail
+from ._journal_file import SafeJournalFile, damaged_error, foreign_error, repair_tail, warn_cut_tail
 
 DEFAULT_DIR = Path("optnas-runs")
 DEFAULT_STORAGE = str(DEFAULT_DIR / "journal.log")
@@ -66,6 +66,9 @@ def open_storage(url: str | None = None, *, create: bool = True, heartbeat: bool
     path = Path(url)
     if path.is_dir():
         raise UsageError(f"--storage {url!r} is a directory; give a journal file path such as {path / 'journal.log'}")
+    if path.exists() and not path.is_file():  # /dev/null, a FIFO: nothing a search could continue from
+        raise UsageError(f"--storage {url!r} is not a regular file; give a journal file path such as "
+                         "optnas-runs/journal.log")
     if not path.exists():
         if not create:
             raise UsageError(f"--storage {url!r}: no such journal file")
@@ -117,12 +120,15 @@ def open_existing(url: str | None = None, *, flag: str = "--storage") -> optuna.
     path = Path(url)
     if path.is_dir():
         raise UsageError(f"{flag} {url!r} is a directory; give the journal file, e.g. {path / 'journal.log'}")
+    if path.exists() and not path.is_file():
+        raise UsageError(f"{flag} {url!r} is not a regular file; give the journal file a search wrote")
     if not path.is_file():
         raise UsageError(f"{flag} {url!r}: no such journal file (run `optnas search` first, or pass the right path)")
     if (foreign := foreign_error(str(path), flag)) is not None:
         raise foreign
     # Optuna's reader skips a partial last record, so a journal cut at its tail reads as its complete
-    # records, and nothing here writes: the repair is left to the next search or resume
+    # records, and nothing here writes: the repair is left to the next search or resume, and said here
+    warn_cut_tail(str(path), flag)
     return _replay(str(path), JournalFileBackend(str(path), lock_obj=JournalFileOpenLock(str(path))), flag)
 
 

@@ -2,7 +2,8 @@
 
 The module lives in a folder of its own (`user_plugin`), which is the working folder of every command and is
 *not* on PYTHONPATH: the console script, its worker processes and Ray's workers find it the way optnas
-arranges (the working folder, the inherited sys.path, the job's runtime environment).
+arranges (the folder of the space file or of the user who names it with --plugin, the inherited sys.path,
+the job's runtime environment).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import pytest
 from optnas import outcome
 
 OPTNAS = str(Path(sys.executable).parent / "optnas")  # the console script, as users run it
+CHECKOUT = str(Path(__file__).resolve().parents[2])
 
 SPACE = """
 {plugins}task: {{name: blobs, params: {{n: 240}}}}
@@ -40,6 +42,7 @@ trials: 4
 
 def _cli(folder: Path, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "OPTNAS_PLUGINS")}
+    env["PYTHONPATH"] = CHECKOUT  # the optnas under test; the plugin's folder stays off the path
     env["OPTNAS_LOCK_DIR"] = str(folder / "locks")
     return subprocess.run([OPTNAS, *args], cwd=folder, env=env, capture_output=True, text=True, timeout=timeout,
                           check=False)
@@ -82,13 +85,20 @@ def _report_export_dashboard(folder: Path, name: str, plugin_flag: list[str]) ->
     done = _cli(folder, "report", "--storage", "runs/j.log", "--study", name, "-o", f"{name}.html", *plugin_flag)
     assert done.returncode == 0, done.stderr
     assert "gated_mlp" in (folder / f"{name}.html").read_text()
-    # export needs no flag: the study records its plugins
+    # the study records its plugins but never imports them by itself: without a flag export names them ...
     done = _cli(folder, "export", "--storage", "runs/j.log", "--study", name, "--out", f"best-{name}")
+    assert done.returncode == 2 and "--plugin mylab_plugin" in done.stderr, done.stderr
+    assert not (folder / f"best-{name}").exists()
+    # ... and --trust-plugins imports the study's list after printing it
+    done = _cli(folder, "export", "--storage", "runs/j.log", "--study", name, "--out", f"best-{name}",
+                "--trust-plugins")
     assert done.returncode == 0, done.stderr
+    assert "importing the plugin modules study" in done.stderr and "'mylab_plugin'" in done.stderr
     exported = json.loads((folder / f"best-{name}" / "export.json").read_text())
     assert exported["requires"] == ["mylab_nn"] and exported["standardize"] is True
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "OPTNAS_PLUGINS")}
+    env["PYTHONPATH"] = CHECKOUT
     proc = subprocess.Popen(
         [OPTNAS, "dashboard", "--storage", "runs/j.log", "--port", str(port), *plugin_flag],
         cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
