@@ -83,7 +83,8 @@ def test_routes_picker_and_version(client):
     assert "url" not in deep and deep["route"]["data"] == {"study": "edge", "page": "trial", "trial": 3}
     best = route(client, "/studies/edge/trials")  # no number: the best trial
     assert best["url"]["pathname"] == "/studies/edge/trials/1"
-    assert route(client, "/studies/nope/activations")["url"]["pathname"] == "/studies/edge"
+    unknown = route(client, "/studies/nope/activations")  # never another study's page (the server 404s it)
+    assert "url" not in unknown and unknown["route"]["data"]["study"] == "nope"
     first = version(client)
     assert first["version"]["data"] == {"study": "edge", "signature": [1, 3, 1, 1, 0]}
     # optnas's statuses (outcome.py), not Optuna's states: the FAIL trial is a diverged one
@@ -267,3 +268,46 @@ def test_plotlyjs_partial_bundle_is_served_and_loaded_first(client):
     for other in ("/_optnas/../app.py", "/_optnas/x.js", "/_optnas/plotly-optnas.min.js/../../storage.py"):
         body = client.get(other).get_data(as_text=True)  # Dash's page (its catch-all route), never a file
         assert "import " not in body and "Plotly=" not in body and "_dash-config" in body
+
+
+def test_unknown_studies_pages_and_trials_are_404_pages_listing_what_exists(client):
+    """Never another study's data: each wrong URL gets a 404 page that says what is missing and links to
+    what exists (the study's pages with its trial range, every study)."""
+    cases = {
+        "/studies/nosuchstudy/trials/1": "no study &#x27;nosuchstudy&#x27;",
+        "/studies/edge/trials/6": "has no trial &#x27;6&#x27; (its trials: 0 to 5)",
+        "/studies/edge/trials/-1": "has no trial &#x27;-1&#x27;",
+        "/studies/edge/trials/" + "9" * 40: "has no trial &#x27;" + "9" * 40,
+        "/studies/edge/trials/1x": "has no trial &#x27;1x&#x27;",
+        "/studies/edge/nopage": "has no page &#x27;nopage&#x27;",
+        "/studies/edge/trials/1/more": "no page",
+        "/elsewhere": "no page &#x27;/elsewhere&#x27;",
+    }
+    for url, said in cases.items():
+        response = client.get(url)
+        body = response.get_data(as_text=True)
+        assert response.status_code == 404, url
+        assert said in body, (url, body[-600:])
+        assert '<a href="/studies/edge">edge</a> (6 trials)' in body  # what exists
+        assert "_dash-config" not in body  # not the app: it would draw a study
+    assert '<a href="/studies/edge/trials/5">trial 5</a>' in client.get("/studies/edge/trials/9").get_data(as_text=True)
+    for url in ("/studies/edge", "/studies/edge/trials", "/studies/edge/trials/5", "/studies/edge/analysis",
+                "/studies/edge/activations"):
+        assert client.get(url).status_code == 200, url
+
+
+def test_crafted_requests_to_any_route_get_4xx_and_one_log_line(client, caplog):
+    """Dash's script route raises on paths it does not serve (500 and ~25 lines of traceback before)."""
+    import logging
+
+    caplog.set_level(logging.INFO)
+    paths = ["/_dash-component-suites/dash/../../dash.py", "/_dash-component-suites/x/y.js",
+             "/_dash-component-suites/dash/dcc/%00.js", "/_dash-component-suites/dash/dcc/async-graph.v9.js"]
+    for path in paths:
+        caplog.clear()
+        response = client.get(path)
+        assert 400 <= response.status_code < 500, path
+        assert "Traceback" not in response.get_data(as_text=True)
+        lines = [r for r in caplog.records if r.name.startswith("optnas")]
+        assert len(lines) == 1 and not lines[0].exc_info and "\n" not in lines[0].getMessage(), path
+    assert "Traceback" not in caplog.text
