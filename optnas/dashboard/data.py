@@ -22,7 +22,8 @@ import pandas as pd
 
 from .. import outcome
 
-COSTS: dict[str, str] = {"params": "parameters", "flops": "FLOPs per sample", "latency_ms": "latency (ms)"}
+# latency is a wall-clock measurement (the median of a few timed forwards): said wherever it is plotted
+COSTS: dict[str, str] = {"params": "parameters", "flops": "FLOPs per sample", "latency_ms": "latency (ms, noisy)"}
 # Shown in hover text, in this order, when present.
 HOVER_METRICS = ("val_metric", "test_metric", "params", "flops", "latency_ms")
 
@@ -104,6 +105,26 @@ def best_number(df: pd.DataFrame) -> int | None:
     return order[0] if order else None
 
 
+def best_and_ties(df: pd.DataFrame) -> tuple[int | None, tuple[int, ...]]:
+    """The best trial and the other complete trials with exactly its task metric (the rule's later keys
+    broke the tie: the plots mark them, so a tie is never hidden behind the winner).
+
+    Example:
+        >>> df = pd.DataFrame({"number": [0, 1, 2], "state": ["COMPLETE"] * 3, "val_metric": [0.9, 0.9, 0.5]})
+        >>> best_and_ties(df)
+        (0, (1,))
+    """
+    best = best_number(df)
+    if best is None:
+        return None, ()
+    metric = task_metric(df).name
+    done = complete(df)
+    values = column(done, metric)
+    value = values[done["number"] == best].iloc[0]
+    tied = done.loc[(values == value) & (done["number"] != best), "number"].astype(int)
+    return best, tuple(sorted(tied.tolist()))
+
+
 def ranked(df: pd.DataFrame) -> pd.DataFrame:
     """Every trial: ranked complete ones best first (`ranking`), then the rest by trial number."""
     if df.empty:
@@ -180,13 +201,9 @@ def hover_text(df: pd.DataFrame, *, brief: bool = False) -> list[str]:
     metrics = [(m, column(df, m).to_numpy()) for m in HOVER_METRICS if m in df.columns]
     out = []
     for i, (number, label) in enumerate(zip(df["number"].tolist(), labels, strict=True)):
-        values = " · ".join(f"{m}={_fmt(v[i])}" for m, v in metrics if np.isfinite(v[i]))
+        values = " · ".join(f"{m}={fmt(v[i])}" for m, v in metrics if np.isfinite(v[i]))
         out.append(f"trial {number}<br>{label}<br>schedule {schedules[i]} · init {inits[i]}<br>{values}")
     return out
-
-
-def _fmt(value: float) -> str:
-    return f"{value:.4g}"
 
 
 #: Human names (with units) of the metric columns, for axis titles, table headers and hover text.

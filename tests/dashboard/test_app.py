@@ -67,7 +67,7 @@ def version(client: Any, study: str = "edge", current: Any = None) -> dict[str, 
 def board(client: Any, v: Any, sort_by: Any = (), filters: dict[str, Any] | None = None) -> dict[str, Any]:
     chosen = [("filter-" + f, "value", (filters or {}).get(f)) for f in FILTERS]
     return call(client, [("leaderboard", "data"), ("leaderboard", "page_count"), ("leaderboard-count", "children"),
-                         ("leaderboard", "columns")],
+                         ("leaderboard", "columns"), ("leaderboard", "style_data_conditional")],
                 [("view-overview", "data", v), ("leaderboard", "sort_by", list(sort_by)),
                  ("leaderboard", "page_current", 0), ("leaderboard-columns", "value", None), *chosen])
 
@@ -114,6 +114,8 @@ def test_figures_and_leaderboard_callbacks(client):
     assert [r["params"] for r in page["data"]][:4] == [50, 100, 100, 100] and page["page_count"] == 1
     ranked = board(client, v)["leaderboard"]["data"]
     assert [r["number"] for r in ranked][:3] == [1, 5, 0]  # the best-trial rule's order
+    styles = board(client, v)["leaderboard"]["style_data_conditional"]
+    assert styles[0]["if"] == {"filter_query": "{number} = 1"} and styles[0]["backgroundColor"] == "#fef3c7"
     only = board(client, v, filters={"status": ["complete"], "algorithm": ["heavy_ball", "gd"]})
     assert [r["number"] for r in only["leaderboard"]["data"]] == [5, 0]
     assert only["leaderboard-count"]["children"] == "2 of 6 trials (filtered)"
@@ -123,6 +125,7 @@ def test_figures_and_leaderboard_callbacks(client):
     traces = {t["name"].split(" (")[0]: t for t in pareto["pareto-graph"]["figure"]["data"]}
     assert sorted(traces["Pareto front"]["customdata"]) == [1, 5]  # plain lists: the browser reports them
     assert traces["dominated trial"]["customdata"] == [0]
+    assert traces["best trial"]["customdata"] == [1] and traces["best trial"]["marker"]["symbol"] == "star"
     history = call(client, [("history-graph", "figure")],
                    [("view-overview", "data", v), ("history-x", "value", "number"),
                     ("history-options", "value", ["log", "pruned"])])
