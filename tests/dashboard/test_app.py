@@ -180,6 +180,28 @@ def _texts(component: Any) -> list[str]:
     return []
 
 
+def _array(value: Any) -> list[float]:
+    """A figure's numbers as Dash sends them: a list, or plotly.py's typed binary array (base64 ``bdata``)."""
+    import base64
+
+    import numpy as np
+
+    if isinstance(value, dict) and "bdata" in value:
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"]).round(12).tolist()
+    return list(value)
+
+
+def _components(tree: Any) -> list[dict[str, Any]]:
+    """Every serialized component in a tree (depth first)."""
+    if isinstance(tree, list):
+        return [c for t in tree for c in _components(t)]
+    if isinstance(tree, dict):
+        if "type" in tree and "props" in tree:
+            return [tree, *_components(tree["props"].get("children"))]
+        return [c for v in tree.values() for c in _components(v)]
+    return []
+
+
 def test_trial_page_and_best_card(client):
     v = version(client)["version"]["data"]
     r = {"study": "edge", "page": "trial", "trial": 1}
@@ -190,6 +212,13 @@ def test_trial_page_and_best_card(client):
     dumped = json.dumps(page)
     assert '"id": "architecture-graph"' in dumped and '"id": "certificate-table"' in dumped
     assert "T(z) = W2" in dumped  # T's inner structure, from the block's declared structure
+    graphs = {g["props"]["id"]: g["props"]["figure"] for g in _components(page) if g.get("type") == "Graph"}
+    curves = {t["name"]: _array(t["y"]) for t in graphs["trial-curves-graph"]["data"]}
+    assert curves == {"training loss": [1.0, 0.7], "validation metric": [0.3, 0.8]}  # every recorded series
+    inter = {t["name"].split(" (")[0]: t for t in graphs["intermediate-graph"]["data"]}
+    assert _array(inter["trial 1"]["y"]) == [0.3, 0.8]
+    assert _array(inter["study median"]["y"]) == [0.3, 0.7]  # complete trials 0, 1, 5 end at 0.6, 0.8, 0.7
+    assert "3 complete trials" in inter["study median"]["name"]
     missing = call(client, [("trial-content", "children")],
                    [("view-trial", "data", v | {"route": r | {"trial": 99}})])
     assert "has no trial 99" in json.dumps(missing)
