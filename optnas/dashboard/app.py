@@ -61,7 +61,8 @@ table.grid, table.kv { border-collapse: collapse; font-size: 13px; width: 100%; 
 table.grid td, table.grid th, table.kv td, table.kv th { border-bottom: 1px solid #e5e7eb; padding: 4px 8px;
         text-align: left; vertical-align: top; }
 .ok { color: #15803d; font-weight: 600; } .bad { color: #b91c1c; font-weight: 600; }
-pre { background: #f3f4f6; padding: 8px; border-radius: 6px; overflow-x: auto; font-size: 12px; }
+pre { background: #f3f4f6; padding: 8px; border-radius: 6px; overflow-x: auto; font-size: 12px;
+      white-space: pre-wrap; overflow-wrap: anywhere; }  /* theory reports and long commands wrap */
 pre.command { background: #111827; color: #e5e7eb; font-size: 13px; }
 """
 

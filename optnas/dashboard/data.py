@@ -221,6 +221,8 @@ LABELS: dict[str, str] = {
     "train_loss": "training loss",
     "val_loss": "validation loss",
     "lr": "learning rate",
+    "epoch_s": "epoch time (s)",
+    "train_metric": "training metric",
 }
 
 

@@ -70,7 +70,8 @@ def integer_axis(values: Any, most: int = 10) -> dict[str, Any]:
     lo, hi = float(v.min()), float(v.max())
     nice = [m * 10**e for e in range(12) for m in (1, 2, 5)]
     step = next(s for s in nice if (hi - lo) / s <= most)
-    out: dict[str, Any] = {"tickformat": "d", "tick0": int(lo), "dtick": step}
+    # a step of 1 starts at the first value; wider steps sit on its multiples (5, 10, 15, not 1, 6, 11)
+    out: dict[str, Any] = {"tickformat": "d", "tick0": int(lo) if step == 1 else 0, "dtick": step}
     if hi == lo:
         out["range"] = [lo - 0.5, hi + 0.5]
     return out

@@ -120,7 +120,7 @@ def plot_trial_curves(data: TrialCurvesData) -> go.Figure:
 def plot_intermediate(data: TrialCurvesData) -> go.Figure:
     """The trial's intermediate values against the study's median (and quartiles) at each epoch."""
     name = label(data.metric.name)
-    title = f"Trial {data.number}: intermediate values ({name} per epoch) beside the study's median"
+    title = f"Trial {data.number}: intermediate values ({name} per epoch)<br><sup>beside the study's median</sup>"
     if not len(data.own):
         return empty_figure(title, f"this trial recorded no {name} per epoch")
     go = graph_objects()
@@ -140,6 +140,6 @@ def plot_intermediate(data: TrialCurvesData) -> go.Figure:
                              name=f"trial {data.number}",
                              hovertemplate=f"trial {data.number}<br>epoch %{{x}}: %{{y:{D3_NUMBER}}}<extra></extra>"))
     fig.update_layout(title=title, template=TEMPLATE, xaxis_title="epoch", yaxis_title=name,
-                      legend={"orientation": "h", "y": -0.25}, margin={"t": 50})
+                      legend={"orientation": "h", "y": -0.25}, margin={"t": 70})
     fig.update_xaxes(**integer_axis(np.arange(1, max(n, len(data.own)) + 1)))
     return fig
