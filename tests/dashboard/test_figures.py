@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import re
 
 import numpy as np
@@ -11,7 +12,6 @@ import pytest
 
 import optnas
 from optnas.dashboard import figures as F
-from optnas.dashboard.data import named as named_
 from optnas.dashboard.data import spec_labels
 from optnas.dashboard.figures.architecture import combination
 
@@ -106,15 +106,21 @@ def test_parallel_coordinates_axes(searched_frame):
     fig = F.plot_parallel(data)
     (trace,) = fig.data
     dims = {d.label: d for d in trace.dimensions}
-    assert list(dims) == ["trial", "algorithm", "schedule", "block", "activation", "depth", "width",
-                          "validation metric"]
     ordered = searched_frame.sort_values("number")
+    betas = [json.loads(p).get("beta") for p in ordered["algorithm_params"]]
+    varied = len({b for b in betas if b is not None}) > 1
+    assert list(dims) == ["trial", "algorithm", "schedule", "block", "activation", "depth", "width",
+                          *(["heavy_ball.beta"] if varied else []), "validation metric"]
     assert list(dims["trial"].values) == ordered["number"].tolist()  # brushing this axis picks a trial
-    # categories carry their parameters, as everywhere: heavy_ball(beta=0.4904), mlp2(hidden=8)
-    named = [named_(a, p) for a, p in zip(ordered["algorithm"], ordered["algorithm_params"], strict=True)]
-    algorithms = sorted(set(named))
+    # categories are names; a continuous parameter is a numeric axis of its own (not one category per value)
+    algorithms = sorted(set(ordered["algorithm"]))
     assert list(dims["algorithm"].ticktext) == algorithms
-    assert [algorithms[int(v)] for v in dims["algorithm"].values] == named
+    assert [algorithms[int(v)] for v in dims["algorithm"].values] == ordered["algorithm"].tolist()
+    if varied:
+        beta = dims["heavy_ball.beta"]
+        na = beta.tickvals[0]
+        assert beta.ticktext[0] == "n/a" and na < min(b for b in betas if b is not None)
+        assert [None if v == na else pytest.approx(v) for v in beta.values] == betas
     assert np.allclose(trace.line.color, searched_frame.sort_values("number")["val_metric"])
     assert set(dims["depth"].tickvals) == set(searched_frame["depth"])  # ticks on searched values only
 
