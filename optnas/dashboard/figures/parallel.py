@@ -152,7 +152,9 @@ def plot_parallel(data: ParallelData) -> go.Figure:
         elif d.missing_at is not None:  # a parameter's axis: a few values and "n/a" below them
             present = d.values[d.values != d.missing_at]
             ticks = np.linspace(present.min(), present.max(), 5)
-            dim |= {"tickvals": [d.missing_at, *ticks.tolist()], "ticktext": ["n/a", *(fmt(float(t)) for t in ticks)]}
+            na = bool((d.values == d.missing_at).any())  # every trial has it: no "n/a" tick below the axis
+            dim |= {"tickvals": [d.missing_at] * na + ticks.tolist(),
+                    "ticktext": ["n/a"] * na + [fmt(float(t)) for t in ticks]}
         elif d.label in NUMERIC and 0 < len(levels := np.unique(d.values[np.isfinite(d.values)])) <= 12:
             dim |= {"tickvals": levels.tolist()}  # depth, width: ticks on the values searched, not 2.2, 2.4...
         dims.append(dim)
