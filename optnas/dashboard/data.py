@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import math
+import threading
+import weakref
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -88,8 +90,30 @@ def objectives(df: pd.DataFrame) -> list[tuple[str, str]]:
     return out
 
 
+_RANKINGS: dict[int, tuple[weakref.ref[pd.DataFrame], list[int]]] = {}
+_RANKINGS_LOCK = threading.Lock()
+
+
 def ranking(df: pd.DataFrame) -> list[int]:
-    """Numbers of the COMPLETE trials, best first, by the one best-trial rule (`optnas.outcome.ranking`)."""
+    """Numbers of the COMPLETE trials, best first, by the one best-trial rule (`optnas.outcome.ranking`).
+
+    Remembered per DataFrame object (the dashboard's frames are shared and never modified, `StudySource`):
+    the overview asks for it from five figures, and at 50,000 trials each ranking takes a second or more.
+    A copy or a filtered frame is another object, ranked afresh. Callers must not modify the result.
+    """
+    with _RANKINGS_LOCK:
+        held = _RANKINGS.get(id(df))
+        if held is not None and held[0]() is df:
+            return held[1]
+    order = _ranking(df)
+    with _RANKINGS_LOCK:
+        for key in [k for k, (ref, _) in _RANKINGS.items() if ref() is None]:
+            del _RANKINGS[key]  # frames gone: their ids may be reused
+        _RANKINGS[id(df)] = (weakref.ref(df), order)
+    return order
+
+
+def _ranking(df: pd.DataFrame) -> list[int]:
     if df.empty:
         return []
     objs = objectives(df)
