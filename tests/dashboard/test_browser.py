@@ -270,12 +270,12 @@ def test_dashboard_renders_a_real_study(browser, served, tmp_path, searched):
     w.page.click("#nav-analysis")
     _wait_url(w, f"{url}studies/{searched.study}/analysis")
     assert w.wait_for_traces("importance-graph")[0]["type"] == "bar"
-    assert "warning: rests on only 6 complete trial" in w.page.locator("#importance-graph .gtitle").inner_text()
+    assert "warning: rests on only 6 complete trial" in w.page.locator("#importance-graph .gtitle").text_content()
     assert len(w.wait_for_traces("slice-graph")) == 1
     assert w.wait_for_traces("edf-graph")[0]["type"] == "scatter"
     assert "contour" in {t["type"] for t in w.wait_for_traces("contour-graph")}
     assert w.wait_for_traces("rank-graph")
-    first = w.page.locator("#slice-graph .gtitle").inner_text()
+    first = w.page.locator("#slice-graph .gtitle").text_content()
     w.page.locator("#slice-param").click()  # the mouse picks another parameter
     options = w.page.locator("#slice-param [role='option']")
     w.page.wait_for_timeout(300)

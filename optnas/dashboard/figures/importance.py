@@ -90,7 +90,7 @@ def plot_importance(data: ImportanceData) -> go.Figure:
     fig = go.Figure()
     for name, imp in data.importances.items():
         fig.add_trace(go.Bar(x=[imp.get(p, 0.0) for p in params], y=params, orientation="h", name=label(name),
-                             hovertemplate=f"{label(name)}<br>%{{y}}: %{{x:.3f}}<extra></extra>"))
+                             hovertemplate=f"{label(name)}<br>%{{y}}: %{{x:.4~g}}<extra></extra>"))
     title = f"{TITLE} per objective: rests on {data.complete:,} complete trials (Optuna's default evaluator)"
     if data.warning:
         title += f"<br><sup style='color:#b91c1c'>warning: {data.warning}</sup>"
