@@ -114,7 +114,7 @@ def create_app(source: StudySource | str | None = None, *, refresh_s: float = 5.
         **extra,
     )
     app.layout = _layout(source, refresh_s)
-    guard.install(server, lambda: _study_sizes(source), lambda: (source.names() or [None])[-1], _STYLE)
+    guard.install(server, lambda: _study_sizes(source), lambda: next(reversed(source.names()), None), _STYLE)
     plotlyjs.serve(server)
     frame_of = _frame_getter(source)
     _register(app, source, frame_of)

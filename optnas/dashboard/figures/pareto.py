@@ -8,7 +8,7 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -83,7 +83,7 @@ def pareto_data(df: pd.DataFrame, cost: str = "params") -> ParetoData:
     )
 
 
-def _latency_spread(done: pd.DataFrame, costs: np.ndarray) -> dict[str, object]:
+def _latency_spread(done: pd.DataFrame, costs: np.ndarray) -> dict[str, Any]:
     """Latency is a wall-clock median of a few forwards, on whatever else the machine runs: the same spec
     measured in several trials shows how far apart its measurements land. Each point gets the min..max of
     its spec's measurements (itself alone when measured once), and the summary says the typical ratio."""

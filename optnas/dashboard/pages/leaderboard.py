@@ -203,6 +203,6 @@ def register(app: dash.Dash, frame_of: FrameGetter) -> None:
         keep = set(FIXED_COLUMNS) | {c for c in (shown if isinstance(shown, list) else CHOOSABLE) if isinstance(c, str)}
         columns = [_column(c, n) for c, n in LEADERBOARD_COLUMNS if c in keep]
         count = f"{result.total} of {len(df)} trials" + (" (filtered)" if result.total != len(df) else "")
-        best, ties = best_and_ties(df)
-        ties = [n for n in ties if n in {r["number"] for r in result.rows}]  # the rows this page shows
-        return result.rows, result.page_count, count, columns, row_styles(best, ties)
+        best, tied = best_and_ties(df)
+        shown_ties = [n for n in tied if n in {r["number"] for r in result.rows}]  # the rows this page shows
+        return result.rows, result.page_count, count, columns, row_styles(best, shown_ties)
