@@ -120,6 +120,9 @@ def test_figures_and_leaderboard_callbacks(client):
     assert [r["number"] for r in only["leaderboard"]["data"]] == [5, 0]
     assert only["leaderboard-count"]["children"] == "2 of 6 trials (filtered)"
     assert [c["id"] for c in only["leaderboard"]["columns"]][:2] == ["number", "status"]
+    # the one number format: trial numbers as in their URL, counts with separators, others .4~g (1, not 1.000)
+    formats = {c["id"]: c.get("format", {}).get("specifier") for c in only["leaderboard"]["columns"]}
+    assert (formats["number"], formats["params"], formats["val_metric"]) == ("", ",", ".4~g")
     pareto = call(client, [("pareto-graph", "figure")],
                   [("view-overview", "data", v), ("pareto-cost", "value", "params")])
     traces = {t["name"].split(" (")[0]: t for t in pareto["pareto-graph"]["figure"]["data"]}
