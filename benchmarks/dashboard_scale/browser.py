@@ -2,6 +2,7 @@
 study file and machine, in Debian's headless Chromium; screenshots of both.
 
     python benchmarks/dashboard_scale/browser.py JOURNAL [--runs 3] [--out benchmarks/dashboard_scale]
+        [--timeout 300] [--name browser]      # results: OUT/NAME.json, screenshots OUT/NAME_<kind>.png
 
 Both servers bind 127.0.0.1 only and are started by their own CLI (``optnas dashboard``,
 ``optuna-dashboard``). Timed: from navigation start until the overview is fully drawn, in a fresh browser
@@ -72,25 +73,38 @@ def _url(kind: str, port: int, study: str, study_id: int) -> str:
     return f"http://127.0.0.1:{port}/dashboard/studies/{study_id}"
 
 
-def measure(browser: Any, kind: str, journal: str, study: str, shot: Path | None) -> dict[str, float]:
+def measure(browser: Any, kind: str, journal: str, study: str, shot: Path | None,
+            timeout_s: float = 300.0) -> dict[str, float | None]:
     """Seconds from navigation start until the overview is drawn: ``cold`` (the server's first page: it
-    reads the study) and ``warm`` (a second, fresh page on the same server: its caches hold the study)."""
+    reads the study) and ``warm`` (a second, fresh page on the same server: its caches hold the study).
+    None: not drawn within ``timeout_s`` (the server's start included)."""
     port = _port()
     proc = _server(kind, journal, port)
     try:
-        _wait_port(port, proc)
-        cold = _draw(browser, kind, port, study, None)
-        return {"cold": cold, "warm": _draw(browser, kind, port, study, shot)}
+        _wait_port(port, proc, timeout_s)
+        cold = _draw(browser, kind, port, study, None, timeout_s)
+        return {"cold": cold, "warm": _draw(browser, kind, port, study, shot, timeout_s) if cold else None}
+    except RuntimeError as exc:  # the server never answered, or exited
+        print(f"{kind}: {exc}", flush=True)
+        return {"cold": None, "warm": None}
     finally:
         proc.terminate()
         proc.wait(timeout=30)
 
 
-def _draw(browser: Any, kind: str, port: int, study: str, shot: Path | None) -> float:
+def _draw(browser: Any, kind: str, port: int, study: str, shot: Path | None, timeout_s: float) -> float | None:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
         page.goto(_url(kind, port, study, 0), wait_until="commit")
-        page.wait_for_function(OPTNAS_DRAWN if kind == "optnas" else OPTUNA_DRAWN, timeout=300000, polling=50)
+        try:
+            page.wait_for_function(OPTNAS_DRAWN if kind == "optnas" else OPTUNA_DRAWN, timeout=timeout_s * 1000,
+                                   polling=50)
+        except PlaywrightTimeout:
+            if shot is not None:  # what it shows instead
+                page.screenshot(path=str(shot), timeout=300000)
+            return None
         seconds = page.evaluate("() => performance.now() / 1000")  # since navigation start, in the page
         if shot is not None:
             page.wait_for_timeout(1000)
@@ -98,6 +112,12 @@ def _draw(browser: Any, kind: str, port: int, study: str, shot: Path | None) -> 
         return float(seconds)
     finally:
         page.close()
+
+
+def _stat(stat: str, values: list[float | None]) -> float | None:
+    """``best`` or ``median`` of the runs; a run that never drew (None) counts as slower than any that did."""
+    order = sorted(values, key=lambda v: float("inf") if v is None else v)
+    return order[0] if stat == "best" else order[len(order) // 2]
 
 
 def main() -> None:
@@ -109,23 +129,28 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent))
     parser.add_argument("--chromium", default=os.environ.get("OPTNAS_CHROMIUM", "/usr/bin/chromium"))
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds before a page counts as not drawn")
+    parser.add_argument("--name", default="browser", help="results NAME.json, screenshots NAME_<kind>.png")
     args = parser.parse_args()
     out = Path(args.out)
     results: dict[str, Any] = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()}",
-                               "journal_mb": round(os.path.getsize(args.journal) / 1e6, 1), "runs": {}}
+                               "journal_mb": round(os.path.getsize(args.journal) / 1e6, 1), "timeout_s": args.timeout,
+        "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "runs": {}}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=args.chromium, args=ARGS)
         for i in range(args.runs):
             for kind in ("optnas", "optuna-dashboard"):
-                shot = out / f"browser_{kind}.png" if i == 0 else None
-                seconds = measure(browser, kind, args.journal, args.study, shot)
-                results["runs"].setdefault(kind, []).append({k: round(v, 2) for k, v in seconds.items()})
+                shot = out / f"{args.name}_{kind}.png" if i == 0 else None
+                seconds = measure(browser, kind, args.journal, args.study, shot, args.timeout)
+                results["runs"].setdefault(kind, []).append(
+                    {k: None if v is None else round(v, 2) for k, v in seconds.items()})
                 print(f"{kind}: overview drawn {seconds} s after navigation", flush=True)
         browser.close()
-    for stat, pick in (("best", min), ("median", lambda v: sorted(v)[len(v) // 2])):
-        results[stat] = {k: {m: pick([r[m] for r in v]) for m in ("cold", "warm")} for k, v in results["runs"].items()}
+    for stat in ("best", "median"):
+        results[stat] = {k: {m: _stat(stat, [r[m] for r in v]) for m in ("cold", "warm")}
+                         for k, v in results["runs"].items()}
     results["load_after"] = os.getloadavg()
-    (out / "browser.json").write_text(json.dumps(results, indent=2) + "\n")
+    (out / f"{args.name}.json").write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
 
 

@@ -27,7 +27,7 @@ from dash import Input, Output, State, dcc, html
 
 from .. import outcome
 from ..errors import UsageError
-from . import plotlyjs
+from . import guard, plotlyjs
 from .data import best_number
 from .pages import activation, analysis, overview, trial
 from .pages._view import register_view, view_store
@@ -61,7 +61,8 @@ table.grid, table.kv { border-collapse: collapse; font-size: 13px; width: 100%; 
 table.grid td, table.grid th, table.kv td, table.kv th { border-bottom: 1px solid #e5e7eb; padding: 4px 8px;
         text-align: left; vertical-align: top; }
 .ok { color: #15803d; font-weight: 600; } .bad { color: #b91c1c; font-weight: 600; }
-pre { background: #f3f4f6; padding: 8px; border-radius: 6px; overflow-x: auto; font-size: 12px; }
+pre { background: #f3f4f6; padding: 8px; border-radius: 6px; overflow-x: auto; font-size: 12px;
+      white-space: pre-wrap; overflow-wrap: anywhere; }  /* theory reports and long commands wrap */
 pre.command { background: #111827; color: #e5e7eb; font-size: 13px; }
 """
 
@@ -113,8 +114,7 @@ def create_app(source: StudySource | str | None = None, *, refresh_s: float = 5.
         **extra,
     )
     app.layout = _layout(source, refresh_s)
-    _answer_bad_requests(server)
-    _redirect_root(server, source)
+    guard.install(server, lambda: _study_sizes(source), lambda: next(reversed(source.names()), None), _STYLE)
     plotlyjs.serve(server)
     frame_of = _frame_getter(source)
     _register(app, source, frame_of)
@@ -146,34 +146,6 @@ def preload(source: StudySource) -> threading.Thread:
     return thread
 
 
-def _redirect_root(server: flask.Flask, source: StudySource) -> None:
-    """``/`` answers with a redirect to the newest study's page: a redirect leaves no history entry, so the
-    back button goes where the user came from instead of to ``/`` (which would send them forward again)."""
-
-    @server.before_request
-    def _newest() -> Any:
-        if flask.request.method != "GET" or flask.request.path not in ("/", "/studies", "/studies/"):
-            return None
-        names = source.names()
-        return flask.redirect(path(Route(names[-1])), code=302) if names else None
-
-
-def _answer_bad_requests(server: flask.Flask) -> None:
-    """A crafted callback request (unknown output, malformed body) gets a 400 and one log line, no traceback."""
-    from werkzeug.exceptions import HTTPException
-
-    @server.errorhandler(Exception)
-    def _bad(exc: Exception) -> Any:
-        if isinstance(exc, HTTPException):
-            return exc
-        if not flask.request.path.endswith("/_dash-update-component"):
-            raise exc
-        first = (str(exc).strip().splitlines() or [""])[0][:200]
-        server.logger.warning("bad callback request from %s: %s: %s", flask.request.remote_addr,
-                              type(exc).__name__, first)
-        return flask.Response(f"bad callback request: {type(exc).__name__}", status=400, mimetype="text/plain")
-
-
 def _layout(source: StudySource, refresh_s: float) -> html.Div:
     nav = [dcc.Link(label, id=f"nav-{page}", href="/", className="nav") for page, (_, label) in PAGES.items()]
     pages = {"overview": overview.layout(), "trial": trial.layout(), "analysis": analysis.layout(),
@@ -197,6 +169,15 @@ def _layout(source: StudySource, refresh_s: float) -> html.Div:
             html.Main([html.Div(body, id=f"page-{name}", style={"display": "none"}) for name, body in pages.items()]),
         ]
     )
+
+
+def _study_sizes(source: StudySource) -> dict[str, int]:
+    """Trials per study, in creation order (Optuna numbers a study's trials 0..n-1)."""
+    out = {}
+    for name in source.names():
+        with contextlib.suppress(UsageError):  # deleted since listed
+            out[name] = sum(source.signature(name))
+    return out
 
 
 def _empty() -> pd.DataFrame:
@@ -259,7 +240,7 @@ def _register(app: dash.Dash, source: StudySource, frame_of: Any) -> None:
             route = Route(route.study, "trial", int(typed))
         elif trigger in _CLICKS and (number := clicked_trial(clicks[_CLICKS.index(trigger)])) is not None:
             route = Route(route.study, "trial", number)
-        if route.study not in names:
+        if route.study is None:  # `/`: the newest study (an unknown one is a 404 page, `guard`)
             route = Route(names[0]) if names else Route()
         if route.page == "trial" and route.trial is None:
             route = Route(route.study, "trial", best_number(frame_of({"study": route.study})))

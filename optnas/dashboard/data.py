@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import math
+import threading
+import weakref
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -22,7 +24,8 @@ import pandas as pd
 
 from .. import outcome
 
-COSTS: dict[str, str] = {"params": "parameters", "flops": "FLOPs per sample", "latency_ms": "latency (ms)"}
+# latency is a wall-clock measurement (the median of a few timed forwards): said wherever it is plotted
+COSTS: dict[str, str] = {"params": "parameters", "flops": "FLOPs per sample", "latency_ms": "latency (ms, noisy)"}
 # Shown in hover text, in this order, when present.
 HOVER_METRICS = ("val_metric", "test_metric", "params", "flops", "latency_ms")
 
@@ -87,8 +90,30 @@ def objectives(df: pd.DataFrame) -> list[tuple[str, str]]:
     return out
 
 
+_RANKINGS: dict[int, tuple[weakref.ref[pd.DataFrame], list[int]]] = {}
+_RANKINGS_LOCK = threading.Lock()
+
+
 def ranking(df: pd.DataFrame) -> list[int]:
-    """Numbers of the COMPLETE trials, best first, by the one best-trial rule (`optnas.outcome.ranking`)."""
+    """Numbers of the COMPLETE trials, best first, by the one best-trial rule (`optnas.outcome.ranking`).
+
+    Remembered per DataFrame object (the dashboard's frames are shared and never modified, `StudySource`):
+    the overview asks for it from five figures, and at 50,000 trials each ranking takes a second or more.
+    A copy or a filtered frame is another object, ranked afresh. Callers must not modify the result.
+    """
+    with _RANKINGS_LOCK:
+        held = _RANKINGS.get(id(df))
+        if held is not None and held[0]() is df:
+            return held[1]
+    order = _ranking(df)
+    with _RANKINGS_LOCK:
+        for key in [k for k, (ref, _) in _RANKINGS.items() if ref() is None]:
+            del _RANKINGS[key]  # frames gone: their ids may be reused
+        _RANKINGS[id(df)] = (weakref.ref(df), order)
+    return order
+
+
+def _ranking(df: pd.DataFrame) -> list[int]:
     if df.empty:
         return []
     objs = objectives(df)
@@ -102,6 +127,26 @@ def best_number(df: pd.DataFrame) -> int | None:
     """The study's best trial (`optnas.outcome.best`): on the Pareto front when there are several objectives."""
     order = ranking(df)
     return order[0] if order else None
+
+
+def best_and_ties(df: pd.DataFrame) -> tuple[int | None, tuple[int, ...]]:
+    """The best trial and the other complete trials with exactly its task metric (the rule's later keys
+    broke the tie: the plots mark them, so a tie is never hidden behind the winner).
+
+    Example:
+        >>> df = pd.DataFrame({"number": [0, 1, 2], "state": ["COMPLETE"] * 3, "val_metric": [0.9, 0.9, 0.5]})
+        >>> best_and_ties(df)
+        (0, (1,))
+    """
+    best = best_number(df)
+    if best is None:
+        return None, ()
+    metric = task_metric(df).name
+    done = complete(df)
+    values = column(done, metric)
+    value = values[done["number"] == best].iloc[0]
+    tied = done.loc[(values == value) & (done["number"] != best), "number"].astype(int)
+    return best, tuple(sorted(tied.tolist()))
 
 
 def ranked(df: pd.DataFrame) -> pd.DataFrame:
@@ -180,13 +225,9 @@ def hover_text(df: pd.DataFrame, *, brief: bool = False) -> list[str]:
     metrics = [(m, column(df, m).to_numpy()) for m in HOVER_METRICS if m in df.columns]
     out = []
     for i, (number, label) in enumerate(zip(df["number"].tolist(), labels, strict=True)):
-        values = " · ".join(f"{m}={_fmt(v[i])}" for m, v in metrics if np.isfinite(v[i]))
+        values = " · ".join(f"{m}={fmt(v[i])}" for m, v in metrics if np.isfinite(v[i]))
         out.append(f"trial {number}<br>{label}<br>schedule {schedules[i]} · init {inits[i]}<br>{values}")
     return out
-
-
-def _fmt(value: float) -> str:
-    return f"{value:.4g}"
 
 
 #: Human names (with units) of the metric columns, for axis titles, table headers and hover text.
@@ -204,6 +245,8 @@ LABELS: dict[str, str] = {
     "train_loss": "training loss",
     "val_loss": "validation loss",
     "lr": "learning rate",
+    "epoch_s": "epoch time (s)",
+    "train_metric": "training metric",
 }
 
 

@@ -1,8 +1,8 @@
 """The plotly.js the dashboard serves: a partial bundle of the traces optnas draws, a third of the full one.
 
 Evaluating the full plotly.min.js (4.8 MB) is the largest single cost of a page load in a browser without
-a GPU (1.4-2.4 s in headless Chromium on two cores); this bundle (scatter, scattergl, bar, parcoords;
-1.6 MB) takes 0.2-0.4 s on the same machine (benchmarks/dashboard_scale). It is plotly.js's own custom
+a GPU (1.4-2.4 s in headless Chromium on two cores); this bundle (scatter, scattergl, bar, parcoords,
+heatmap, contour; 1.6 MB) takes 0.2-0.4 s on the same machine (benchmarks/dashboard_scale). It is plotly.js's own custom
 bundle of the version plotly.py ships, built by ``tools/plotlyjs/build.sh``. dcc.Graph draws with
 ``window.Plotly`` when a page defines it (Dash's documented way to bring another plotly.js), so the app
 loads this file as a script before Dash's renderer; when the installed plotly.py expects another major
@@ -11,7 +11,7 @@ plotly.js version, the app leaves Dash its own full bundle.
 Example:
     >>> from optnas.dashboard import plotlyjs
     >>> sorted(plotlyjs.TRACES)
-    ['bar', 'parcoords', 'scatter', 'scattergl']
+    ['bar', 'contour', 'heatmap', 'parcoords', 'scatter', 'scattergl']
     >>> plotlyjs.usable()  # this bundle fits the installed plotly.py
     True
 """
@@ -24,7 +24,7 @@ from pathlib import Path
 import flask
 
 BUNDLE = Path(__file__).with_name("plotly-optnas.min.js")
-TRACES = frozenset({"scatter", "scattergl", "bar", "parcoords"})
+TRACES = frozenset({"scatter", "scattergl", "bar", "parcoords", "heatmap", "contour"})
 ROUTE = "/_optnas/plotly-optnas.min.js"
 
 

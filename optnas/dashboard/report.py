@@ -25,7 +25,7 @@ from .._output import check_target, write_file
 from ..errors import UsageError
 from . import figures as F
 from . import plotlyjs
-from .data import COSTS, LEADERBOARD_COLUMNS, best_number, fmt, label, leaderboard_page, task_metric
+from .data import COSTS, LEADERBOARD_COLUMNS, best_and_ties, best_number, fmt, label, leaderboard_page, task_metric
 from .storage import StudySource
 from .trial import TrialDetail, trial_detail
 
@@ -41,8 +41,11 @@ table { border-collapse: collapse; font-size: 13px; margin: 8px 0; }
 td, th { border-bottom: 1px solid #e5e7eb; padding: 3px 8px; text-align: left; vertical-align: top; }
 th { background: #f3f4f6; }
 .ok { color: #15803d; font-weight: 600; } .bad { color: #b91c1c; font-weight: 600; }
+.wide { overflow-x: auto; max-width: 100%; } .wide table { font-size: 12px; }
+tr.best td { background: #fef3c7; font-weight: 700; } tr.tie td { background: #fefce8; }
 .note { color: #92400e; background: #fffbeb; padding: 6px 10px; border-radius: 6px; }
-pre { background: #f3f4f6; padding: 8px; border-radius: 6px; overflow-x: auto; font-size: 12px; }
+pre { background: #f3f4f6; padding: 8px; border-radius: 6px; overflow-x: auto; font-size: 12px;
+      white-space: pre-wrap; overflow-wrap: anywhere; }  /* theory reports and long commands wrap */
 """
 
 
@@ -128,7 +131,7 @@ def _summary(df: pd.DataFrame) -> str:
     tally = outcome.format_counts(outcome.counts(df["status"].astype(str))) if len(df) else "none"
     items = {
         "storage": df.attrs.get("storage", ""),
-        "task": json.dumps(df.attrs.get("task")),
+        "task": task_line(df.attrs.get("task")),
         "objectives": ", ".join(f"{o.get('name')} ({o.get('direction')})" for o in df.attrs.get("objectives") or [])
         or "not recorded",
         "trials": f"{len(df)}: {tally}",
@@ -137,17 +140,62 @@ def _summary(df: pd.DataFrame) -> str:
     return _table(["", ""], [[f"<b>{escape(k)}</b>", escape(str(v))] for k, v in items.items()])
 
 
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    """Cells are HTML already (escape text before)."""
+def task_line(task: Any) -> str:
+    """The study's task record in one line; arrays (a standardization's 64 means) become their length.
+
+    Example:
+        >>> task_line({"name": "digits", "params": {"n_samples": 300}, "input_shape": [64], "given": False,
+        ...            "standardize": {"mean": [0.0] * 64, "std": [1.0] * 64}})
+        'digits · params: n_samples=300 · input shape: 64 · given: no · standardize: mean (64 values), std (64 values)'
+    """
+    if not isinstance(task, dict):
+        return "not recorded" if task is None else _brief(task)
+    parts = [str(task.get("name", "?"))]
+    for key, value in task.items():
+        if key == "name" or value is None:
+            continue
+        if isinstance(value, list) and all(isinstance(v, int | float) for v in value) and len(value) <= 4:
+            shown = " × ".join(fmt(v) for v in value)  # a shape
+        else:
+            shown = _brief(value)
+        parts.append(f"{key.replace('_', ' ')}: {shown}")
+    return " · ".join(parts)
+
+
+def _brief(value: Any, depth: int = 0) -> str:
+    if isinstance(value, list | tuple):
+        return f"({len(value)} values)" if len(value) > 4 or depth else json.dumps(value)
+    if isinstance(value, dict):
+        if not value:
+            return "none"
+        inner = [f"{k}={_brief(v, depth + 1)}" if not isinstance(v, list | tuple) else f"{k} {_brief(v, depth + 1)}"
+                 for k, v in value.items()]
+        return ", ".join(inner)
+    return fmt(value)
+
+
+def _table(header: list[str], rows: list[list[str]], classes: list[str] | None = None) -> str:
+    """Cells are HTML already (escape text before); ``classes``: one per row (the best trial's is "best")."""
     head = "".join(f"<th>{h}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    marks = classes or [""] * len(rows)
+    body = "".join((f'<tr class="{c}">' if c else "<tr>") + "".join(f"<td>{x}</td>" for x in row) + "</tr>"
+                   for row, c in zip(rows, marks, strict=True))
     return f"<table><tr>{head}</tr>{body}</table>"
+
+
+# the dashboard's default columns (schedule and test metric are one click away there, left out here): they
+# fit the page's 1200 px; a narrower window scrolls the table, never the page
+_REPORT_COLUMNS = [(c, n) for c, n in LEADERBOARD_COLUMNS if c not in ("schedule", "test_metric")]
 
 
 def _leaderboard(df: pd.DataFrame, top: int) -> str:
     rows = leaderboard_page(df, page_size=top).rows
-    cells = [[escape(_fmt(row.get(c))) for c, _ in LEADERBOARD_COLUMNS] for row in rows]
-    return _table([escape(n) for _, n in LEADERBOARD_COLUMNS], cells)
+    best, ties = best_and_ties(df)
+    cells = [[escape(str(row["number"]) if c == "number" else _fmt(row.get(c))) for c, _ in _REPORT_COLUMNS]
+             for row in rows]
+    marks = ["best" if row["number"] == best else "tie" if row["number"] in ties else "" for row in rows]
+    table = _table([escape(n) for _, n in _REPORT_COLUMNS], cells, marks)
+    return f'<div class="wide" id="leaderboard">{table}</div>'
 
 
 def _fmt(value: Any) -> str:

@@ -67,7 +67,7 @@ def version(client: Any, study: str = "edge", current: Any = None) -> dict[str, 
 def board(client: Any, v: Any, sort_by: Any = (), filters: dict[str, Any] | None = None) -> dict[str, Any]:
     chosen = [("filter-" + f, "value", (filters or {}).get(f)) for f in FILTERS]
     return call(client, [("leaderboard", "data"), ("leaderboard", "page_count"), ("leaderboard-count", "children"),
-                         ("leaderboard", "columns")],
+                         ("leaderboard", "columns"), ("leaderboard", "style_data_conditional")],
                 [("view-overview", "data", v), ("leaderboard", "sort_by", list(sort_by)),
                  ("leaderboard", "page_current", 0), ("leaderboard-columns", "value", None), *chosen])
 
@@ -83,7 +83,8 @@ def test_routes_picker_and_version(client):
     assert "url" not in deep and deep["route"]["data"] == {"study": "edge", "page": "trial", "trial": 3}
     best = route(client, "/studies/edge/trials")  # no number: the best trial
     assert best["url"]["pathname"] == "/studies/edge/trials/1"
-    assert route(client, "/studies/nope/activations")["url"]["pathname"] == "/studies/edge"
+    unknown = route(client, "/studies/nope/activations")  # never another study's page (the server 404s it)
+    assert "url" not in unknown and unknown["route"]["data"]["study"] == "nope"
     first = version(client)
     assert first["version"]["data"] == {"study": "edge", "signature": [1, 3, 1, 1, 0]}
     # optnas's statuses (outcome.py), not Optuna's states: the FAIL trial is a diverged one
@@ -113,15 +114,21 @@ def test_figures_and_leaderboard_callbacks(client):
     assert [r["params"] for r in page["data"]][:4] == [50, 100, 100, 100] and page["page_count"] == 1
     ranked = board(client, v)["leaderboard"]["data"]
     assert [r["number"] for r in ranked][:3] == [1, 5, 0]  # the best-trial rule's order
+    styles = board(client, v)["leaderboard"]["style_data_conditional"]
+    assert styles[0]["if"] == {"filter_query": "{number} = 1"} and styles[0]["backgroundColor"] == "#fef3c7"
     only = board(client, v, filters={"status": ["complete"], "algorithm": ["heavy_ball", "gd"]})
     assert [r["number"] for r in only["leaderboard"]["data"]] == [5, 0]
     assert only["leaderboard-count"]["children"] == "2 of 6 trials (filtered)"
     assert [c["id"] for c in only["leaderboard"]["columns"]][:2] == ["number", "status"]
+    # the one number format: trial numbers as in their URL, counts with separators, others .4~g (1, not 1.000)
+    formats = {c["id"]: c.get("format", {}).get("specifier") for c in only["leaderboard"]["columns"]}
+    assert (formats["number"], formats["params"], formats["val_metric"]) == ("", ",", ".4~g")
     pareto = call(client, [("pareto-graph", "figure")],
                   [("view-overview", "data", v), ("pareto-cost", "value", "params")])
     traces = {t["name"].split(" (")[0]: t for t in pareto["pareto-graph"]["figure"]["data"]}
     assert sorted(traces["Pareto front"]["customdata"]) == [1, 5]  # plain lists: the browser reports them
     assert traces["dominated trial"]["customdata"] == [0]
+    assert traces["best trial"]["customdata"] == [1] and traces["best trial"]["marker"]["symbol"] == "star"
     history = call(client, [("history-graph", "figure")],
                    [("view-overview", "data", v), ("history-x", "value", "number"),
                     ("history-options", "value", ["log", "pruned"])])
@@ -176,6 +183,28 @@ def _texts(component: Any) -> list[str]:
     return []
 
 
+def _array(value: Any) -> list[float]:
+    """A figure's numbers as Dash sends them: a list, or plotly.py's typed binary array (base64 ``bdata``)."""
+    import base64
+
+    import numpy as np
+
+    if isinstance(value, dict) and "bdata" in value:
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"]).round(12).tolist()
+    return list(value)
+
+
+def _components(tree: Any) -> list[dict[str, Any]]:
+    """Every serialized component in a tree (depth first)."""
+    if isinstance(tree, list):
+        return [c for t in tree for c in _components(t)]
+    if isinstance(tree, dict):
+        if "type" in tree and "props" in tree:
+            return [tree, *_components(tree["props"].get("children"))]
+        return [c for v in tree.values() for c in _components(v)]
+    return []
+
+
 def test_trial_page_and_best_card(client):
     v = version(client)["version"]["data"]
     r = {"study": "edge", "page": "trial", "trial": 1}
@@ -186,6 +215,13 @@ def test_trial_page_and_best_card(client):
     dumped = json.dumps(page)
     assert '"id": "architecture-graph"' in dumped and '"id": "certificate-table"' in dumped
     assert "T(z) = W2" in dumped  # T's inner structure, from the block's declared structure
+    graphs = {g["props"]["id"]: g["props"]["figure"] for g in _components(page) if g.get("type") == "Graph"}
+    curves = {t["name"]: _array(t["y"]) for t in graphs["trial-curves-graph"]["data"]}
+    assert curves == {"training loss": [1.0, 0.7], "validation metric": [0.3, 0.8]}  # every recorded series
+    inter = {t["name"].split(" (")[0]: t for t in graphs["intermediate-graph"]["data"]}
+    assert _array(inter["trial 1"]["y"]) == [0.3, 0.8]
+    assert _array(inter["study median"]["y"]) == [0.3, 0.7]  # complete trials 0, 1, 5 end at 0.6, 0.8, 0.7
+    assert "3 complete trials" in inter["study median"]["name"]
     missing = call(client, [("trial-content", "children")],
                    [("view-trial", "data", v | {"route": r | {"trial": 99}})])
     assert "has no trial 99" in json.dumps(missing)
@@ -267,3 +303,46 @@ def test_plotlyjs_partial_bundle_is_served_and_loaded_first(client):
     for other in ("/_optnas/../app.py", "/_optnas/x.js", "/_optnas/plotly-optnas.min.js/../../storage.py"):
         body = client.get(other).get_data(as_text=True)  # Dash's page (its catch-all route), never a file
         assert "import " not in body and "Plotly=" not in body and "_dash-config" in body
+
+
+def test_unknown_studies_pages_and_trials_are_404_pages_listing_what_exists(client):
+    """Never another study's data: each wrong URL gets a 404 page that says what is missing and links to
+    what exists (the study's pages with its trial range, every study)."""
+    cases = {
+        "/studies/nosuchstudy/trials/1": "no study &#x27;nosuchstudy&#x27;",
+        "/studies/edge/trials/6": "has no trial &#x27;6&#x27; (its trials: 0 to 5)",
+        "/studies/edge/trials/-1": "has no trial &#x27;-1&#x27;",
+        "/studies/edge/trials/" + "9" * 40: "has no trial &#x27;" + "9" * 40,
+        "/studies/edge/trials/1x": "has no trial &#x27;1x&#x27;",
+        "/studies/edge/nopage": "has no page &#x27;nopage&#x27;",
+        "/studies/edge/trials/1/more": "no page",
+        "/elsewhere": "no page &#x27;/elsewhere&#x27;",
+    }
+    for url, said in cases.items():
+        response = client.get(url)
+        body = response.get_data(as_text=True)
+        assert response.status_code == 404, url
+        assert said in body, (url, body[-600:])
+        assert '<a href="/studies/edge">edge</a> (6 trials)' in body  # what exists
+        assert "_dash-config" not in body  # not the app: it would draw a study
+    assert '<a href="/studies/edge/trials/5">trial 5</a>' in client.get("/studies/edge/trials/9").get_data(as_text=True)
+    for url in ("/studies/edge", "/studies/edge/trials", "/studies/edge/trials/5", "/studies/edge/analysis",
+                "/studies/edge/activations"):
+        assert client.get(url).status_code == 200, url
+
+
+def test_crafted_requests_to_any_route_get_4xx_and_one_log_line(client, caplog):
+    """Dash's script route raises on paths it does not serve (500 and ~25 lines of traceback before)."""
+    import logging
+
+    caplog.set_level(logging.INFO)
+    paths = ["/_dash-component-suites/dash/../../dash.py", "/_dash-component-suites/x/y.js",
+             "/_dash-component-suites/dash/dcc/%00.js", "/_dash-component-suites/dash/dcc/async-graph.v9.js"]
+    for path in paths:
+        caplog.clear()
+        response = client.get(path)
+        assert 400 <= response.status_code < 500, path
+        assert "Traceback" not in response.get_data(as_text=True)
+        lines = [r for r in caplog.records if r.name.startswith("optnas")]
+        assert len(lines) == 1 and not lines[0].exc_info and "\n" not in lines[0].getMessage(), path
+    assert "Traceback" not in caplog.text

@@ -192,10 +192,17 @@ def test_dashboard_renders_a_real_study(browser, served, tmp_path, searched):
     w.page.wait_for_selector(LEADERBOARD_CELL, timeout=30000)
     assert w.page.locator(LEADERBOARD_ROWS).count() == searched.trials
     history = w.wait_for_traces("history-graph")
-    assert [t["n"] for t in history] == [searched.trials, searched.trials]
+    assert [t["n"] for t in history][:2] == [searched.trials, searched.trials]
+    best_number = int(w.page.locator("#best-link").inner_text().removeprefix("trial "))
+    assert {"name": f"best trial ({best_number})", "type": "scatter", "n": 1} in history  # marked on the plot
     pareto = w.wait_for_traces("pareto-graph")
-    assert sum(t["n"] for t in pareto) == searched.trials
-    assert {t["name"].split(" (")[0] for t in pareto} == {"dominated trial", "Pareto front"}
+    assert sum(t["n"] for t in pareto if not t["name"].startswith(("best", "tied"))) == searched.trials
+    assert {t["name"].split(" (")[0] for t in pareto} - {"tied with the best on the task metric"} == {
+        "dominated trial", "Pareto front", "best trial"}
+    # the best trial's leaderboard row is highlighted (its cells' background), the next one is not
+    colors = w.page.evaluate("""() => [...document.querySelectorAll("#leaderboard td[data-dash-column='algorithm']"
+        + ":not(.phantom-cell)")].slice(0, 2).map(td => getComputedStyle(td).backgroundColor)""")
+    assert colors[0] == "rgb(254, 243, 199)" and colors[1] != colors[0], colors
     assert len(w.wait_for_traces("curves-graph")) == 5  # the five best trials by default
     status = w.page.locator("header .status").first.inner_text()
     assert status.startswith(f"{searched.trials} trials: {searched.trials} complete")
@@ -217,6 +224,21 @@ def test_dashboard_renders_a_real_study(browser, served, tmp_path, searched):
     w.page.wait_for_selector("#page-overview:not([style*='none'])", timeout=20000)
     w.page.go_forward()
     _wait_trial(w, url, searched.study, number)
+    w.page.go_back()
+    w.page.wait_for_selector("#page-overview:not([style*='none'])", timeout=20000)
+
+    # a real mouse click on the best trial's star opens it; its page draws its own curves and its intermediate
+    # values beside the study's median
+    assert _click_point(w, "history-graph", "best trial", 0) == best_number
+    _wait_trial(w, url, searched.study, best_number)
+    curves = w.wait_for_traces("trial-curves-graph")
+    assert {t["name"] for t in curves} >= {"validation metric", "training loss"}
+    inter = w.wait_for_traces("intermediate-graph")
+    assert [t["name"].split(" (")[0] for t in inter] == [f"middle half of the {searched.trials} complete trials",
+                                                        "study median", f"trial {best_number}"]
+    w.page.locator("#intermediate-graph").scroll_into_view_if_needed()
+    w.page.wait_for_timeout(500)
+    w.shot(tmp_path / "dashboard_trial_curves.png")
     w.page.go_back()
     w.page.wait_for_selector("#page-overview:not([style*='none'])", timeout=20000)
 
@@ -243,11 +265,25 @@ def test_dashboard_renders_a_real_study(browser, served, tmp_path, searched):
     w.shot(tmp_path / "dashboard_trial.png")
     w.assert_clean()
 
-    # analysis: importance, slices, and the timeline, whose bars open their trial
+    # analysis: importance (6 trials: with its warning), slice one parameter at a time, EDF, contour, rank,
+    # and the timeline, whose bars open their trial
     w.page.click("#nav-analysis")
     _wait_url(w, f"{url}studies/{searched.study}/analysis")
     assert w.wait_for_traces("importance-graph")[0]["type"] == "bar"
-    assert len(w.wait_for_traces("slice-graph")) >= 5
+    assert "warning: rests on only 6 complete trial" in w.page.locator("#importance-graph .gtitle").text_content()
+    assert len(w.wait_for_traces("slice-graph")) == 1
+    assert w.wait_for_traces("edf-graph")[0]["type"] == "scatter"
+    assert "contour" in {t["type"] for t in w.wait_for_traces("contour-graph")}
+    assert w.wait_for_traces("rank-graph")
+    first = w.page.locator("#slice-graph .gtitle").text_content()
+    w.page.locator("#slice-param").click()  # the mouse picks another parameter
+    options = w.page.locator("label.dash-dropdown-option:visible")  # the open menu (a portal, not inside)
+    w.page.wait_for_timeout(300)
+    texts = options.all_inner_texts()
+    other = next(t for t in texts if not first.rstrip(")").split(" (")[0].endswith(f"against {t}"))
+    options.filter(has_text=other).first.click()
+    w.page.wait_for_function("t => (document.querySelector('#slice-graph .gtitle') || {}).textContent?.includes(t)",
+                             arg=f"against {other}", timeout=20000)
     timeline = w.wait_for_traces("timeline-graph")
     assert sum(t["n"] for t in timeline) == searched.trials
     w.page.wait_for_timeout(500)
@@ -299,6 +335,19 @@ def test_dashboard_renders_a_real_study(browser, served, tmp_path, searched):
     assert "universality" in w.page.locator("#criticality-report").inner_text()
     w.shot(tmp_path / "dashboard_activation.png")
     w.assert_clean()
+
+    # a wrong URL is a 404 page that says so and lists what exists, never another study's data
+    response = w.page.goto(f"{url}studies/nosuchstudy/trials/1")
+    assert response.status == 404
+    text = w.page.locator("#not-found").inner_text()
+    assert "no study 'nosuchstudy'" in text
+    assert f"{searched.study} ({searched.trials + 1} trials)" in text  # with the one added above
+    w.shot(tmp_path / "dashboard_404.png")
+    w.page.locator(f"#not-found a[href='/studies/{searched.study}']").first.click()
+    w.page.wait_for_selector(LEADERBOARD_CELL, timeout=30000)
+    assert w.problems[0] == f"HTTP 404 {url}studies/nosuchstudy/trials/1"  # and the console's line about it
+    assert all("404" in p for p in w.problems), w.problems
+    w.problems.clear()
 
     # plotly.js is optnas's partial bundle, never Dash's full one, and it holds every trace type drawn above
     assert {s for s in w.scripts if "plotly" in s} == {f"{url.rstrip('/')}{plotlyjs.script_url()}"}

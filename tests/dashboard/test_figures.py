@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import re
 
 import numpy as np
@@ -11,7 +12,6 @@ import pytest
 
 import optnas
 from optnas.dashboard import figures as F
-from optnas.dashboard.data import named as named_
 from optnas.dashboard.data import spec_labels
 from optnas.dashboard.figures.architecture import combination
 
@@ -47,7 +47,10 @@ def test_history_of_a_real_search(searched_frame, searched):
     assert np.allclose(data.values, values)
     assert np.allclose(data.best, np.maximum.accumulate(values))  # rings accuracy: maximized
     fig = F.plot_history(data)
-    points, best = fig.data
+    points, best, star, *ties = fig.data
+    winner = F.history_data(searched_frame).best_trial
+    assert star.name == f"best trial ({winner})" and list(star.customdata) == [winner]
+    assert all(t.name.startswith("tied with the best") for t in ties)
     assert list(points.x) == list(data.numbers) and list(points.customdata) == list(data.numbers)
     assert np.allclose(best.y, data.best)
     assert fig.layout.xaxis.title.text == "trial number" and fig.layout.yaxis.title.text == "validation metric"
@@ -69,7 +72,8 @@ def test_history_skips_unfinished_trials_and_minimizes(edge_frame):
 def test_pareto_figure_on_a_real_search(searched_frame, cost):
     data = F.pareto_data(searched_frame, cost)
     fig = F.plot_pareto(data)
-    dominated, front = fig.data
+    dominated, front, *marks = fig.data
+    assert marks and marks[0].name.startswith("best trial")
     assert front.name.startswith("Pareto front (") and len(front.x) == int(data.front.sum()) >= 1
     assert len(dominated.x) + len(front.x) == len(searched_frame)
     # the front trace is exactly the non-dominated trials, by increasing cost
@@ -79,7 +83,7 @@ def test_pareto_figure_on_a_real_search(searched_frame, cost):
     assert list(front.x) == sorted(front.x)
     assert fig.layout.yaxis.title.text == "validation metric"
     assert fig.layout.xaxis.title.text == {"params": "parameters", "flops": "FLOPs per sample",
-                                           "latency_ms": "latency (ms)"}[cost]
+                                           "latency_ms": "latency (ms, noisy)"}[cost]
     for text, number in zip(front.text, front.customdata, strict=True):
         s = df.loc[number, "spec"]
         assert f"trial {number}<br>{s['algorithm']}" in text and f"L={s['depth']}" in text and f"w={s['width']}" in text
@@ -102,15 +106,21 @@ def test_parallel_coordinates_axes(searched_frame):
     fig = F.plot_parallel(data)
     (trace,) = fig.data
     dims = {d.label: d for d in trace.dimensions}
-    assert list(dims) == ["trial", "algorithm", "schedule", "block", "activation", "depth", "width",
-                          "validation metric"]
     ordered = searched_frame.sort_values("number")
+    betas = [json.loads(p).get("beta") for p in ordered["algorithm_params"]]
+    varied = len({b for b in betas if b is not None}) > 1
+    assert list(dims) == ["trial", "algorithm", "schedule", "block", "activation", "depth", "width",
+                          *(["heavy_ball.beta"] if varied else []), "validation metric"]
     assert list(dims["trial"].values) == ordered["number"].tolist()  # brushing this axis picks a trial
-    # categories carry their parameters, as everywhere: heavy_ball(beta=0.4904), mlp2(hidden=8)
-    named = [named_(a, p) for a, p in zip(ordered["algorithm"], ordered["algorithm_params"], strict=True)]
-    algorithms = sorted(set(named))
+    # categories are names; a continuous parameter is a numeric axis of its own (not one category per value)
+    algorithms = sorted(set(ordered["algorithm"]))
     assert list(dims["algorithm"].ticktext) == algorithms
-    assert [algorithms[int(v)] for v in dims["algorithm"].values] == named
+    assert [algorithms[int(v)] for v in dims["algorithm"].values] == ordered["algorithm"].tolist()
+    if varied:
+        beta = dims["heavy_ball.beta"]
+        na = beta.tickvals[0]
+        assert beta.ticktext[0] == "n/a" and na < min(b for b in betas if b is not None)
+        assert [None if v == na else pytest.approx(v) for v in beta.values] == betas
     assert np.allclose(trace.line.color, searched_frame.sort_values("number")["val_metric"])
     assert set(dims["depth"].tickvals) == set(searched_frame["depth"])  # ticks on searched values only
 
@@ -254,8 +264,9 @@ def test_thousands_of_points_get_brief_hover_with_the_plotted_values(searched_fr
     for trace in (history.data[0], pareto.data[0]):
         assert trace.type == "scattergl"
         assert re.fullmatch(r"trial \d+<br>[^<]+", trace.text[0]), trace.text[0]
-        assert "%{y:.4g}" in trace.hovertemplate and "validation metric" in trace.hovertemplate
-    assert "parameters %{x" in pareto.data[0].hovertemplate
+        # the one number format (data.fmt): 4 significant digits, no trailing zeros; counts in full
+        assert "%{y:.4~g}" in trace.hovertemplate and "validation metric" in trace.hovertemplate
+    assert "parameters %{x:,.0f}" in pareto.data[0].hovertemplate
     assert history.data[0].text[5] == f"trial 5<br>{spec_labels(big.iloc[[5]])[0]}"
     small = F.plot_history(F.history_data(done))
     assert small.data[0].hovertemplate is None and "val_metric=" in small.data[0].text[0]

@@ -8,6 +8,8 @@ Plotly.register([
     require('./bar'),
     require('./scattergl'),
     require('./parcoords'),
+    require('./heatmap'),  // the timeline aggregated by worker and time (10,000+ trials)
+    require('./contour'),  // Optuna's contour plot on the analysis page
 ]);
 
 module.exports = Plotly;

@@ -14,6 +14,14 @@ from .curves import CurvesData, CurveSeries, curve_keys, curves_data, default_tr
 from .history import HistoryData, history_data, plot_history
 from .parallel import Dimension, ParallelData, parallel_data, plot_parallel
 from .pareto import ParetoData, pareto_data, pareto_mask, plot_pareto
+from .trial_curves import (
+    StudyMedian,
+    TrialCurvesData,
+    plot_intermediate,
+    plot_trial_curves,
+    study_median,
+    trial_curves_data,
+)
 
 __all__ = [
     "ActivationChoice",
@@ -24,6 +32,8 @@ __all__ = [
     "HistoryData",
     "ParallelData",
     "ParetoData",
+    "StudyMedian",
+    "TrialCurvesData",
     "activation_choices",
     "architecture_data",
     "criticality_data",
@@ -38,6 +48,10 @@ __all__ = [
     "plot_criticality",
     "plot_curves",
     "plot_history",
+    "plot_intermediate",
     "plot_parallel",
     "plot_pareto",
+    "plot_trial_curves",
+    "study_median",
+    "trial_curves_data",
 ]

@@ -35,15 +35,66 @@ def brief(n_points: int) -> bool:
     return n_points >= WEBGL_FROM
 
 
-def hover(text: Any, short: bool, y_label: str, x_label: str | None = None) -> dict[str, Any]:
+# d3 formats of the one number format (`data.fmt`): integers in full with separators, others to 4
+# significant digits without trailing zeros (1, not 1.000)
+D3_INTEGER, D3_NUMBER = ",.0f", ".4~g"
+
+
+def hover(text: Any, short: bool, y_label: str, x_label: str | None = None, *,
+          x_integer: bool = False) -> dict[str, Any]:
     """Scatter arguments showing ``text`` on hover: the full text as is, the brief one (``short``) with the
-    plotted values after it."""
+    plotted values after it (``x_integer``: the x values are counts, e.g. parameters)."""
     # an object array, not a list: plotly.py validates a list element by element (4x slower at 10,000)
     array = np.asarray(text, dtype=object)
     if not short:  # the full text carries the metrics itself
         return {"text": array, "hoverinfo": "text"}
-    values = (f"<br>{x_label} %{{x:.4~s}}" if x_label else "") + f"<br>{y_label} %{{y:.4g}}"
+    x_fmt = D3_INTEGER if x_integer else D3_NUMBER
+    values = (f"<br>{x_label} %{{x:{x_fmt}}}" if x_label else "") + f"<br>{y_label} %{{y:{D3_NUMBER}}}"
     return {"text": array, "hovertemplate": "%{text}" + values + "<extra></extra>"}
+
+
+def integer_axis(values: Any, most: int = 10) -> dict[str, Any]:
+    """Axis settings for integers (trial numbers, epochs): ticks on integers only, at a 1-2-5 step giving at
+    most ``most`` ticks, and a one-value axis centred on its value (Plotly would run it from -1 to 1).
+
+    Example:
+        >>> integer_axis([7])
+        {'tickformat': 'd', 'tick0': 7, 'dtick': 1, 'range': [6.5, 7.5]}
+        >>> integer_axis(range(1, 21))["dtick"]
+        2
+    """
+    v = np.asarray(list(values), dtype=float)
+    v = v[np.isfinite(v)]
+    if not len(v):
+        return {"tickformat": "d"}
+    lo, hi = float(v.min()), float(v.max())
+    nice = [m * 10**e for e in range(12) for m in (1, 2, 5)]
+    step = next(s for s in nice if (hi - lo) / s <= most)
+    # a step of 1 starts at the first value; wider steps sit on its multiples (5, 10, 15, not 1, 6, 11)
+    out: dict[str, Any] = {"tickformat": "d", "tick0": int(lo) if step == 1 else 0, "dtick": step}
+    if hi == lo:
+        out["range"] = [lo - 0.5, hi + 0.5]
+    return out
+
+
+def mark_best(fig: Any, xs: Any, ys: Any, numbers: Any, best: int | None, ties: Any, *,
+              log_x: bool = False) -> None:
+    """Add the best trial (a gold star) and the trials tied with it on the task metric (open diamonds) on top of
+    a scatter plot: points at ``xs``, ``ys`` of trials ``numbers`` (clickable, `customdata`)."""
+    go = graph_objects()
+    numbers = np.asarray(numbers)
+    for chosen, name, marker in (
+        ([best] if best is not None else [], f"best trial ({best})",
+         {"symbol": "star", "size": 18, "color": "gold", "line": {"color": "black", "width": 1.5}}),
+        (list(ties), f"tied with the best on the task metric ({len(ties)})",
+         {"symbol": "diamond-open", "size": 14, "color": "black", "line": {"width": 2}}),
+    ):
+        idx = np.flatnonzero(np.isin(numbers, chosen)) if len(chosen) else np.zeros(0, dtype=int)
+        if not len(idx):
+            continue
+        fig.add_trace(go.Scatter(x=np.asarray(xs)[idx], y=np.asarray(ys)[idx], mode="markers", name=name,
+                                 customdata=numbers[idx].tolist(), marker=marker,
+                                 hovertemplate="trial %{customdata}: " + name.split(" (")[0] + "<extra></extra>"))
 
 
 def empty_figure(title: str, message: str) -> go.Figure:

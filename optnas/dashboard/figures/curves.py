@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..data import label, ranking, spec_labels
-from ._plotly import TEMPLATE, empty_figure, graph_objects
+from ._plotly import TEMPLATE, empty_figure, graph_objects, integer_axis
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -88,10 +88,11 @@ def plot_curves(data: CurvesData) -> go.Figure:
     fig = go.Figure()
     for s in data.series:
         fig.add_trace(go.Scatter(x=s.epochs, y=s.values, mode="lines+markers", name=f"trial {s.number}",
-                                 hovertemplate=f"trial {s.number}<br>{s.label}<br>epoch %{{x}}: %{{y:.4g}}"
+                                 hovertemplate=f"trial {s.number}<br>{s.label}<br>epoch %{{x}}: %{{y:.4~g}}"
                                                "<extra></extra>"))
     if data.missing:
         title += f" — no {data.key} curve for trial(s) {', '.join(map(str, data.missing))}"
     fig.update_layout(title=title, template=TEMPLATE, xaxis_title="epoch", yaxis_title=label(data.key),
                       showlegend=True)
+    fig.update_xaxes(**integer_axis(np.arange(1, max(len(s.values) for s in data.series) + 1)))  # whole epochs
     return fig

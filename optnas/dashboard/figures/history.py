@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ..data import Metric, column, complete, hover_text, label, task_metric
-from ._plotly import TEMPLATE, brief, empty_figure, graph_objects, hover, scatter
+from ..data import Metric, best_and_ties, column, complete, hover_text, label, task_metric
+from ._plotly import TEMPLATE, brief, empty_figure, graph_objects, hover, integer_axis, mark_best, scatter
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -43,6 +43,8 @@ class HistoryData:
     pruned_values: np.ndarray | None = None
     pruned_times: np.ndarray | None = None
     pruned_hover: tuple[str, ...] = ()
+    best_trial: int | None = None  # the one best-trial rule (`data.best_and_ties`)
+    ties: tuple[int, ...] = ()  # complete trials with the best one's task metric
 
 
 def _ended(df: pd.DataFrame) -> np.ndarray:
@@ -79,6 +81,8 @@ def history_data(df: pd.DataFrame, *, x: str = "number", include_pruned: bool = 
         pruned_values=column(pruned, metric.name).to_numpy() if include_pruned else None,
         pruned_times=_ended(pruned) if include_pruned and len(pruned) else None,
         pruned_hover=tuple(hover_text(pruned, brief=brief(len(pruned)))) if include_pruned else (),
+        best_trial=(chosen := best_and_ties(df))[0],
+        ties=chosen[1],
     )
 
 
@@ -106,8 +110,15 @@ def plot_history(data: HistoryData, *, log_y: bool = False) -> go.Figure:
     word = "highest" if data.metric.maximize else "lowest"
     fig.add_trace(scatter(n, x=xs, y=data.best, mode="lines", name=f"best so far ({word})",
                           line={"shape": "hv", "color": "firebrick"}, hoverinfo="skip"))
+    mark_best(fig, xs, data.values, data.numbers, data.best_trial, data.ties)
     fig.update_layout(title=f"{TITLE}: {n} complete of {data.total} trials", template=TEMPLATE,
                       xaxis_title=X_AXES["time" if by_time else "number"], yaxis_title=label(data.metric.name),
                       yaxis_type="log" if log_y else "linear", legend={"orientation": "h", "y": -0.2},
                       margin={"t": 50, "r": 20})
+    if not by_time:
+        fig.update_xaxes(**integer_axis(data.numbers))
+    if n == 1 and not log_y:  # one value: a readable span around it, not Plotly's default
+        v = float(data.values[0])
+        pad = abs(v) * 0.1 or 1.0
+        fig.update_yaxes(range=[v - pad, v + pad])
     return fig

@@ -11,13 +11,15 @@ Example:
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from ..data import Metric, column, complete, label, named, task_metric
+from ..data import Metric, column, complete, fmt, label, task_metric
 from ._plotly import TEMPLATE, empty_figure, graph_objects
 
 if TYPE_CHECKING:
@@ -35,13 +37,13 @@ class Dimension:
     label: str
     values: np.ndarray
     ticktext: tuple[str, ...] | None = None
+    missing_at: float | None = None  # a parameter axis: where trials without the parameter sit ("n/a")
 
     @property
     def tickvals(self) -> list[int] | None:
         return None if self.ticktext is None else list(range(len(self.ticktext)))
 
 
-MAX_CATEGORIES = 12  # ticks an axis can label legibly
 MAX_LINES = 1000  # lines drawn at most: the 100 best, then an even spread of the rest (beyond, lines blur)
 
 
@@ -81,6 +83,43 @@ def _downsample(done: pd.DataFrame, metric: Metric, limit: int) -> pd.DataFrame:
     return done[mask]
 
 
+MAX_PARAM_AXES = 6  # numeric parameter axes at most (the most common first)
+
+
+@lru_cache(maxsize=4096)
+def _numeric_params(text: Any) -> tuple[tuple[str, float], ...]:
+    try:
+        values = json.loads(text) if isinstance(text, str) else {}
+    except json.JSONDecodeError:
+        return ()
+    if not isinstance(values, dict):
+        return ()
+    return tuple((k, float(v)) for k, v in values.items() if isinstance(v, int | float) and not isinstance(v, bool))
+
+
+def _param_axes(done: pd.DataFrame) -> list[Dimension]:
+    """One numeric axis per (name, numeric parameter) that varies, e.g. ``heavy_ball.beta``: a continuous
+    parameter read as a number, not one category per value. Trials of other names sit at "n/a", below."""
+    found: dict[str, np.ndarray] = {}
+    for family in CATEGORICAL:
+        if family not in done.columns or f"{family}_params" not in done.columns:
+            continue
+        for i, (name, text) in enumerate(zip(done[family], done[f"{family}_params"], strict=True)):
+            for key, value in _numeric_params(text):
+                found.setdefault(f"{name}.{key}", np.full(len(done), np.nan))[i] = value
+    axes = []
+    for axis, values in sorted(found.items(), key=lambda kv: -int(np.isfinite(kv[1]).sum())):
+        present = values[np.isfinite(values)]
+        if len(np.unique(present)) < 2:
+            continue  # one value (mrepu.p = 2): nothing to read off an axis
+        lo, hi = float(present.min()), float(present.max())
+        missing = lo - 0.15 * (hi - lo)
+        axes.append(Dimension(axis, np.where(np.isfinite(values), values, missing), missing_at=missing))
+        if len(axes) == MAX_PARAM_AXES:
+            break
+    return axes
+
+
 def parallel_data(df: pd.DataFrame, *, limit: int = MAX_LINES) -> ParallelData:
     metric = task_metric(df)
     everything = complete(df)
@@ -88,14 +127,14 @@ def parallel_data(df: pd.DataFrame, *, limit: int = MAX_LINES) -> ParallelData:
     dims = [Dimension("trial", done["number"].to_numpy(dtype=float))]
     for name in CATEGORICAL:
         raw = done[name] if name in done.columns else pd.Series(None, index=done.index, dtype=object)
-        params = done[f"{name}_params"] if f"{name}_params" in done.columns else pd.Series("{}", index=done.index)
-        labels = pd.Series([named(n, p) for n, p in zip(raw, params, strict=True)], index=done.index, dtype=object)
-        if labels.nunique() > MAX_CATEGORIES:  # continuous parameters (beta=0.4904): one tick per name instead
-            labels = raw
+        # names only: their numeric parameters get axes of their own (`_param_axes`), so heavy_ball(beta=0.49)
+        # and heavy_ball(beta=0.5) are one category and two points on a heavy_ball.beta axis
+        labels = raw.fillna("?").astype(str)
         cats = tuple(sorted(labels.unique()))
         codes = labels.map({c: i for i, c in enumerate(cats)}).to_numpy(dtype=float)
         dims.append(Dimension(name, codes, cats or ("?",)))
     dims += [Dimension(name, column(done, name).to_numpy()) for name in NUMERIC]
+    dims += _param_axes(done)
     values = column(done, metric.name).to_numpy()
     dims.append(Dimension(label(metric.name), values))
     return ParallelData(metric=metric, dimensions=tuple(dims), color=values, total=len(everything))
@@ -110,6 +149,12 @@ def plot_parallel(data: ParallelData) -> go.Figure:
         dim: dict[str, Any] = {"label": d.label, "values": d.values}
         if d.ticktext is not None:
             dim |= {"tickvals": d.tickvals, "ticktext": list(d.ticktext), "range": [-0.5, len(d.ticktext) - 0.5]}
+        elif d.missing_at is not None:  # a parameter's axis: a few values and "n/a" below them
+            present = d.values[d.values != d.missing_at]
+            ticks = np.linspace(present.min(), present.max(), 5)
+            na = bool((d.values == d.missing_at).any())  # every trial has it: no "n/a" tick below the axis
+            dim |= {"tickvals": [d.missing_at] * na + ticks.tolist(),
+                    "ticktext": ["n/a"] * na + [fmt(float(t)) for t in ticks]}
         elif d.label in NUMERIC and 0 < len(levels := np.unique(d.values[np.isfinite(d.values)])) <= 12:
             dim |= {"tickvals": levels.tolist()}  # depth, width: ticks on the values searched, not 2.2, 2.4...
         dims.append(dim)
@@ -120,5 +165,6 @@ def plot_parallel(data: ParallelData) -> go.Figure:
     shown = f"{len(data.color)} complete trials" if data.total <= len(data.color) else (
         f"{len(data.color)} of {data.total} complete trials (the 10% best of those drawn, the rest evenly spread)")
     fig.update_layout(title=f"{TITLE}: {shown}; brush an axis to pick trials", template=TEMPLATE,
+                      height=460,
                       margin={"l": 110, "r": 60})  # room for long algorithm names
     return fig

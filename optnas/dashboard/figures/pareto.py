@@ -8,13 +8,13 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from ..data import COSTS, Metric, column, complete, hover_text, label, task_metric
-from ._plotly import TEMPLATE, brief, empty_figure, graph_objects, hover, scatter
+from ..data import COSTS, Metric, best_and_ties, column, complete, hover_text, label, spec_labels, task_metric
+from ._plotly import TEMPLATE, brief, empty_figure, graph_objects, hover, mark_best, scatter
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -50,6 +50,11 @@ class ParetoData:
     values: np.ndarray
     front: np.ndarray
     hover: list[str]
+    best_trial: int | None = None  # the one best-trial rule (`data.best_and_ties`)
+    ties: tuple[int, ...] = ()
+    # latency only: the range the same spec was measured at (min, max per point) and a one-line summary
+    spread: tuple[np.ndarray, np.ndarray] | None = None
+    noise: str = ""
 
     @property
     def front_order(self) -> np.ndarray:
@@ -72,7 +77,31 @@ def pareto_data(df: pd.DataFrame, cost: str = "params") -> ParetoData:
         values=values,
         front=pareto_mask(costs, values, maximize=metric.maximize),
         hover=hover_text(done, brief=brief(len(done))),
+        best_trial=(chosen := best_and_ties(df))[0],
+        ties=chosen[1],
+        **(_latency_spread(done, costs) if cost == "latency_ms" else {}),
     )
+
+
+def _latency_spread(done: pd.DataFrame, costs: np.ndarray) -> dict[str, Any]:
+    """Latency is a wall-clock median of a few forwards, on whatever else the machine runs: the same spec
+    measured in several trials shows how far apart its measurements land. Each point gets the min..max of
+    its spec's measurements (itself alone when measured once), and the summary says the typical ratio."""
+    if not len(done):
+        return {}
+    key = pd.Series(spec_labels(done), index=done.index)
+    grouped = pd.Series(costs, index=done.index).groupby(key)
+    lo, hi = grouped.transform("min").to_numpy(), grouped.transform("max").to_numpy()
+    sizes = grouped.size()
+    repeated = sizes[sizes >= 2].index
+    ratio = (grouped.max() / grouped.min())[repeated]
+    ratio = ratio[np.isfinite(ratio)]
+    if len(ratio):
+        note = (f"latency is a noisy measurement: {len(ratio)} specs measured 2+ times vary by x{ratio.median():.3g} "
+                f"(median; up to x{ratio.max():.3g}) between their fastest and slowest trial")
+    else:
+        note = "latency is a noisy wall-clock measurement (no spec measured twice here to show its spread)"
+    return {"spread": (lo, hi), "noise": note}
 
 
 def plot_pareto(data: ParetoData) -> go.Figure:
@@ -84,19 +113,33 @@ def plot_pareto(data: ParetoData) -> go.Figure:
     front = data.front_order
     text = np.asarray(data.hover, dtype=object)
     short, names = brief(len(data.numbers)), (label(data.metric.name), COSTS[data.cost])
+    counts = data.cost in ("params", "flops")
+
+    def spread(idx: np.ndarray) -> dict[str, object]:  # latency: the range the same spec was measured at
+        if data.spread is None:
+            return {}
+        lo, hi = data.spread
+        return {"error_x": {"type": "data", "symmetric": False, "array": (hi[idx] - data.costs[idx]).tolist(),
+                            "arrayminus": (data.costs[idx] - lo[idx]).tolist(), "thickness": 1, "width": 0}}
+
     fig = go.Figure()
     fig.add_trace(scatter(len(rest), x=data.costs[rest], y=data.values[rest], mode="markers",
                           name=f"dominated trial ({len(rest)})",
-                          customdata=data.numbers[rest].tolist(), **hover(text[rest], short, *names),
-                          marker={"color": "lightslategray", "size": 6, "opacity": 0.5}))
+                          customdata=data.numbers[rest].tolist(),
+                          **hover(text[rest], short, *names, x_integer=counts),
+                          marker={"color": "lightslategray", "size": 6, "opacity": 0.5}, **spread(rest)))
     fig.add_trace(scatter(len(front), x=data.costs[front], y=data.values[front], mode="lines+markers",
                           name=f"Pareto front ({len(front)}, joined by its staircase)",
-                          customdata=data.numbers[front].tolist(), **hover(text[front], short, *names),
+                          customdata=data.numbers[front].tolist(),
+                          **hover(text[front], short, *names, x_integer=counts),
                           line={"shape": "hv", "color": "firebrick"},
-                          marker={"size": 9, "color": "firebrick"}))
+                          marker={"size": 9, "color": "firebrick"}, **spread(front)))
+    mark_best(fig, data.costs, data.values, data.numbers, data.best_trial, data.ties)
     positive = data.costs[data.costs > 0]
     # costs span orders of magnitude across depths and widths: a log axis once they do
     log = len(positive) == len(data.costs) and positive.max() / positive.min() >= 100
+    if data.noise:  # a bar on each point: the min..max its spec was measured at
+        title += f"<br><sup>{data.noise}; bars: min to max of the same spec</sup>"
     fig.update_layout(title=title, template=TEMPLATE, xaxis_title=COSTS[data.cost], yaxis_title=label(data.metric.name),
                       xaxis_type="log" if log else "linear", legend={"orientation": "h", "y": -0.2})
     return fig

@@ -21,6 +21,7 @@ import socket
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from ..._process import alive
@@ -75,9 +76,16 @@ def timeline_data(df: pd.DataFrame, now: dt.datetime | None = None) -> TimelineD
     return TimelineData(workers, trials, now)
 
 
+AGGREGATE_FROM = 2000  # trials: beyond, one bar each is an unreadable grid; cells of worker x time instead
+TIME_BINS = 120
+
+
 def plot_timeline(data: TimelineData) -> go.Figure:
+    """One bar per trial up to `AGGREGATE_FROM` trials (a click opens it); beyond, `plot_timeline_aggregated`."""
     if data.trials.empty:
         return empty_figure(TITLE, "no trial has started yet")
+    if len(data.trials) >= AGGREGATE_FROM:
+        return plot_timeline_aggregated(data)
     go = graph_objects()
     labels = {w.name: f"{w.name} (dead)" if w.dead else w.name for w in data.workers}
     fig = go.Figure()
@@ -101,3 +109,51 @@ def plot_timeline(data: TimelineData) -> go.Figure:
                       height=max(300, 120 + 28 * len(data.workers)))
     return fig
 
+
+
+def plot_timeline_aggregated(data: TimelineData, bins: int = TIME_BINS) -> go.Figure:
+    """Workers x time: each cell counts the trials a worker ended in that slice of time (darker: more), its
+    hover the count per status; a worker whose trials failed shows them in the cell's text. Readable at any
+    number of trials: ``bins`` columns and one row per worker."""
+    if data.trials.empty:
+        return empty_figure(TITLE, "no trial has started yet")
+    go = graph_objects()
+    labels = {w.name: f"{w.name} (dead)" if w.dead else w.name for w in data.workers}
+    trials = data.trials
+    t0, t1 = trials["start"].min(), trials["end"].max()
+    span = max((t1 - t0).total_seconds(), 1e-6)
+    column = ((trials["end"] - t0).dt.total_seconds() / span * bins).clip(0, bins - 1).astype(int)
+    rows = {w.name: i for i, w in enumerate(data.workers)}
+    row = trials["worker"].map(rows).to_numpy()
+    counts = np.zeros((len(rows), bins))
+    np.add.at(counts, (row, column.to_numpy()), 1)
+    statuses = [s for s in STATUSES if s in set(trials["status"])] + sorted(set(trials["status"]) - set(STATUSES))
+    per: dict[str, np.ndarray] = {}
+    for status in statuses:
+        mask = (trials["status"] == status).to_numpy()
+        grid = np.zeros((len(rows), bins))
+        np.add.at(grid, (row[mask], column.to_numpy()[mask]), 1)
+        per[status] = grid
+    step = pd.Timedelta(seconds=span / bins)
+    edges = pd.DatetimeIndex([t0 + step * k for k in range(bins + 1)]).round("ms")
+    centers = (edges[:-1] + step / 2).round("ms")
+    text = [[", ".join(f"{int(per[s][r, c])} {s}" for s in statuses if per[s][r, c]) or "none"
+             for c in range(bins)] for r in range(len(rows))]
+    spans = [f"{edges[c]:%H:%M:%S} to {edges[c + 1]:%H:%M:%S}" for c in range(bins)]
+    fig = go.Figure(go.Heatmap(
+        x=centers, y=[labels[w.name] for w in data.workers], z=np.where(counts > 0, counts, np.nan),
+        text=text, customdata=[spans for _ in rows], colorscale="Blues", zmin=0, xgap=1, ygap=1,
+        colorbar={"title": {"text": "trials ended"}},
+        hovertemplate="%{y}<br>%{customdata}<br>%{z} trials: %{text}<extra></extra>",
+    ))
+    dead = sum(w.dead for w in data.workers)
+    tally = ", ".join(f"{int(per[s].sum()):,} {s}" for s in statuses)
+    title = (f"{TITLE}: {len(trials):,} trials ({tally}) on {len(data.workers)} worker(s)"
+             + (f", {dead} dead" if dead else "")
+             + f"<br><sup>aggregated: trials ended per worker in {bins} slices of {span / bins:,.0f} s; "
+               "the leaderboard opens single trials</sup>")
+    fig.update_layout(title=title, template=TEMPLATE, xaxis={"type": "date", "title": "time the trial ended"},
+                      yaxis={"title": "worker (host:pid)", "categoryorder": "array",
+                             "categoryarray": [labels[w.name] for w in data.workers][::-1]},
+                      height=min(900, max(320, 140 + 22 * len(data.workers))), margin={"t": 80})
+    return fig

@@ -10,7 +10,7 @@ from typing import Any
 import dash
 from dash import Input, Output, State, dcc, html
 from dash.dash_table.DataTable import DataTable
-from dash.dash_table.Format import Format, Group, Scheme
+from dash.dash_table.Format import Format, Group, Scheme, Trim
 
 from ..data import (
     FILTERS,
@@ -18,6 +18,7 @@ from ..data import (
     INTEGER_COLUMNS,
     LEADERBOARD_COLUMNS,
     NUMERIC_COLUMNS,
+    best_and_ties,
     best_number,
     filter_values,
     fmt,
@@ -41,8 +42,9 @@ def _column(col: str, name: str) -> Any:  # dash_table's own TypedDict, built fr
     if col in NUMERIC_COLUMNS:
         spec["type"] = "numeric"
         # the one number format (data.fmt): integers with separators, other numbers to 4 significant digits
-        spec["format"] = (Format(group=Group.yes) if col in INTEGER_COLUMNS
-                          else Format(precision=4, scheme=Scheme.decimal_or_exponent))
+        # (trial numbers are names, as in the URL and the best-trial card: no separators)
+        spec["format"] = (Format() if col == "number" else Format(group=Group.yes) if col in INTEGER_COLUMNS
+                          else Format(precision=4, scheme=Scheme.decimal_or_exponent, trim=Trim.yes))
     return spec
 
 
@@ -93,12 +95,21 @@ def _table() -> DataTable:
                     "textOverflow": "ellipsis"},
         tooltip_delay=300,
         style_header={"fontWeight": "600", "backgroundColor": "#f3f4f6"},
-        style_data_conditional=[
-            {"if": {"filter_query": '{status} = "complete"', "column_id": "status"}, "color": "#15803d"},
-            {"if": {"filter_query": '{status} != "complete"', "column_id": "status"}, "color": "#b91c1c"},
-            {"if": {"state": "active"}, "backgroundColor": "#dbeafe", "border": "1px solid #3b82f6"},
-        ],
+        style_data_conditional=row_styles(None, ()),
     )
+
+
+def row_styles(best: int | None, ties: Any) -> list[dict[str, Any]]:
+    """The table's conditional styles: status colors, the best trial's row (gold) and its ties (pale)."""
+    marked = [{"if": {"filter_query": f"{{number}} = {int(best)}"}, "backgroundColor": "#fef3c7",
+               "fontWeight": "700"}] if best is not None else []
+    marked += [{"if": {"filter_query": f"{{number}} = {int(n)}"}, "backgroundColor": "#fefce8"} for n in ties]
+    return [
+        *marked,
+        {"if": {"filter_query": '{status} = "complete"', "column_id": "status"}, "color": "#15803d"},
+        {"if": {"filter_query": '{status} != "complete"', "column_id": "status"}, "color": "#b91c1c"},
+        {"if": {"state": "active"}, "backgroundColor": "#dbeafe", "border": "1px solid #3b82f6"},
+    ]
 
 
 def best_summary(df: Any) -> list[Any]:
@@ -124,12 +135,20 @@ def best_summary(df: Any) -> list[Any]:
             html.Span(verdict, className=cls, id="best-certified"),
         ], className="best"),
         html.Div(metrics, className="best", id="best-metrics"),
-        html.P(f"best = {rule} (lower trial number on ties)"
+        html.P(f"best = {rule} (lower trial number on ties)" + _ties_text(df)
                + ("; always on the Pareto front" if len(objs) > 1 else ""), className="hint"),
     ]
     if detail.export_command:
         parts.append(html.Pre(detail.export_command, className="command", id="best-export"))
     return parts
+
+
+def _ties_text(df: Any) -> str:
+    _, ties = best_and_ties(df)
+    if not ties:
+        return ""
+    shown = ", ".join(str(n) for n in ties[:8]) + (f" and {len(ties) - 8} more" if len(ties) > 8 else "")
+    return f"; tied on the task metric: trial{'s' if len(ties) > 1 else ''} {shown}"
 
 
 def register(app: dash.Dash, frame_of: FrameGetter) -> None:
@@ -168,6 +187,7 @@ def register(app: dash.Dash, frame_of: FrameGetter) -> None:
         Output("leaderboard", "page_count"),
         Output("leaderboard-count", "children"),
         Output("leaderboard", "columns"),
+        Output("leaderboard", "style_data_conditional"),
         Input(view_id("overview"), "data"),
         Input("leaderboard", "sort_by"),
         Input("leaderboard", "page_current"),
@@ -183,4 +203,6 @@ def register(app: dash.Dash, frame_of: FrameGetter) -> None:
         keep = set(FIXED_COLUMNS) | {c for c in (shown if isinstance(shown, list) else CHOOSABLE) if isinstance(c, str)}
         columns = [_column(c, n) for c, n in LEADERBOARD_COLUMNS if c in keep]
         count = f"{result.total} of {len(df)} trials" + (" (filtered)" if result.total != len(df) else "")
-        return result.rows, result.page_count, count, columns
+        best, tied = best_and_ties(df)
+        shown_ties = [n for n in tied if n in {r["number"] for r in result.rows}]  # the rows this page shows
+        return result.rows, result.page_count, count, columns, row_styles(best, shown_ties)

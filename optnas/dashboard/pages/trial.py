@@ -9,7 +9,16 @@ from typing import Any
 import dash
 from dash import Input, Output, dcc, html
 
-from ..figures import architecture_data, plot_architecture
+from ..figures import (
+    StudyMedian,
+    TrialCurvesData,
+    architecture_data,
+    plot_architecture,
+    plot_intermediate,
+    plot_trial_curves,
+    study_median,
+    trial_curves_data,
+)
 from ..trial import TrialDetail, trial_detail
 from ._common import FrameGetter, card, key_values
 from ._view import route_of, view_id
@@ -31,8 +40,8 @@ def layout() -> html.Div:
     )
 
 
-def render(detail: TrialDetail) -> list[Any]:
-    """The page body of one trial (also what the static report shows for its best trial)."""
+def render(detail: TrialDetail, curves: TrialCurvesData | None = None) -> list[Any]:
+    """The page body of one trial; ``curves``: its own curves and intermediate values beside the study's."""
     head = f"trial {detail.number}: {detail.state}" + (f" ({detail.status})" if detail.status else "")
     parts: list[Any] = [html.H2(head, id="trial-title")]
     if detail.reason:
@@ -64,6 +73,11 @@ def render(detail: TrialDetail) -> list[Any]:
         ],
         className="row",
     ))
+    if curves is not None:
+        parts.append(html.Div([
+            card("Curves", [dcc.Graph(id="trial-curves-graph", figure=plot_trial_curves(curves))]),
+            card("Intermediate values", [dcc.Graph(id="intermediate-graph", figure=plot_intermediate(curves))]),
+        ], className="row"))
     parts.append(card(f"Certificate: {cert_state}", [conditions]))
     parts.append(card("Architecture", [architecture(detail)]))
     command = detail.export_command
@@ -87,7 +101,22 @@ def _init(record: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in record.items())
 
 
+_MEDIANS = 4  # study medians kept: one per study version a user flips between
+
+
 def register(app: dash.Dash, frame_of: FrameGetter) -> None:
+    medians: dict[str, tuple[Any, StudyMedian]] = {}
+
+    def median_of(df: Any, view: Any) -> StudyMedian:
+        """The study's per-epoch median, once per study version (50,000 curves take a fraction of a second)."""
+        study, signature = str(df.attrs.get("study")), view.get("signature") if isinstance(view, dict) else None
+        cached = medians.get(study)
+        if cached is None or cached[0] != signature or signature is None:
+            if len(medians) >= _MEDIANS:
+                medians.pop(next(iter(medians)))
+            medians[study] = (signature, study_median(df))
+        return medians[study][1]
+
     @app.callback(Output("trial-content", "children"), Input(view_id("trial"), "data"), prevent_initial_call=True)
     def _trial(view: Any) -> Any:
         route = route_of(view)
@@ -96,6 +125,7 @@ def register(app: dash.Dash, frame_of: FrameGetter) -> None:
             return html.P("choose a trial: type its number, or click a leaderboard row or a plotted trial")
         df = frame_of({"study": route.get("study")})  # the route's study, even before the version catches up
         try:
-            return render(trial_detail(df, int(number)))
+            detail = trial_detail(df, int(number))
         except ValueError as exc:
             return html.P(str(exc), className="bad")
+        return render(detail, trial_curves_data(df, int(number), median_of(df, view)))
