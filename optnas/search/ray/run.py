@@ -27,6 +27,7 @@ from . import cluster
 from .schedulers import make_scheduler
 from .searcher import OptunaBridge
 from .session import Session, bind
+from .tally import reconcile_interval
 from .worker import train_trial
 from .writer import StudyWriter
 
@@ -100,6 +101,7 @@ class RaySearch:
                     scheduler_name=scheduler_name,
                     on_trial=bar.update,
                     stats=self.stats,
+                    reconcile_s=reconcile_interval(),
                 )
                 with bind(session):
                     try:
@@ -131,6 +133,7 @@ class RaySearch:
                 tuner = self._tuner(trainable, root, scheduler)
             with _quiet_tune():
                 tuner.fit()
+            session.drain()  # the writer thread's records and tells: the study is read next
             self.stats["fit_s"] = self.stats.get("fit_s", 0.0) + time.perf_counter() - start
             if _ours_running(session):
                 log.warning("search %r interrupted: continue it with --resume", self.name)
