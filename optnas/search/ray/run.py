@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from ray import tune
 from ray.tune.experiment import Trial
 
 from ... import __version__
+from ...errors import SearchIncomplete
 from ..counts import counted
 from ..progress import Progress
 from ..runner import check_complete, resume_command
@@ -111,6 +113,7 @@ class RaySearch:
             timed_out = self.deadline is not None and time.monotonic() >= self.deadline
             command = resume_command(self.space, self.url, self.name, self.target, backend="ray")
             check_complete(study, self.url, self.target, first, timed_out, command)
+            check_not_all_errors(study, first, command)
             return study
         finally:
             if started:
@@ -165,6 +168,25 @@ class RaySearch:
                 checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
             ),
         )
+
+
+def check_not_all_errors(study: optuna.Study, first: int, command: str) -> None:
+    """Raise `SearchIncomplete` (exit 1) naming the reason when every trial this run finished is an error
+    (``status: error``: CUDA not visible, a bad option, a plugin that does not import): such a search
+    measured nothing. Diverged or uncertified trials are outcomes of the search, not errors."""
+    mine = [t for t in study.get_trials(deepcopy=False) if t.number >= first and t.state.is_finished()]
+    errors = [t for t in mine if t.state == optuna.trial.TrialState.FAIL and t.user_attrs.get("status") == "error"]
+    if not mine or len(errors) < len(mine):
+        return
+    reasons = Counter(str(t.user_attrs.get("reason") or "no reason recorded") for t in errors)
+    reason, count = reasons.most_common(1)[0]
+    which = "" if count == len(errors) else f" ({count} of them; {len(reasons) - 1} other reason(s) in the study)"
+    raise SearchIncomplete(
+        f"search {study.study_name!r}: every trial of this run failed ({len(errors)}): {reason}{which}; "
+        f"fix that, then continue with: {command}",
+        study=study,
+        command=command,
+    )
 
 
 def _ours_running(session: Session) -> bool:
