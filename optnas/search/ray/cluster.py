@@ -126,6 +126,7 @@ def connect(address: str | None, num_cpus: int | None = None) -> bool:
 
 
 def resources(gpus_per_trial: float | None, cpus_per_trial: float | None, device: str, started: bool) -> Resources:
+    # started: a local Ray this process started (not a cluster it joined)
     """Per-trial resources; by default 1 CPU, and 1 GPU when the cluster has GPUs or ``device`` is cuda.
 
     A Ray optnas started cannot grow: a trial that never fits is refused. A cluster optnas joins may (an
