@@ -63,11 +63,13 @@ def run_ray_search(
         raise UsageError("--backend ray needs Ray Tune: pip install 'optnas[ray]'") from None
     from .ray.cluster import check_address, check_flags, checkpoint_interval, experiment_root
     from .ray.run import RaySearch
+    from .ray.tally import reconcile_interval
     from .ray.worker import CHECKPOINT_EVERY_S
 
     check_flags(gpus_per_trial, cpus_per_trial, device)
     check_address(address)
     checkpoint_interval(CHECKPOINT_EVERY_S)  # read again for each trial's plan; a bad value fails here, first
+    reconcile_interval()
     if seed is not None:
         space.config.seed = seed
     url = storage or DEFAULT_STORAGE

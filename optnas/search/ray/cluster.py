@@ -16,6 +16,8 @@ from pathlib import Path
 from ...errors import UsageError
 from ..storage import DEFAULT_DIR
 
+log = logging.getLogger("optnas.search")
+
 CONNECT_TIMEOUT_S = 5.0
 # Ray's object store holds only results and small configs here: keep the local Ray light.
 LOCAL_OBJECT_STORE_BYTES = 256 * 1024**2
@@ -124,21 +126,33 @@ def connect(address: str | None, num_cpus: int | None = None) -> bool:
 
 
 def resources(gpus_per_trial: float | None, cpus_per_trial: float | None, device: str, started: bool) -> Resources:
-    """Per-trial resources; by default 1 CPU, and 1 GPU when the cluster has GPUs and the device allows it."""
+    # started: a local Ray this process started (not a cluster it joined)
+    """Per-trial resources; by default 1 CPU, and 1 GPU when the cluster has GPUs or ``device`` is cuda.
+
+    A Ray optnas started cannot grow: a trial that never fits is refused. A cluster optnas joins may (an
+    autoscaler adds GPU nodes when work asks for them): trials that do not fit now wait, said in one line."""
     import ray
 
     cluster = ray.cluster_resources()
     gpus_total = float(cluster.get("GPU", 0.0))
-    gpu = gpus_per_trial if gpus_per_trial is not None else (1.0 if gpus_total and device != "cpu" else 0.0)
+    wants_gpu = device == "cuda" or (bool(gpus_total) and device != "cpu")
+    gpu = gpus_per_trial if gpus_per_trial is not None else (1.0 if wants_gpu else 0.0)
     cpu = cpus_per_trial if cpus_per_trial is not None else 1.0
-    if device == "cuda" and gpu == 0:
-        raise UsageError("--device cuda: the Ray cluster has no GPU; use --device auto or cpu, or add GPU nodes")
-    if started:  # a Ray we started cannot grow: a trial that never fits would wait forever
-        cpus_total = float(cluster.get("CPU", 0.0))
+    cpus_total = float(cluster.get("CPU", 0.0))
+    if started:
+        if device == "cuda" and gpus_total == 0:
+            raise UsageError("--device cuda: this machine's Ray has no GPU; use --device auto or cpu, or join a "
+                             "cluster with GPU nodes (--ray-address)")
         if gpu > gpus_total:
             raise UsageError(f"--gpus-per-trial {gpu:g}: this machine's Ray has {gpus_total:g} GPU(s)")
         if cpu > cpus_total:
             raise UsageError(f"--cpus-per-trial {cpu:g}: this machine's Ray has {cpus_total:g} CPU(s)")
+    elif gpu > gpus_total or cpu > cpus_total:
+        log.warning(
+            "the Ray cluster has %g GPU(s) and %g CPU(s) now; each trial asks for %g GPU(s) and %g CPU(s): "
+            "trials will wait for nodes that fit (an autoscaler adds them on demand)",
+            gpus_total, cpus_total, gpu, cpu,
+        )
     return Resources(cpu=cpu, gpu=gpu)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from ray import tune
 from ray.tune.experiment import Trial
 
 from ... import __version__
+from ...errors import SearchIncomplete
 from ..counts import counted
 from ..progress import Progress
 from ..runner import check_complete, resume_command
@@ -27,6 +29,7 @@ from . import cluster
 from .schedulers import make_scheduler
 from .searcher import OptunaBridge
 from .session import Session, bind
+from .tally import reconcile_interval
 from .worker import train_trial
 from .writer import StudyWriter
 
@@ -75,7 +78,7 @@ class RaySearch:
         started = cluster.connect(address)
         self.stats["ray_start_s"] = self.stats.get("ray_start_s", 0.0) + time.perf_counter() - start
         try:
-            resources = cluster.resources(gpus_per_trial, cpus_per_trial, self.device, started)
+            resources = cluster.resources(gpus_per_trial, cpus_per_trial, self.device, started and address is None)
             storage = open_storage(self.url)
             study = create_or_resume(self.space, self.url, self.name, resume=resume, backend=storage)
             study.set_user_attr("optnas", {**study.user_attrs.get("optnas", {}), "version": __version__})
@@ -100,6 +103,7 @@ class RaySearch:
                     scheduler_name=scheduler_name,
                     on_trial=bar.update,
                     stats=self.stats,
+                    reconcile_s=reconcile_interval(),
                 )
                 with bind(session):
                     try:
@@ -109,6 +113,7 @@ class RaySearch:
             timed_out = self.deadline is not None and time.monotonic() >= self.deadline
             command = resume_command(self.space, self.url, self.name, self.target, backend="ray")
             check_complete(study, self.url, self.target, first, timed_out, command)
+            check_not_all_errors(study, first, command)
             return study
         finally:
             if started:
@@ -131,6 +136,7 @@ class RaySearch:
                 tuner = self._tuner(trainable, root, scheduler)
             with _quiet_tune():
                 tuner.fit()
+            session.drain()  # the writer thread's records and tells: the study is read next
             self.stats["fit_s"] = self.stats.get("fit_s", 0.0) + time.perf_counter() - start
             if _ours_running(session):
                 log.warning("search %r interrupted: continue it with --resume", self.name)
@@ -162,6 +168,25 @@ class RaySearch:
                 checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
             ),
         )
+
+
+def check_not_all_errors(study: optuna.Study, first: int, command: str) -> None:
+    """Raise `SearchIncomplete` (exit 1) naming the reason when every trial this run finished is an error
+    (``status: error``: CUDA not visible, a bad option, a plugin that does not import): such a search
+    measured nothing. Diverged or uncertified trials are outcomes of the search, not errors."""
+    mine = [t for t in study.get_trials(deepcopy=False) if t.number >= first and t.state.is_finished()]
+    errors = [t for t in mine if t.state == optuna.trial.TrialState.FAIL and t.user_attrs.get("status") == "error"]
+    if not mine or len(errors) < len(mine):
+        return
+    reasons = Counter(str(t.user_attrs.get("reason") or "no reason recorded") for t in errors)
+    reason, count = reasons.most_common(1)[0]
+    which = "" if count == len(errors) else f" ({count} of them; {len(reasons) - 1} other reason(s) in the study)"
+    raise SearchIncomplete(
+        f"search {study.study_name!r}: every trial of this run failed ({len(errors)}): {reason}{which}; "
+        f"fix that, then continue with: {command}",
+        study=study,
+        command=command,
+    )
 
 
 def _ours_running(session: Session) -> bool:

@@ -23,12 +23,12 @@ import optuna
 from ray.tune.search import Searcher
 
 from ...errors import StorageWriteError
-from ..counts import counted, running
 from ..lifecycle import Lifecycle, Outcome, record, tell
 from ..locks import claim_lock
 from ..space import UncertifiedDraw
 from .cluster import checkpoint_interval
 from .session import Session, bound
+from .tally import reconcile
 from .worker import CHECKPOINT_EVERY_S
 
 log = logging.getLogger("optnas.search")
@@ -64,14 +64,25 @@ def next_config(session: Session, ray_trial_id: str) -> dict[str, Any] | str | N
     with session.timed("suggest"):
         while True:
             with claim_lock(session.url, study.study_name):
-                if counted(study) + running(study) >= session.target:
+                # the driver's own counts (`tally`): no read of the study, whatever its size
+                if session.due() >= session.target and _finished(session):
                     return Searcher.FINISHED
                 trial = study.ask()
                 session.hold(trial.number)
-            trial.set_user_attr("ray", {"trial_id": ray_trial_id, "experiment": session.experiment})
+            ray_record = {"trial_id": ray_trial_id, "experiment": session.experiment}
+            session.ray_attrs[trial.number] = ray_record
+            trial.set_user_attr("ray", ray_record)
             plan = _draw(session, life, trial)
             if plan is not None:
                 return {"optnas": plan}
+
+
+def _finished(session: Session) -> bool:
+    """Whether the target is met, from a fresh read of the study: once a search, before Tune is told it is
+    finished for good (trials other processes held may have ended since the last reconciliation)."""
+    session.drain()  # the writer thread's tells first: none is read half-done
+    reconcile(session.tally, session.study, session.locks)
+    return session.due() >= session.target
 
 
 def _draw(session: Session, life: Lifecycle, trial: optuna.Trial) -> dict[str, Any] | None:
@@ -93,7 +104,7 @@ def _fail_draw(session: Session, trial: optuna.Trial, outcome: Outcome) -> None:
     trial.set_user_attr("worker", {"host": socket.gethostname(), "pid": os.getpid()})
     record(trial, outcome, upload=None)
     tell(session.study, trial.number, outcome)
-    session.release(trial.number)
+    session.release(trial.number, counts=True)
     session.done()
 
 

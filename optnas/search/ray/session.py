@@ -27,6 +27,10 @@ from ..lifecycle import Lifecycle
 from ..locks import TrialLock
 from ..space import SearchSpace
 from .cluster import Resources
+from .tally import RECONCILE_EVERY_S, Tally
+
+# the progress bar reads the whole study: at most once a second, whatever the completion rate
+PROGRESS_EVERY_S = 1.0
 
 
 class StoredTrial:
@@ -35,9 +39,8 @@ class StoredTrial:
     The driver writes trials that Tune may have restored from an earlier run, for which no ``optuna.Trial``
     exists in this process: the storage, the study's name and the trial's number are all it needs."""
 
-    def __init__(self, storage: BaseStorage, study: optuna.Study, number: int) -> None:
+    def __init__(self, storage: BaseStorage, study_id: int, number: int) -> None:
         self.storage, self.number = storage, number
-        study_id = storage.get_study_id_from_name(study.study_name)
         self.trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, number)
 
     def set_user_attr(self, key: str, value: Any) -> None:
@@ -73,10 +76,15 @@ class Session:
     trials: dict[int, StoredTrial] = field(default_factory=dict)
     locks: dict[int, TrialLock] = field(default_factory=dict)
     reported: dict[int, set[int]] = field(default_factory=dict)  # intermediate steps written, per trial
+    ray_attrs: dict[int, dict[str, Any]] = field(default_factory=dict)  # each held trial's "ray" record
+    tally: Tally = field(default_factory=Tally)
+    reconcile_s: float = RECONCILE_EVERY_S  # seconds between two reconciliations of the counts (`tally`)
     stopped: dict[int, str] = field(default_factory=dict)  # why the dominance rule stopped a trial
     created: float = field(default_factory=time.perf_counter)
     _writes: ThreadPoolExecutor | None = None
     _pending: list[Future[None]] = field(default_factory=list)
+    _study_id: int | None = None
+    _shown: float = 0.0
 
     def lifecycle(self) -> Lifecycle:
         if self.life is None:
@@ -85,30 +93,50 @@ class Session:
 
     def trial(self, number: int) -> StoredTrial:
         if number not in self.trials:
-            self.trials[number] = StoredTrial(self.storage, self.study, number)
+            if self._study_id is None:
+                self._study_id = self.storage.get_study_id_from_name(self.study.study_name)
+            self.trials[number] = StoredTrial(self.storage, self._study_id, number)
         return self.trials[number]
 
     def hold(self, number: int) -> None:
         """Take the trial's lock (`optnas.search.locks`): while this process lives, nobody fails it."""
-        if number not in self.locks:
-            self.locks[number] = TrialLock(self.url, self.study.study_name, number)
+        with self.tally.lock:  # the held trials are the tally's running ones
+            if number not in self.locks:
+                self.locks[number] = TrialLock(self.url, self.study.study_name, number)
 
-    def release(self, number: int) -> None:
-        lock = self.locks.pop(number, None)
+    def release(self, number: int, *, counts: bool = False) -> None:
+        """Let go of a trial; ``counts``: it was just told with an outcome that counts toward the target."""
+        with self.tally.lock:  # one step: the target check never sees the trial in neither count
+            lock = self.locks.pop(number, None)
+            if counts:
+                self.tally.told(number)
         if lock is not None:
             lock.release()
         self.trials.pop(number, None)
+        self.reported.pop(number, None)
+        self.ray_attrs.pop(number, None)
+
+    def due(self) -> int:
+        """Trials that count or run now (this driver's held ones, others' RUNNING, counted): O(1)."""
+        with self.tally.lock:
+            return self.tally.counted + self.tally.foreign + len(self.locks)
 
     def release_all(self) -> None:
         for number in list(self.locks):
             self.release(number)
 
-    def later(self, fn: Any, *args: Any) -> None:
-        """Run a report's writes on the writer thread: a worker waits for the driver to take each report,
-        and a dozen journal appends would hold it up. `drain` waits for them (before a trial's record)."""
+    def later(self, fn: Any, *args: Any, name: str = "result") -> None:
+        """Run writes on the writer thread, in order: Tune's control loop (which starts trials and takes every
+        worker's report) never waits for the storage. One thread, so a trial's reports are written before its
+        record. A write that failed is raised on the control loop by the next call (or by `drain`)."""
         if self._writes is None:
             self._writes = ThreadPoolExecutor(max_workers=1, thread_name_prefix="optnas-study-writes")
-        self._pending.append(self._writes.submit(self._timed_call, "result", fn, *args))
+        self._pending = [f for f in self._pending if not f.done() or f.exception() is not None]
+        failed = next((f for f in self._pending if f.done()), None)
+        if failed is not None:
+            self._pending.remove(failed)
+            failed.result()  # a storage write failed: the search stops, as the optuna backend's does
+        self._pending.append(self._writes.submit(self._timed_call, name, fn, *args))
 
     def _timed_call(self, name: str, fn: Any, *args: Any) -> None:
         with self.timed(name):
@@ -131,7 +159,9 @@ class Session:
             self.release_all()
 
     def done(self) -> None:
-        if self.on_trial is not None:
+        now = time.monotonic()
+        if self.on_trial is not None and now - self._shown >= PROGRESS_EVERY_S:
+            self._shown = now
             self.on_trial(self.study)
 
     @contextmanager

@@ -39,6 +39,7 @@ from ...spec import ArchSpec
 from ...training import RunResult, fit
 from ..lifecycle import Lifecycle, Outcome
 from ..space import SearchSpace
+from .fatal import check_device, failed, retryable
 
 # Checkpoint at the end of an epoch once this many seconds have passed since the last: what a dead worker may
 # lose, against ~30 ms a checkpoint (docs/ray.md). The driver reads OPTNAS_RAY_CHECKPOINT_S, sends it in the plan.
@@ -73,14 +74,25 @@ def train_trial(config: dict[str, Any]) -> None:
     """The Ray Tune trainable, the entry point of every Ray worker: ``config["optnas"]`` is the driver's plan
     (`searcher.plan`). The trial lifecycle's steps run here: screen, static costs, train, the outcome."""
     plan = config["optnas"]
+    try:
+        _train_trial(plan)
+    except Exception as exc:
+        if retryable(exc):  # a node or memory problem: Ray retries the trial from its checkpoint
+            raise
+        _finish(plan, failed(plan, exc))  # a retry would raise it again (`fatal`): recorded, not retried
+
+
+def _train_trial(plan: dict[str, Any]) -> None:
     torch.set_num_threads(int(plan["threads"]))
-    life = _lifecycle(plan["space"], plan["space_file"], plan["device"])
     checkpoint = tune.get_checkpoint()
     saved = _load(checkpoint)
     if saved.get("final") is not None:  # finished before the driver recorded it: hand the record over again
         tune.report(saved["final"])
         return
-    tune.report({"epoch": int(saved.get("epoch", 0)), "optnas_start": where()})
+    place = where()
+    tune.report({"epoch": int(saved.get("epoch", 0)), "optnas_start": place})
+    plan = {**plan, "device": check_device(plan["device"], place["gpu_ids"])}  # a GPU share trains on it
+    life = _lifecycle(plan["space"], plan["space_file"], plan["device"])
     spec = ArchSpec.from_dict(plan["spec"])
     prepared = life.prepare(spec)
     if prepared.stop is not None:  # predicted untrainable, or over a constraint: never trained

@@ -6,7 +6,11 @@
   driver to take each report);
 - at the end of a trial: its `Outcome` (the worker's, or what its last report holds for a stopped or
   errored trial), recorded and told with the trial lifecycle's own `record` and `tell`, weights uploaded
-  from the trial's last checkpoint.
+  from the trial's last checkpoint;
+- every `tally.RECONCILE_EVERY_S`: the driver's trial counts from one read of the study (`tally`).
+
+Every write runs on the session's writer thread (`Session.later`, in order): Tune's control loop, which starts
+trials and takes the workers' reports, only hands over what the trial's Tune record holds.
 
 Example:
     >>> tune.RunConfig(callbacks=[StudyWriter()])     # doctest: +SKIP
@@ -17,17 +21,19 @@ from __future__ import annotations
 import logging
 import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from optuna.trial import TrialState
-from ray.tune import Callback
+from optuna.trial import FrozenTrial, TrialState
+from ray.tune import Callback, Checkpoint
 from ray.tune.experiment import Trial
 
 from ..lifecycle import Outcome, record, tell, uploader
 from ..liveness import sweep
 from ..locks import claim_lock
 from .session import Session, StoredTrial, bound
+from .tally import reconcile as recount
 from .worker import WEIGHTS_FILE
 
 log = logging.getLogger("optnas.search")
@@ -44,25 +50,56 @@ class StudyWriter(Callback):
     ) -> None:
         session = bound()
         session.stats.setdefault("first_report_s", _since(session))
-        st = session.trial(_number(trial))
         curve = list((result.get("optnas_curves") or {}).get("val_metric", []))
-        session.later(_write_result, session, st, result.get("optnas_start"), int(result.get("epoch") or 0), curve)
+        epoch = int(result.get("epoch") or 0)
+        session.later(_write_result, session, _number(trial), result.get("optnas_start"), epoch, curve)
+        _maybe_reconcile(session)
 
     def on_trial_recover(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
         """A trial's worker failed and Ray retries it from its last checkpoint: note the failure."""
-        bound().drain()
-        st = bound().trial(_number(trial))
-        ray_record = st.frozen().user_attrs.get("ray") or {}
-        errors = [*ray_record.get("errors", []), error_line(trial.get_error())]
-        _update_ray(st, {"retries": len(errors), "errors": errors})
+        bound().later(_recovered, bound(), _number(trial), error_line(trial.get_error()), name="recover")
 
     def on_trial_complete(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
-        bound().drain()
-        finish(bound(), trial, error=None)
+        session = bound()
+        session.later(finish, session, Ended.of(trial, None), name="complete")
+        _maybe_reconcile(session)
 
     def on_trial_error(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
-        bound().drain()
-        finish(bound(), trial, error=trial.get_error() or RuntimeError("the trial failed"))
+        session = bound()
+        error = trial.get_error() or RuntimeError("the trial failed")
+        session.later(finish, session, Ended.of(trial, error), name="complete")
+
+
+@dataclass(frozen=True)
+class Ended:
+    """What the writer thread needs of a finished Ray trial, taken on the control loop (Tune's `Trial` is
+    its to change): its Optuna number, last report, last checkpoint and error."""
+
+    number: int
+    result: dict[str, Any]
+    checkpoint: Checkpoint | None
+    error: BaseException | None
+
+    @classmethod
+    def of(cls, trial: Trial, error: BaseException | None) -> Ended:
+        return cls(_number(trial), dict(trial.last_result or {}), trial.checkpoint, error)
+
+
+def _maybe_reconcile(session: Session) -> None:
+    """Queue a reconciliation of the driver's counts on the writer thread once `reconcile_interval` passed."""
+    if session.tally.due(session.reconcile_s):
+        session.tally.queued = True
+        session.later(_reconcile_counts, session, name="reconcile")
+
+
+def _reconcile_counts(session: Session) -> None:
+    recount(session.tally, session.study, session.locks)
+
+
+def _recovered(session: Session, number: int, error: str) -> None:
+    ray_record = _ray_record(session, number)
+    errors = [*ray_record.get("errors", []), error]
+    _update_ray(session, number, {"retries": len(errors), "errors": errors})
 
 
 def reconcile(session: Session, trials: list[Trial]) -> None:
@@ -77,10 +114,12 @@ def reconcile(session: Session, trials: list[Trial]) -> None:
             if t.number in live:
                 session.hold(t.number)
         sweep(session.study, session.url, keep=live)
+        recount(session.tally, session.study, session.locks)
     session.reconciled = True
 
 
-def _write_result(session: Session, st: StoredTrial, start: dict[str, Any] | None, epoch: int, curve: list) -> None:
+def _write_result(session: Session, number: int, start: dict[str, Any] | None, epoch: int, curve: list) -> None:
+    st = session.trial(number)
     if start is not None:
         st.set_user_attr("worker", {"host": start["host"], "pid": start["pid"]})
         st.set_user_attr("node", start["node"])
@@ -88,41 +127,42 @@ def _write_result(session: Session, st: StoredTrial, start: dict[str, Any] | Non
         extra = {"node_ip": start["node_ip"], "gpu_ids": start["gpu_ids"]}
         if epoch:
             extra["resumed_from_epoch"] = epoch
-        _update_ray(st, extra)
+        _update_ray(session, number, extra)
     _report(session, st, curve)
 
 
-def finish(session: Session, trial: Trial, error: BaseException | None) -> None:
-    """Record a finished Ray trial's outcome on its Optuna trial and tell the study."""
+def finish(session: Session, ended: Ended) -> None:
+    """Record a finished Ray trial's outcome on its Optuna trial and tell the study (on the writer thread)."""
     with session.timed("finish"):
-        number = _number(trial)
+        number, error = ended.number, ended.error
         st = session.trial(number)
-        if st.frozen().state.is_finished():
+        frozen = st.frozen()
+        if frozen.state.is_finished():
             session.release(number)
             return  # recorded by an earlier run that died before Ray saved the trial as finished
-        result = trial.last_result or {}
+        result = ended.result
         final = result.get("optnas_final")
         if error is not None:
             log.warning("trial %d failed: %s", number, error_line(error))
             outcome = Outcome("FAIL", None, _partial(result, "error", error_line(error)))
         elif final is not None:
             outcome = Outcome.from_dict(final)
-            _update_ray(st, final.get("worker_stats") or {})
+            _update_ray(session, number, final.get("worker_stats") or {}, frozen)
         else:  # stopped by the scheduler (ASHA, or the dominance rule)
             epoch = int(result.get("epoch", 0))
             reason = session.stopped.pop(number, f"pruned by {session.scheduler_name} at epoch {max(epoch - 1, 0)}")
             outcome = Outcome("PRUNED", None, _partial(result, "pruned", reason))
-        _report(session, st, (outcome.attrs.get("curves") or {}).get("val_metric", []))
-        upload = uploader(str(session.artifact_dir), st.frozen(), session.storage)
+        _report(session, st, (outcome.attrs.get("curves") or {}).get("val_metric", []), frozen)
+        upload = uploader(str(session.artifact_dir), frozen, session.storage)
         with session.timed("upload"):
-            if outcome.state == "COMPLETE" and trial.checkpoint is not None:
-                with trial.checkpoint.as_directory() as path:
+            if outcome.state == "COMPLETE" and ended.checkpoint is not None:
+                with ended.checkpoint.as_directory() as path:
                     weights = Path(path, WEIGHTS_FILE)
                     record(st, outcome, upload=upload, weights_file=str(weights) if weights.exists() else None)
             else:
                 record(st, outcome, upload=None)
         tell(session.study, number, outcome)
-        session.release(number)
+        session.release(number, counts=True)
     session.done()
 
 
@@ -141,19 +181,31 @@ def _partial(result: dict[str, Any], status: str, reason: str) -> dict[str, Any]
     return {"status": status, "reason": reason, "metrics": metrics, "curves": curves, "init_record": init}
 
 
-def _report(session: Session, st: StoredTrial, curve: list[Any]) -> None:
+def _report(session: Session, st: StoredTrial, curve: list[Any], frozen: FrozenTrial | None = None) -> None:
     """Intermediate values (one objective): each epoch's val_metric once, as the optuna backend does."""
     if len(session.study.directions) > 1:
         return
-    done = session.reported.setdefault(st.number, set(st.frozen().intermediate_values))
+    if st.number not in session.reported:  # read once a trial (a restored trial's steps may be there)
+        session.reported[st.number] = set((frozen or st.frozen()).intermediate_values)
+    done = session.reported[st.number]
     for step, value in enumerate(curve):
         if step not in done and value is not None and math.isfinite(value):
             st.report(float(value), step)
             done.add(step)
 
 
-def _update_ray(st: StoredTrial, extra: dict[str, Any]) -> None:
-    st.set_user_attr("ray", {**(st.frozen().user_attrs.get("ray") or {}), **extra})
+def _ray_record(session: Session, number: int, frozen: FrozenTrial | None = None) -> dict[str, Any]:
+    """The trial's "ray" record: kept by the driver since its suggestion, read once for a restored trial."""
+    if number not in session.ray_attrs:
+        frozen = frozen or session.trial(number).frozen()
+        session.ray_attrs[number] = dict(frozen.user_attrs.get("ray") or {})
+    return session.ray_attrs[number]
+
+
+def _update_ray(session: Session, number: int, extra: dict[str, Any], frozen: FrozenTrial | None = None) -> None:
+    ray_record = {**_ray_record(session, number, frozen), **extra}
+    session.ray_attrs[number] = ray_record
+    session.trial(number).set_user_attr("ray", ray_record)
 
 
 def _number(trial: Trial) -> int:
