@@ -266,8 +266,9 @@ def simulate(
     ``sampler`` and ``pruner``: an instance (copied for each repeat) or a factory called with
     ``seed=seed + repeat`` where it accepts one (e.g. ``optuna.samplers.TPESampler``). Each repeat's study
     is named from its seed (`study_name`), so equal calls give equal results with every sampler and pruner
-    (Optuna's Hyperband hashes the study name), given factories or seeded instances. ``screen=(column, share)`` skips, before training, the architectures whose
-    mean ``column`` (higher is better) lies in the table's lowest ``share``. ``missing``: "fail" or
+    (Optuna's Hyperband hashes the study name), given factories or seeded instances.
+    ``screen=(column, share)`` skips, before training, the architectures whose mean ``column`` (higher is
+    better) lies in the table's lowest ``share``. ``missing``: "fail" or
     "nearest" (for partial tables, see the module docstring). ``jobs`` worker processes
     (default: the CPU count) run the repeats where fork is available. ``penalty``: tell draws that train
     nothing (uncertified or screened out) as COMPLETE with this value instead of FAIL / PRUNED, for samplers
