@@ -41,9 +41,13 @@ class EntryInfo:
 
 
 def _description(factory: Any) -> str:
-    """The first paragraph of the factory's docstring, joined into one line (never truncated)."""
-    doc = inspect.getdoc(factory) or ""
-    return " ".join(doc.split("\n\n")[0].split())
+    """The first paragraph of the factory's docstring, joined into one line (never truncated); a paragraph
+    ending in a colon announces the next one, which is taken too."""
+    paragraphs = (inspect.getdoc(factory) or "").split("\n\n")
+    taken = [paragraphs[0]]
+    while taken[-1].rstrip().endswith(":") and len(taken) < len(paragraphs):
+        taken.append(paragraphs[len(taken)])
+    return " ".join(" ".join(taken).split())
 
 
 class Registry(Generic[T]):

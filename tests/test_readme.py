@@ -1,8 +1,10 @@
-"""Every Python block of README.md runs as written, in order, after the README's first command.
+"""Every Python block of README.md runs on its own, in a fresh interpreter, after the README's first command.
 
-The blocks run as one script (like a notebook: later blocks use earlier names) in a fresh folder holding a
-copy of search_spaces/, right after ``optnas search search_spaces/rings.yaml`` ran there. The default run
-shrinks the copied space files (fewer samples and epochs) and nothing else; ``-m slow`` runs the real files.
+``optnas search search_spaces/rings.yaml`` runs once in a folder holding a copy of search_spaces/; then each
+block runs alone (``python block.py``) in its own copy of that folder, so a block that uses a name it does
+not import, or a file another block makes, fails here as it would for a reader who copies that block
+alone. The default run shrinks the copied space files (fewer samples and epochs) and nothing else;
+``-m slow`` runs the real files.
 """
 
 from __future__ import annotations
@@ -19,10 +21,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 FIRST_COMMAND = "pip install -c constraints.txt -e . && optnas search search_spaces/rings.yaml"
-
-
-def python_blocks(text: str) -> list[str]:
-    return re.findall(r"^```python\n(.*?)^```", text, flags=re.S | re.M)
+BLOCKS = re.findall(r"^```python\n(.*?)^```", (ROOT / "README.md").read_text(), flags=re.S | re.M)
+# what a block leaves behind, checked beside its exit status: the block's first line -> a file it writes
+WRITES = {"import torch\nfrom sklearn.datasets import load_wine": "best-wine/model.py"}
 
 
 def _shrink(folder: Path) -> None:
@@ -36,36 +37,58 @@ def _shrink(folder: Path) -> None:
         path.write_text(yaml.safe_dump(data))
 
 
-def _run_readme(tmp_path: Path, small: bool) -> subprocess.CompletedProcess[str]:
-    text = (ROOT / "README.md").read_text()
-    assert FIRST_COMMAND in text  # the test follows the README's own first command
-    shutil.copytree(ROOT / "search_spaces", tmp_path / "search_spaces")
+def _env(folder: Path) -> dict[str, str]:
+    return {**os.environ, "OPTNAS_LOCK_DIR": str(folder / "locks"), "OPTNAS_TORCH_THREADS": "1"}
+
+
+def _after_first_command(folder: Path, small: bool) -> Path:
+    """A folder where the README's first command has run (its journal under optnas-runs/)."""
+    assert FIRST_COMMAND in (ROOT / "README.md").read_text()  # the test follows the README's own first command
+    shutil.copytree(ROOT / "search_spaces", folder / "search_spaces")
     if small:
-        _shrink(tmp_path / "search_spaces")
-    env = {**os.environ, "OPTNAS_LOCK_DIR": str(tmp_path / "locks"), "OPTNAS_TORCH_THREADS": "1"}
+        _shrink(folder / "search_spaces")
     first = subprocess.run(
         [sys.executable, "-m", "optnas", "search", "search_spaces/rings.yaml", "--no-progress"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, check=False,
+        cwd=folder, env=_env(folder), capture_output=True, text=True, check=False,
     )
     assert first.returncode == 0, first.stderr
-    blocks = python_blocks(text)
-    assert len(blocks) >= 4
-    (tmp_path / "readme_blocks.py").write_text("\n".join(blocks))
-    return subprocess.run(
-        [sys.executable, "readme_blocks.py"], cwd=tmp_path, env=env, capture_output=True, text=True, check=False
-    )
+    return folder
 
 
-def _check(done: subprocess.CompletedProcess[str], tmp_path: Path) -> None:
-    assert done.returncode == 0, done.stderr[-3000:]
+@pytest.fixture(scope="module")
+def small_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _after_first_command(tmp_path_factory.mktemp("readme-small"), small=True)
+
+
+@pytest.fixture(scope="module")
+def real_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _after_first_command(tmp_path_factory.mktemp("readme-real"), small=False)
+
+
+def _run_alone(block: str, base: Path, folder: Path) -> None:
+    shutil.copytree(base, folder, ignore=shutil.ignore_patterns("locks"))
+    (folder / "block.py").write_text(block)
+    done = subprocess.run([sys.executable, "block.py"], cwd=folder, env=_env(folder), capture_output=True,
+                          text=True, check=False)
+    assert done.returncode == 0, f"README block failed alone:\n{block}\n---\n{done.stderr[-3000:]}"
+    assert "Traceback" not in done.stderr, done.stderr[-3000:]  # a caught TrialFailed is Optuna's one line
     assert "could not be cast to float" not in done.stderr  # diverged runs are failed trials with their reason
-    assert (tmp_path / "best-wine" / "model.py").is_file()
+    for first_lines, path in WRITES.items():
+        if block.startswith(first_lines):
+            assert (folder / path).is_file()
 
 
-def test_readme_python_blocks_run_in_order_small(tmp_path: Path) -> None:
-    _check(_run_readme(tmp_path, small=True), tmp_path)
+def test_readme_has_the_blocks_this_test_knows() -> None:
+    assert len(BLOCKS) >= 5
+    assert all(any(b.startswith(first) for b in BLOCKS) for first in WRITES)
+
+
+@pytest.mark.parametrize("index", range(len(BLOCKS)), ids=lambda i: f"block{i}")
+def test_readme_block_runs_alone_small(index: int, small_base: Path, tmp_path: Path) -> None:
+    _run_alone(BLOCKS[index], small_base, tmp_path / "run")
 
 
 @pytest.mark.slow
-def test_readme_python_blocks_run_in_order_as_written(tmp_path: Path) -> None:
-    _check(_run_readme(tmp_path, small=False), tmp_path)
+@pytest.mark.parametrize("index", range(len(BLOCKS)), ids=lambda i: f"block{i}")
+def test_readme_block_runs_alone_as_written(index: int, real_base: Path, tmp_path: Path) -> None:
+    _run_alone(BLOCKS[index], real_base, tmp_path / "run")

@@ -155,6 +155,16 @@ def _make(obj: Any, seed: int, kind: type) -> Any:
             return obj()
 
 
+def study_name(seed: int) -> str:
+    """The name of the in-memory study of the repeat seeded ``seed`` (see `simulate`).
+
+    Example:
+        >>> study_name(3)
+        'optnas-bench-simulate-3'
+    """
+    return f"optnas-bench-simulate-{seed}"
+
+
 def _tell_untrained(study: optuna.Study, trial: optuna.Trial, state: optuna.trial.TrialState,
                     penalty: float | None) -> None:
     """A draw that trains nothing: ``state``, or COMPLETE with ``penalty`` (see `simulate`)."""
@@ -169,7 +179,9 @@ def _repeat(r: int) -> tuple[list[float], list[float], list[float], list[float],
     trials, seed, screen, penalty = _STATE["trials"], _STATE["seed"] + r, _STATE["screen"], _STATE["penalty"]
     sampler = _make(_STATE["sampler"], seed, optuna.samplers.BaseSampler)
     pruner = _make(_STATE["pruner"], seed, optuna.pruners.BasePruner) or optuna.pruners.NopPruner()
-    study = optuna.create_study(direction="maximize", sampler=sampler, pruner=pruner)
+    # named from the seed, never Optuna's random default: HyperbandPruner picks a trial's bracket from a hash
+    # of the study name, so an unnamed study replays differently each call
+    study = optuna.create_study(study_name=study_name(seed), direction="maximize", sampler=sampler, pruner=pruner)
     rng = random.Random(seed)
     nearest: dict[tuple[Any, ...], Any] = {}
     best, best_mean, best_test, clock = math.nan, math.nan, math.nan, 0.0
@@ -252,9 +264,11 @@ def simulate(
     """Run ``repeats`` searches of ``trials`` trials each over table ``name`` (or a table DataFrame).
 
     ``sampler`` and ``pruner``: an instance (copied for each repeat) or a factory called with
-    ``seed=seed + repeat`` where it accepts one (e.g. ``optuna.samplers.TPESampler``), so a factory makes
-    every repeat reproducible. ``screen=(column, share)`` skips, before training, the architectures whose
-    mean ``column`` (higher is better) lies in the table's lowest ``share``. ``missing``: "fail" or
+    ``seed=seed + repeat`` where it accepts one (e.g. ``optuna.samplers.TPESampler``). Each repeat's study
+    is named from its seed (`study_name`), so equal calls give equal results with every sampler and pruner
+    (Optuna's Hyperband hashes the study name), given factories or seeded instances.
+    ``screen=(column, share)`` skips, before training, the architectures whose mean ``column`` (higher is
+    better) lies in the table's lowest ``share``. ``missing``: "fail" or
     "nearest" (for partial tables, see the module docstring). ``jobs`` worker processes
     (default: the CPU count) run the repeats where fork is available. ``penalty``: tell draws that train
     nothing (uncertified or screened out) as COMPLETE with this value instead of FAIL / PRUNED, for samplers

@@ -11,11 +11,13 @@ import gzip
 import json
 import os
 import tempfile
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..spec import ArchSpec
@@ -143,27 +145,85 @@ def load(name: str) -> pd.DataFrame:
     return df
 
 
-def query(name: str, spec: ArchSpec | dict[str, Any], seed: int | None = None, epoch: int | None = None) -> Any:
-    """The rows of ``spec`` (every seed, or ``seed``); with ``epoch``, the validation metric after it.
+@dataclass(frozen=True)
+class _Index:
+    """Table ``name`` as loaded once, with each architecture's rows: what `query` reads."""
 
-    Returns a DataFrame (seed=None), a row (a Series) for one seed, or a float when ``epoch`` is given
-    with a seed (a Series by seed without one). Epochs count from 0 as in `optnas.train`'s curves.
+    df: pd.DataFrame
+    rows: dict[str, slice | list[int]]  # arch -> its rows (every seed): a slice where they are adjacent
+    row: dict[tuple[str, int], int]  # (arch, seed) -> position
+    curves: list[list[float]]  # val_curve by position, read without pandas for a single value
+    seeds: list[int]
+
+
+@lru_cache(maxsize=8)
+def _index(name: str) -> _Index:
+    df = load(name)
+    found: dict[str, list[int]] = {}
+    row: dict[tuple[str, int], int] = {}
+    for i, (arch, seed) in enumerate(zip(df["arch"], df["seed"], strict=True)):
+        found.setdefault(arch, []).append(i)
+        row[(arch, int(seed))] = i
+    # a build writes an architecture's seeds one after another: a slice selects them without a gather
+    rows = {a: slice(p[0], p[-1] + 1) if p[-1] - p[0] == len(p) - 1 else p for a, p in found.items()}
+    return _Index(df, rows, row, df["val_curve"].tolist(), sorted({int(s) for s in df["seed"]}))
+
+
+def _arch(name: str, index: _Index, spec: ArchSpec | dict[str, Any] | str | int) -> str:
+    """The ``arch`` key of a spec given as an ArchSpec, a spec dict, the table's ``arch`` string or a row index."""
+    if isinstance(spec, bool):
+        raise TypeError(f"spec={spec!r} is invalid: give an ArchSpec, a spec dict, an arch string or a row index")
+    if isinstance(spec, int | np.integer):
+        if not 0 <= spec < len(index.df):
+            raise KeyError(f"table {name!r} has no row {spec}; rows: 0..{len(index.df) - 1}")
+        return str(index.df["arch"].iat[int(spec)])
+    if isinstance(spec, str):
+        if spec in index.rows:
+            return spec
+        try:  # the same spec written another way (key order, spacing, defaults left out)
+            return arch_key(json.loads(spec))
+        except (ValueError, TypeError) as exc:
+            raise KeyError(f"table {name!r} has no row for arch {spec[:200]!r} ({exc})") from None
+    return arch_key(spec)
+
+
+def query(
+    name: str,
+    spec: ArchSpec | dict[str, Any] | str | int,
+    seed: int | None = None,
+    epoch: int | None = None,
+) -> Any:
+    """The rows of an architecture (every seed, or ``seed``); with ``epoch``, the validation metric after it.
+
+    ``spec``: an `ArchSpec`, a spec dict (the ``spec`` column), the table's ``arch`` string, or a row index
+    of ``load(name)`` (that row's architecture). Returns a DataFrame (seed=None), a row (a Series) for one
+    seed, or a float when ``epoch`` is given with a seed (a Series by seed without one). Epochs count from 0
+    as in `optnas.train`'s curves. The table is loaded and indexed once per process (by arch, and by arch
+    and seed), so a query costs the same on any table size: it never scans or copies the table.
 
     Example:
         >>> import optnas.bench
-        >>> row = optnas.bench.load("digits").iloc[0]
+        >>> df = optnas.bench.load("digits")
+        >>> row = df.iloc[0]
         >>> bool(optnas.bench.query("digits", row["spec"], seed=int(row["seed"]))["val_metric"] == row["val_metric"])
         True
+        >>> optnas.bench.query("digits", row["arch"]).equals(optnas.bench.query("digits", 0))
+        True
     """
-    df = load(name)
-    rows = df[df["arch"] == arch_key(spec)]
-    if rows.empty:
-        raise KeyError(f"table {name!r} has no row for spec {arch_key(spec)}")
+    index = _index(name)
+    arch = _arch(name, index, spec)
+    positions = index.rows.get(arch)
+    if positions is None:
+        raise KeyError(f"table {name!r} has no row for spec {arch}")
     if seed is not None:
-        rows = rows[rows["seed"] == seed]
-        if rows.empty:
-            raise KeyError(f"table {name!r} has no seed {seed} for this spec; seeds: {sorted(df['seed'].unique())}")
+        found = index.row.get((arch, seed)) if isinstance(seed, int | np.integer) else None
+        if found is None:
+            raise KeyError(f"table {name!r} has no seed {seed!r} for this spec; seeds: {index.seeds}")
+        if epoch is not None:
+            curve = index.curves[found]
+            return curve[epoch] if epoch < len(curve) else None
+        return index.df.iloc[found]
+    rows = index.df.iloc[positions]
     if epoch is not None:
-        curve = rows["val_curve"].map(lambda c: c[epoch] if epoch < len(c) else None)
-        return curve.iloc[0] if seed is not None else curve.set_axis(rows["seed"].to_list())
-    return rows.iloc[0] if seed is not None else rows.reset_index(drop=True)
+        return rows["val_curve"].map(lambda c: c[epoch] if epoch < len(c) else None).set_axis(rows["seed"].to_list())
+    return rows.reset_index(drop=True)

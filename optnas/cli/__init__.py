@@ -3,7 +3,8 @@
 Each subcommand module defines ``add_arguments(parser)`` and ``run(args) -> int``. Bad input (a
 ValueError, including `optnas.errors.UsageError`, or a missing file) and a failed storage write (a full
 disk: `optnas.errors.StorageWriteError`) print one line on stderr and exit 2; a negative answer (a failing
-certificate, a search whose workers died short of its count) exits 1.
+certificate, a search whose workers died short of its count) exits 1. A reader that closes stdout early
+(``optnas list | head -3``) ends any command quietly, with no traceback (exit 141, as a process SIGPIPE ends).
 """
 
 from __future__ import annotations
@@ -62,6 +63,15 @@ def _one_line(text: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # a reader that left (`| head`) shows here, not as a traceback at exit
+        return code
+    except BrokenPipeError:
+        return _reader_gone()
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     with warnings.catch_warnings():
         warnings.showwarning = _one_line_warning(args.command)
@@ -97,6 +107,20 @@ def _run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print(f"optnas {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+def _reader_gone() -> int:
+    """stdout's reader closed the pipe (``optnas list | head -3``): stop quietly, as `cat` does.
+
+    What is still buffered for stdout goes to /dev/null, so the interpreter's flush at exit raises nothing;
+    the exit code is the shell's for a process ended by SIGPIPE (128 + 13).
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no file descriptor behind sys.stdout (an embedding caller's stream)
+        pass
+    return 141
 
 
 if __name__ == "__main__":

@@ -13,8 +13,11 @@ Example (the plugin entry point in your own Optuna objective):
 from __future__ import annotations
 
 from ..errors import TrialFailed
+from .optuna_log import install as _quiet_outcomes
 from .runner import run_search
 from .space import SearchSpace, UncertifiedDraw
 from .storage import DEFAULT_STORAGE, open_storage
+
+_quiet_outcomes()  # a caught TrialFailed / UncertifiedDraw: Optuna's one line, without its traceback
 
 __all__ = ["DEFAULT_STORAGE", "SearchSpace", "TrialFailed", "UncertifiedDraw", "open_storage", "run_search"]

@@ -14,11 +14,13 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import difflib
+import typing
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from .. import _validate, limits
 from .._validate import shown
@@ -26,19 +28,79 @@ from ..errors import UsageError
 from ..spec import ArchSpec
 from .config import KeyedError, Range, SpaceFile, Value
 
-__all__ = ["check_memory", "check_values", "format_validation"]
+__all__ = ["check_memory", "check_values", "did_you_mean", "format_validation"]
 
 
 def format_validation(where: Path, exc: ValidationError) -> str:
-    """pydantic's first error as one line: ``FILE: key.path: what is wrong (got VALUE)``."""
+    """pydantic's errors as one line: ``FILE: key.path: what is wrong (got VALUE)``.
+
+    An unknown key comes first, with the close valid key, since a misspelt key (``spcae``) also makes the
+    key it meant "missing": that error is its consequence and is not counted.
+    """
     errors = exc.errors()
-    err = errors[0]
+    unknown = [e for e in errors if e["type"] == "extra_forbidden"]
+    err = unknown[0] if unknown else errors[0]
     key = ".".join(str(p) for p in err["loc"]) or "(top level)"
     cause = (err.get("ctx") or {}).get("error")
-    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    if isinstance(cause, KeyedError):
-        return f"{where}: {key}{cause.path}: {cause}{more}"
-    return f"{where}: {key}: {err['msg']} (got {shown(err.get('input'))}){more}"
+    if err["type"] == "extra_forbidden":
+        *parent, bad = err["loc"]
+        valid = _keys_at(tuple(parent))
+        meant = did_you_mean(str(bad), valid)
+        explained = [e for e in errors if e["type"] == "missing" and e["loc"] == (*parent, meant)]
+        rest = len(errors) - 1 - len(explained)
+        listed = f"; valid keys here: {', '.join(valid)}" if valid else ""
+        text = f"{where}: {key}: unknown key{_hint(meant)}{listed}"
+    else:
+        rest = len(errors) - 1
+        if isinstance(cause, KeyedError):
+            text = f"{where}: {key}{cause.path}: {cause}"
+        elif err["type"] == "missing":  # its input is the whole enclosing mapping: not worth printing
+            text = f"{where}: {key}: missing (a required key)"
+        else:
+            text = f"{where}: {key}: {err['msg']} (got {shown(err.get('input'))})"
+    return text + (f" (and {rest} more)" if rest > 0 else "")
+
+
+def did_you_mean(word: str, valid: Sequence[str]) -> str | None:
+    """The valid name closest to a misspelt ``word`` (``spcae`` -> ``space``), or None when none is close.
+
+    Example:
+        >>> did_you_mean("spcae", ["task", "space", "train"])
+        'space'
+    """
+    close = difflib.get_close_matches(word, list(valid), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def _hint(meant: str | None) -> str:
+    return f" (did you mean {meant!r}?)" if meant else ""
+
+
+
+def _keys_at(path: tuple[str | int, ...]) -> list[str]:
+    """The keys the file's schema allows at ``path`` (list positions skipped); [] where it is not a model."""
+    model: Any = SpaceFile
+    for part in path:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part) if _is_model(model) else None
+        model = _model_in(field.annotation) if field is not None else None
+    return list(model.model_fields) if _is_model(model) else []
+
+
+def _is_model(obj: Any) -> bool:
+    return isinstance(obj, type) and issubclass(obj, BaseModel)
+
+
+def _model_in(annotation: Any) -> Any:
+    """The pydantic model inside an annotation (``Task | None``, ``list[ObjectiveConfig]``), or None."""
+    if _is_model(annotation):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
 
 
 def _leaves(label: str, value: Value) -> Iterator[tuple[str, Any]]:

@@ -20,6 +20,7 @@ Example file:
 
 from __future__ import annotations
 
+import difflib
 import re
 from typing import Annotated, Any, Literal
 
@@ -77,7 +78,9 @@ class Range(BaseModel):
 def _range(value: dict[str, Any]) -> Range:
     unknown = sorted(set(value) - set(Range.model_fields))
     if unknown:
-        raise KeyedError(f".{unknown[0]}", "unknown key; a range has low, high and optional log, step")
+        close = difflib.get_close_matches(unknown[0], list(Range.model_fields), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise KeyedError(f".{unknown[0]}", f"unknown key{hint}; a range has low, high and optional log, step")
     for key in ("low", "high"):
         if key not in value:
             raise KeyedError(f".{key}", "missing: a range needs low and high")

@@ -2,9 +2,10 @@
 
 A corner picks one name of each family with each parameter at one of its values (a range at its two
 ends, after the load-time bisection that the search itself uses, so heavy_ball ``beta: {high: 0.95}``
-is checked at 0.95), and depth, width and stages at one of theirs. Identical lines are merged with a
-count; when a space has more corners than ``limit``, the first ``limit`` are checked and the report says
-how many of how many, and why.
+is checked at 0.95), and depth, width and stages at one of theirs. Lines with the same verdict that differ
+only in width, depth, stages or activation are merged (``relu|gelu depth=2|10``) with a count; when a
+space has more corners than ``limit``, the first ``limit`` are checked and the report says how many of how
+many, and why.
 
 Example:
     >>> from optnas.search import SearchSpace
@@ -32,7 +33,7 @@ from .config import Range, Value
 if TYPE_CHECKING:
     from .space import SearchSpace
 
-__all__ = ["CornerReport", "check_corners", "corner_count", "corners", "describe"]
+__all__ = ["CornerReport", "check_corners", "corner_count", "corners", "describe", "merge"]
 
 LIMIT = 20_000  # certificates take milliseconds each: this many is about a minute on a laptop core
 
@@ -80,16 +81,54 @@ def corners(space: SearchSpace) -> Iterator[ArchSpec | str]:
             yield f"skip  depth={depth} width={width} stages={stages}: {exc}"
 
 
-def describe(spec: dict[str, Any]) -> str:
-    """One corner on one line, with every family's parameters."""
+def _tokens(spec: dict[str, Any]) -> dict[str, str]:
+    """One corner as its printed fields: each family with its parameters, depth, width, stages."""
     def named(key: str) -> str:
         params = spec.get(f"{key}_params") or {}
         inner = ",".join(f"{k}={v}" for k, v in params.items())
         return f"{spec.get(key)}({inner})" if inner else str(spec.get(key))
 
-    stages = f" stages={spec['stages']}" if spec.get("stages", 1) != 1 else ""
-    return (f"{named('algorithm')} {named('schedule')} {named('block')} {named('activation')} "
-            f"depth={spec.get('depth')} width={spec.get('width')}{stages}")
+    return {**{key: named(key) for key in FAMILIES}, "depth": str(spec.get("depth")),
+            "width": str(spec.get("width")), "stages": str(spec.get("stages", 1))}
+
+
+def _line(fields: dict[str, str]) -> str:
+    stages = f" stages={fields['stages']}" if fields["stages"] != "1" else ""
+    return " ".join(fields[key] for key in FAMILIES) + f" depth={fields['depth']} width={fields['width']}{stages}"
+
+
+def describe(spec: dict[str, Any]) -> str:
+    """One corner on one line, with every family's parameters."""
+    return _line(_tokens(spec))
+
+
+FAMILIES = ("algorithm", "schedule", "block", "activation")
+# Merged in this order, each between lines equal in everything else (verdict included), so a merged line
+# is exactly the product of its fields' values: `relu|gelu depth=2|10 width=65|96` is 8 corners, all ok.
+MERGED = ("width", "depth", "stages", "activation")
+
+
+def merge(rows: list[tuple[dict[str, str], str]]) -> list[tuple[dict[str, str], str, int]]:
+    """Merge (fields, verdict) rows that differ in one field of `MERGED` only: (fields, verdict, count).
+
+    Example:
+        >>> rows = [({"depth": d, "width": w}, "ok") for d in ("2", "4") for w in ("8", "16")]
+        >>> merge(rows)
+        [({'depth': '2|4', 'width': '8|16'}, 'ok', 4)]
+    """
+    out = [(dict(fields), verdict, 1) for fields, verdict in rows]
+    for axis in MERGED:
+        groups: dict[tuple[Any, ...], tuple[dict[str, str], str, int]] = {}
+        for fields, verdict, n in out:
+            key = (verdict, *sorted((k, v) for k, v in fields.items() if k != axis))
+            if key in groups:
+                first, _, m = groups[key]
+                values = list(dict.fromkeys([*first[axis].split("|"), *fields[axis].split("|")]))
+                groups[key] = ({**first, axis: "|".join(values)}, verdict, m + n)
+            else:
+                groups[key] = (fields, verdict, n)
+        out = list(groups.values())
+    return out
 
 
 @dataclass
@@ -114,13 +153,15 @@ class CornerReport:
         return self.certified == len(self.certificates) and not self.skipped
 
     def lines(self) -> list[str]:
-        """One line a distinct result; a line that repeats carries its count."""
-        raw = [
-            f"ok    {describe(c.spec)}" if c.ok
-            else f"FAIL  {describe(c.spec)}: " + "; ".join(f"{f.name}: {f.detail}" for f in c.failing())
+        """One line a distinct result; lines differing only in width, depth, stages or activation are merged
+        (see `merge`), and a line standing for several corners carries their count."""
+        rows = [
+            (_tokens(c.spec), "" if c.ok else ": " + "; ".join(f"{f.name}: {f.detail}" for f in c.failing()))
             for c in self.certificates
-        ] + self.skipped
-        return [line if n == 1 else f"{line}  (x{n})" for line, n in Counter(raw).items()]
+        ]
+        out = [f"{'FAIL  ' if verdict else 'ok    '}{_line(fields)}{verdict}" + (f"  (x{n})" if n > 1 else "")
+               for fields, verdict, n in merge(rows)]
+        return out + [line if n == 1 else f"{line}  (x{n})" for line, n in Counter(self.skipped).items()]
 
     def summary(self, where: object) -> str:
         head = f"{self.certified} of {self.checked} corners of {where} certified"

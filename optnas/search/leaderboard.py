@@ -53,7 +53,7 @@ def render_summary(
     """
     from ..results import frame
 
-    console = console or Console(width=None if Console().is_terminal else WIDTH, highlight=False)
+    console = console or _Console(width=None if Console().is_terminal else WIDTH, highlight=False)
     df = frame(study)
     directions = [d.name.lower() for d in study.directions]
     tally = outcome.counts(outcome.trial_status(t) for t in study.get_trials(deepcopy=False))
@@ -63,7 +63,8 @@ def render_summary(
     if ranked.empty:
         console.print("best: no complete trial")
     else:
-        console.print(f"best: {_best_line(ranked.iloc[0], df.attrs.get('objectives', []))}")
+        # one line whatever the width: a pipe or a log gets no break inside the spec (as the next: lines)
+        console.print(f"best: {_best_line(ranked.iloc[0], df.attrs.get('objectives', []))}", soft_wrap=True)
         console.print(_table(ranked.head(top), df.attrs.get("objectives", [])))
     flag = "" if storage == _default_storage() else f" --storage {shlex.quote(storage)}"
     name = shlex.quote(study.study_name)
@@ -76,6 +77,13 @@ def render_summary(
     console.print("next:")
     for line in lines:
         console.print(f"  {line}", soft_wrap=True)
+
+
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        # rich's own answer is SystemExit(1); the CLI ends every command alike when stdout's reader has gone
+        self.quiet = True
+        raise BrokenPipeError
 
 
 def _default_storage() -> str:

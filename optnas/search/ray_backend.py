@@ -75,7 +75,9 @@ def run_ray_search(
     url = storage or DEFAULT_STORAGE
     if resume:  # before Ray starts: Tuner.restore would unpickle what is in the experiment folder
         from .ray.trust import check_experiment
+        from .study import check_resumable
 
+        check_resumable(url, study or space.name)
         check_experiment(f"{experiment_root(url)}/{study or space.name}")
     search = RaySearch(
         space=space,

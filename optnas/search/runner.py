@@ -183,7 +183,7 @@ def run_search(
         >>> study = run_search(space, trials=10, storage="runs/journal.log")  # doctest: +SKIP
     """
     from .progress import Progress
-    from .study import create_or_resume
+    from .study import check_resumable, create_or_resume
 
     check_budget(trials, timeout, study)
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
@@ -194,6 +194,8 @@ def run_search(
     name = study or space.name
     target = trials or space.config.trials
     make_sampler(space, space.config.seed), make_pruner(space)  # a bad seed or parameter: before any file is made
+    if resume:
+        check_resumable(url, name)
     backend = open_storage(url)
     optuna_study = create_or_resume(space, url, name, resume=resume, backend=backend)
     first = len(optuna_study.get_trials(deepcopy=False))

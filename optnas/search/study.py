@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import optuna
@@ -66,6 +67,24 @@ def make_pruner(space: SearchSpace) -> optuna.pruners.BasePruner:
     except (TypeError, ValueError) as exc:
         where = space.path or "<search space>"
         raise UsageError(f"{where}: pruner.params: {cfg.params} is invalid for pruner {cfg.name}: {exc}") from None
+
+
+def check_resumable(storage: str, name: str) -> None:
+    """``resume`` of a study in a journal or SQLite file that does not exist yet is refused before anything
+    (the file, its folder) is made: a mistaken ``--resume`` leaves no empty journal behind.
+
+    Example:
+        >>> check_resumable("/nonexistent/journal.log", "rings")
+        Traceback (most recent call last):
+        ...
+        optnas.errors.UsageError: resume=True (--resume): no study named 'rings' in /nonexistent/journal.log; ...
+    """
+    path = storage[len("sqlite:///"):] if storage.startswith("sqlite:///") else None if "://" in storage else storage
+    if path is not None and not Path(path).exists():
+        raise UsageError(
+            f"resume=True (--resume): no study named {name!r} in {storage}; valid: none (no storage there yet: "
+            "drop --resume to start a search, or pass the --storage it used)"
+        )
 
 
 def create_or_resume(

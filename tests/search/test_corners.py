@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import itertools
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 import optnas
 from optnas.cli import main
 from optnas.search import SearchSpace
-from optnas.search.corners import CornerReport, check_corners, corner_count, corners
+from optnas.search.corners import FAMILIES, CornerReport, _tokens, check_corners, corner_count, corners
+
+ROOT = Path(__file__).resolve().parents[2]
 
 SPACE = {
     "task": {"name": "rings", "params": {"n_samples": 300}},
@@ -58,13 +65,37 @@ def test_lines_name_block_and_activation_parameters_and_merge_repeats(space: Sea
     assert report.checked == 6 and report.total == corner_count(space)
     assert f"checked 6 of its {report.total} corners" in report.summary("s.yaml")
     assert "--limit" in report.summary("s.yaml")
-    line = report.lines()[0]
-    assert "mlp2(hidden=8,norm=False)" in line and "depth=2 width=4" in line
+    # the first 6 corners: relu at depth 2, 6 and width 4, 8, then mrepu(p=2) at depth 2
+    assert report.lines() == [
+        "ok    gd constant mlp2(hidden=8,norm=False) relu depth=2|6 width=4|8  (x4)",
+        "ok    gd constant mlp2(hidden=8,norm=False) mrepu(p=2) depth=2 width=4|8  (x2)",
+    ]
     doubled = CornerReport(total=2, certificates=report.certificates[:1] * 2)
-    assert doubled.lines() == [report.lines()[0] + "  (x2)"]
+    assert doubled.lines() == ["ok    gd constant mlp2(hidden=8,norm=False) relu depth=2 width=4  (x2)"]
 
 
-def test_cli_prints_every_corner_of_a_small_space(tmp_path, capsys) -> None:
+def test_merged_lines_are_exact_products_and_keep_verdicts_apart(space: SearchSpace) -> None:
+    """Every merged line stands for exactly the product of its fields' values, all with its verdict."""
+    report = check_corners(space)
+    seen: dict[tuple[str, ...], str] = {}
+    for cert in report.certificates:
+        t = _tokens(cert.spec)
+        seen[tuple(t[k] for k in (*FAMILIES, "depth", "width", "stages"))] = "ok" if cert.ok else "FAIL"
+    covered = 0
+    for line in report.lines():
+        verdict, text = line[:4].strip(), line[6:].split(":")[0].split("  (x")[0]
+        *families, depth, width = text.split(" ")
+        count = int(line.rsplit("(x", 1)[1][:-1]) if line.endswith(")") and "(x" in line else 1
+        product = list(itertools.product(*(f.split("|") for f in families), depth[6:].split("|"),
+                                         width[6:].split("|"), ["1"]))
+        assert len(product) == count
+        assert all(seen[corner] == verdict for corner in product)
+        covered += count
+    assert covered == report.checked == len(seen)
+    assert len(report.lines()) < report.checked / 3
+
+
+def test_cli_merges_corners_of_a_small_space(tmp_path, capsys) -> None:
     path = tmp_path / "small.yaml"
     path.write_text(
         "task: {name: rings, params: {n_samples: 300}}\n"
@@ -75,6 +106,20 @@ def test_cli_prints_every_corner_of_a_small_space(tmp_path, capsys) -> None:
     out = capsys.readouterr().out.strip().splitlines()
     n = 3 * 2 * 2 * 1  # width 2 dropped at load (below input dim + 1)
     assert out[-1].startswith(f"{n} of {n} corners") and f"every corner checked ({n})" in out[-1]
-    assert sum(line.startswith("ok ") for line in out) == n
-    assert any("heavy_ball(beta=0.95)" in line for line in out)
-    assert len({line for line in out if line.startswith("ok ")}) == n  # every line names a distinct corner
+    assert out[0].startswith("optnas certify: note:") and "dropped [2]" in out[0]
+    assert out[1:-1] == [
+        f"ok    {alg} constant mlp2(hidden=8) relu|gelu depth=2|4 width=8  (x4)"
+        for alg in ("gd", "heavy_ball(beta=0.5)", "heavy_ball(beta=0.95)")
+    ]
+
+
+def test_cli_certify_digits_space_is_short(tmp_path) -> None:
+    """The README's `optnas certify search_spaces/digits.yaml`: 1,944 corners in ~100 lines, not 1,945."""
+    proc = subprocess.run([sys.executable, "-m", "optnas", "certify", str(ROOT / "search_spaces" / "digits.yaml")],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode in (0, 1), proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert "every corner checked (1944)" in lines[-1]
+    counts = [int(line.rsplit("(x", 1)[1][:-1]) if line.endswith(")") and "  (x" in line else 1
+              for line in lines[:-1]]
+    assert sum(counts) == 1944 and len(lines) < 200
