@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -57,7 +56,8 @@ def test_the_last_report_without_the_objective_is_an_error_with_the_reason() -> 
     result = {"loss": 0.3, "status": "complete", "training_iteration": 4, "time_this_iter_s": 0.1, "config/x": 1}
     made = _outcome(result, False, ["val_metric"], stopped=False)
     assert made.state == "FAIL" and made.attrs["status"] == "error"
-    assert made.attrs["reason"] == "the trainable ended without a finite val_metric in its last report (it reported: loss)"
+    reason = "the trainable ended without a finite val_metric in its last report (it reported: loss)"
+    assert made.attrs["reason"] == reason
     assert made.attrs["metrics"] == {"loss": 0.3}
     diverged = _outcome({"status": "diverged", "reason": "nan at step 3"}, False, ["val_metric"], stopped=False)
     assert (diverged.state, diverged.attrs["status"], diverged.attrs["reason"]) == ("FAIL", "diverged", "nan at step 3")
@@ -74,47 +74,38 @@ time.sleep(600)
 
 
 def test_a_new_searcher_fails_the_trials_a_dead_job_left_running_and_keeps_a_live_ones(tmp_path: Path) -> None:
-    storage, env = str(tmp_path / "j.log"), {**os.environ, "OPTNAS_LOCK_DIR": os.environ.get("OPTNAS_LOCK_DIR", "")}
-    args = [sys.executable, "-c", HOLDER, str(_space(tmp_path)), storage]
-    dead = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, env=env)
-    live = None
+    storage = str(tmp_path / "j.log")
+    dead = subprocess.Popen([sys.executable, "-c", HOLDER, str(_space(tmp_path)), storage], stdout=subprocess.PIPE,
+                            text=True)
     try:
         assert dead.stdout is not None and dead.stdout.readline().strip() == "0"
+    finally:
         dead.send_signal(signal.SIGKILL)
         dead.wait(timeout=30)
-        live = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, env=env)  # a job still running
-        assert live.stdout is not None and live.stdout.readline().strip() == "1"
-        searcher(SearchSpace.from_yaml(_space(tmp_path)), storage=storage, study="own")
-        states = [t.state for t in _trials(storage, "own")]
-        assert states == [TrialState.FAIL, TrialState.RUNNING]  # the dead job's, failed (lost); the live one's, kept
-        assert outcome.trial_status(_trials(storage, "own")[0]) == "lost"
-    finally:
-        for proc in (dead, live):
-            if proc is not None and proc.poll() is None:
-                proc.kill()
-                proc.wait()
-
-
-TRAINABLE = """
-import time
-from ray import tune
-
-def trainable(config):
-    # a trial's quality falls with its number, so the scheduler stops every trial after the first at a rung
-    quality = 0.9 - 0.1 * config["optnas"]["trial"]
-    for epoch in range(4):
-        time.sleep(SLEEP)
-        report = {"val_metric": quality + 0.01 * epoch, "loss": 1.0 - quality}
-        if epoch == 3:
-            report.update(status="complete", test_metric=quality)
-        tune.report(report)
-"""
+    live = searcher(SearchSpace.from_yaml(_space(tmp_path)), storage=storage, study="own")  # a job still running
+    assert live.suggest("tune-2")["optnas"]["trial"] == 1
+    searcher(SearchSpace.from_yaml(_space(tmp_path)), storage=storage, study="own")
+    trials = _trials(storage, "own")
+    assert [t.state for t in trials] == [TrialState.FAIL, TrialState.RUNNING]  # the dead job's failed; the live kept
+    assert outcome.trial_status(trials[0]) == "lost"
 
 
 def _trainable(sleep: float):  # type: ignore[no-untyped-def]
-    scope: dict = {}
-    exec(TRAINABLE.replace("SLEEP", str(sleep)), scope)  # noqa: S102  # one text for the in-process and the driver
-    return scope["trainable"]
+    def trainable(config: dict) -> None:  # nested: Ray pickles it by value, whatever imported this module
+        import time
+
+        from ray import tune
+
+        # a trial's quality falls with its number, so the scheduler stops every trial after the first
+        quality = 0.9 - 0.1 * config["optnas"]["trial"]
+        for epoch in range(4):
+            time.sleep(sleep)
+            report = {"val_metric": quality + 0.01 * epoch, "loss": 1.0 - quality}
+            if epoch == 3:
+                report.update(status="complete", test_metric=quality)
+            tune.report(report)
+
+    return trainable
 
 
 def _scheduler(name: str):  # type: ignore[no-untyped-def]
