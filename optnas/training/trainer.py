@@ -32,6 +32,7 @@ Example:
 from __future__ import annotations
 
 import importlib
+import math
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -47,6 +48,7 @@ from . import metrics as m
 from .divergence import Diverged, DivergenceMonitor
 from .optim import lr_factor, make_optimizer
 from .options import TrainOptions
+from .parallel import DataParallel
 from .precision import autocast, release_cached_memory, resolve_device, resolve_precision
 from .result import RunResult, StopTraining, json_safe
 from .seeding import RngState, batch_generator, seeded
@@ -83,6 +85,7 @@ class Trainer:
         *,
         seed: int = 0,
         device: str | torch.device = "auto",
+        data_parallel: bool = False,
         **options: Any,
     ) -> None:
         self._t0 = time.perf_counter()
@@ -113,6 +116,9 @@ class Trainer:
             model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         self.model = model
         self.forward: Callable[[torch.Tensor], torch.Tensor] = torch.compile(model) if opts.compile else model
+        self.parallel = DataParallel.join(self.device, opts.batch_size) if data_parallel else None
+        # training steps run through DDP (gradients averaged over the ranks); scoring runs on the local replica
+        self._train_forward = self.forward if self.parallel is None else self.parallel.wrap(model, self.device)
         self.optimizer = make_optimizer(model, opts.optimizer, opts.lr, opts.weight_decay, opts.momentum)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision == "fp16")
         self.generator = batch_generator(seed)
@@ -267,19 +273,22 @@ class Trainer:
             if position is not None:  # the curve row of the cut epoch is made again when it ends
                 for name in self.curves:
                     del self.curves[name][epoch:]
-                loss_sum += position["loss_sum"]
-                score_sum += position["score_sum"]
-                seen = int(position["seen"])
+                if self.parallel is None or self.parallel.rank == 0:  # the saved sums are over all ranks already
+                    loss_sum += position["loss_sum"]
+                    score_sum += position["score_sum"]
+                    seen = int(position["seen"])
             at_start = self.generator.get_state() if position is None else position["batches_at_epoch_start"]
             step = -1
             for step, (x, y) in self._batches():
+                if self.parallel is not None:  # this rank's slice of the global batch
+                    x, y = self.parallel.shard(x), self.parallel.shard(y)
                 # progress at the end of this step: the first step already trains at a non-zero LR
                 done = epoch + ((step + 1) / per_epoch if per_epoch else 0.0)
                 lr = opts.lr * lr_factor(done / epochs, opts.warmup)
                 for group in optimizer.param_groups:
                     group["lr"] = lr
                 with self.autocast():
-                    out = self.forward(self._prepare(x))
+                    out = self._train_forward(self._prepare(x))
                     loss = self.task.loss(out, y)
                 optimizer.zero_grad(set_to_none=True)
                 scaler.scale(loss).backward()
@@ -295,10 +304,12 @@ class Trainer:
                 score_sum += self.task.objective.score_sum(out.detach(), y).float()
                 seen += int(y.shape[0])
                 self.steps += 1
-                if opts.max_seconds is not None and self.wall_s() > opts.max_seconds:
+                if opts.max_seconds is not None and self._out_of_time():
                     budget_hit = True
                     break
             monitor.flush()
+            if self.parallel is not None:  # the epoch's sums over every rank's slices
+                loss_sum, score_sum, seen = self.parallel.sums(loss_sum, score_sum, seen)
             if position is not None and step < 0:  # resumed at the end of the cut epoch: its last lr
                 lr = opts.lr * lr_factor((epoch + 1 if per_epoch else epoch) / epochs, opts.warmup)
             self._position = None
@@ -335,6 +346,11 @@ class Trainer:
             if stop is not None:
                 return False, stop
         return False, None
+
+    def _out_of_time(self) -> bool:
+        over = self.wall_s() > (self.options.max_seconds or math.inf)
+        # every rank stops at the same step, or the others would wait in their next all-reduce for ever
+        return over if self.parallel is None else self.parallel.any(over)
 
     def _ask_callback(self, callback: Callback | None, epoch: int, row: dict[str, Any]) -> str | None:
         if callback is None:
