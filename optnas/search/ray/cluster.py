@@ -21,18 +21,24 @@ CONNECT_TIMEOUT_S = 5.0
 LOCAL_OBJECT_STORE_BYTES = 256 * 1024**2
 
 
+RELAY_CPU = 0.01  # what the Tune actor of a data-parallel trial asks for: it only relays its workers' reports
+
+
 @dataclass(frozen=True)
 class Resources:
     """What one trial asks Ray for (``tune.with_resources``); ``threads`` is torch's intra-op thread count."""
 
     cpu: float
     gpu: float
+    workers: int = 1  # data-parallel workers, each with ``cpu`` and ``gpu`` (Ray Train actors of their own)
 
     @property
     def threads(self) -> int:
         return max(1, math.floor(self.cpu))
 
     def as_dict(self) -> dict[str, float]:
+        if self.workers > 1:  # the trial's actor only relays its Ray Train workers' reports
+            return {"cpu": RELAY_CPU, "gpu": 0.0}
         return {"cpu": self.cpu, "gpu": self.gpu}
 
 
@@ -123,8 +129,11 @@ def connect(address: str | None, num_cpus: int | None = None) -> bool:
     return True
 
 
-def resources(gpus_per_trial: float | None, cpus_per_trial: float | None, device: str, started: bool) -> Resources:
-    """Per-trial resources; by default 1 CPU, and 1 GPU when the cluster has GPUs and the device allows it."""
+def resources(
+    gpus_per_trial: float | None, cpus_per_trial: float | None, device: str, started: bool, workers: int = 1
+) -> Resources:
+    """Per-trial resources (per worker of a data-parallel trial); by default 1 CPU, and 1 GPU when the cluster
+    has GPUs and the device allows it."""
     import ray
 
     cluster = ray.cluster_resources()
@@ -135,11 +144,12 @@ def resources(gpus_per_trial: float | None, cpus_per_trial: float | None, device
         raise UsageError("--device cuda: the Ray cluster has no GPU; use --device auto or cpu, or add GPU nodes")
     if started:  # a Ray we started cannot grow: a trial that never fits would wait forever
         cpus_total = float(cluster.get("CPU", 0.0))
-        if gpu > gpus_total:
-            raise UsageError(f"--gpus-per-trial {gpu:g}: this machine's Ray has {gpus_total:g} GPU(s)")
-        if cpu > cpus_total:
-            raise UsageError(f"--cpus-per-trial {cpu:g}: this machine's Ray has {cpus_total:g} CPU(s)")
-    return Resources(cpu=cpu, gpu=gpu)
+        each = f" x --workers-per-trial {workers}" if workers > 1 else ""
+        if gpu * workers > gpus_total:
+            raise UsageError(f"--gpus-per-trial {gpu:g}{each}: this machine's Ray has {gpus_total:g} GPU(s)")
+        if cpu * workers + (RELAY_CPU if workers > 1 else 0) > cpus_total:
+            raise UsageError(f"--cpus-per-trial {cpu:g}{each}: this machine's Ray has {cpus_total:g} CPU(s)")
+    return Resources(cpu=cpu, gpu=gpu, workers=workers)
 
 
 def experiment_root(storage: str) -> str:

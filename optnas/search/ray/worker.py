@@ -17,12 +17,16 @@ A retried trial (its worker died) continues from its last checkpoint exactly (`o
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import os
+import shutil
 import socket
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +43,7 @@ from ..space import SearchSpace
 # lose, against ~30 ms a checkpoint (docs/ray.md). The driver reads OPTNAS_RAY_CHECKPOINT_S, sends it in the plan.
 CHECKPOINT_EVERY_S = 10.0
 STATE_FILE, FINAL_FILE, WEIGHTS_FILE = "state.pt", "final.json", "model.safetensors"
+Send = Callable[[dict[str, Any], dict[str, Any]], None]  # (report metrics, checkpoint state) to the driver
 
 
 @functools.lru_cache(maxsize=4)
@@ -81,7 +86,8 @@ def train_trial(config: dict[str, Any]) -> None:
     if prepared.stop is not None:  # predicted untrainable, or over a constraint: never trained
         _finish(plan, prepared.stop)
         return
-    result, checkpoints = resumed_fit(life, plan, spec, saved, prepared.costs)
+    fit = resumed_fit if int(plan.get("workers", 1)) <= 1 else data_parallel_fit
+    result, checkpoints = fit(life, plan, spec, saved, prepared.costs)
     _finish(plan, life.finish(result, prepared), stats=checkpoints)
 
 
@@ -94,22 +100,121 @@ def resumed_fit(
     A retry continues the run exactly (`optnas.training.Trainer`'s state: model, optimizer, learning-rate
     schedule position, random state and batch order, curves): on the CPU its curves are the uninterrupted run's.
     """
-    trainer = Trainer(spec, life.task, seed=int(plan["seed"]), device=plan["device"], **plan["train"])
+    return _fit(life, plan, spec, saved, costs, plan["device"], _report_to_tune)
+
+
+def _fit(
+    life: Lifecycle,
+    plan: dict[str, Any],
+    spec: ArchSpec,
+    saved: dict[str, Any],
+    costs: dict[str, float],
+    device: str,
+    send: Send | None,
+    data_parallel: bool = False,
+) -> tuple[RunResult, dict[str, Any]]:
+    trainer = Trainer(
+        spec, life.task, seed=int(plan["seed"]), device=device, data_parallel=data_parallel, **plan["train"]
+    )
     done = int(saved.get("epoch", 0))
     if done:
         trainer.load_state_dict(saved["trainer"])
-    reporter = _Reporter(plan, trainer, costs)
+    reporter = _Reporter(plan, trainer, costs, send)
     result = trainer.fit(int(plan["epochs"]), callback=reporter)
     if done:
         result.metrics["resumed_from_epoch"] = done
     return result, {"checkpoints": reporter.checkpoints, "checkpoint_s": round(reporter.checkpoint_s, 4)}
 
 
+def _report_to_tune(metrics: dict[str, Any], state: dict[str, Any]) -> None:
+    """An epoch's report with its checkpoint (the trainer's state) to the driver."""
+    with tempfile.TemporaryDirectory(prefix="optnas-ckpt-") as tmp:
+        torch.save(state, os.path.join(tmp, STATE_FILE))
+        tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(tmp))
+
+
+def data_parallel_fit(
+    life: Lifecycle, plan: dict[str, Any], spec: ArchSpec, saved: dict[str, Any], costs: dict[str, float]
+) -> tuple[RunResult, dict[str, Any]]:
+    """`resumed_fit` over ``plan["workers"]`` Ray Train workers (DDP; gloo on CPU, NCCL on GPUs).
+
+    The workers run inside this Tune trial (Ray Train V2); rank 0 sends its epoch reports and checkpoints, and
+    at the end its result, through a Ray queue to this actor, which reports them to Tune as a one-worker trial
+    does: the driver sees the same reports, checkpoints and outcome. A scheduler that stops the trial ends
+    this actor, and with it the queue, the trainer and its workers (they are this actor's children).
+    """
+    from ray.train import RunConfig, ScalingConfig
+    from ray.train.torch import TorchConfig, TorchTrainer
+    from ray.util.queue import Empty, Queue
+
+    queue = Queue(actor_options={"num_cpus": 0})  # it lives in the trial's placement group, which holds no CPU
+    gpu = float(plan.get("gpu", 0.0))
+    per_worker = {"CPU": float(plan.get("cpu", 1.0)), **({"GPU": gpu} if gpu else {})}
+    scaling = ScalingConfig(num_workers=int(plan["workers"]), use_gpu=gpu > 0, resources_per_worker=per_worker)
+    root = tempfile.mkdtemp(prefix="optnas-ddp-")  # Ray Train's own run folder: the study keeps the record
+    trainer = TorchTrainer(
+        _rank_loop,
+        train_loop_config={"plan": plan, "saved": saved, "costs": costs, "queue": queue},
+        scaling_config=scaling,
+        torch_config=TorchConfig(backend="nccl" if gpu > 0 else "gloo"),
+        run_config=RunConfig(storage_path=root, name=f"optnas-{plan['number']}"),
+    )
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            trainer.fit()
+        except BaseException as exc:  # re-raised in the trial's thread below
+            failure.append(exc)
+
+    thread = threading.Thread(target=run, name="optnas-ddp", daemon=True)
+    thread.start()
+    try:
+        while True:
+            try:
+                kind, *item = queue.get(timeout=1.0)
+            except Empty:
+                if not thread.is_alive():
+                    error = failure[0] if failure else RuntimeError("the data-parallel workers ended without a result")
+                    raise error from None
+                continue
+            if kind == "final":
+                thread.join()
+                result, stats = item
+                return result, stats
+            _report_to_tune(*item)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+        queue.shutdown()
+
+
+def _rank_loop(config: dict[str, Any]) -> None:
+    """One Ray Train worker of a data-parallel trial: the trial's `Trainer` with ``data_parallel=True``."""
+    import ray.train
+    import ray.train.torch
+
+    plan, queue = config["plan"], config["queue"]
+    torch.set_num_threads(int(plan["threads"]))
+    life = _lifecycle(plan["space"], plan["space_file"], plan["device"])
+    rank = ray.train.get_context().get_world_rank()
+    device = str(ray.train.torch.get_device()) if float(plan.get("gpu", 0.0)) > 0 else "cpu"
+
+    def send(metrics: dict[str, Any], state: dict[str, Any]) -> None:
+        queue.put(("report", metrics, state))
+
+    spec = ArchSpec.from_dict(plan["spec"])
+    result, stats = _fit(
+        life, plan, spec, config["saved"], config["costs"], device, send if rank == 0 else None, data_parallel=True
+    )
+    if rank == 0:
+        queue.put(("final", dataclasses.replace(result, model=result.model.cpu() if result.model else None), stats))
+
+
 class _Reporter:
     """The epoch callback: checkpoint and report at most every `CHECKPOINT_EVERY_S` (and at the rungs)."""
 
-    def __init__(self, plan: dict[str, Any], trainer: Trainer, costs: dict[str, float]) -> None:
-        self.epochs, self.trainer, self.costs = int(plan["epochs"]), trainer, costs
+    def __init__(self, plan: dict[str, Any], trainer: Trainer, costs: dict[str, float], send: Send | None) -> None:
+        self.epochs, self.trainer, self.costs, self.send = int(plan["epochs"]), trainer, costs, send
         self.milestones = {int(m) for m in plan.get("milestones", [])}
         self.every_s = float(plan.get("checkpoint_every_s", CHECKPOINT_EVERY_S))
         self.last = time.perf_counter()
@@ -119,10 +224,10 @@ class _Reporter:
         finished = epoch + 1  # epochs count over the whole trial (a retry's trainer starts at its checkpoint)
         # the last epoch is reported with the final record (test metric, weights), not here
         due = time.perf_counter() - self.last >= self.every_s or finished in self.milestones
-        if finished < self.epochs and due:
-            self._report(finished)
+        if finished < self.epochs and due and self.send is not None:
+            self._report(finished, self.send)
 
-    def _report(self, finished: int) -> None:
+    def _report(self, finished: int, send: Send) -> None:
         trainer = self.trainer
         curves = {k: list(v) for k, v in trainer.curves.items()}
         metrics: dict[str, Any] = {
@@ -135,9 +240,7 @@ class _Reporter:
         if value is not None:
             metrics["val_metric"] = float(value)
         start = time.perf_counter()
-        with tempfile.TemporaryDirectory(prefix="optnas-ckpt-") as tmp:
-            torch.save({"epoch": finished, "trainer": trainer.state_dict()}, os.path.join(tmp, STATE_FILE))
-            tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(tmp))
+        send(metrics, {"epoch": finished, "trainer": trainer.state_dict()})
         self.last = time.perf_counter()
         self.checkpoints += 1
         self.checkpoint_s += self.last - start
