@@ -102,7 +102,7 @@ def work(
                 continue
             try:
                 with Heartbeat(storage, study, trial.number):
-                    outcome = life.run(trial)
+                    outcome = life.run(trial, storage, job.artifact_dir)
                     record(trial, outcome, upload=uploader(job.artifact_dir, trial, storage))
                     tell(study, trial.number, outcome)
             finally:
