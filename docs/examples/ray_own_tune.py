@@ -1,6 +1,6 @@
 """Your own Ray Tune job with optnas as its search algorithm (docs/ray.md, "Your own Tune job").
 
-    python docs/examples/ray_own_tune.py [--torch-trainer] [--storage runs/journal.log] [--trials 4]
+    python docs/examples/ray_own_tune.py [--torch-trainer] [--asha] [--storage runs/journal.log] [--trials 4]
 
 The trainable is yours: here it trains the certified spec it is given with `optnas.train`, or (with
 ``--torch-trainer``) runs a Ray Train ``TorchTrainer`` of 2 workers (gloo on CPU; NCCL and one GPU each on a
@@ -18,6 +18,7 @@ from pathlib import Path
 import ray
 import torch
 from ray import tune
+from ray.tune.schedulers import ASHAScheduler
 from safetensors.torch import save_model
 
 import optnas
@@ -42,8 +43,17 @@ def optnas_trainable(config: dict) -> None:
     options = dict(config["train"])
     epochs, seed = options.pop("epochs"), options.pop("seed")
     spec = optnas.ArchSpec.from_dict(config["spec"])
-    result = optnas.train(spec, _task(config), epochs=epochs, seed=seed, device="cpu", **options)
+
+    def each_epoch(epoch: int, info: dict) -> None:
+        # every epoch but the last is an intermediate report (a scheduler may stop the trial at it); the last
+        # epoch's value comes with the final report
+        if epoch < epochs - 1 and info["val_metric"] is not None:
+            tune.report({"val_metric": info["val_metric"]})
+
+    result = optnas.train(spec, _task(config), epochs=epochs, seed=seed, device="cpu", callback=each_epoch,
+                          **options)
     report = {k: result.metrics[k] for k in REPORTED if result.metrics.get(k) is not None}
+    # the final report has a status: the searcher tells it from a stop by a scheduler
     report.update(status=result.status, reason=result.reason or "")
     if result.status == "complete" and result.model is not None:
         report["weights"] = _weights(result.model)
@@ -104,6 +114,7 @@ def main() -> None:
     parser.add_argument("--storage", default="optnas-runs/journal.log")
     parser.add_argument("--study", default="own")
     parser.add_argument("--trials", type=int, default=4)
+    parser.add_argument("--asha", action="store_true", help="stop poor trials early (they are recorded PRUNED)")
     parser.add_argument("--space", default=str(SPACE))
     args = parser.parse_args()
     space = optnas.SearchSpace.from_yaml(args.space)
@@ -115,7 +126,10 @@ def main() -> None:
         resources = {"cpu": 0.1} if args.torch_trainer else {"cpu": 1}
         tuner = tune.Tuner(
             tune.with_resources(trainable, resources),
-            tune_config=tune.TuneConfig(search_alg=search_alg, num_samples=args.trials, max_concurrent_trials=1),
+            tune_config=tune.TuneConfig(
+                search_alg=search_alg, num_samples=args.trials, max_concurrent_trials=1,
+                scheduler=ASHAScheduler(metric="val_metric", mode="max", grace_period=1) if args.asha else None,
+            ),
         )
         tuner.fit()
     finally:

@@ -30,6 +30,7 @@ from .._process import alive
 from .._validate import is_integer, is_number
 from ..errors import UsageError
 from ..spec import ArchSpec
+from ..training.seeding import seeded
 from . import grid, proxies
 
 STUDY_PREFIX = "optnas-bench-"
@@ -78,8 +79,7 @@ def zero_cost(spec: ArchSpec, task: Any, seed: int) -> dict[str, float]:
     from ..build import build as build_net
 
     x, y = next(iter(task.batches("train", batch_size=PROXY_BATCH)))
-    with torch.random.fork_rng():
-        torch.manual_seed(seed)  # optnas.train seeds torch just before building: the same weights
+    with seeded(seed, torch.device("cpu")):  # optnas.train's seeding rule: the same weights
         model = build_net(spec, task.input_shape, task.num_outputs)
     return {k: _r(v) for k, v in proxies.compute(model, x, y, task.loss).items()}
 

@@ -60,6 +60,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--gpus-per-trial", type=float, default=None, help="ray backend: GPUs per trial (fractional ok)"
     )
     parser.add_argument("--cpus-per-trial", type=float, default=None, help="ray backend: CPUs per trial")
+    parser.add_argument(
+        "--workers-per-trial", type=positive_int, default=None,
+        help="ray backend: data-parallel (DDP) workers per trial, each with the CPUs and GPUs of a trial",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -94,10 +98,16 @@ def _search(args: argparse.Namespace) -> Any:
         from optnas.search.ray_backend import run_ray_search
 
         study = run_ray_search(space, address=args.ray_address, gpus_per_trial=args.gpus_per_trial,
-                               cpus_per_trial=args.cpus_per_trial, **common)
+                               cpus_per_trial=args.cpus_per_trial, workers_per_trial=args.workers_per_trial,
+                               **common)
     else:
         if args.ray_address or args.gpus_per_trial is not None or args.cpus_per_trial is not None:
             raise ValueError("--ray-address, --gpus-per-trial and --cpus-per-trial need --backend ray")
+        if args.workers_per_trial is not None and args.workers_per_trial > 1:
+            raise ValueError(
+                f"--workers-per-trial {args.workers_per_trial} needs --backend ray: the optuna backend trains each "
+                "trial in one process"
+            )
         from optnas.search import run_search
 
         study = run_search(space, jobs=args.jobs, progress=not args.no_progress, **common)

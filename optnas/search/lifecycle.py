@@ -26,6 +26,7 @@ import logging
 import os
 import socket
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -42,10 +43,10 @@ from .. import trial_record
 from ..build import build
 from ..errors import StorageWriteError
 from ..spec import ArchSpec
-from ..training import RunResult, train
+from ..training import RunResult, Trainer
 from ..training.metrics import count_params, flops_per_sample
 from ..training.result import json_safe
-from . import failpoints
+from . import checkpoints, failpoints
 from .dominance import DominanceRule
 from .space import SearchSpace, UncertifiedDraw
 
@@ -187,9 +188,11 @@ class Lifecycle:
         return Outcome("FAIL", None, {"status": "error", "reason": f"{type(exc).__name__}: {exc}"})
 
     # -- the whole trial, in this process (optuna backend) ----------------------------------------------
-    def run(self, trial: optuna.Trial) -> Outcome:
+    def run(self, trial: optuna.Trial, storage: BaseStorage | None = None, artifact_dir: str | None = None) -> Outcome:
         """Draw, screen, train ``trial`` with its pruner or the dominance rule; its `Outcome`.
 
+        With ``storage`` and ``artifact_dir`` the trial checkpoints (`optnas.search.checkpoints`), and a trial
+        that continues a dead one starts from its checkpoint.
         Raises only a failed storage write (`StorageWriteError`, or an RDB's `StorageInternalError`)."""
         try:
             trial.set_user_attr("worker", {"host": socket.gethostname(), "pid": os.getpid()})
@@ -197,11 +200,19 @@ class Lifecycle:
             prepared = self.prepare(spec)
             if prepared.stop is not None:
                 return prepared.stop
-            stopper = _EpochStopper(self, trial, prepared.costs)
             cfg = self.space.config
-            result = train(
-                spec, self.task, epochs=cfg.train.epochs, seed=cfg.seed, device=self.device, callback=stopper, **options
-            )
+            trainer = Trainer(spec, self.task, seed=cfg.seed, device=self.device, **options)
+            saved = trial.user_attrs.get(checkpoints.KEY)
+            if isinstance(saved, dict) and artifact_dir is not None:  # the continuation of a dead trial
+                trainer.load_state_dict(checkpoints.load(artifact_dir, saved)["trainer"])
+                for step, value in enumerate(trainer.curves["val_metric"]):  # its intermediate values so far
+                    if value is not None and self.dominance is None:
+                        trial.report(float(value), step)
+            saver = None if storage is None or artifact_dir is None else _Saver(trial, storage, artifact_dir, trainer)
+            stopper = _EpochStopper(self, trial, prepared.costs, saver)
+            result = trainer.fit(cfg.train.epochs, callback=stopper)
+            if isinstance(saved, dict):
+                result.metrics["resumed_from_epoch"] = int(saved["epoch"])
             return self.finish(result, prepared, stopper.reason)
         except UncertifiedDraw:
             return Outcome("FAIL")  # suggest recorded status, reason and certificate
@@ -214,13 +225,21 @@ class Lifecycle:
 class _EpochStopper:
     """The per-epoch callback of the optuna backend: the study's pruner (one objective) or the dominance rule."""
 
-    def __init__(self, life: Lifecycle, trial: optuna.Trial, costs: dict[str, float]) -> None:
-        self.life, self.trial, self.costs = life, trial, costs
+    def __init__(
+        self, life: Lifecycle, trial: optuna.Trial, costs: dict[str, float], saver: _Saver | None = None
+    ) -> None:
+        self.life, self.trial, self.costs, self.saver = life, trial, costs, saver
         self.reason: str | None = None
         meta = trial.study.user_attrs.get("optnas") or {}  # read once: where finished trials' curves are
         self.artifact_dir = meta.get("artifact_dir") if isinstance(meta, dict) else None
 
     def __call__(self, epoch: int, row: dict[str, Any]) -> bool:
+        stop = self._decide(epoch, row)
+        if not stop and self.saver is not None and epoch + 1 < self.life.space.config.train.epochs:
+            self.saver(epoch + 1)
+        return stop
+
+    def _decide(self, epoch: int, row: dict[str, Any]) -> bool:
         if epoch == 0:
             failpoints.reach("epoch")
         value = row.get("val_metric")
@@ -237,6 +256,22 @@ class _EpochStopper:
             epoch, float(value), self.costs, (trial_record.merged(t.user_attrs, self.artifact_dir) for t in done)
         )
         return self.reason is not None
+
+
+class _Saver:
+    """Checkpoint the trial's trainer at the end of an epoch, at most every `checkpoints.interval` seconds."""
+
+    def __init__(self, trial: optuna.Trial, storage: BaseStorage, artifact_dir: str, trainer: Trainer) -> None:
+        self.trial, self.storage, self.artifact_dir, self.trainer = trial, storage, artifact_dir, trainer
+        self.every_s = checkpoints.interval()
+        self.last = time.perf_counter()
+
+    def __call__(self, finished: int) -> None:
+        if time.perf_counter() - self.last < self.every_s:
+            return
+        state = {"epoch": finished, "trainer": self.trainer.state_dict()}
+        checkpoints.save(self.trial, self.storage, self.artifact_dir, finished, state)
+        self.last = time.perf_counter()
 
 
 # -- record and tell: the only writes of a trial's outcome ----------------------------------------------

@@ -9,7 +9,8 @@
   between ``ask()`` and taking its lock, microseconds inside the claim lock, leaves a trial with no
   heartbeat that nothing fails: Optuna's own gap, as with ``study.optimize``.)
 - A trial failed so carries no outcome of its own: it is ``lost`` (`optnas.outcome`) and does not count, so
-  the search runs another in its place.
+  the search runs another in its place: its continuation from its last checkpoint when it has one
+  (`optnas.search.checkpoints`), else a new draw.
 
 Only public Optuna APIs: ``study.tell(number, state=FAIL, skip_if_finished=True)`` and the public methods of
 ``RDBStorage`` (``get_heartbeat_interval``, ``record_heartbeat``).
@@ -26,6 +27,7 @@ import optuna
 from optuna.storages import BaseStorage, RDBStorage
 from optuna.trial import TrialState
 
+from . import checkpoints
 from .locks import trial_lock_state
 from .storage import is_rdb
 
@@ -52,7 +54,9 @@ def sweep(
         failed = study.tell(t.number, state=TrialState.FAIL, skip_if_finished=True)
         dead.append(t.number)
         if retry is not None and failed.state == TrialState.FAIL:
-            retry(study, failed)  # the same WAITING copy Optuna's heartbeat would queue
+            retry(study, failed)  # the same WAITING copy Optuna's heartbeat would queue (its checkpoint too)
+        elif failed.state == TrialState.FAIL:
+            checkpoints.continue_dead(study, failed)  # a checkpointed trial goes on from it, not from scratch
     return dead
 
 

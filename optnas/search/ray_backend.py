@@ -30,6 +30,7 @@ def run_ray_search(
     resume: bool = False,
     address: str | None = None,
     gpus_per_trial: float | None = None,
+    workers_per_trial: int | None = None,
     cpus_per_trial: float | None = None,
     max_failures: int = MAX_RETRY,
     progress: bool = True,
@@ -72,6 +73,9 @@ def run_ray_search(
     reconcile_interval()
     if seed is not None:
         space.config.seed = seed
+    if workers_per_trial is not None:
+        _validate.integer("workers_per_trial (--workers-per-trial)", workers_per_trial, 1)
+        space.config.workers_per_trial = workers_per_trial
     url = storage or DEFAULT_STORAGE
     if resume:  # before Ray starts: Tuner.restore would unpickle what is in the experiment folder
         from .ray.trust import check_experiment

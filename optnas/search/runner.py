@@ -104,7 +104,7 @@ def work(
                 continue
             try:
                 with Heartbeat(storage, study, trial.number):
-                    outcome = life.run(trial)
+                    outcome = life.run(trial, storage, job.artifact_dir)
                     record(trial, outcome, upload=uploader(job.artifact_dir, trial, storage))
                     tell(study, trial.number, outcome)
             finally:
@@ -188,6 +188,11 @@ def run_search(
     check_budget(trials, timeout, study)
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise UsageError(f"jobs={jobs!r} (--jobs) is invalid: it must be an integer >= 1")
+    if space.config.workers_per_trial > 1:
+        raise UsageError(
+            f"workers_per_trial={space.config.workers_per_trial} (--workers-per-trial) needs --backend ray: the "
+            "optuna backend trains each trial in one process"
+        )
     if seed is not None:
         space.config.seed = seed
     url = storage or DEFAULT_STORAGE

@@ -1,4 +1,5 @@
-"""Training: `train` (build an ArchSpec and fit it), `fit` (any module), and what a run returns.
+"""Training: `Trainer` (a resumable run), `train` (build an ArchSpec and fit it), `fit` (any module), and what a
+run returns.
 
 Example:
     >>> from torch import nn
@@ -15,5 +16,6 @@ from .divergence import Diverged
 from .loop import fit, train
 from .options import TrainOptions
 from .result import RunResult, StopTraining
+from .trainer import Trainer
 
-__all__ = ["Diverged", "RunResult", "StopTraining", "TrainOptions", "fit", "train"]
+__all__ = ["Diverged", "RunResult", "StopTraining", "TrainOptions", "Trainer", "fit", "train"]

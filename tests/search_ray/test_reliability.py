@@ -9,12 +9,15 @@ import threading
 import time
 
 import optuna
+import pytest
+import torch
 from optuna.trial import TrialState
 
 from optnas import trial_record
 from optnas.search import SearchSpace, open_storage
 from optnas.search.ray_backend import run_ray_search
 from optnas.search.storage import artifact_dir_for
+from optnas.training import train
 
 
 def _trials(storage: str, study: str) -> list:
@@ -56,9 +59,23 @@ def test_killed_worker_is_retried_from_its_checkpoint(local_ray, write_space, tm
     assert record["resumed_from_epoch"] >= killed["epochs"] - 1 >= 2
     assert trial.user_attrs["metrics"]["resumed_from_epoch"] == record["resumed_from_epoch"]
     assert trial.user_attrs["worker"]["pid"] != killed["pid"]
-    assert len(trial_record.full(study, trial)["curves"]["val_metric"]) == 12
+    curves = trial_record.full(study, trial)["curves"]
+    assert len(curves["val_metric"]) == 12
     assert sorted(trial.intermediate_values) == list(range(12))
     assert trial.user_attrs["weights"]
+    # resumed exactly (the trainer's state: schedule position, random state, batch order): the curves and
+    # metrics of the same trial run without a kill, on one thread as the worker ran it
+    options = dict(trial.user_attrs["train"])
+    epochs, seed = options.pop("epochs"), options.pop("seed")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        clean = train(trial.user_attrs["spec"], space.task(), epochs=epochs, seed=seed, device="cpu", **options)
+    finally:
+        torch.set_num_threads(threads)
+    for name in ("train_loss", "val_loss", "val_metric", "lr"):
+        assert curves[name] == pytest.approx(clean.curves[name], abs=1e-6), name
+    assert trial.user_attrs["metrics"]["test_metric"] == pytest.approx(clean.metrics["test_metric"], abs=1e-6)
 
 
 def test_interrupted_search_resumes_without_repeating_finished_trials(write_space, tmp_path, texts, cli):

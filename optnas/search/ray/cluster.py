@@ -23,18 +23,24 @@ CONNECT_TIMEOUT_S = 5.0
 LOCAL_OBJECT_STORE_BYTES = 256 * 1024**2
 
 
+RELAY_CPU = 0.01  # what the Tune actor of a data-parallel trial asks for: it only relays its workers' reports
+
+
 @dataclass(frozen=True)
 class Resources:
     """What one trial asks Ray for (``tune.with_resources``); ``threads`` is torch's intra-op thread count."""
 
     cpu: float
     gpu: float
+    workers: int = 1  # data-parallel workers, each with ``cpu`` and ``gpu`` (Ray Train actors of their own)
 
     @property
     def threads(self) -> int:
         return max(1, math.floor(self.cpu))
 
     def as_dict(self) -> dict[str, float]:
+        if self.workers > 1:  # the trial's actor only relays its Ray Train workers' reports
+            return {"cpu": RELAY_CPU, "gpu": 0.0}
         return {"cpu": self.cpu, "gpu": self.gpu}
 
 
@@ -125,9 +131,12 @@ def connect(address: str | None, num_cpus: int | None = None) -> bool:
     return True
 
 
-def resources(gpus_per_trial: float | None, cpus_per_trial: float | None, device: str, started: bool) -> Resources:
+def resources(
+    gpus_per_trial: float | None, cpus_per_trial: float | None, device: str, started: bool, workers: int = 1
+) -> Resources:
     # started: a local Ray this process started (not a cluster it joined)
-    """Per-trial resources; by default 1 CPU, and 1 GPU when the cluster has GPUs or ``device`` is cuda.
+    """Per-trial resources (per worker of a data-parallel trial); by default 1 CPU, and 1 GPU when the cluster
+    has GPUs or ``device`` is cuda.
 
     A Ray optnas started cannot grow: a trial that never fits is refused. A cluster optnas joins may (an
     autoscaler adds GPU nodes when work asks for them): trials that do not fit now wait, said in one line."""
@@ -139,21 +148,23 @@ def resources(gpus_per_trial: float | None, cpus_per_trial: float | None, device
     gpu = gpus_per_trial if gpus_per_trial is not None else (1.0 if wants_gpu else 0.0)
     cpu = cpus_per_trial if cpus_per_trial is not None else 1.0
     cpus_total = float(cluster.get("CPU", 0.0))
+    each = f" x --workers-per-trial {workers}" if workers > 1 else ""
+    cpus_needed = cpu * workers + (RELAY_CPU if workers > 1 else 0)
     if started:
         if device == "cuda" and gpus_total == 0:
             raise UsageError("--device cuda: this machine's Ray has no GPU; use --device auto or cpu, or join a "
                              "cluster with GPU nodes (--ray-address)")
-        if gpu > gpus_total:
-            raise UsageError(f"--gpus-per-trial {gpu:g}: this machine's Ray has {gpus_total:g} GPU(s)")
-        if cpu > cpus_total:
-            raise UsageError(f"--cpus-per-trial {cpu:g}: this machine's Ray has {cpus_total:g} CPU(s)")
-    elif gpu > gpus_total or cpu > cpus_total:
+        if gpu * workers > gpus_total:
+            raise UsageError(f"--gpus-per-trial {gpu:g}{each}: this machine's Ray has {gpus_total:g} GPU(s)")
+        if cpus_needed > cpus_total:
+            raise UsageError(f"--cpus-per-trial {cpu:g}{each}: this machine's Ray has {cpus_total:g} CPU(s)")
+    elif gpu * workers > gpus_total or cpus_needed > cpus_total:
         log.warning(
             "the Ray cluster has %g GPU(s) and %g CPU(s) now; each trial asks for %g GPU(s) and %g CPU(s): "
             "trials will wait for nodes that fit (an autoscaler adds them on demand)",
-            gpus_total, cpus_total, gpu, cpu,
+            gpus_total, cpus_total, gpu * workers, cpus_needed,
         )
-    return Resources(cpu=cpu, gpu=gpu)
+    return Resources(cpu=cpu, gpu=gpu, workers=workers)
 
 
 def experiment_root(storage: str) -> str:

@@ -78,7 +78,10 @@ class RaySearch:
         started = cluster.connect(address)
         self.stats["ray_start_s"] = self.stats.get("ray_start_s", 0.0) + time.perf_counter() - start
         try:
-            resources = cluster.resources(gpus_per_trial, cpus_per_trial, self.device, started and address is None)
+            workers = self.space.config.workers_per_trial
+            resources = cluster.resources(
+                gpus_per_trial, cpus_per_trial, self.device, started and address is None, workers
+            )
             storage = open_storage(self.url)
             study = create_or_resume(self.space, self.url, self.name, resume=resume, backend=storage)
             study.set_user_attr("optnas", {**study.user_attrs.get("optnas", {}), "version": __version__})

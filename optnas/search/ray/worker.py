@@ -4,14 +4,15 @@ The worker never opens the Optuna storage (the driver is the single writer; docs
 the driver drew and certified, trains it, and reports to the driver:
 
 - a start report: where it runs (host, pid, Ray node, GPU) and the epoch it starts from;
-- at the end of an epoch, a ``ray.tune.Checkpoint`` (model and optimizer state, curves so far) and the
+- at the end of an epoch, a ``ray.tune.Checkpoint`` (the `Trainer`'s state: model, optimizer, random state,
+  batch position, curves so far) and the
   curves, at most once per `CHECKPOINT_EVERY_S` (and always at the scheduler's rung epochs): a checkpoint
   and its round trip to the driver cost ~30 ms, 3% of the training time if taken every second;
 - a final report with the trial's `optnas.search.lifecycle.Outcome` (``optnas_final``: the record the
   optuna backend writes, from the same `Lifecycle`), the trained weights (safetensors) in its checkpoint
   for the driver to upload as the trial's artifact.
 
-A retried trial (its worker died) starts from its last checkpoint; see `resumed_fit` for what is restored.
+A retried trial (its worker died) continues from its last checkpoint exactly (`optnas.training.Trainer`).
 """
 
 from __future__ import annotations
@@ -20,23 +21,21 @@ import dataclasses
 import functools
 import json
 import os
+import shutil
 import socket
 import tempfile
+import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
 from ray import tune
 from safetensors.torch import save_model
-from torch import nn
-from torch.optim.optimizer import register_optimizer_step_pre_hook
 
-from ...build import build
 from ...spec import ArchSpec
-from ...training import RunResult, fit
+from ...training import RunResult, Trainer
 from ..lifecycle import Lifecycle, Outcome
 from ..space import SearchSpace
 from .fatal import check_device, failed, retryable
@@ -45,6 +44,7 @@ from .fatal import check_device, failed, retryable
 # lose, against ~30 ms a checkpoint (docs/ray.md). The driver reads OPTNAS_RAY_CHECKPOINT_S, sends it in the plan.
 CHECKPOINT_EVERY_S = 10.0
 STATE_FILE, FINAL_FILE, WEIGHTS_FILE = "state.pt", "final.json", "model.safetensors"
+Send = Callable[[dict[str, Any], dict[str, Any]], None]  # (report metrics, checkpoint state) to the driver
 
 
 @functools.lru_cache(maxsize=4)
@@ -98,7 +98,8 @@ def _train_trial(plan: dict[str, Any]) -> None:
     if prepared.stop is not None:  # predicted untrainable, or over a constraint: never trained
         _finish(plan, prepared.stop)
         return
-    result, checkpoints = resumed_fit(life, plan, spec, saved, prepared.costs)
+    fit = resumed_fit if int(plan.get("workers", 1)) <= 1 else data_parallel_fit
+    result, checkpoints = fit(life, plan, spec, saved, prepared.costs)
     _finish(plan, life.finish(result, prepared), stats=checkpoints)
 
 
@@ -108,132 +109,153 @@ def resumed_fit(
     """Train ``spec`` for the plan's epochs, from ``saved`` (a checkpoint's state) when a retry has one.
 
     Returns the result (curves and counts over all attempts) and this attempt's checkpoint count and time.
-
-    Restored: the model, the optimizer state (moments, step counts), the curves, the epoch count. Not
-    restored, because `optnas.training.fit` cannot start mid-run: the learning-rate schedule (warmup and
-    cosine run again over the remaining epochs) and the batch order (seeded afresh). docs/ray.md.
+    A retry continues the run exactly (`optnas.training.Trainer`'s state: model, optimizer, learning-rate
+    schedule position, random state and batch order, curves): on the CPU its curves are the uninterrupted run's.
     """
-    task = life.task
-    with torch.random.fork_rng():  # the same initialisation as optnas.train(spec, seed=...)
-        torch.manual_seed(int(plan["seed"]))
-        model = build(spec, task.input_shape, task.num_outputs)
+    return _fit(life, plan, spec, saved, costs, plan["device"], _report_to_tune)
+
+
+def _fit(
+    life: Lifecycle,
+    plan: dict[str, Any],
+    spec: ArchSpec,
+    saved: dict[str, Any],
+    costs: dict[str, float],
+    device: str,
+    send: Send | None,
+    data_parallel: bool = False,
+) -> tuple[RunResult, dict[str, Any]]:
+    trainer = Trainer(
+        spec, life.task, seed=int(plan["seed"]), device=device, data_parallel=data_parallel, **plan["train"]
+    )
     done = int(saved.get("epoch", 0))
     if done:
-        model.load_state_dict(saved["model"])
-    reporter = _Reporter(plan, done, saved, costs, model)
-    start = time.perf_counter()
-    with _optimizer_of(model, saved.get("optimizer")) as optimizer:
-        reporter.optimizer = optimizer
-        result = fit(
-            model,
-            task,
-            epochs=int(plan["epochs"]) - done,
-            seed=int(plan["seed"]),
-            device=plan["device"],
-            callback=reporter,
-            **plan["train"],
-        )
-    merged = _merged(result, saved, spec, task.direction, time.perf_counter() - start)
-    return merged, {"checkpoints": reporter.checkpoints, "checkpoint_s": round(reporter.checkpoint_s, 4)}
+        trainer.load_state_dict(saved["trainer"])
+    reporter = _Reporter(plan, trainer, costs, send)
+    result = trainer.fit(int(plan["epochs"]), callback=reporter)
+    if done:
+        result.metrics["resumed_from_epoch"] = done
+    return result, {"checkpoints": reporter.checkpoints, "checkpoint_s": round(reporter.checkpoint_s, 4)}
 
 
-class _OptimizerRef:
-    """The optimizer `fit` makes for a model, found by torch's global step hook (fit keeps it private)."""
-
-    def __init__(self, model: nn.Module, state: dict[str, Any] | None) -> None:
-        self.params = {id(p) for p in model.parameters()}
-        self.state = state
-        self.optimizer: torch.optim.Optimizer | None = None
-
-    def hook(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
-        if self.optimizer is not None:
-            return
-        if any(id(p) in self.params for group in optimizer.param_groups for p in group["params"]):
-            self.optimizer = optimizer
-            if self.state is not None:  # before its first step: the retry continues the saved moments
-                optimizer.load_state_dict(self.state)
-
-    def state_dict(self) -> dict[str, Any] | None:
-        return None if self.optimizer is None else self.optimizer.state_dict()
+def _report_to_tune(metrics: dict[str, Any], state: dict[str, Any]) -> None:
+    """An epoch's report with its checkpoint (the trainer's state) to the driver."""
+    with tempfile.TemporaryDirectory(prefix="optnas-ckpt-") as tmp:
+        torch.save(state, os.path.join(tmp, STATE_FILE))
+        tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(tmp))
 
 
-@contextmanager
-def _optimizer_of(model: nn.Module, state: dict[str, Any] | None) -> Iterator[_OptimizerRef]:
-    ref = _OptimizerRef(model, state)
-    handle = register_optimizer_step_pre_hook(ref.hook)
+def data_parallel_fit(
+    life: Lifecycle, plan: dict[str, Any], spec: ArchSpec, saved: dict[str, Any], costs: dict[str, float]
+) -> tuple[RunResult, dict[str, Any]]:
+    """`resumed_fit` over ``plan["workers"]`` Ray Train workers (DDP; gloo on CPU, NCCL on GPUs).
+
+    The workers run inside this Tune trial (Ray Train V2); rank 0 sends its epoch reports and checkpoints, and
+    at the end its result, through a Ray queue to this actor, which reports them to Tune as a one-worker trial
+    does: the driver sees the same reports, checkpoints and outcome. A scheduler that stops the trial ends
+    this actor, and with it the queue, the trainer and its workers (they are this actor's children).
+    """
+    from ray.train import RunConfig, ScalingConfig
+    from ray.train.torch import TorchConfig, TorchTrainer
+    from ray.util.queue import Empty, Queue
+
+    queue = Queue(actor_options={"num_cpus": 0})  # it lives in the trial's placement group, which holds no CPU
+    gpu = float(plan.get("gpu", 0.0))
+    per_worker = {"CPU": float(plan.get("cpu", 1.0)), **({"GPU": gpu} if gpu else {})}
+    scaling = ScalingConfig(num_workers=int(plan["workers"]), use_gpu=gpu > 0, resources_per_worker=per_worker)
+    root = tempfile.mkdtemp(prefix="optnas-ddp-")  # Ray Train's own run folder: the study keeps the record
+    trainer = TorchTrainer(
+        _rank_loop,
+        train_loop_config={"plan": plan, "saved": saved, "costs": costs, "queue": queue},
+        scaling_config=scaling,
+        torch_config=TorchConfig(backend="nccl" if gpu > 0 else "gloo"),
+        run_config=RunConfig(storage_path=root, name=f"optnas-{plan['number']}"),
+    )
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            trainer.fit()
+        except BaseException as exc:  # re-raised in the trial's thread below
+            failure.append(exc)
+
+    thread = threading.Thread(target=run, name="optnas-ddp", daemon=True)
+    thread.start()
     try:
-        yield ref
+        while True:
+            try:
+                kind, *item = queue.get(timeout=1.0)
+            except Empty:
+                if not thread.is_alive():
+                    error = failure[0] if failure else RuntimeError("the data-parallel workers ended without a result")
+                    raise error from None
+                continue
+            if kind == "final":
+                thread.join()
+                result, stats = item
+                return result, stats
+            _report_to_tune(*item)
     finally:
-        handle.remove()
+        shutil.rmtree(root, ignore_errors=True)
+        queue.shutdown()
+
+
+def _rank_loop(config: dict[str, Any]) -> None:
+    """One Ray Train worker of a data-parallel trial: the trial's `Trainer` with ``data_parallel=True``."""
+    import ray.train
+    import ray.train.torch
+
+    plan, queue = config["plan"], config["queue"]
+    torch.set_num_threads(int(plan["threads"]))
+    life = _lifecycle(plan["space"], plan["space_file"], plan["device"])
+    rank = ray.train.get_context().get_world_rank()
+    device = str(ray.train.torch.get_device()) if float(plan.get("gpu", 0.0)) > 0 else "cpu"
+
+    def send(metrics: dict[str, Any], state: dict[str, Any]) -> None:
+        queue.put(("report", metrics, state))
+
+    spec = ArchSpec.from_dict(plan["spec"])
+    result, stats = _fit(
+        life, plan, spec, config["saved"], config["costs"], device, send if rank == 0 else None, data_parallel=True
+    )
+    if rank == 0:
+        queue.put(("final", dataclasses.replace(result, model=result.model.cpu() if result.model else None), stats))
 
 
 class _Reporter:
-    """The epoch callback: extend the curves; checkpoint and report at most every `CHECKPOINT_EVERY_S`."""
+    """The epoch callback: checkpoint and report at most every `CHECKPOINT_EVERY_S` (and at the rungs)."""
 
-    def __init__(
-        self, plan: dict[str, Any], done: int, saved: dict[str, Any], costs: dict[str, float], model: nn.Module
-    ) -> None:
-        self.epochs, self.done, self.model, self.costs = int(plan["epochs"]), done, model, costs
+    def __init__(self, plan: dict[str, Any], trainer: Trainer, costs: dict[str, float], send: Send | None) -> None:
+        self.epochs, self.trainer, self.costs, self.send = int(plan["epochs"]), trainer, costs, send
         self.milestones = {int(m) for m in plan.get("milestones", [])}
         self.every_s = float(plan.get("checkpoint_every_s", CHECKPOINT_EVERY_S))
-        self.curves: dict[str, list[Any]] = {k: list(v) for k, v in saved.get("curves", {}).items()}
-        self.wall_before = float(saved.get("wall_s", 0.0))
         self.last = time.perf_counter()
-        self.optimizer: _OptimizerRef | None = None
         self.checkpoints, self.checkpoint_s = 0, 0.0
 
     def __call__(self, epoch: int, info: dict[str, Any]) -> None:
-        at = self.done + epoch  # the epoch index over the whole trial (a retry starts at its checkpoint)
-        for key, value in info.items():
-            if key not in ("epoch", "wall_s"):
-                self.curves.setdefault(key, []).append(value)
-        finished = at + 1
+        finished = epoch + 1  # epochs count over the whole trial (a retry's trainer starts at its checkpoint)
         # the last epoch is reported with the final record (test metric, weights), not here
         due = time.perf_counter() - self.last >= self.every_s or finished in self.milestones
-        if finished < self.epochs and due:
-            self._report(finished, float(info["wall_s"]))
+        if finished < self.epochs and due and self.send is not None:
+            self._report(finished, self.send)
 
-    def _report(self, finished: int, wall_s: float) -> None:
-        state = {
-            "epoch": finished,
-            "model": self.model.state_dict(),
-            "optimizer": None if self.optimizer is None else self.optimizer.state_dict(),
-            "curves": self.curves,
-            "wall_s": self.wall_before + wall_s,
-        }
+    def _report(self, finished: int, send: Send) -> None:
+        trainer = self.trainer
+        curves = {k: list(v) for k, v in trainer.curves.items()}
         metrics: dict[str, Any] = {
             "epoch": finished,
-            "optnas_curves": self.curves,
+            "optnas_curves": curves,
             "optnas_costs": self.costs,
-            "optnas_init": getattr(self.model, "init_record", None),
+            "optnas_init": getattr(trainer.model, "init_record", None),
         }
-        value = self.curves["val_metric"][-1]
+        value = curves["val_metric"][-1]
         if value is not None:
             metrics["val_metric"] = float(value)
         start = time.perf_counter()
-        with tempfile.TemporaryDirectory(prefix="optnas-ckpt-") as tmp:
-            torch.save(state, os.path.join(tmp, STATE_FILE))
-            tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(tmp))
+        send(metrics, {"epoch": finished, "trainer": trainer.state_dict()})
         self.last = time.perf_counter()
         self.checkpoints += 1
         self.checkpoint_s += self.last - start
-
-
-def _merged(result: RunResult, saved: dict[str, Any], spec: ArchSpec, direction: str, wall_s: float) -> RunResult:
-    """This attempt's result with the curves and counts of the attempts before it."""
-    before = saved.get("curves", {})
-    curves = {k: list(before.get(k, [])) + list(v) for k, v in result.curves.items()}
-    metrics = dict(result.metrics)
-    metrics["init"] = spec.init  # what optnas.train adds
-    metrics["wall_s"] = float(saved.get("wall_s", 0.0)) + wall_s
-    metrics["epochs"] = len(curves.get("val_metric", []))
-    scored = [(v, i) for i, v in enumerate(curves.get("val_metric", [])) if v is not None]
-    if scored and result.status != "diverged":
-        best = (max if direction == "maximize" else min)(scored)
-        metrics["best_val_metric"], metrics["best_epoch"] = best
-    if saved.get("epoch"):
-        metrics["resumed_from_epoch"] = int(saved["epoch"])
-    return dataclasses.replace(result, curves=curves, metrics=metrics)
 
 
 def _finish(plan: dict[str, Any], outcome: Outcome, stats: dict[str, Any] | None = None) -> None:
