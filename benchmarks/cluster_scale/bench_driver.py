@@ -2,7 +2,7 @@
 after and before (``--before DIR``: a checkout of the code before, e.g. ``git worktree add DIR main``),
 alternating, each in its own process; writes results_driver.json.
 
-    python benchmarks/cluster_scale/bench_driver.py --before /tmp/before [--cycles 200] [--before-cycles 40]
+    python benchmarks/cluster_scale/bench_driver.py --before /tmp/before [--cycles 60] [--before-cycles 10]
 """
 
 from __future__ import annotations
@@ -34,8 +34,9 @@ def _driver(code: Path, *argv: str) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--before", type=Path, required=True)
-    ap.add_argument("--cycles", type=int, default=200)
-    ap.add_argument("--before-cycles", type=int, default=40)
+    ap.add_argument("--cycles", type=int, default=60)
+    ap.add_argument("--before-cycles", type=int, default=10)
+    ap.add_argument("--tpe-cycles", type=int, default=3, help="cycles of the after code with the space's TPE")
     ap.add_argument("--out", type=Path, default=HERE / "results_driver.json")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="optnas-scale-"))
@@ -53,10 +54,13 @@ def main() -> None:
             subprocess.run([sys.executable, str(HERE / "driver.py"), "--storage", kind, "--template", where,
                             "--prefill"], env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True)
             print(f"{kind} template: {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
-        for kind, template in templates.items():
-            for label, code, cycles in (("after", ROOT, args.cycles), ("before", args.before, args.before_cycles)):
-                print(f"{kind} {label} ...", file=sys.stderr, flush=True)
-                result = _driver(code, "--storage", kind, "--template", template, "--cycles", str(cycles))
+        plan = [("after", ROOT, args.cycles, "random"), ("before", args.before, args.before_cycles, "random"),
+                ("after", ROOT, args.tpe_cycles, "space")]
+        for label, code, cycles, sampler in plan:
+            for kind, template in templates.items():
+                print(f"{kind} {label} {sampler} ...", file=sys.stderr, flush=True)
+                result = _driver(code, "--storage", kind, "--template", template, "--cycles", str(cycles),
+                                 "--sampler", sampler)
                 runs.append({"storage": kind, "code": label, **result})
                 args.out.write_text(json.dumps(_doc(runs), indent=1))
     print(json.dumps(_doc(runs), indent=1))

@@ -176,7 +176,7 @@ def summary(xs: list[float]) -> dict[str, Any]:
             "max_ms": round(max(ms), 2), "mean_ms": round(statistics.fmean(ms), 2)} if ms else {"n": 0}
 
 
-def run(url: str, space: Any, name: str, cycles: int) -> dict[str, Any]:
+def run(url: str, space: Any, name: str, cycles: int, sampler: str) -> dict[str, Any]:
     """Play Tune's control loop for ``cycles`` completions; the latencies."""
     from optnas.search.ray import writer
     from optnas.search.ray.cluster import Resources
@@ -187,6 +187,8 @@ def run(url: str, space: Any, name: str, cycles: int) -> dict[str, Any]:
 
     storage = open_storage(url)
     study = create_or_resume(space, url, name, resume=True, backend=storage)
+    if sampler == "random":  # the driver's own cost, without the sampler's (TPE's grows with the study)
+        study.sampler = optuna.samplers.RandomSampler(seed=0)
     live = [
         FakeTrial(f"t{t.number}", {"optnas": {"number": t.number}}, epoch=len(t.intermediate_values))
         for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
@@ -272,6 +274,8 @@ def main() -> None:
     ap.add_argument("--template", required=True, help="prefilled study: a journal file, or a PostgreSQL URL")
     ap.add_argument("--prefill", action="store_true", help="write the template (untimed) and exit")
     ap.add_argument("--out", type=Path)
+    ap.add_argument("--sampler", choices=("random", "space"), default="random",
+                    help="random: the driver's own cost; space: the space's TPE, whose cost grows with the study")
     args = ap.parse_args()
     from optnas.search import SearchSpace
 
@@ -292,8 +296,8 @@ def main() -> None:
         template = args.template.rsplit("/", 1)[1]
         subprocess.run([PSQL, f"{base}/postgres", "-qc", f"CREATE DATABASE {db} TEMPLATE {template}"], check=True)
         url = f"{base}/{db}"
-    result = run(url, space, "scale", args.cycles)
-    result.update(storage=args.storage, code=os.environ.get("PYTHONPATH", ""), cycles=args.cycles,
+    result = run(url, space, "scale", args.cycles, args.sampler)
+    result.update(storage=args.storage, sampler=args.sampler, code=os.environ.get("PYTHONPATH", ""), cycles=args.cycles,
                   load_before=os.getloadavg())
     text = json.dumps(result, indent=1)
     print(text)
