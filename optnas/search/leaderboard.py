@@ -63,8 +63,13 @@ def render_summary(
     if ranked.empty:
         console.print("best: no complete trial")
     else:
-        # one line whatever the width: a pipe or a log gets no break inside the spec (as the next: lines)
-        console.print(f"best: {_best_line(ranked.iloc[0], df.attrs.get('objectives', []))}", soft_wrap=True)
+        # never broken by the console inside the spec list: one line if it fits, else the values and the
+        # spec on a line each
+        values, spec = _best_line(ranked.iloc[0], df.attrs.get("objectives", []))
+        one = f"best: {values}: {spec}"
+        lines = [one] if len(one) <= console.width else [f"best: {values}:", f"      {spec}"]
+        for line in lines:
+            console.print(line, soft_wrap=True)
         console.print(_table(ranked.head(top), df.attrs.get("objectives", [])))
     flag = "" if storage == _default_storage() else f" --storage {shlex.quote(storage)}"
     name = shlex.quote(study.study_name)
@@ -92,16 +97,16 @@ def _default_storage() -> str:
     return DEFAULT_STORAGE
 
 
-def _best_line(row: pd.Series, objectives: list[dict[str, str]]) -> str:
+def _best_line(row: pd.Series, objectives: list[dict[str, str]]) -> tuple[str, str]:
+    """(the trial and its values, its spec): the two halves of the ``best:`` line."""
     values = ", ".join(f"{o['name']} {_fmt(row.get('objective_' + o['name']))}" for o in objectives)
     test = row.get("test_metric")
     extra = "" if test is None or pd.isna(test) or any(o["name"] == "test_metric" for o in objectives) else (
         f" (test {_fmt(test)})"
     )
-    return (
-        f"trial {int(row['number'])}, {values}{extra}: {row.get('algorithm')}, {row.get('block')}, "
-        f"{row.get('activation')}, depth {row.get('depth')}, width {row.get('width')}"
-    )
+    spec = (f"{row.get('algorithm')}, {row.get('block')}, {row.get('activation')}, depth {row.get('depth')}, "
+            f"width {row.get('width')}")
+    return f"trial {int(row['number'])}, {values}{extra}", spec
 
 
 def _table(ranked: pd.DataFrame, objectives: list[dict[str, str]]) -> Table:

@@ -74,3 +74,21 @@ def test_a_query_neither_loads_nor_scans_the_table(df: pd.DataFrame, monkeypatch
     monkeypatch.setattr(table, "load", refuse)
     for i in (0, 1000, 3833):
         assert optnas.bench.query(NAME, i, seed=int(df.iloc[i]["seed"]))["arch"] == df.iloc[i]["arch"]
+
+
+SAME_FOR_EVERY_SEED = ("spec", "algorithm", "schedule", "activation", "depth", "width", "trial", "params",
+                       "certificate", "theory_score", "theory_deviation")
+IMPLICIT = ("proximal_point", "bdf2", "accel_proximal")
+
+
+def test_columns_vary_by_seed_as_docs_bench_says(df: pd.DataFrame) -> None:
+    def distinct(column: str, rows: pd.DataFrame) -> pd.Series:
+        text = rows[column].map(lambda v: json.dumps(v, sort_keys=True, default=str))
+        return text.groupby(rows["arch"]).nunique()
+
+    for column in SAME_FOR_EVERY_SEED:
+        assert (distinct(column, df) == 1).all(), column
+    assert (distinct("train", df) == 3).all() and (distinct("val_curve", df) > 1).mean() > 0.9
+    implicit = df["algorithm"].isin(IMPLICIT)
+    assert (distinct("flops", df[~implicit]) == 1).all()  # explicit: a function of the spec
+    assert (distinct("flops", df[implicit]) > 1).sum() == 145  # implicit: the solver's iterations after training

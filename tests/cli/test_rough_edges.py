@@ -1,7 +1,7 @@
 """The CLI as a new user meets it (issue 28): each rough edge found by trying it, checked through the real CLI.
 
 A misspelt key is named with the key it meant; `--resume` of a missing study makes nothing; the `best:`
-line stays one line in a pipe; `optnas list` gives whole descriptions; every command stops quietly when
+line is never cut inside the spec in a pipe; `optnas list` gives whole descriptions; every command stops quietly when
 stdout's reader has gone (`| head`); Optuna logs a caught `TrialFailed` in one line; the README's links exist.
 """
 
@@ -110,11 +110,16 @@ def test_resume_names_the_studies_an_existing_journal_holds(searched: tuple[Path
     assert (folder / "optnas-runs" / "journal.log").read_bytes() == before
 
 
-def test_best_line_is_one_line_when_stdout_is_a_pipe(searched: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+def test_best_line_is_never_broken_inside_the_spec_in_a_pipe(
+    searched: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    """Too long for 80 columns, the best trial's values and its spec take a line each: never a cut mid-list."""
     _, done = searched
-    (best,) = [line for line in done.stdout.splitlines() if line.startswith("best:")]
-    assert len(best) > 80  # long enough that an 80-column console used to break it
-    assert best.endswith("depth 2, width 8") and "params" in best and "flops" in best, best
+    lines = done.stdout.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("best:"))
+    assert lines[at].startswith("best: trial 0, val_metric") and "params" in lines[at] and "flops" in lines[at]
+    assert lines[at].endswith(":") and lines[at + 1] == "      adams_bashforth2, mlp2, gelu, depth 2, width 8"
+    assert all(len(line) <= 80 for line in lines), done.stdout
 
 
 def test_list_gives_whole_descriptions() -> None:
