@@ -19,9 +19,13 @@ from optnas.dashboard.report import task_line
 
 def _study(n: int, seed: int = 0) -> optuna.Study:
     """An Optuna study of ``n`` complete trials over two parameters, objective = x (y is irrelevant)."""
+    before = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # no line per trial
-    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
-    study.optimize(lambda t: t.suggest_float("x", 0, 1) + 0 * t.suggest_int("y", 0, 9), n_trials=n)
+    try:
+        study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
+        study.optimize(lambda t: t.suggest_float("x", 0, 1) + 0 * t.suggest_int("y", 0, 9), n_trials=n)
+    finally:
+        optuna.logging.set_verbosity(before)
     return study
 
 
