@@ -17,7 +17,8 @@ Example:
     >>> import torch
     >>> from torch import nn
     >>> from optnas.training import Trainer
-    >>> def net():
+    >>> def net():                 # a module's own initialisation is the caller's: the same one each time
+    ...     torch.manual_seed(0)
     ...     return nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 3))
     >>> full = Trainer(net(), "rings", device="cpu", latency_repeats=1).fit(3)
     >>> first = Trainer(net(), "rings", device="cpu", latency_repeats=1)
