@@ -71,7 +71,7 @@ def verify(module: nn.Module, activation: nn.Module, *, hidden: int, kind: str) 
     """(holds, detail): does ``module`` compute W2·σ(W1·z) as its ``two_layer()`` declares?
 
     ``activation`` is the spec's activation module, ``hidden`` the block's hidden width at this state
-    width, ``kind`` the input kind ("vector", "image", "token"; used only when forward cannot be traced).
+    width, ``kind`` the input kind ("vector", "image", "token", "signal"; used only when forward cannot be traced).
     """
     declared = getattr(module, "two_layer", None)
     if not callable(declared):
@@ -165,7 +165,7 @@ def _in_graph(
 
 def _probe_input(module: nn.Module, first: nn.Module, kind: str) -> torch.Tensor:
     width = _width(first, "in") or 1
-    shape = {"vector": (2, width), "image": (2, width, 5, 5), "token": (2, 3, width)}[kind]
+    shape = {"vector": (2, width), "image": (2, width, 5, 5), "token": (2, 3, width), "signal": (2, width, 5)}[kind]
     return torch.randn(*shape)
 
 
