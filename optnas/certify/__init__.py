@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from .. import limits
 from ..spec import ArchSpec
+from .._shapes import check_shape
 from ..stages import StagePlan
 from .certificate import Certificate, Condition, Stage, UncertifiedArchitecture
 from .conditions import CONDITIONS, resolve
@@ -37,7 +38,8 @@ def certify_plan(
     """
     if not isinstance(spec, ArchSpec):
         raise ValueError(f"certify expects an ArchSpec, got {type(spec).__name__}")
-    limits.check_spec(spec, None if input_shape is None else tuple(input_shape))  # before any table exists
-    ctx = resolve(spec, input_shape, stages)
+    shape = None if input_shape is None else check_shape(input_shape)  # a Signal stays a Signal
+    limits.check_spec(spec, shape)  # before any table exists
+    ctx = resolve(spec, shape, stages)
     stage_list = [Stage(s.depth, s.steps, s.h_max) for s in ctx.stages]
     return Certificate(spec=spec.to_dict(), conditions=[check(ctx) for check in CONDITIONS], stages=stage_list)
