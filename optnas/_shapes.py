@@ -21,7 +21,7 @@ KINDS = ("vector", "token", "image", "signal")
 SPATIAL_DIMS = {"vector": 0, "token": 0, "image": 2, "signal": 1}
 
 
-class Signal(tuple):  # type: ignore[type-arg]
+class Signal(tuple):
     """The shape ``(channels, length)`` of one 1-D signal (audio, sensors, MNIST-1D), batch excluded.
 
     It is a tuple (``torch.randn(8, *Signal(1, 40))`` works) that tells `optnas.build` and the certificate

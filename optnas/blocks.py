@@ -18,8 +18,8 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from . import _validate
-from ._shapes import SPATIAL_DIMS
 from ._registry import Registry
+from ._shapes import SPATIAL_DIMS
 from .nn.blocks import MLP2, ConvNeXt, PreActConv, Transformer
 
 __all__ = ["Block", "describe", "entry", "get", "names", "register"]

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .. import limits
-from ..spec import ArchSpec
 from .._shapes import check_shape
+from ..spec import ArchSpec
 from ..stages import StagePlan
 from .certificate import Certificate, Condition, Stage, UncertifiedArchitecture
 from .conditions import CONDITIONS, resolve

@@ -1,11 +1,11 @@
 """Lipschitz bounds of built modules T, layer by layer (implicit networks: the contraction condition).
 
 Lip(T) <= Π over T's data path of each layer's bound: a Linear map by the largest singular value of its
-(effective) weight, a conv by its operator norm on the stage's H×W inputs (length L for signals) (power iteration with the conv
-and its transpose), a BatchNorm in eval mode by its affine gain max_c |γ_c|/√(running_var_c + eps), an
-activation by Lip(σ). These are measured on the module itself; the certificate's static bound is what
-the blocks' construction guarantees for every parameter value (`optnas.blocks.Block.lipschitz`), and the
-tests check the two against each other.
+(effective) weight, a conv by its operator norm on the stage's H×W inputs, or length L for signals
+(power iteration with the conv and its transpose), a BatchNorm in eval mode by its affine gain
+max_c |γ_c|/√(running_var_c + eps), an activation by Lip(σ). These are measured on the module itself; the
+certificate's static bound is what the blocks' construction guarantees for every parameter value
+(`optnas.blocks.Block.lipschitz`), and the tests check the two against each other.
 
 Example:
     >>> import torch
@@ -46,10 +46,10 @@ def conv_operator_norm(
         v = v / v.norm()
         sigma = 0.0
         for _ in range(iterations):
-            u = forward(v, weight, stride=conv.stride, padding=conv.padding,  # type: ignore[operator]
+            u = forward(v, weight, stride=conv.stride, padding=conv.padding,
                         dilation=conv.dilation, groups=conv.groups)
             sigma = float(u.norm())
-            v = transpose(u, weight, stride=conv.stride, padding=conv.padding,  # type: ignore[operator]
+            v = transpose(u, weight, stride=conv.stride, padding=conv.padding,  # type: ignore[arg-type]
                           dilation=conv.dilation, groups=conv.groups)
             v = v / (v.norm() + 1e-30)
     return sigma

@@ -15,7 +15,10 @@ from .search_cmd import positive_int
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", type=Path, help="an ArchSpec as JSON, or a search-space YAML file")
     parser.add_argument("--json", action="store_true", help="print the certificate(s) as JSON")
-    parser.add_argument("--input-shape", default=None, help="e.g. 2, 3,32,32, or signal:1,40 for a 1-D signal (channels, length): also check the width lift")
+    parser.add_argument(
+        "--input-shape", default=None,
+        help="e.g. 2, 3,32,32, or signal:1,40 for a 1-D signal (channels, length): also check the width lift",
+    )
     parser.add_argument(
         "--limit", type=positive_int, default=None,
         help="a search space: certify at most this many corners (default 20000; the report says how many of how many)",

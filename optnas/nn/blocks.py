@@ -6,6 +6,7 @@ Each block contains a two-layer structure W2·σ(W1·z + b) and returns it from 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -51,8 +52,10 @@ class PreActConv(nn.Module):
     ) -> None:
         super().__init__()
         pad = kernel // 2
+        bn: Callable[[int], nn.Module]
+        conv: Callable[[int, int], nn.Module]
         if spatial is None:
-            bn: type[nn.modules.batchnorm._BatchNorm] = BATCHNORM[dims]
+            bn = BATCHNORM[dims]
             conv = lambda i, o: CONV[dims](i, o, kernel, padding=pad, bias=False)  # noqa: E731
         else:
             bn = GAIN_CAPPED[dims]
@@ -179,8 +182,8 @@ class _GainCapped:
     """BatchNorm whose per-channel gain |γ_c|/√(var_c + eps) is capped at 1 (running statistics in eval
     mode, batch statistics in training), so in eval mode it is an affine map of Lipschitz constant <= 1."""
 
-    weight: torch.Tensor
-    bias: torch.Tensor
+    weight: Any  # a Parameter (or None) in torch's BatchNorm
+    bias: Any
     running_mean: torch.Tensor | None
     running_var: torch.Tensor | None
     training: bool
@@ -213,7 +216,7 @@ BATCHNORM: dict[int, type[nn.BatchNorm1d] | type[nn.BatchNorm2d]] = {1: nn.Batch
 GAIN_CAPPED: dict[int, type[nn.BatchNorm1d] | type[nn.BatchNorm2d]] = {
     1: GainCappedBatchNorm1d, 2: GainCappedBatchNorm2d,
 }
-OPERATOR_NORM_CONV: dict[int, type[nn.Conv1d] | type[nn.Conv2d]] = {1: OperatorNormConv1d, 2: OperatorNormConv2d}
+OPERATOR_NORM_CONV: dict[int, Callable[..., nn.Module]] = {1: OperatorNormConv1d, 2: OperatorNormConv2d}
 
 
 class ChannelsLayerNorm(nn.Module):

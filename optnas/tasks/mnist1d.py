@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from .._shapes import Signal
 from ..errors import UsageError
 from . import _validate as v
-from .._shapes import Signal
 from .base import Batch, TensorTask, split_indices, tensor_splits
 from .registry import SAMPLES, SPLIT, TASKS
 

@@ -27,6 +27,7 @@ def test_reference_is_the_generators_default_data_and_split():
     ours = np.sort(np.concatenate([xt[:, 0].numpy(), xv[:, 0].numpy()]).view(f"V{40 * 4}").ravel())
     theirs = np.sort(data["x"].astype(np.float32).view(f"V{40 * 4}").ravel())
     assert np.array_equal(ours, theirs)
+    assert np.array_equal(np.bincount(torch.cat([yt, yv]).numpy()), np.bincount(data["y"]))
 
 
 def test_withheld_test_is_empty_and_a_run_reports_no_test_metric():
