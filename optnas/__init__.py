@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import activations, algorithms, blocks, schedules
+from ._shapes import Signal
 from .build import build
 from .certify import Certificate, Condition, UncertifiedArchitecture, certify
 from .spec import ArchSpec
@@ -27,6 +28,7 @@ __all__ = [
     "Condition",
     "RunResult",
     "SearchSpace",
+    "Signal",
     "StopTraining",
     "UncertifiedArchitecture",
     "activations",

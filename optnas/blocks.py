@@ -1,12 +1,13 @@
 """Blocks registry: the learnable modules T, with the facts the certificate checks.
 
 ``get(name, **params)`` returns a `Block` (validated configuration); ``block.build(width, act, kind)``
-makes the module for a state of ``width`` features/channels of input kind "vector", "image" or "token".
+makes the module for a state of ``width`` features/channels of input kind "vector", "image", "token" or
+"signal" (conv blocks run their 1-D form on signals).
 
 Example:
     >>> from optnas import blocks
     >>> sorted(blocks.get("mlp2", hidden=32).inputs)
-    ['image', 'token', 'vector']
+    ['image', 'signal', 'token', 'vector']
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ from torch.nn.utils.parametrizations import spectral_norm
 
 from . import _validate
 from ._registry import Registry
+from ._shapes import SPATIAL_DIMS
 from .nn.blocks import MLP2, ConvNeXt, PreActConv, Transformer
 
 __all__ = ["Block", "describe", "entry", "get", "names", "register"]
 
-KINDS = ("vector", "image", "token")
+KINDS = ("vector", "image", "token", "signal")
 
 
 def _positive_int(block: str, name: str, value: Any) -> int:
@@ -68,8 +70,9 @@ class Block:
         return (f"block {self.name} declares no Lipschitz bound for T (override Block.lipschitz and "
                 "Block.contractive to make it usable in implicit networks)")
 
-    def contractive(self, width: int, act: nn.Module, kind: str, spatial: tuple[int, int] | None) -> nn.Module:
-        """T built so that its Lipschitz constant stays below `lipschitz` (``spatial``: H×W of images)."""
+    def contractive(self, width: int, act: nn.Module, kind: str, spatial: tuple[int, ...] | None) -> nn.Module:
+        """T built so that its Lipschitz constant stays below `lipschitz` (``spatial``: H×W of images, (L,) of
+        signals)."""
         raise NotImplementedError(f"block {self.name} has no contractive construction")
 
     def __repr__(self) -> str:
@@ -84,7 +87,8 @@ _HIDDEN = "integers >= 1 (None: the block's multiple of the state width)"
 
 @register("mlp2", params={"hidden": _HIDDEN, "norm": "true or false"})
 class MLP2Block(Block):
-    """W2·σ(W1·z + b1) + b2 with an optional norm first; on images it acts on every pixel's channels."""
+    """W2·σ(W1·z + b1) + b2 with an optional norm first; on images and signals it acts on every position's
+    channels."""
 
     structure = "T(z) = W2·σ(W1·norm(z) + b1) + b2"
     contraction_note = "W1, W2 spectrally normalized: Lip(T) <= Lip(σ)"
@@ -95,14 +99,14 @@ class MLP2Block(Block):
         self.norm = norm
 
     def make(self, width: int, act: nn.Module, kind: str) -> nn.Module:
-        return MLP2(width, self.hidden_width(width), act, norm=self.norm, image=kind == "image")
+        return MLP2(width, self.hidden_width(width), act, norm=self.norm, dims=SPATIAL_DIMS[kind])
 
     def lipschitz(self, lip_sigma: float) -> float | str:
         if self.norm:
             return _PER_SAMPLE_NORM.format(norm="LayerNorm/GroupNorm", block="mlp2 norm=true")
         return lip_sigma  # ‖W2‖ = ‖W1‖ = 1
 
-    def contractive(self, width: int, act: nn.Module, kind: str, spatial: tuple[int, int] | None) -> nn.Module:
+    def contractive(self, width: int, act: nn.Module, kind: str, spatial: tuple[int, ...] | None) -> nn.Module:
         t = self.build(width, act, kind)
         # W1, W2 are Linear maps or 1×1 convs (the same matrix at every pixel): the spectral norm of the
         # weight matrix is the operator norm, exactly
@@ -114,12 +118,12 @@ class MLP2Block(Block):
 
 @register("preact_conv", params={"hidden": _HIDDEN, "kernel": "odd integers >= 1"})
 class PreActConvBlock(Block):
-    """BN-σ-Conv-BN-σ-Conv (pre-activation ResNet block)."""
+    """BN-σ-Conv-BN-σ-Conv (pre-activation ResNet block); Conv1d on signals."""
 
-    inputs = frozenset({"image"})
+    inputs = frozenset({"image", "signal"})
     structure = "T(z) = Conv2(σ(BN2(Conv1(σ(BN1(z))))))  [W1 = BN2∘Conv1, W2 = Conv2]"
     contraction_note = (
-        "convs divided by their operator norm at the stage's H×W, BatchNorm gains capped at 1 "
+        "convs divided by their operator norm at the stage's H×W (L for signals), BatchNorm gains capped at 1 "
         "(eval mode: running statistics): Lip(T) <= Lip(σ)²"
     )
 
@@ -130,22 +134,22 @@ class PreActConvBlock(Block):
             raise ValueError(f"block preact_conv kernel={kernel} is invalid: it must be odd")
 
     def make(self, width: int, act: nn.Module, kind: str) -> nn.Module:
-        return PreActConv(width, self.hidden_width(width), act, self.kernel)
+        return PreActConv(width, self.hidden_width(width), act, self.kernel, dims=SPATIAL_DIMS[kind])
 
     def lipschitz(self, lip_sigma: float) -> float | str:
         return lip_sigma**2  # two activations; convs at operator norm 1, BatchNorm gains <= 1 (eval mode)
 
-    def contractive(self, width: int, act: nn.Module, kind: str, spatial: tuple[int, int] | None) -> nn.Module:
+    def contractive(self, width: int, act: nn.Module, kind: str, spatial: tuple[int, ...] | None) -> nn.Module:
         if spatial is None:
-            raise ValueError("block preact_conv needs the image size to normalize its convolutions")
-        return PreActConv(width, self.hidden_width(width), act, self.kernel, spatial=spatial)
+            raise ValueError("block preact_conv needs the image size (signal length) to normalize its convolutions")
+        return PreActConv(width, self.hidden_width(width), act, self.kernel, spatial=spatial, dims=len(spatial))
 
 
 @register("convnext", params={"hidden": _HIDDEN, "kernel": "odd integers >= 1", "layer_scale": ">= 0"})
 class ConvNeXtBlock(Block):
-    """Depthwise conv, LayerNorm, inverted MLP (4× hidden by default), layer scale."""
+    """Depthwise conv, LayerNorm, inverted MLP (4× hidden by default), layer scale; Conv1d on signals."""
 
-    inputs = frozenset({"image"})
+    inputs = frozenset({"image", "signal"})
     structure = "T(z) = γ·PW2(σ(PW1(LN(DWConv(z)))))  [W1 = PW1∘LN∘DWConv, W2 = γ·PW2]"
     hidden_multiple = 4
 
@@ -157,7 +161,7 @@ class ConvNeXtBlock(Block):
         self.layer_scale = _validate.number("block convnext layer_scale", layer_scale, 0)
 
     def make(self, width: int, act: nn.Module, kind: str) -> nn.Module:
-        return ConvNeXt(width, self.hidden_width(width), act, self.kernel, self.layer_scale)
+        return ConvNeXt(width, self.hidden_width(width), act, self.kernel, self.layer_scale, dims=SPATIAL_DIMS[kind])
 
     def lipschitz(self, lip_sigma: float) -> float | str:
         return _PER_SAMPLE_NORM.format(norm="LayerNorm", block="convnext")

@@ -8,9 +8,9 @@ from typing import Any
 from torch import nn
 
 from . import _validate, activations, algorithms, blocks
-from ._shapes import check_shape, input_kind
+from ._shapes import SPATIAL_DIMS, check_shape, input_kind, spatial_size
 from .certify import UncertifiedArchitecture, certify
-from .nn.io import ImageHead, TokenHead, TokenStem, downsample, downsampled
+from .nn.io import ImageHead, SignalHead, TokenHead, TokenStem, downsample, downsampled
 from .nn.unrolled import Network, Unrolled
 from .spec import ArchSpec
 from .stages import StagePlan, stage_plan
@@ -22,6 +22,9 @@ def build(
     spec: ArchSpec, input_shape: Sequence[int], num_outputs: int, *, allow_uncertified: bool = False
 ) -> Network:
     """Build the network of ``spec`` for inputs of ``input_shape`` (batch excluded).
+
+    ``input_shape`` is ``(features,)``, ``(tokens, features)``, ``(channels, height, width)`` or
+    ``optnas.Signal(channels, length)`` for 1-D signals (a plain 2-tuple means tokens).
 
     Raises `UncertifiedArchitecture` when the certificate fails, unless ``allow_uncertified`` (used to
     show why a condition exists, e.g. the width lift). The module records ``certificate`` and
@@ -39,27 +42,29 @@ def build(
     kind = input_kind(shape)
     if spec.init not in INITS:
         raise ValueError(f"ArchSpec.init={spec.init!r} is unknown; valid inits: {', '.join(sorted(INITS))}")
-    if spec.stages > 1 and kind != "image":
-        raise ValueError(f"ArchSpec.stages={spec.stages} is invalid for {kind} inputs: only images have stages")
+    if spec.stages > 1 and not SPATIAL_DIMS[kind]:
+        raise ValueError(
+            f"ArchSpec.stages={spec.stages} is invalid for {kind} inputs: only images and signals have stages"
+        )
     cert = certify(spec, input_shape=shape)
     if not cert.ok and not allow_uncertified:
         raise UncertifiedArchitecture(cert)
 
     algorithm = algorithms.get(spec.algorithm, **spec.algorithm_params)
     block = blocks.get(spec.block, **spec.block_params)
-    width = spec.width if spec.stem == "lift" else (shape[0] if kind == "image" else shape[-1])
+    width = spec.width if spec.stem == "lift" else (shape[0] if SPATIAL_DIMS[kind] else shape[-1])
     stem = _stem(spec.stem, kind, shape, width)
 
     stages, transitions = [], []
-    spatial = (shape[1], shape[2]) if kind == "image" else None
+    spatial = spatial_size(shape)  # (H, W) of images, (L,) of signals: what implicit convs normalize at
     for plan in stage_plan(spec):  # the same tables and steps the certificate checked
         if plan.index:
-            transitions.append(downsample(width, 2 * width))
+            transitions.append(downsample(width, 2 * width, SPATIAL_DIMS[kind]))
             width *= 2
             spatial = downsampled(spatial) if spatial else None
         stages.append(_stage(spec, algorithm, block, width, plan, kind, spatial, cert.solver_iterations))
     head = {"vector": lambda: nn.Linear(width, num_outputs), "image": lambda: ImageHead(width, num_outputs),
-            "token": lambda: TokenHead(width, num_outputs)}[kind]()
+            "token": lambda: TokenHead(width, num_outputs), "signal": lambda: SignalHead(width, num_outputs)}[kind]()
     net = Network(stem, stages, transitions, head)
     init_record = INITS[spec.init](net, spec)
     net.certificate = cert  # type: ignore[assignment]
@@ -75,12 +80,13 @@ def _stem(stem: str, kind: str, shape: tuple[int, ...], width: int) -> nn.Module
         "vector": lambda: nn.Linear(shape[0], width),
         "image": lambda: nn.Conv2d(shape[0], width, 3, padding=1),
         "token": lambda: TokenStem(shape[0], shape[1], width),
+        "signal": lambda: nn.Conv1d(shape[0], width, 3, padding=1),
     }[kind]()
 
 
 def _stage(
     spec: ArchSpec, algorithm: algorithms.Algorithm, block: blocks.Block,
-    width: int, plan: StagePlan, kind: str, spatial: tuple[int, int] | None, max_iter: int | None = None,
+    width: int, plan: StagePlan, kind: str, spatial: tuple[int, ...] | None, max_iter: int | None = None,
 ) -> Unrolled:
     act = lambda: activations.get(spec.activation, **spec.activation_params)  # noqa: E731
     if algorithm.implicit:

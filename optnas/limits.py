@@ -97,10 +97,11 @@ def _slots(spec: ArchSpec) -> tuple[int, int, int]:
 
 
 def _positions(input_shape: tuple[int, ...] | None) -> int:
-    """Positions the state has per sample: 1 for vectors, tokens for sequences, pixels for images."""
-    if input_shape is None or len(input_shape) == 1:
-        return 1
-    return math.prod(input_shape[1:]) if len(input_shape) == 3 else input_shape[0]
+    """Positions the state has per sample: 1 for vectors, tokens for sequences, pixels for images, samples
+    for signals."""
+    from ._shapes import positions
+
+    return positions(input_shape)
 
 
 def estimate_bytes(spec: ArchSpec, input_shape: tuple[int, ...] | None = None) -> float:

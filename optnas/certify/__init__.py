@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from torch import nn
 
 from .. import activations, limits
+from .._shapes import check_shape
 from ..spec import ArchSpec
 from ..stages import StagePlan
 from .certificate import Certificate, Condition, Stage, UncertifiedArchitecture
@@ -39,8 +40,9 @@ def certify_plan(
     """
     if not isinstance(spec, ArchSpec):
         raise ValueError(f"certify expects an ArchSpec, got {type(spec).__name__}")
-    limits.check_spec(spec, None if input_shape is None else tuple(input_shape))  # before any table exists
-    ctx = resolve(spec, input_shape, stages)
+    shape = None if input_shape is None else check_shape(input_shape)  # a Signal stays a Signal
+    limits.check_spec(spec, shape)  # before any table exists
+    ctx = resolve(spec, shape, stages)
     return _run(ctx)
 
 
@@ -74,8 +76,9 @@ def certify_model(
             raise ValueError("certify_model: the network records no certificate (not built by optnas.build); "
                              "pass spec=")
         spec = ArchSpec.from_dict(recorded.spec)
-    shape = input_shape if input_shape is not None else getattr(net, "input_shape", None)
-    limits.check_spec(spec, None if shape is None else tuple(shape))
+    given = input_shape if input_shape is not None else getattr(net, "input_shape", None)
+    shape = None if given is None else check_shape(given)  # a Signal stays a Signal
+    limits.check_spec(spec, shape)
     ctx = resolve(spec, shape, read_plan(net))
     kind = type(activations.get(spec.activation, **spec.activation_params))
     ctx.act_modules = tuple(m for m in net.modules() if type(m) is kind)

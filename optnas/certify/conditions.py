@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from .. import activations, algorithms, blocks, schedules
-from .._shapes import state_features
+from .._shapes import check_shape, state_features
 from ..spec import ArchSpec
 from ..stages import StagePlan, stage_plan
 from .certificate import Condition
@@ -265,6 +265,6 @@ def resolve(
         algorithm=algorithm,
         schedule=schedule,
         block=blocks.get(spec.block, **spec.block_params),
-        input_shape=None if input_shape is None else tuple(input_shape),
+        input_shape=None if input_shape is None else check_shape(input_shape),  # a Signal stays a Signal
         stages=plan,
     )

@@ -74,8 +74,8 @@ def verify(
     """(holds, detail): does ``module`` compute W2·σ(W1·z) as its ``two_layer()`` declares?
 
     ``activation`` is the spec's activation module, ``hidden`` the block's hidden width at this state
-    width, ``kind`` the input kind ("vector", "image", "token") and ``shape`` one input (batch excluded;
-    default: the state width with 6×6 pixels or 3 tokens). The declaration is checked, then T by function
+    width, ``kind`` the input kind ("vector", "image", "token", "signal") and ``shape`` one input (batch
+    excluded; default: the state width with 6×6 pixels, 3 tokens or 6 samples). The declaration is checked, then T by function
     (`optnas.certify.probe`), then, where ``forward`` can be traced, its graph.
     """
     declared = getattr(module, "two_layer", None)
@@ -98,7 +98,7 @@ def verify(
         return False, "two_layer() names modules that are not submodules of T"
     label = {k: names[id(m)] for k, m in (("W1", first), ("σ", act), ("W2", second))}
     width = _width(first, "in") or 1
-    shape = shape or {"vector": (width,), "image": (width, 6, 6), "token": (3, width)}[kind]
+    shape = shape or {"vector": (width,), "image": (width, 6, 6), "token": (3, width), "signal": (width, 6)}[kind]
     ok, by_function = probe.functional(module, first, act, second, tuple(shape), label)
     if not ok:
         return False, by_function
@@ -178,7 +178,8 @@ def _in_graph(
 # T is probed at every stage's real width; wider specs are refused (the detail names the limit) rather than
 # certified from a narrower copy of T, which a width-dependent block could fool.
 PROBE_MAX_WIDTH = 4096
-MAX_PIXELS, MAX_TOKENS = 8, 8  # explicit T is probed on at most 8×8 pixels / 8 tokens (the widths are real)
+# explicit T is probed on at most 8×8 pixels / 8 tokens / 16 samples of a signal (the widths are real)
+MAX_PIXELS, MAX_TOKENS, MAX_SAMPLES = 8, 8, 16
 _CACHE: dict[tuple[Any, ...], tuple[bool, str]] = {}
 
 
@@ -190,7 +191,9 @@ def stage_shapes(
     from ..nn.io import downsampled
 
     width = spec.width if spec.stem == "lift" or input_shape is None else state_features(input_shape)
-    spatial = (input_shape[1], input_shape[2]) if input_shape is not None and kind == "image" else (6, 6)
+    spatial: tuple[int, ...] = (6, 6) if kind == "image" else (6,)
+    if input_shape is not None and kind in ("image", "signal"):
+        spatial = tuple(input_shape[1:])
     tokens = min(input_shape[0], MAX_TOKENS) if input_shape is not None and kind == "token" else 3
     shapes: list[tuple[int, ...]] = []
     for i in range(spec.stages):
@@ -199,6 +202,8 @@ def stage_shapes(
         if kind == "image":  # an implicit T may be normalized at its real H×W (preact_conv): probe that one
             h, w = spatial if implicit else (min(spatial[0], MAX_PIXELS), min(spatial[1], MAX_PIXELS))
             shapes.append((width, h, w))
+        elif kind == "signal":  # likewise at its real length
+            shapes.append((width, spatial[0] if implicit else min(spatial[0], MAX_SAMPLES)))
         else:
             shapes.append((width,) if kind == "vector" else (tokens, width))
     return shapes
@@ -212,7 +217,7 @@ def check_block(
     from .. import activations, blocks
     from .._shapes import input_kind
 
-    first = next(k for k in ("vector", "token", "image") if k in block.inputs)  # the cheapest probe
+    first = next(k for k in ("vector", "token", "signal", "image") if k in block.inputs)  # the cheapest probe
     kind = input_kind(input_shape) if input_shape is not None else first
     kind = kind if kind in block.inputs else first  # build rejects the mismatch with its own message
     shapes = stage_shapes(spec, kind, input_shape, implicit)
@@ -239,7 +244,7 @@ def check_block(
 def _build(block: Any, width: int, act: nn.Module, kind: str, shape: tuple[int, ...], implicit: bool) -> nn.Module:
     if implicit:
         try:
-            return block.contractive(width, act, kind, tuple(shape[1:]) if kind == "image" else None)
+            return block.contractive(width, act, kind, tuple(shape[1:]) if kind in ("image", "signal") else None)
         except NotImplementedError:  # no contractive construction: the contraction condition refuses it
             pass
     return block.build(width, act, kind)

@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from optnas._shapes import as_shape
 from optnas.spec import ArchSpec
 
 from .search_cmd import positive_int
@@ -14,7 +15,10 @@ from .search_cmd import positive_int
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", type=Path, help="an ArchSpec as JSON, or a search-space YAML file")
     parser.add_argument("--json", action="store_true", help="print the certificate(s) as JSON")
-    parser.add_argument("--input-shape", default=None, help="e.g. 2 or 3,32,32: also check the width lift")
+    parser.add_argument(
+        "--input-shape", default=None,
+        help="e.g. 2, 3,32,32, or signal:1,40 for a 1-D signal (channels, length): also check the width lift",
+    )
     parser.add_argument(
         "--limit", type=positive_int, default=None,
         help="a search space: certify at most this many corners (default 20000; the report says how many of how many)",
@@ -24,10 +28,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _shape(text: str | None) -> tuple[int, ...] | None:
     if text is None:
         return None
+    kind, _, numbers = text.rpartition(":")  # "signal:1,40" is Signal(1, 40); a bare 2-tuple is tokens
     try:
-        return tuple(int(v) for v in text.split(","))
+        if kind not in ("", "signal"):
+            raise ValueError
+        return as_shape([int(v) for v in numbers.split(",")], kind or None)
     except ValueError:
-        raise ValueError(f"--input-shape {text!r} is invalid: use comma-separated integers, e.g. 3,32,32") from None
+        raise ValueError(
+            f"--input-shape {text!r} is invalid: use comma-separated positive integers, e.g. 3,32,32, or "
+            "signal:CHANNELS,LENGTH"
+        ) from None
 
 
 def _load_spec(path: Path) -> ArchSpec:

@@ -6,6 +6,7 @@ from typing import Any
 
 from torch import nn
 
+from .._shapes import Signal
 from ._codegen import write_class
 from ._literal import literal
 from ._source import runtime_source
@@ -60,6 +61,10 @@ if __name__ == "__main__":
 _LOADER_IMPORTS = ["import json", "import os", "import struct", "import sys", "import torch", "from torch import nn"]
 
 
+def _kind_note(input_shape: tuple[int, ...]) -> str:
+    return ": (channels, length) of a 1-D signal" if isinstance(input_shape, Signal) else ""
+
+
 def model_source(
     net: nn.Module,
     spec: dict[str, Any],
@@ -70,7 +75,8 @@ def model_source(
 ) -> tuple[str, list[str]]:
     """(the text of model.py for ``net``, built inside `recording()` from ``spec``; the user modules it imports)."""
     header = [
-        f"input_shape = {input_shape!r}  # one sample, batch excluded",
+        # a plain tuple (a Signal's repr names an optnas class); the kind is said in a comment
+        f"input_shape = {tuple(input_shape)!r}  # one sample, batch excluded{_kind_note(input_shape)}",
         f"num_outputs = {num_outputs}",
         f"spec = {literal(spec, 4, 7)}  # the optnas.ArchSpec",
     ]

@@ -18,6 +18,7 @@ from safetensors.torch import load_model
 from torch import nn
 
 from .. import plugins
+from .._shapes import as_shape
 from ..build import build
 from ..spec import ArchSpec
 from . import _folder, _formats, _select
@@ -112,7 +113,8 @@ def _task(meta: dict[str, Any], need_task: bool) -> tuple[tuple[int, ...], int, 
     if not isinstance(task, dict) or not isinstance(task.get("name"), str):
         raise ValueError("the study's 'optnas' attribute names no task ({'task': {'name': ..., 'params': ...}})")
     if not need_task and "input_shape" in task and "num_outputs" in task:
-        return tuple(int(d) for d in task["input_shape"]), int(task["num_outputs"]), None
+        # a study recorded before signals existed has no input_kind: its 2-D shapes are tokens
+        return as_shape(task["input_shape"], task.get("input_kind")), int(task["num_outputs"]), None
     if task.get("given"):
         raise ValueError(
             f"the study's task {task['name']!r} was a Task object given in Python (e.g. from_tensors), which "
@@ -121,7 +123,7 @@ def _task(meta: dict[str, Any], need_task: bool) -> tuple[tuple[int, ...], int, 
     from .. import tasks
 
     made = tasks.get(task["name"], **(task.get("params") or {}))
-    return tuple(made.input_shape), int(made.num_outputs), made
+    return made.input_shape, int(made.num_outputs), made
 
 
 def _artifact_dirs(meta: dict[str, Any], storage: str | None) -> list[Path]:

@@ -15,7 +15,7 @@ from safetensors.torch import save_model
 from torch import nn
 
 from .. import _validate
-from .._shapes import check_shape
+from .._shapes import check_shape, input_kind
 from ..build import build
 from ..certify import Certificate, certify, certify_model
 from ..nn.io import Standardize
@@ -100,6 +100,7 @@ def export_model(
         "optnas_version": _version(),
         "torch_version": torch.__version__,
         "input_shape": list(shape),
+        "input_kind": input_kind(shape),  # a signal's (channels, length) and tokens' (tokens, features) look alike
         "num_outputs": num_outputs,
         "source": json_safe(source or {}),
         "standardize": standardize is not None,

@@ -1,4 +1,4 @@
-"""Stems (input -> state) and heads (state -> outputs) for vector, image and token inputs (torch-only)."""
+"""Stems (input -> state) and heads (state -> outputs) for vector, image, token and signal inputs (torch-only)."""
 
 from __future__ import annotations
 
@@ -54,6 +54,17 @@ class ImageHead(nn.Module):
         return self.fc(x.mean(dim=(2, 3)))
 
 
+class SignalHead(nn.Module):
+    """Global average pool over the length of (N, C, L) signals, then a linear classifier/regressor."""
+
+    def __init__(self, width: int, outputs: int) -> None:
+        super().__init__()
+        self.fc = nn.Linear(width, outputs)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(x.mean(dim=2))
+
+
 class TokenHead(nn.Module):
     """LayerNorm, mean over tokens, linear."""
 
@@ -65,11 +76,16 @@ class TokenHead(nn.Module):
         return self.fc(self.norm(x).mean(dim=1))
 
 
-def downsample(width_in: int, width_out: int) -> nn.Module:
-    """Stage transition for images: halve the resolution, change the width (applied to the iterate)."""
+def downsample(width_in: int, width_out: int, dims: int = 2) -> nn.Module:
+    """Stage transition: halve the resolution, change the width (applied to the iterate).
+
+    ``dims`` = 2 for images (3×3 conv), 1 for signals (length-3 conv).
+    """
+    if dims == 1:
+        return nn.Sequential(nn.BatchNorm1d(width_in), nn.Conv1d(width_in, width_out, 3, stride=2, padding=1))
     return nn.Sequential(nn.BatchNorm2d(width_in), nn.Conv2d(width_in, width_out, 3, stride=2, padding=1))
 
 
-def downsampled(spatial: tuple[int, int]) -> tuple[int, int]:
-    """H×W after `downsample` (3×3, stride 2, padding 1: ⌈H/2⌉×⌈W/2⌉)."""
-    return ((spatial[0] + 1) // 2, (spatial[1] + 1) // 2)
+def downsampled(spatial: tuple[int, ...]) -> tuple[int, ...]:
+    """The size after `downsample` (kernel 3, stride 2, padding 1: ⌈H/2⌉×⌈W/2⌉, or ⌈L/2⌉)."""
+    return tuple((d + 1) // 2 for d in spatial)

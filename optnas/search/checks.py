@@ -23,6 +23,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from .. import _validate, limits
+from .._shapes import SPATIAL_DIMS, input_kind
 from .._validate import shown
 from ..errors import UsageError
 from ..spec import ArchSpec
@@ -154,10 +155,10 @@ def check_memory(config: SpaceFile, where: Path, input_shape: tuple[int, ...]) -
     s = config.space
     depth, width = _largest(s.depth), _largest(s.width)
     stages = min(_largest(s.stages), depth)
-    if stages > 1 and len(input_shape) != 3:
+    if stages > 1 and not SPATIAL_DIMS[input_kind(input_shape)]:
         raise UsageError(
             f"{where}: space.stages={stages} is invalid for the task's inputs of shape {input_shape}: "
-            "only images have stages; use stages: 1"
+            "only images and signals have stages; use stages: 1"
         )
     for alg, alg_params in s.algorithm.items():
         for block, block_params in s.block.items():

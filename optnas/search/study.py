@@ -135,6 +135,7 @@ def create_or_resume(
                     "name": space.task_name,
                     "params": json_safe(task.params),
                     "input_shape": list(task.input_shape),
+                    "input_kind": task.input_kind,  # Signal(channels, length) vs (tokens, features)
                     "num_outputs": task.num_outputs,
                     # a Task object (from_tensors) is not rebuilt from its name: --retrain needs it again
                     "given": space.given_task is not None,

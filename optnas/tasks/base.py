@@ -14,6 +14,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
+from .._shapes import Signal, input_kind
 from ..errors import UsageError
 from .objectives import Direction, Objective, objective
 
@@ -30,7 +31,8 @@ class Task(ABC):
     """A supervised learning problem: what `optnas.train` fits and scores.
 
     Attributes: ``name``, ``params`` (what rebuilds it: ``optnas.tasks.get(name, **params)``),
-    ``input_shape`` (without the batch dimension), ``num_outputs``, ``kind`` ("classification" or
+    ``input_shape`` (without the batch dimension; a `optnas.Signal` for 1-D signals), ``input_kind``
+    ("vector", "token", "image" or "signal"), ``num_outputs``, ``kind`` ("classification" or
     "regression"), ``metric_name`` ("accuracy" or "mse"), ``direction`` ("maximize" or "minimize").
 
     Example:
@@ -50,11 +52,17 @@ class Task(ABC):
     ) -> None:
         self.name = name
         self.objective: Objective = objective(kind)
-        self.input_shape = tuple(int(d) for d in input_shape)
+        # a Signal(channels, length) stays one: it is how a task declares signal (not token) inputs
+        self.input_shape = input_shape if isinstance(input_shape, Signal) else tuple(int(d) for d in input_shape)
         self.num_outputs = int(num_outputs)
         self.params: dict[str, Any] = dict(params or {})
         # {"mean": ..., "std": ...} when the inputs were standardized (`from_tensors`); export applies it
         self.standardize: dict[str, Any] | None = None
+
+    @property
+    def input_kind(self) -> str:
+        """"vector", "token", "image" or "signal" (see `optnas.Signal`)."""
+        return input_kind(self.input_shape)
 
     @property
     def kind(self) -> str:
@@ -99,6 +107,7 @@ class Task(ABC):
             "params": _json_safe(self.params),
             "kind": self.kind,
             "input_shape": list(self.input_shape),
+            "input_kind": self.input_kind,
             "num_outputs": self.num_outputs,
             "metric_name": self.metric_name,
             "direction": self.direction,

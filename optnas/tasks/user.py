@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .._shapes import Signal
 from ..errors import UsageError
 from . import _validate as v
 from .base import SPLITS, Batch, Split, Task, TensorTask, split_indices
@@ -79,8 +80,13 @@ def from_tensors(
     seed: int = 0,
     name: str = "tensors",
     standardize: bool = True,
+    signal: bool = False,
 ) -> TensorTask:
     """A task from your own tensors or numpy arrays; x is ``(samples, *input_shape)``.
+
+    ``signal=True`` reads 3-D x ``(samples, channels, length)`` as 1-D signals (audio, sensors): the task's
+    input shape is ``optnas.Signal(channels, length)``, which the conv blocks run on (without it a 3-D x
+    is a token sequence ``(samples, tokens, features)``), and standardizing uses per-channel statistics.
 
     Splits you leave out are carved from the training data with a split seeded by ``seed``
     (``val_fraction``, ``test_fraction`` of it). Classification targets are class indices (1-D integers;
@@ -159,18 +165,34 @@ def from_tensors(
             f"{given['train'][1].shape[1]} column(s)"
         )
     params = {"kind": obj.kind, "num_outputs": num_outputs, "seed": seed}
+    input_shape = None
+    if v.boolean(name, "signal", signal):
+        if len(shape) != 2:
+            raise UsageError(
+                f"from_tensors: signal=True needs x of shape (samples, channels, length); x_train has per-sample "
+                f"shape {shape}"
+            )
+        input_shape, params["signal"] = Signal(*shape), True
     scaling = None
     if v.boolean(name, "standardize", standardize):
-        given, scaling = _standardized(given)
-    task = TensorTask(name, obj.kind, given, num_outputs, params)
+        given, scaling = _standardized(given, per_channel=signal)
+    task = TensorTask(name, obj.kind, given, num_outputs, params, input_shape=input_shape)
     task.standardize = scaling
     return task
 
 
-def _standardized(given: dict[str, Batch]) -> tuple[dict[str, Batch], dict[str, Any]]:
-    """Every split scaled by the training split's per-feature mean and standard deviation (no leak)."""
+def _standardized(given: dict[str, Batch], per_channel: bool = False) -> tuple[dict[str, Batch], dict[str, Any]]:
+    """Every split scaled by the training split's per-feature mean and standard deviation (no leak).
+
+    ``per_channel`` (signals): one mean and deviation per channel, over samples and positions, so every
+    position of a channel is scaled alike (shift-equivariant); still stored shaped like one sample.
+    """
     x = given["train"][0].double()
-    mean, std = x.mean(0), x.std(0, correction=0)
+    if per_channel:
+        mean = x.mean((0, 2), keepdim=True)[0].expand(x.shape[1:])
+        std = x.std((0, 2), correction=0, keepdim=True)[0].expand(x.shape[1:])
+    else:
+        mean, std = x.mean(0), x.std(0, correction=0)
     std = torch.where(std > 1e-12 * (1.0 + mean.abs()), std, torch.ones_like(std))  # constant features
     scaled = {s: (((xs.double() - mean) / std).float(), ys) for s, (xs, ys) in given.items()}
     return scaled, {"mean": mean.tolist(), "std": std.tolist()}

@@ -47,6 +47,7 @@ import numpy as np
 from torch import nn
 
 from .. import algorithms, blocks
+from .._shapes import input_kind
 from ..spec import ArchSpec
 from ..stages import StagePlan, stage_plan
 from ._sigma import Sigma, resolve
@@ -144,11 +145,13 @@ def _normalized(block: blocks.Block, sig: Sigma, width: int) -> bool:
 def _stem_variance(spec: ArchSpec, input_variance: float, input_shape: Sequence[int] | None) -> float:
     if spec.stem != "lift":
         return float(input_variance)
-    # optnas.build's lift is a default-initialized Linear (vectors, tokens) or 3×3 Conv2d (images):
-    # C_W = 1/3 and a bias of variance 1/(3·fan_in), negligible unless the input is low-dimensional
+    # optnas.build's lift is a default-initialized Linear (vectors, tokens), 3×3 Conv2d (images) or
+    # length-3 Conv1d (signals): C_W = 1/3 and a bias of variance 1/(3·fan_in), negligible unless the input
+    # is low-dimensional
     if input_shape is None:
         return input_variance / 3.0
-    fan_in = input_shape[0] * 9 if len(input_shape) == 3 else input_shape[-1]
+    kind = input_kind(input_shape)
+    fan_in = {"image": 9 * input_shape[0], "signal": 3 * input_shape[0]}.get(kind, input_shape[-1])
     return (input_variance + 1.0 / fan_in) / 3.0
 
 

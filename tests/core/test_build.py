@@ -6,7 +6,7 @@ import torch
 import optnas
 from optnas import ArchSpec, activations, algorithms, blocks
 
-SHAPES = {"vector": (5,), "image": (3, 8, 8), "token": (6, 7)}
+SHAPES = {"vector": (5,), "image": (3, 8, 8), "token": (6, 7), "signal": optnas.Signal(3, 12)}
 ACT_PARAMS = {"repu": {"p": 2}, "mrepu": {"p": 2}}
 CASES = [
     (alg, block, act, kind)
@@ -65,13 +65,29 @@ def test_image_stages_downsample():
     assert net(torch.randn(2, 3, 16, 16)).shape == (2, 10)
 
 
+def test_signal_stages_downsample():
+    spec = _spec("heavy_ball", "preact_conv", "relu", depth=4, width=8, stages=3)
+    net = optnas.build(spec, optnas.Signal(2, 40), 10)
+    assert len(net.stages) == 3 and net.head.fc.in_features == 32
+    assert isinstance(net.stem, torch.nn.Conv1d)
+    assert net(torch.randn(2, 2, 40)).shape == (2, 10)
+
+
+def test_signal_and_token_shapes_differ_only_by_declaration():
+    # the same two numbers are a token sequence (6 tokens of 7 features) or a signal (6 channels, length 7)
+    spec = _spec("gd", "mlp2", "relu", width=8)
+    tokens, signal = optnas.build(spec, (6, 7), 3), optnas.build(spec, optnas.Signal(6, 7), 3)
+    assert type(tokens.head).__name__ == "TokenHead" and type(signal.head).__name__ == "SignalHead"
+    assert signal.stem.in_channels == 6 and tokens.stem.proj.in_features == 7
+
+
 def test_stages_only_for_images():
-    with pytest.raises(ValueError, match="only images have stages"):
+    with pytest.raises(ValueError, match="only images and signals have stages"):
         optnas.build(_spec("gd", "mlp2", "relu", depth=4, stages=2), (5,), 2)
 
 
 def test_block_kind_mismatch_is_clear():
-    with pytest.raises(ValueError, match="does not apply to vector inputs; it takes: image"):
+    with pytest.raises(ValueError, match="does not apply to vector inputs; it takes: image, signal"):
         optnas.build(_spec("gd", "preact_conv", "relu"), (5,), 2)
 
 

@@ -19,7 +19,7 @@ from optnas.export import export_model, load
 
 from .conftest import built
 
-VECTOR, IMAGE, TOKEN = (5,), (3, 8, 8), (6, 7)
+VECTOR, IMAGE, TOKEN, SIGNAL = (5,), (3, 8, 8), (6, 7), optnas.Signal(2, 12)
 BLOCK_INPUTS = {"mlp2": VECTOR, "preact_conv": IMAGE, "convnext": IMAGE, "transformer": TOKEN}
 
 # Each algorithm with a different activation/schedule, so every runtime path is exercised somewhere.
@@ -82,6 +82,14 @@ def _cases() -> dict[str, tuple[optnas.ArchSpec, tuple[int, ...]]]:
     cases["implicit_preact_conv"] = (
         optnas.ArchSpec(algorithm="proximal_point", block="preact_conv", depth=4, width=8, stages=2), IMAGE
     )
+    # every block with a signal form, on (N, C, L) signals; the implicit one with Conv1d operator norms
+    for block in optnas.blocks.names():
+        if "signal" in optnas.blocks.entry(block).inputs:
+            kw = {"depth": 2, "width": 8, **BLOCK_VARIANTS.get(block, {})}
+            cases[f"signal_{block}"] = (optnas.ArchSpec(block=block, **kw), SIGNAL)
+    cases["signal_implicit_preact_conv"] = (
+        optnas.ArchSpec(algorithm="proximal_point", block="preact_conv", depth=4, width=8, stages=2), SIGNAL
+    )
     return cases
 
 
@@ -118,7 +126,7 @@ def test_every_family_and_block_runs_with_torch_alone(tmp_path: Path) -> None:
     assert not bad, bad
 
 
-@pytest.mark.parametrize("name", ["algo_proximal_point", "algo_dense", "block_preact_conv"])
+@pytest.mark.parametrize("name", ["algo_proximal_point", "algo_dense", "block_preact_conv", "signal_preact_conv"])
 def test_generated_source_is_readable_python(tmp_path: Path, name: str) -> None:
     spec, shape = _cases()[name]
     export_model(spec, tmp_path, input_shape=shape, num_outputs=3, model=built(spec, shape))
@@ -131,5 +139,8 @@ def test_generated_source_is_readable_python(tmp_path: Path, name: str) -> None:
     assert max(len(line) for line in source.splitlines()) <= 120
     if spec.algorithm == "proximal_point":  # implicit: T's weights are spectrally normalised after construction
         assert "spectral_norm(t.fc1)" in source and "spectral_norm(t.fc2)" in source
-    if spec.stages > 1:
+    if spec.stages > 1 and shape == SIGNAL:
+        assert "transitions=[" in source and "nn.Sequential(nn.BatchNorm1d(8), nn.Conv1d(8, 16, 3" in source
+        assert "input_shape = (2, 12)  # one sample, batch excluded: (channels, length) of a 1-D signal" in source
+    elif spec.stages > 1:
         assert "transitions=[" in source and "nn.Sequential(nn.BatchNorm2d(8), nn.Conv2d(8, 16, 3" in source
