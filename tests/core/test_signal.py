@@ -43,7 +43,8 @@ def test_every_signal_block_builds_certifies_and_trains(block, algorithm):
     cert = optnas.certify(spec, input_shape=task.input_shape)
     assert cert.ok, cert.format()
     structure = next(c for c in cert.conditions if c.name == "two_layer_structure")
-    assert "traced forward" in structure.detail  # checked on the real forward of the 1-D block
+    # checked by function on the 1-D block's real forward, at a signal shape (channels, length)
+    assert "checked by function" in structure.detail and "of shape (16, " in structure.detail
     net = optnas.build(spec, task.input_shape, 2)
     convs = [m for m in net.modules() if isinstance(m, nn.Conv1d)]
     assert convs and not any(isinstance(m, nn.Conv2d | nn.Linear) and m is not net.head.fc for m in net.modules()
