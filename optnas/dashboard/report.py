@@ -197,6 +197,8 @@ def write_report(storage: str | None, study: str | None, out: str | Path) -> Rep
                              f"({', '.join(names) or 'none'})")
         study = names[0]
     df = source.frame(study)
+    if df.attrs.get("artifacts_error"):  # a report without the curves it should hold: say so, write nothing
+        raise UsageError(df.attrs["artifacts_error"])
     text = build_report(df)
     _write_atomically(path, text)
     return ReportResult(path=path, study=study, trials=len(df), bytes=len(text.encode("utf-8")))

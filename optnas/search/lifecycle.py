@@ -16,7 +16,7 @@ Example:
     >>> space = SearchSpace.from_yaml("search_spaces/rings.yaml")           # doctest: +SKIP
     >>> life = Lifecycle(space)                                              # doctest: +SKIP
     >>> trial = study.ask(); outcome = life.run(trial)                       # doctest: +SKIP
-    >>> record(trial, outcome, store); tell(study, trial.number, outcome)    # doctest: +SKIP
+    >>> outcome = record(trial, outcome, upload=up); tell(study, trial.number, outcome)  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -32,13 +32,13 @@ from typing import Any, Protocol
 
 import optuna
 import torch
-from optuna.artifacts import FileSystemArtifactStore, upload_artifact
 from optuna.storages import BaseStorage
 from optuna.trial import TrialState
 from safetensors.torch import save_model
 from torch import nn
 
-from .. import trial_record
+from .. import artifacts, trial_record
+from ..artifacts import ArtifactWriteError
 from ..build import build
 from ..errors import StorageWriteError
 from ..spec import ArchSpec
@@ -201,8 +201,8 @@ class _EpochStopper:
     def __init__(self, life: Lifecycle, trial: optuna.Trial, costs: dict[str, float]) -> None:
         self.life, self.trial, self.costs = life, trial, costs
         self.reason: str | None = None
-        meta = trial.study.user_attrs.get("optnas") or {}  # read once: where finished trials' curves are
-        self.artifact_dir = meta.get("artifact_dir") if isinstance(meta, dict) else None
+        # read once: where finished trials' curves are
+        self.store = artifacts.of_study(trial.study.user_attrs.get("optnas"))
 
     def __call__(self, epoch: int, row: dict[str, Any]) -> bool:
         if epoch == 0:
@@ -218,7 +218,7 @@ class _EpochStopper:
             return False
         done = self.trial.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
         self.reason = self.life.dominance.check(
-            epoch, float(value), self.costs, (trial_record.merged(t.user_attrs, self.artifact_dir) for t in done)
+            epoch, float(value), self.costs, (trial_record.merged(t.user_attrs, self.store) for t in done)
         )
         return self.reason is not None
 
@@ -227,36 +227,44 @@ class _EpochStopper:
 Upload = Callable[[str], str]  # a weights file -> the artifact id it was stored as
 
 
-def uploader(artifact_dir: str, trial: optuna.Trial | optuna.trial.FrozenTrial, storage: BaseStorage) -> Upload:
-    """Upload a trial's weights file as its Optuna artifact in ``artifact_dir`` (a write error: exit 2)."""
-    store = FileSystemArtifactStore(artifact_dir)
+def uploader(store: str, trial: optuna.Trial | optuna.trial.FrozenTrial, storage: BaseStorage) -> Upload:
+    """Upload a trial's files as its Optuna artifacts in the store ``store`` names (`optnas.artifacts`).
 
-    def upload(path: str) -> str:
-        try:
-            os.makedirs(artifact_dir, exist_ok=True)
-            return upload_artifact(artifact_store=store, file_path=path, study_or_trial=trial, storage=storage)
-        except OSError as exc:  # the artifact folder is full or gone: the study cannot go on writing
-            raise StorageWriteError(artifact_dir, exc) from None
-
-    return upload
+    A folder that cannot be written raises `StorageWriteError` (exit 2); a remote store's failure
+    `ArtifactWriteError`, which `record` turns into a failed trial."""
+    opened = artifacts.open_store(store)
+    return lambda path: opened.upload(path, trial, storage)
 
 
-def record(sink: TrialSink, outcome: Outcome, *, upload: Upload | None, weights_file: str | None = None) -> None:
+def record(
+    sink: TrialSink, outcome: Outcome, *, upload: Upload | None, weights_file: str | None = None
+) -> Outcome:
     """Write ``outcome``'s record to the trial and its weights (a COMPLETE trial's), ``status`` last.
 
     ``weights_file``: a safetensors file already written (the Ray worker's); else the outcome's model is saved.
+    Returns the outcome to tell: ``outcome``, or a failed one when its artifacts could not be stored (a
+    remote store refused the write): the reason is recorded and the search goes on.
     """
     attrs, bulk = trial_record.pack(outcome.attrs)
+    try:
+        weights = _weights(outcome, upload, weights_file)
+        if bulk and upload is not None:  # the curves as one artifact: optuna-dashboard's trial list stays narrow
+            attrs[trial_record.KEY] = _upload_json(bulk, upload)
+            bulk = {}
+    except ArtifactWriteError as exc:
+        log.warning("trial %d failed: %s", sink.number, exc)
+        reason = f"its weights and curves could not be stored: {exc}"
+        outcome = Outcome("FAIL", None, {**outcome.attrs, "status": "error", "reason": reason})
+        attrs, weights = {**attrs, "status": "error", "reason": reason}, None
+        attrs.pop(trial_record.KEY, None)
+    attrs.update(bulk)  # kept inline when not stored as an artifact
     status = attrs.pop("status", None)
-    if bulk and upload is not None:  # the curves as one artifact: optuna-dashboard's trial list stays narrow
-        attrs[trial_record.KEY] = _upload_json(bulk, upload)
-    else:
-        attrs.update(bulk)
     for key, value in attrs.items():
         sink.set_user_attr(key, value)
-    sink.set_user_attr("weights", _weights(outcome, upload, weights_file))
+    sink.set_user_attr("weights", weights)
     if status is not None:  # last: a trial whose record has a status has all of it
         sink.set_user_attr("status", status)
+    return outcome
 
 
 def _upload_json(data: dict[str, Any], upload: Upload) -> str:

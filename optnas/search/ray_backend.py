@@ -15,7 +15,8 @@ from .. import _validate
 from ..errors import UsageError
 from .runner import check_budget
 from .space import SearchSpace
-from .storage import DEFAULT_STORAGE, MAX_RETRY, artifact_dir_for
+from .storage import DEFAULT_STORAGE, MAX_RETRY, open_existing
+from .study import choose_store
 
 
 def run_ray_search(
@@ -34,6 +35,7 @@ def run_ray_search(
     max_failures: int = MAX_RETRY,
     progress: bool = True,
     stats: dict[str, float] | None = None,
+    artifacts: str | None = None,
 ) -> optuna.Study:
     """Run (or, with ``resume``, continue) the search of ``space`` on Ray Tune; returns the Optuna study.
 
@@ -41,7 +43,9 @@ def run_ray_search(
     joins a running cluster. Each trial asks Ray for ``cpus_per_trial`` CPUs (default 1) and
     ``gpus_per_trial`` GPUs (a fraction shares a GPU; default 1 where the cluster has GPUs and ``device``
     is not cpu). A trial whose worker dies is retried from its last checkpoint up to ``max_failures``
-    times. ``stats``, when given, is filled with where the driver's time went (Ray start, Tune, writes).
+    times. ``artifacts``: where weights and curve records go, as for `optnas.search.run_search` (the driver
+    writes them; a folder store named here also holds Ray's checkpoints). ``stats``, when given, is filled
+    with where the driver's time went (Ray start, Tune, writes).
 
     Example:
         >>> space = SearchSpace.from_yaml("search_spaces/rings.yaml")                    # doctest: +SKIP
@@ -71,18 +75,21 @@ def run_ray_search(
     if seed is not None:
         space.config.seed = seed
     url = storage or DEFAULT_STORAGE
+    name = study or space.name
+    # the store before Ray starts: a missing or unwritable one is refused first (a resumed study keeps its own)
+    store = choose_store(space, url, name, artifacts, resume=resume, backend=open_existing(url) if resume else None)
     if resume:  # before Ray starts: Tuner.restore would unpickle what is in the experiment folder
         from .ray.trust import check_experiment
 
-        check_experiment(f"{experiment_root(url)}/{study or space.name}")
+        check_experiment(f"{experiment_root(url, store)}/{name}")
     search = RaySearch(
         space=space,
         url=url,
-        name=study or space.name,
+        name=name,
         target=trials or space.config.trials,
         deadline=None if timeout is None else time.monotonic() + timeout,
         device=device,
-        artifact_dir=artifact_dir_for(url),
+        artifacts=store,
         max_failures=max_failures,
         stats={} if stats is None else stats,
     )

@@ -30,6 +30,8 @@ def test_search_on_postgres(write_space, postgres_url):
             postgres_url,
             "--study",
             study_name,
+            "--artifacts",
+            "local",
             "--no-progress",
         ],
         capture_output=True,
@@ -51,7 +53,7 @@ def test_killed_worker_is_failed_by_heartbeat_and_retried(write_space, postgres_
     marker = tmp_path / "failpoints" / "epoch"
     marker.parent.mkdir()
     argv = [sys.executable, "-m", "optnas", "search", str(path), "--trials", "4", "--storage", postgres_url]
-    argv += ["--study", study_name, "--no-progress"]
+    argv += ["--study", study_name, "--artifacts", str(tmp_path / "artifacts"), "--no-progress"]
     env = {**os.environ, "OPTNAS_HEARTBEAT_INTERVAL": "1", "OPTNAS_GRACE_PERIOD": "4"}
     victim_env = {**env, "OPTNAS_LOCK_DIR": str(tmp_path / "locks-a"), "OPTNAS_FAILPOINT": "epoch"}
     victim_env["OPTNAS_FAILPOINT_DIR"] = str(marker.parent)

@@ -34,8 +34,8 @@ from ray.tune.search import Searcher
 from ...errors import UsageError
 from ..lifecycle import Lifecycle, Outcome, record, tell, uploader
 from ..space import SearchSpace, UncertifiedDraw
-from ..storage import DEFAULT_STORAGE, artifact_dir_for, open_storage
-from ..study import create_or_resume
+from ..storage import DEFAULT_STORAGE, open_storage
+from ..study import choose_store, create_or_resume
 
 MAX_UNCERTIFIED_IN_A_ROW = 100  # a space whose draws all fail their certificate: stop rather than spin
 
@@ -43,12 +43,14 @@ MAX_UNCERTIFIED_IN_A_ROW = 100  # a space whose draws all fail their certificate
 class OptnasSearcher(Searcher):
     """A Ray Tune ``Searcher`` over an optnas study; made by `searcher`."""
 
-    def __init__(self, space: SearchSpace, storage: str, study: str) -> None:
+    def __init__(self, space: SearchSpace, storage: str, study: str, artifacts: str | None = None) -> None:
         name, direction = space.objectives()[0]
         super().__init__(metric=name, mode="max" if direction == "maximize" else "min")
         self.space, self.url = space, storage
-        self.study = create_or_resume(space, storage, study, resume=_exists(storage, study))
         self.backend = open_storage(storage)  # for the weights' artifacts
+        resume = study in optuna.study.get_all_study_names(self.backend)
+        self.store = choose_store(space, storage, study, artifacts, resume=resume, backend=self.backend)
+        self.study = create_or_resume(space, storage, study, resume=resume, backend=self.backend, store=self.store)
         self.lifecycle = Lifecycle(space)
         self.trials: dict[str, optuna.Trial] = {}
 
@@ -83,8 +85,9 @@ class OptnasSearcher(Searcher):
             return
         outcome = _outcome(result or {}, error, [n for n, _ in self.space.objectives()])
         weights = (result or {}).get("weights") if outcome.state == "COMPLETE" else None
-        upload = uploader(str(artifact_dir_for(self.url)), trial, self.backend) if weights else None
-        record(trial, outcome, upload=upload, weights_file=weights if weights and os.path.isfile(weights) else None)
+        upload = uploader(self.store, trial, self.backend) if weights else None
+        weights_file = weights if weights and os.path.isfile(weights) else None
+        outcome = record(trial, outcome, upload=upload, weights_file=weights_file)
         tell(self.study, trial.number, outcome)
 
 
@@ -106,16 +109,13 @@ def _finite(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _exists(storage: str, study: str) -> bool:
-    return study in optuna.study.get_all_study_names(open_storage(storage))
-
-
 def searcher(
-    space: SearchSpace, *, storage: str | None = None, study: str | None = None
+    space: SearchSpace, *, storage: str | None = None, study: str | None = None, artifacts: str | None = None
 ) -> OptnasSearcher:
     """A Ray Tune searcher drawing certified specs of ``space`` into your trainable (see the module docstring).
 
     ``study`` (default: the space's name) is created in ``storage`` (default ``./optnas-runs/journal.log``)
-    or continued if it exists. Use it as ``TuneConfig(search_alg=searcher(...))``.
+    or continued if it exists. ``artifacts``: where the weights your trainable reports go, as for
+    `optnas.search.run_search`. Use it as ``TuneConfig(search_alg=searcher(...))``.
     """
-    return OptnasSearcher(space, storage or DEFAULT_STORAGE, study or space.name)
+    return OptnasSearcher(space, storage or DEFAULT_STORAGE, study or space.name, artifacts)
