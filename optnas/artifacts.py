@@ -163,8 +163,9 @@ def _s3(url: str) -> Store:
     except ImportError:
         raise UsageError(f"--artifacts {url!r}: s3:// stores need boto3: pip install 'optnas[s3]'") from None
     bucket, _, prefix = url[len("s3://"):].partition("/")
-    # a short connect timeout: an unreachable endpoint is reported in seconds, not after minutes of retries
-    client = boto3.client("s3", config=Config(connect_timeout=10))
+    # a session of its own: the environment as it is now (boto3's default session keeps the first credentials
+    # it found); a short connect timeout: an unreachable endpoint is reported in seconds, not minutes
+    client = boto3.session.Session().client("s3", config=Config(connect_timeout=10))
     return Store(url, _Prefixed(Boto3ArtifactStore(bucket, client=client), prefix.strip("/")), remote=True,
                  errors=(BotoCoreError, ClientError))
 

@@ -30,9 +30,13 @@ trials: 3
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A free TCP port outside Ray's default worker-port range (10002-19999): a Ray test runs beside it."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if not 10002 <= port <= 19999:
+            return port
 
 
 @pytest.fixture(scope="session")

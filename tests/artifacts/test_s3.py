@@ -19,6 +19,7 @@ from safetensors.torch import load_file
 import optnas
 from optnas import artifacts, results
 from optnas.dashboard.storage import StudySource
+from optnas.export import load
 from optnas.search import SearchSpace, run_search
 from optnas.search.lifecycle import Outcome, record, tell, uploader
 
@@ -76,11 +77,10 @@ def _check_reads_back(s3, url: str, study_name: str, elsewhere: Path) -> None:
     stored_weights = load_file(str(elsewhere / "original.safetensors"))
     assert exported.keys() == stored_weights.keys()
     assert all(bool((exported[k] == stored_weights[k]).all()) for k in exported)
-    model = optnas.export.load(out) if hasattr(optnas.export, "load") else None
-    if model is not None:  # the exported module scores the trial's recorded validation accuracy
-        x, y = optnas.tasks.get("rings", n_samples=300).tensors("val")
-        acc = (model.eval()(x).argmax(1) == y).float().mean().item()
-        assert acc == pytest.approx(best.value, abs=1e-6)
+    model = load(out)  # the exported module scores the trial's recorded validation accuracy
+    x, y = optnas.tasks.get("rings", n_samples=300).tensors("val")
+    acc = (model.eval()(x).argmax(1) == y).float().mean().item()
+    assert acc == pytest.approx(best.value, abs=1e-6)
 
     report = elsewhere / "report.html"
     proc = _cli("report", "--storage", url, "--study", study_name, "-o", str(report), cwd=elsewhere)
@@ -90,6 +90,7 @@ def _check_reads_back(s3, url: str, study_name: str, elsewhere: Path) -> None:
     assert set(elsewhere.iterdir()) - cwd_before == {out, elsewhere / "original.safetensors", report}
 
 
+@pytest.mark.slow  # four CLI processes of their own (search with two workers, export, report)
 def test_jobs_2_on_sqlite_write_to_s3_and_read_back_from_elsewhere(s3, write_space, tmp_path):
     here, elsewhere = tmp_path / "machine-a", tmp_path / "machine-b"
     here.mkdir(), elsewhere.mkdir()
@@ -105,6 +106,21 @@ def test_jobs_2_on_sqlite_write_to_s3_and_read_back_from_elsewhere(s3, write_spa
     assert len(workers) == 2  # both worker processes wrote to the store
 
 
+@pytest.mark.slow  # a local Ray of its own, then export and report as CLI processes
+def test_the_ray_backend_writes_to_s3_and_any_folder_reads_it_back(s3, write_space, tmp_path, monkeypatch):
+    pytest.importorskip("ray.tune")
+    monkeypatch.delenv("OPTNAS_RAY_STORAGE", raising=False)
+    here, elsewhere = tmp_path / "driver", tmp_path / "laptop"
+    here.mkdir(), elsewhere.mkdir()
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    proc = _cli("search", str(write_space()), "--backend", "ray", "--storage", url, "--artifacts", s3.url,
+                "--no-progress", cwd=here)
+    assert proc.returncode == 0, proc.stderr
+    assert not (tmp_path / "artifacts").exists() and not (here / "optnas-runs" / "artifacts").exists()
+    _check_reads_back(s3, url, "fast", elsewhere)
+
+
+@pytest.mark.slow  # three CLI searches
 def test_the_space_file_names_the_store_and_resume_keeps_it(s3, write_space, tmp_path):
     path = write_space(FAST.replace("trials: 3", f"trials: 1\nartifacts: {s3.url}"), "named.yaml")
     storage = str(tmp_path / "j.log")
