@@ -12,11 +12,20 @@ import time
 import optuna
 
 from .. import _validate
+from ..artifacts import open_store
 from ..errors import UsageError
 from .runner import check_budget
 from .space import SearchSpace
 from .storage import DEFAULT_STORAGE, MAX_RETRY, open_existing
 from .study import choose_store
+
+
+def _readable(url: str) -> optuna.storages.BaseStorage | None:
+    """The storage to read a resumed study's store from; None when it cannot be opened (the run says why)."""
+    try:
+        return open_existing(url)
+    except UsageError:
+        return None
 
 
 def run_ray_search(
@@ -77,11 +86,13 @@ def run_ray_search(
     url = storage or DEFAULT_STORAGE
     name = study or space.name
     # the store before Ray starts: a missing or unwritable one is refused first (a resumed study keeps its own)
-    store = choose_store(space, url, name, artifacts, resume=resume, backend=open_existing(url) if resume else None)
+    store = choose_store(space, url, name, artifacts, resume=resume, backend=_readable(url) if resume else None,
+                         probe=False)
     if resume:  # before Ray starts: Tuner.restore would unpickle what is in the experiment folder
         from .ray.trust import check_experiment
 
         check_experiment(f"{experiment_root(url, store)}/{name}")
+    open_store(store).probe()
     search = RaySearch(
         space=space,
         url=url,

@@ -15,7 +15,7 @@ import optuna
 import optnas
 
 
-def test_search_on_postgres(write_space, postgres_url):
+def test_search_on_postgres(write_space, postgres_url, tmp_path):
     study_name = f"pg_basic_{os.getpid()}"
     proc = subprocess.run(
         [
@@ -31,7 +31,7 @@ def test_search_on_postgres(write_space, postgres_url):
             "--study",
             study_name,
             "--artifacts",
-            "local",
+            str(tmp_path / "artifacts"),
             "--no-progress",
         ],
         capture_output=True,
@@ -94,7 +94,7 @@ def test_killed_worker_is_failed_by_its_sibling_at_once_and_retried(write_space,
     env["OPTNAS_GRACE_PERIOD"] = "3600"  # the heartbeat would take an hour: only the lock can find it
     argv = [sys.executable, "-m", "optnas", "search", str(path), "--trials", "3", "--jobs", "2"]
     proc = subprocess.Popen(
-        [*argv, "--storage", postgres_url, "--study", study_name, "--no-progress"],
+        [*argv, "--storage", postgres_url, "--study", study_name, "--artifacts", str(tmp_path / "a"), "--no-progress"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
