@@ -21,7 +21,7 @@ from typing import Any
 import optuna
 import pandas as pd
 
-from . import trial_record
+from . import artifacts, trial_record
 from .errors import UsageError
 from .outcome import trial_status
 
@@ -46,29 +46,50 @@ def open_study(storage: str | None, study: str | None) -> optuna.Study:
     return optuna.load_study(study_name=study, storage=backend)
 
 
-def frame(study: optuna.Study) -> pd.DataFrame:
-    """The DataFrame of an already loaded study."""
+def frame(study: optuna.Study, storage: str | None = None, *, strict: bool = True) -> pd.DataFrame:
+    """The DataFrame of an already loaded study (``storage``: its URL, where a moved run's artifacts may be).
+
+    A study's artifact store that cannot be read raises `optnas.artifacts.ArtifactStoreError`; with
+    ``strict=False`` the frame is built without the records kept there (curves None) and
+    ``df.attrs["artifacts_error"]`` says why (the dashboard shows it)."""
     record = study.user_attrs.get("optnas", {})
     objectives = [o["name"] for o in record.get("objectives", [])] or (study.metric_names or [])
-    artifact_dir = record.get("artifact_dir") if isinstance(record.get("artifact_dir"), str) else None
-    rows = [_row(t, objectives, artifact_dir) for t in study.get_trials(deepcopy=False)]
+    trials = study.get_trials(deepcopy=False)
+    store, error = artifacts.of_study(record, storage), None
+    ids = trial_record.ids(trials)
+    if store is not None and ids:
+        try:
+            store.read(ids[0])  # an unreachable store raises here, once, rather than on every row
+            store.prefetch(ids)  # a remote store: the records' round trips side by side
+        except artifacts.ArtifactStoreError as exc:
+            if strict:
+                raise
+            store, error = None, str(exc)
+    rows = [_row(t, objectives, store) for t in trials]
     df = pd.DataFrame(rows)
     if df.empty:
         df = pd.DataFrame(columns=["number", "state", "status", "certified", *SPEC_COLUMNS, *METRIC_COLUMNS])
     df.attrs["study"] = study.study_name
     df.attrs["objectives"] = record.get("objectives", [])
     df.attrs["task"] = record.get("task")
+    df.attrs["artifacts_error"] = error
     return df
 
 
 def load(storage: str | None, study: str | None) -> pd.DataFrame:
     """One row per trial of ``study`` in ``storage`` (a journal file path or an RDB URL)."""
-    return frame(open_study(storage, study))
+    return frame(open_study(storage, study), storage or _default())
 
 
-def _row(t: optuna.trial.FrozenTrial, objectives: list[str], artifact_dir: str | None) -> dict[str, Any]:
+def _default() -> str:
+    from .search.storage import DEFAULT_STORAGE
+
+    return DEFAULT_STORAGE
+
+
+def _row(t: optuna.trial.FrozenTrial, objectives: list[str], store: artifacts.Store | None) -> dict[str, Any]:
     attrs = t.user_attrs
-    bulk = trial_record.bulk(attrs, artifact_dir)  # the curves' artifact, or inline in an older study
+    bulk = trial_record.bulk(attrs, store)  # the curves' artifact, or inline in an older study
     spec = attrs.get("spec") or {}
     metrics = attrs.get("metrics") or {}
     train = attrs.get("train") or {}

@@ -16,13 +16,13 @@ Example:
 from __future__ import annotations
 
 import json
-import os
-from functools import lru_cache
+from collections.abc import Iterable
 from typing import Any
 
 import optuna
-from optuna.artifacts import FileSystemArtifactStore
-from optuna.artifacts.exceptions import ArtifactNotFound
+
+from . import artifacts
+from .artifacts import Store
 
 BULK = ("curves", "init_record")  # the attributes that move to the artifact
 KEY = "record"  # the user attribute holding the artifact id
@@ -35,47 +35,43 @@ def pack(attrs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     return small, {k: attrs[k] for k in BULK if k in attrs}
 
 
-def bulk(attrs: dict[str, Any], artifact_dir: str | None) -> dict[str, Any]:
+def bulk(attrs: dict[str, Any], store: Store | str | None) -> dict[str, Any]:
     """The bulk record of a trial with user attributes ``attrs`` (artifact or inline); missing keys are None.
 
-    An artifact that cannot be read (its folder moved, a file deleted) reads as no record, never an error:
-    the results table, the dashboard and the dominance rule go on with the rest."""
+    ``store``: the study's artifact store (`optnas.artifacts.of_study`) or its URL. An artifact the store does
+    not hold (a file deleted) reads as no record: the results table, the dashboard and the dominance rule go
+    on with the rest. A store that cannot be read (not mounted, no credentials) raises
+    `optnas.artifacts.ArtifactStoreError`: never a silent "no curves"."""
     found: dict[str, Any] = {}
     artifact = attrs.get(KEY)
-    if isinstance(artifact, str) and artifact_dir:
-        found = _read(os.path.abspath(artifact_dir), artifact)
+    if isinstance(artifact, str) and store:
+        found = _read(artifacts.open_store(store) if isinstance(store, str) else store, artifact)
     return {k: found.get(k, attrs.get(k)) for k in BULK}
 
 
-@lru_cache(maxsize=65536)  # artifacts never change once written: the dominance rule reads them every epoch
-def _read_text(folder: str, artifact: str) -> str | None:
-    try:
-        with FileSystemArtifactStore(folder).open_reader(artifact) as f:
-            return f.read().decode("utf-8")
-    except (ArtifactNotFound, OSError, UnicodeDecodeError):
-        return None
-
-
-def _read(folder: str, artifact: str) -> dict[str, Any]:
-    text = _read_text(folder, artifact)
-    if text is None:
+def _read(store: Store, artifact: str) -> dict[str, Any]:
+    raw = store.read(artifact)
+    if raw is None:
         return {}
     try:
-        data = json.loads(text)
-    except ValueError:
+        data = json.loads(raw.decode("utf-8"))
+    except ValueError:  # UnicodeDecodeError included
         return {}
     return data if isinstance(data, dict) else {}
 
 
-def merged(attrs: dict[str, Any], artifact_dir: str | None) -> dict[str, Any]:
+def ids(trials: Iterable[Any]) -> list[str]:
+    """The record artifacts of ``trials`` (for `optnas.artifacts.Store.prefetch`)."""
+    return [a for t in trials if isinstance(a := t.user_attrs.get(KEY), str)]
+
+
+def merged(attrs: dict[str, Any], store: Store | str | None) -> dict[str, Any]:
     """``attrs`` with its bulk record read back in (what the dominance rule and old readers expect)."""
     if not isinstance(attrs.get(KEY), str):
         return attrs
-    return {**attrs, **{k: v for k, v in bulk(attrs, artifact_dir).items() if v is not None}}
+    return {**attrs, **{k: v for k, v in bulk(attrs, store).items() if v is not None}}
 
 
 def full(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
-    """``trial``'s user attributes with its bulk record read back, from ``study``'s recorded artifact folder."""
-    meta = study.user_attrs.get("optnas") or {}
-    folder = meta.get("artifact_dir") if isinstance(meta, dict) else None
-    return merged(trial.user_attrs, folder if isinstance(folder, str) else None)
+    """``trial``'s user attributes with its bulk record read back, from ``study``'s recorded artifact store."""
+    return merged(trial.user_attrs, artifacts.of_study(study.user_attrs.get("optnas")))

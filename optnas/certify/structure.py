@@ -75,8 +75,8 @@ def verify(
 
     ``activation`` is the spec's activation module, ``hidden`` the block's hidden width at this state
     width, ``kind`` the input kind ("vector", "image", "token", "signal") and ``shape`` one input (batch
-    excluded; default: the state width with 6×6 pixels, 3 tokens or 6 samples). The declaration is checked, then T by function
-    (`optnas.certify.probe`), then, where ``forward`` can be traced, its graph.
+    excluded; default: the state width with 6×6 pixels, 3 tokens or 6 samples). The declaration is checked,
+    then T by function (`optnas.certify.probe`), then, where ``forward`` can be traced, its graph.
     """
     declared = getattr(module, "two_layer", None)
     if not callable(declared):

@@ -50,6 +50,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout", type=_positive_float, help="stop starting new trials after S seconds")
     parser.add_argument("--study", help="study name (default: the file name)")
     parser.add_argument("--storage", help="journal file path or RDB URL (default: ./optnas-runs/journal.log)")
+    parser.add_argument(
+        "--artifacts",
+        help="where weights and curve records go: a folder every process mounts, s3://BUCKET/PREFIX, or 'local' "
+        "(./optnas-runs/artifacts: every process on this machine); default: beside a journal or SQLite file "
+        "(required with a PostgreSQL/MySQL URL)",
+    )
     parser.add_argument("--backend", choices=BACKENDS, default="optuna")
     parser.add_argument("--jobs", type=positive_int, default=1, help="worker processes on this machine")
     parser.add_argument("--seed", type=_seed, help="seed of the sampler and of every trial's initialization")
@@ -93,7 +99,7 @@ def _search(args: argparse.Namespace) -> Any:
 
     space = load_space(args.space, "search")
     common = dict(trials=args.trials, timeout=args.timeout, study=args.study, storage=args.storage, seed=args.seed,
-                  device=args.device, resume=args.resume)
+                  device=args.device, resume=args.resume, artifacts=args.artifacts)
     if args.backend == "ray":
         from optnas.search.ray_backend import run_ray_search
 

@@ -287,6 +287,8 @@ def _register(app: dash.Dash, source: StudySource, frame_of: Any) -> None:
         df = frame_of({"study": name})
         tally = outcome.format_counts(outcome.counts(df["status"].astype(str))) if len(df) else "no trials yet"
         status = f"{len(df)} trials: {tally} · checked {time.strftime('%H:%M:%S')}"
+        if df.attrs.get("artifacts_error"):  # the trials are shown, their curves are not: say why
+            status += f" · no curves: {df.attrs['artifacts_error']}"
         version = {"study": name, "signature": signature}
         # an unchanged version is not re-sent, so nothing downstream rebuilds between trials
         return (dash.no_update if version == current else version), status

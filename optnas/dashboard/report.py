@@ -248,6 +248,8 @@ def write_report(
         study = names[0]
     source.require_plugins([study], trust=trust_plugins, command="optnas report")
     df = source.frame(study)
+    if df.attrs.get("artifacts_error"):  # a report without the curves it should hold: say so, write nothing
+        raise UsageError(df.attrs["artifacts_error"])
     text = build_report(df)
     write_file(path, text, flag="-o")  # a temporary file beside it, renamed when complete
     return ReportResult(path=path, study=study, trials=len(df), bytes=len(text.encode("utf-8")))

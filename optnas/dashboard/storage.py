@@ -227,7 +227,7 @@ class StudySource:
             if cached is not None and cached[0] == sig:
                 return cached[1]
             with gc_paused():
-                df = frame(self.study(name))
+                df = frame(self.study(name), self.url, strict=False)  # no store: the trials without curves
             df.attrs["storage"] = self.display_url
             with self._lock:
                 self._frames[name] = (sig, df)

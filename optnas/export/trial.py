@@ -10,19 +10,17 @@ from pathlib import Path
 from typing import Any
 
 import optuna
-from optuna.artifacts import FileSystemArtifactStore, download_artifact
-from optuna.artifacts.exceptions import ArtifactNotFound
 from optuna.trial import FrozenTrial
 from safetensors import SafetensorError
 from safetensors.torch import load_model
 from torch import nn
 
-from .. import plugins
+from .. import artifacts, plugins
 from .._shapes import as_shape
 from ..build import build
 from ..spec import ArchSpec
 from . import _folder, _formats, _select
-from ._storage import journal_dir, open_existing
+from ._storage import DEFAULT_STORAGE, open_existing
 from .writer import Exported, export_model
 
 
@@ -126,37 +124,22 @@ def _task(meta: dict[str, Any], need_task: bool) -> tuple[tuple[int, ...], int, 
     return made.input_shape, int(made.num_outputs), made
 
 
-def _artifact_dirs(meta: dict[str, Any], storage: str | None) -> list[Path]:
-    """Where the weights may be: the recorded folder, else ``artifacts`` beside a (moved) journal file."""
-    dirs = [Path(meta["artifact_dir"])] if isinstance(meta.get("artifact_dir"), str) else []
-    beside = journal_dir(storage)
-    if beside is not None:
-        dirs.append(beside / "artifacts")
-    return list(dict.fromkeys(dirs))
-
-
 def _stored_weights(
     spec: ArchSpec, shape: tuple[int, ...], outputs: int, meta: dict[str, Any], storage: str | None,
     artifact: str, number: int,
 ) -> nn.Module:
     net = build(spec, shape, outputs)
     hint = "pass --retrain (retrain=True) to train the spec again and export that"
+    store = artifacts.of_study(meta, storage or DEFAULT_STORAGE)
+    data = store.read(artifact) if store is not None else None  # an unreachable store: its one-line error
+    if data is None:
+        looked = store.url if store is not None else "no artifact store recorded"
+        raise ValueError(
+            f"the weights of trial {number} (artifact {artifact}) are missing (looked in {looked}); {hint}"
+        )
     with tempfile.TemporaryDirectory(prefix="optnas-weights-") as tmp:
         path = Path(tmp) / "weights.safetensors"
-        for folder in _artifact_dirs(meta, storage):
-            if not folder.is_dir():
-                continue
-            try:
-                download_artifact(artifact_store=FileSystemArtifactStore(str(folder)), file_path=str(path),
-                                  artifact_id=artifact)
-            except ArtifactNotFound:
-                continue
-            break
-        else:
-            looked = ", ".join(str(d) for d in _artifact_dirs(meta, storage)) or "no artifact_dir recorded"
-            raise ValueError(
-                f"the weights of trial {number} (artifact {artifact}) are missing (looked in {looked}); {hint}"
-            )
+        path.write_bytes(data)
         try:
             load_model(net, str(path), strict=True)
         except (RuntimeError, SafetensorError) as exc:

@@ -19,6 +19,8 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import io
+import logging
 import os
 import tempfile
 from collections.abc import Mapping
@@ -26,12 +28,13 @@ from typing import Any
 
 import optuna
 import torch
-from optuna.artifacts import FileSystemArtifactStore, upload_artifact
 from optuna.storages import BaseStorage
 
+from .. import artifacts
 from ..errors import StorageWriteError, UsageError
 
 DEFAULT_INTERVAL_S = 30.0
+log = logging.getLogger("optnas.search")
 KEY = "checkpoint"  # the trial user attribute naming its last checkpoint
 
 
@@ -49,33 +52,41 @@ def interval(environ: Mapping[str, str] = os.environ) -> float:
     return value
 
 
-def artifact_store(artifact_dir: str) -> Any:
-    """The store checkpoints go to: the study's artifact folder (the one its weights use)."""
-    os.makedirs(artifact_dir, exist_ok=True)
-    return FileSystemArtifactStore(artifact_dir)
+def artifact_store(store: str) -> artifacts.Store:
+    """The store checkpoints go to: the study's artifact store (the one its weights use, `optnas.artifacts`)."""
+    return artifacts.open_store(store)
 
 
-def save(trial: optuna.Trial, storage: BaseStorage, artifact_dir: str, epoch: int, state: dict[str, Any]) -> None:
-    """Store ``state`` as ``trial``'s checkpoint after ``epoch`` epochs, then drop the one before it."""
-    store = artifact_store(artifact_dir)
+def save(trial: optuna.Trial, storage: BaseStorage, store: str, epoch: int, state: dict[str, Any]) -> None:
+    """Store ``state`` as ``trial``'s checkpoint after ``epoch`` epochs, then drop the one before it.
+
+    A remote store's failed write skips this checkpoint (the trial goes on; a continuation would start from
+    the one before); a local folder that cannot be written raises `StorageWriteError`, as weights do."""
+    opened = artifact_store(store)
     before = trial.user_attrs.get(KEY)
     with tempfile.TemporaryDirectory(prefix="optnas-trial-ckpt-") as tmp:
         path = os.path.join(tmp, "trainer.pt")
         try:
             torch.save(state, path)
-            artifact_id = upload_artifact(artifact_store=store, file_path=path, study_or_trial=trial, storage=storage)
         except OSError as exc:
-            raise StorageWriteError(artifact_dir, exc) from None
+            raise StorageWriteError(tmp, exc) from None
+        try:
+            artifact_id = opened.upload(path, trial, storage)
+        except artifacts.ArtifactWriteError as exc:
+            log.warning("trial %d: checkpoint after epoch %d not stored: %s", trial.number, epoch, exc)
+            return
     trial.set_user_attr(KEY, {"artifact_id": artifact_id, "epoch": epoch})
     if isinstance(before, dict) and before.get("artifact_id"):
         with contextlib.suppress(Exception):  # a stale file costs disk only; the attribute names the new one
-            store.remove(before["artifact_id"])
+            opened.store.remove(before["artifact_id"])
 
 
-def load(artifact_dir: str, checkpoint: dict[str, Any]) -> dict[str, Any]:
+def load(store: str, checkpoint: dict[str, Any]) -> dict[str, Any]:
     """The state a ``checkpoint`` attribute names."""
-    with artifact_store(artifact_dir).open_reader(checkpoint["artifact_id"]) as reader:
-        return dict(torch.load(reader, map_location="cpu", weights_only=True))
+    data = artifact_store(store).read(checkpoint["artifact_id"])
+    if data is None:
+        raise FileNotFoundError(f"checkpoint {checkpoint['artifact_id']} is not in artifact store {store}")
+    return dict(torch.load(io.BytesIO(data), map_location="cpu", weights_only=True))
 
 
 def continue_dead(study: optuna.Study, dead: optuna.trial.FrozenTrial) -> bool:

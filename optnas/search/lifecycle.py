@@ -16,7 +16,7 @@ Example:
     >>> space = SearchSpace.from_yaml("search_spaces/rings.yaml")           # doctest: +SKIP
     >>> life = Lifecycle(space)                                              # doctest: +SKIP
     >>> trial = study.ask(); outcome = life.run(trial)                       # doctest: +SKIP
-    >>> record(trial, outcome, store); tell(study, trial.number, outcome)    # doctest: +SKIP
+    >>> outcome = record(trial, outcome, upload=up); tell(study, trial.number, outcome)  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -33,13 +33,13 @@ from typing import Any, Protocol
 
 import optuna
 import torch
-from optuna.artifacts import FileSystemArtifactStore, upload_artifact
 from optuna.storages import BaseStorage
 from optuna.trial import TrialState
 from safetensors.torch import save_model
 from torch import nn
 
-from .. import trial_record
+from .. import artifacts, trial_record
+from ..artifacts import ArtifactWriteError
 from ..build import build
 from ..errors import StorageWriteError
 from ..spec import ArchSpec
@@ -188,11 +188,11 @@ class Lifecycle:
         return Outcome("FAIL", None, {"status": "error", "reason": f"{type(exc).__name__}: {exc}"})
 
     # -- the whole trial, in this process (optuna backend) ----------------------------------------------
-    def run(self, trial: optuna.Trial, storage: BaseStorage | None = None, artifact_dir: str | None = None) -> Outcome:
+    def run(self, trial: optuna.Trial, storage: BaseStorage | None = None, store: str | None = None) -> Outcome:
         """Draw, screen, train ``trial`` with its pruner or the dominance rule; its `Outcome`.
 
-        With ``storage`` and ``artifact_dir`` the trial checkpoints (`optnas.search.checkpoints`), and a trial
-        that continues a dead one starts from its checkpoint.
+        With ``storage`` and ``store`` (the artifact store's URL) the trial checkpoints
+        (`optnas.search.checkpoints`), and a trial that continues a dead one starts from its checkpoint.
         Raises only a failed storage write (`StorageWriteError`, or an RDB's `StorageInternalError`)."""
         try:
             trial.set_user_attr("worker", {"host": socket.gethostname(), "pid": os.getpid()})
@@ -203,12 +203,12 @@ class Lifecycle:
             cfg = self.space.config
             trainer = Trainer(spec, self.task, seed=cfg.seed, device=self.device, **options)
             saved = trial.user_attrs.get(checkpoints.KEY)
-            if isinstance(saved, dict) and artifact_dir is not None:  # the continuation of a dead trial
-                trainer.load_state_dict(checkpoints.load(artifact_dir, saved)["trainer"])
+            if isinstance(saved, dict) and store is not None:  # the continuation of a dead trial
+                trainer.load_state_dict(checkpoints.load(store, saved)["trainer"])
                 for step, value in enumerate(trainer.curves["val_metric"]):  # its intermediate values so far
                     if value is not None and self.dominance is None:
                         trial.report(float(value), step)
-            saver = None if storage is None or artifact_dir is None else _Saver(trial, storage, artifact_dir, trainer)
+            saver = None if storage is None or store is None else _Saver(trial, storage, store, trainer)
             stopper = _EpochStopper(self, trial, prepared.costs, saver)
             result = trainer.fit(cfg.train.epochs, callback=stopper)
             if isinstance(saved, dict):
@@ -230,8 +230,8 @@ class _EpochStopper:
     ) -> None:
         self.life, self.trial, self.costs, self.saver = life, trial, costs, saver
         self.reason: str | None = None
-        meta = trial.study.user_attrs.get("optnas") or {}  # read once: where finished trials' curves are
-        self.artifact_dir = meta.get("artifact_dir") if isinstance(meta, dict) else None
+        # read once: where finished trials' curves are
+        self.store = artifacts.of_study(trial.study.user_attrs.get("optnas"))
 
     def __call__(self, epoch: int, row: dict[str, Any]) -> bool:
         stop = self._decide(epoch, row)
@@ -253,7 +253,7 @@ class _EpochStopper:
             return False
         done = self.trial.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
         self.reason = self.life.dominance.check(
-            epoch, float(value), self.costs, (trial_record.merged(t.user_attrs, self.artifact_dir) for t in done)
+            epoch, float(value), self.costs, (trial_record.merged(t.user_attrs, self.store) for t in done)
         )
         return self.reason is not None
 
@@ -261,8 +261,8 @@ class _EpochStopper:
 class _Saver:
     """Checkpoint the trial's trainer at the end of an epoch, at most every `checkpoints.interval` seconds."""
 
-    def __init__(self, trial: optuna.Trial, storage: BaseStorage, artifact_dir: str, trainer: Trainer) -> None:
-        self.trial, self.storage, self.artifact_dir, self.trainer = trial, storage, artifact_dir, trainer
+    def __init__(self, trial: optuna.Trial, storage: BaseStorage, store: str, trainer: Trainer) -> None:
+        self.trial, self.storage, self.store, self.trainer = trial, storage, store, trainer
         self.every_s = checkpoints.interval()
         self.last = time.perf_counter()
 
@@ -270,7 +270,7 @@ class _Saver:
         if time.perf_counter() - self.last < self.every_s:
             return
         state = {"epoch": finished, "trainer": self.trainer.state_dict()}
-        checkpoints.save(self.trial, self.storage, self.artifact_dir, finished, state)
+        checkpoints.save(self.trial, self.storage, self.store, finished, state)
         self.last = time.perf_counter()
 
 
@@ -278,36 +278,44 @@ class _Saver:
 Upload = Callable[[str], str]  # a weights file -> the artifact id it was stored as
 
 
-def uploader(artifact_dir: str, trial: optuna.Trial | optuna.trial.FrozenTrial, storage: BaseStorage) -> Upload:
-    """Upload a trial's weights file as its Optuna artifact in ``artifact_dir`` (a write error: exit 2)."""
-    store = FileSystemArtifactStore(artifact_dir)
+def uploader(store: str, trial: optuna.Trial | optuna.trial.FrozenTrial, storage: BaseStorage) -> Upload:
+    """Upload a trial's files as its Optuna artifacts in the store ``store`` names (`optnas.artifacts`).
 
-    def upload(path: str) -> str:
-        try:
-            os.makedirs(artifact_dir, exist_ok=True)
-            return upload_artifact(artifact_store=store, file_path=path, study_or_trial=trial, storage=storage)
-        except OSError as exc:  # the artifact folder is full or gone: the study cannot go on writing
-            raise StorageWriteError(artifact_dir, exc) from None
-
-    return upload
+    A folder that cannot be written raises `StorageWriteError` (exit 2); a remote store's failure
+    `ArtifactWriteError`, which `record` turns into a failed trial."""
+    opened = artifacts.open_store(store)
+    return lambda path: opened.upload(path, trial, storage)
 
 
-def record(sink: TrialSink, outcome: Outcome, *, upload: Upload | None, weights_file: str | None = None) -> None:
+def record(
+    sink: TrialSink, outcome: Outcome, *, upload: Upload | None, weights_file: str | None = None
+) -> Outcome:
     """Write ``outcome``'s record to the trial and its weights (a COMPLETE trial's), ``status`` last.
 
     ``weights_file``: a safetensors file already written (the Ray worker's); else the outcome's model is saved.
+    Returns the outcome to tell: ``outcome``, or a failed one when its artifacts could not be stored (a
+    remote store refused the write): the reason is recorded and the search goes on.
     """
     attrs, bulk = trial_record.pack(outcome.attrs)
+    try:
+        weights = _weights(outcome, upload, weights_file)
+        if bulk and upload is not None:  # the curves as one artifact: optuna-dashboard's trial list stays narrow
+            attrs[trial_record.KEY] = _upload_json(bulk, upload)
+            bulk = {}
+    except ArtifactWriteError as exc:
+        log.warning("trial %d failed: %s", sink.number, exc)
+        reason = f"its weights and curves could not be stored: {exc}"
+        outcome = Outcome("FAIL", None, {**outcome.attrs, "status": "error", "reason": reason})
+        attrs, weights = {**attrs, "status": "error", "reason": reason}, None
+        attrs.pop(trial_record.KEY, None)
+    attrs.update(bulk)  # kept inline when not stored as an artifact
     status = attrs.pop("status", None)
-    if bulk and upload is not None:  # the curves as one artifact: optuna-dashboard's trial list stays narrow
-        attrs[trial_record.KEY] = _upload_json(bulk, upload)
-    else:
-        attrs.update(bulk)
     for key, value in attrs.items():
         sink.set_user_attr(key, value)
-    sink.set_user_attr("weights", _weights(outcome, upload, weights_file))
+    sink.set_user_attr("weights", weights)
     if status is not None:  # last: a trial whose record has a status has all of it
         sink.set_user_attr("status", status)
+    return outcome
 
 
 def _upload_json(data: dict[str, Any], upload: Upload) -> str:

@@ -12,10 +12,20 @@ import time
 import optuna
 
 from .. import _validate
+from ..artifacts import open_store
 from ..errors import UsageError
 from .runner import check_budget
 from .space import SearchSpace
-from .storage import DEFAULT_STORAGE, MAX_RETRY, artifact_dir_for
+from .storage import DEFAULT_STORAGE, MAX_RETRY, open_existing
+from .study import choose_store
+
+
+def _readable(url: str) -> optuna.storages.BaseStorage | None:
+    """The storage to read a resumed study's store from; None when it cannot be opened (the run says why)."""
+    try:
+        return open_existing(url)
+    except UsageError:
+        return None
 
 
 def run_ray_search(
@@ -35,6 +45,7 @@ def run_ray_search(
     max_failures: int = MAX_RETRY,
     progress: bool = True,
     stats: dict[str, float] | None = None,
+    artifacts: str | None = None,
 ) -> optuna.Study:
     """Run (or, with ``resume``, continue) the search of ``space`` on Ray Tune; returns the Optuna study.
 
@@ -42,7 +53,9 @@ def run_ray_search(
     joins a running cluster. Each trial asks Ray for ``cpus_per_trial`` CPUs (default 1) and
     ``gpus_per_trial`` GPUs (a fraction shares a GPU; default 1 where the cluster has GPUs and ``device``
     is not cpu). A trial whose worker dies is retried from its last checkpoint up to ``max_failures``
-    times. ``stats``, when given, is filled with where the driver's time went (Ray start, Tune, writes).
+    times. ``artifacts``: where weights and curve records go, as for `optnas.search.run_search` (the driver
+    writes them; a folder store named here also holds Ray's checkpoints). ``stats``, when given, is filled
+    with where the driver's time went (Ray start, Tune, writes).
 
     Example:
         >>> space = SearchSpace.from_yaml("search_spaces/rings.yaml")                    # doctest: +SKIP
@@ -77,20 +90,27 @@ def run_ray_search(
         _validate.integer("workers_per_trial (--workers-per-trial)", workers_per_trial, 1)
         space.config.workers_per_trial = workers_per_trial
     url = storage or DEFAULT_STORAGE
-    if resume:  # before Ray starts: Tuner.restore would unpickle what is in the experiment folder
-        from .ray.trust import check_experiment
+    name = study or space.name
+    if resume:  # a study that does not exist: refused before anything is made
         from .study import check_resumable
 
-        check_resumable(url, study or space.name)
-        check_experiment(f"{experiment_root(url)}/{study or space.name}")
+        check_resumable(url, name)
+    # the store before Ray starts: a missing or unwritable one is refused first (a resumed study keeps its own)
+    store = choose_store(space, url, name, artifacts, resume=resume, backend=_readable(url) if resume else None,
+                         probe=False)
+    if resume:  # before Ray starts: Tuner.restore would unpickle what is in the experiment folder
+        from .ray.trust import check_experiment
+
+        check_experiment(f"{experiment_root(url, store)}/{name}")
+    open_store(store).probe()
     search = RaySearch(
         space=space,
         url=url,
-        name=study or space.name,
+        name=name,
         target=trials or space.config.trials,
         deadline=None if timeout is None else time.monotonic() + timeout,
         device=device,
-        artifact_dir=artifact_dir_for(url),
+        artifacts=store,
         max_failures=max_failures,
         stats={} if stats is None else stats,
     )

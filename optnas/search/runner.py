@@ -37,8 +37,8 @@ from .lifecycle import Lifecycle, record, tell, uploader
 from .liveness import Heartbeat, fail_stale, sweep
 from .locks import TrialLock, claim_lock
 from .space import SearchSpace
-from .storage import DEFAULT_STORAGE, artifact_dir_for, open_storage
-from .study import make_pruner, make_sampler
+from .storage import DEFAULT_STORAGE, is_rdb, open_storage
+from .study import choose_store, make_pruner, make_sampler
 
 log = logging.getLogger("optnas.search")
 
@@ -54,7 +54,7 @@ class SearchJob:
     trials: int
     timeout: float | None
     device: str
-    artifact_dir: str
+    artifacts: str  # the artifact store's URL (optnas.artifacts)
     jobs: int = 1
     task: Any = None  # a Task object given to the SearchSpace (pickled to spawned workers), else None
 
@@ -104,8 +104,8 @@ def work(
                 continue
             try:
                 with Heartbeat(storage, study, trial.number):
-                    outcome = life.run(trial, storage, job.artifact_dir)
-                    record(trial, outcome, upload=uploader(job.artifact_dir, trial, storage))
+                    outcome = life.run(trial, storage, job.artifacts)
+                    outcome = record(trial, outcome, upload=uploader(job.artifacts, trial, storage))
                     tell(study, trial.number, outcome)
             finally:
                 lock.release()
@@ -172,8 +172,13 @@ def run_search(
     device: str = "auto",
     resume: bool = False,
     progress: bool = True,
+    artifacts: str | None = None,
 ) -> optuna.Study:
     """Run (or resume) the search of ``space``; returns the Optuna study.
+
+    ``artifacts``: where weights and curve records go (`optnas.artifacts`): a folder or ``s3://bucket/prefix``;
+    default the space file's ``artifacts:``, else beside a journal or SQLite file (a PostgreSQL URL needs one,
+    or ``"local"``). A resumed study keeps the store it recorded.
 
     Raises `optnas.errors.StorageWriteError` when a write fails, `optnas.errors.SearchIncomplete` when the
     search ends short of its count because workers died (the message says how to resume).
@@ -201,8 +206,12 @@ def run_search(
     make_sampler(space, space.config.seed), make_pruner(space)  # a bad seed or parameter: before any file is made
     if resume:
         check_resumable(url, name)
+    elif is_rdb(url):  # a database without a store: refused before the storage is touched
+        choose_store(space, url, name, artifacts, resume=False, probe=False)
     backend = open_storage(url)
-    optuna_study = create_or_resume(space, url, name, resume=resume, backend=backend)
+    # a resumed study's own store, read from the storage; one that cannot be written: refused before any study
+    store = choose_store(space, url, name, artifacts, resume=resume, backend=backend)
+    optuna_study = create_or_resume(space, url, name, resume=resume, backend=backend, store=store)
     first = len(optuna_study.get_trials(deepcopy=False))
     if resume:
         with claim_lock(url, name):
@@ -221,7 +230,7 @@ def run_search(
         trials=target,
         timeout=timeout,
         device=device,
-        artifact_dir=str(artifact_dir_for(url)),
+        artifacts=store,
         jobs=jobs,
         task=space.given_task,
     )

@@ -21,7 +21,7 @@ import optuna
 import yaml
 from pydantic import ValidationError
 
-from .. import activations, algorithms, blocks, plugins, schedules
+from .. import activations, algorithms, artifacts, blocks, plugins, schedules
 from .. import tasks as task_registry
 from .._shapes import state_features
 from .._validate import ECHO_MAX, LINE_MAX, shown
@@ -141,6 +141,7 @@ class SearchSpace:
         space._check_names(where)
         check_memory(config, where, space.task().input_shape)
         space._constrain(where)
+        space.artifacts  # noqa: B018  (a bad store URL is an error of the file, before anything runs)
         return space
 
     # -- validation --------------------------------------------------------------------------------------
@@ -328,7 +329,16 @@ class SearchSpace:
         ]
 
     def to_dict(self) -> dict[str, Any]:
-        return self.config.model_dump(mode="json")
+        # no `artifacts: null` in files that never named a store: their recorded space stays as it was
+        return self.config.model_dump(mode="json", exclude=set() if self.config.artifacts else {"artifacts"})
+
+    @property
+    def artifacts(self) -> str | None:
+        """The file's ``artifacts:`` store URL (a relative folder is relative to the file's folder), or None."""
+        if self.config.artifacts is None:
+            return None
+        where = f"{self.path or '<search space>'}: artifacts:"
+        return artifacts.normalize(self.config.artifacts, flag=where, base=self.path.parent if self.path else None)
 
     @property
     def name(self) -> str:

@@ -131,9 +131,3 @@ def open_existing(url: str | None = None, *, flag: str = "--storage") -> optuna.
     warn_cut_tail(str(path), flag)
     return _replay(str(path), JournalFileBackend(str(path), lock_obj=JournalFileOpenLock(str(path))), flag)
 
-
-def artifact_dir_for(url: str | None) -> Path:
-    """Where trial weights go: beside a journal file, else ``./optnas-runs/artifacts``."""
-    url = url or DEFAULT_STORAGE
-    base = DEFAULT_DIR if "://" in url else Path(url).parent
-    return (base / "artifacts").resolve()

@@ -9,11 +9,11 @@ from typing import Any
 
 import optuna
 
-from .. import __version__, plugins
+from .. import __version__, artifacts, plugins
 from ..errors import UsageError
 from ..training.result import json_safe
 from .space import SearchSpace
-from .storage import artifact_dir_for, open_storage
+from .storage import open_storage
 
 
 def _constraints(trial: optuna.trial.FrozenTrial) -> list[float]:
@@ -87,12 +87,39 @@ def check_resumable(storage: str, name: str) -> None:
         )
 
 
+def choose_store(
+    space: SearchSpace, storage: str, name: str, given: str | None, *, resume: bool,
+    backend: optuna.storages.BaseStorage | None = None, probe: bool = True,
+) -> str:
+    """The artifact store URL of a search (`optnas.artifacts.choose`), checked writable when ``probe``.
+
+    ``given``: ``--artifacts`` (else the space file's ``artifacts:``). A resumed study keeps the store it
+    recorded (read from ``backend``, the opened storage). A store that cannot be written is one `UsageError`,
+    before any trial runs."""
+    if given:
+        wanted, flag = given, "--artifacts"
+    elif space.artifacts:
+        wanted, flag = space.artifacts, f"{space.path or '<search space>'}: artifacts:"
+    else:
+        wanted, flag = None, "--artifacts"
+    recorded = None
+    if resume and backend is not None and name in optuna.study.get_all_study_names(backend):
+        meta = backend.get_study_user_attrs(backend.get_study_id_from_name(name)).get("optnas")
+        recorded = artifacts.recorded(meta)
+    url = artifacts.choose(storage, wanted, recorded=recorded, flag=flag)
+    if probe:
+        artifacts.open_store(url).probe(flag if wanted else "artifact store")
+    return url
+
+
 def create_or_resume(
-    space: SearchSpace, storage: str, name: str, *, resume: bool, backend: optuna.storages.BaseStorage | None = None
+    space: SearchSpace, storage: str, name: str, *, resume: bool, backend: optuna.storages.BaseStorage | None = None,
+    store: str | None = None,
 ) -> optuna.Study:
     """A new study (refusing to overwrite an existing one) or, with ``resume``, the existing one.
 
-    ``backend``: the storage ``storage`` names, when the caller opened it already (it keeps using it)."""
+    ``backend``: the storage ``storage`` names, when the caller opened it already (it keeps using it).
+    ``store``: the artifact store URL a new study records (`choose_store`; default: `optnas.artifacts.choose`'s)."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     # sampler and pruner first: a bad seed or parameter must not leave an (empty) storage behind
     sampler, pruner = make_sampler(space, space.config.seed), make_pruner(space)
@@ -143,7 +170,8 @@ def create_or_resume(
                 },
                 "train": space.config.train.model_dump(mode="json"),
                 "objectives": [{"name": n, "direction": d} for n, d in space.objectives()],
-                "artifact_dir": str(artifact_dir_for(storage)),
+                # where every reader finds weights and curve records, from the storage URL alone
+                "artifacts": store or artifacts.choose(storage, None),
                 "plugins": plugins.loaded(),  # export and report import them again
             },
         )

@@ -16,8 +16,8 @@ from optuna.trial import TrialState
 
 import optnas
 from optnas import outcome, trial_record
+from optnas.artifacts import beside
 from optnas.search import SearchSpace
-from optnas.search.storage import artifact_dir_for
 from optnas.training import train
 
 
@@ -60,7 +60,7 @@ def test_a_killed_trial_continues_from_its_checkpoint_to_the_uninterrupted_run(w
     assert outcome.counted([outcome.trial_status(t) for t in study.trials]) == 1
     assert cont.user_attrs["metrics"]["resumed_from_epoch"] >= killed["epoch"]
     assert sorted(cont.intermediate_values) == list(range(8))
-    curves = trial_record.merged(cont.user_attrs, str(artifact_dir_for(storage)))["curves"]
+    curves = trial_record.merged(cont.user_attrs, str(beside(storage)))["curves"]
     options = {k: v for k, v in cont.user_attrs["train"].items() if k not in ("epochs", "seed")}
     threads = torch.get_num_threads()
     torch.set_num_threads(1)

@@ -15,7 +15,7 @@ import optuna
 import optnas
 
 
-def test_search_on_postgres(write_space, postgres_url):
+def test_search_on_postgres(write_space, postgres_url, tmp_path):
     study_name = f"pg_basic_{os.getpid()}"
     proc = subprocess.run(
         [
@@ -30,6 +30,8 @@ def test_search_on_postgres(write_space, postgres_url):
             postgres_url,
             "--study",
             study_name,
+            "--artifacts",
+            str(tmp_path / "artifacts"),
             "--no-progress",
         ],
         capture_output=True,
@@ -51,7 +53,7 @@ def test_killed_worker_is_failed_by_heartbeat_and_retried(write_space, postgres_
     marker = tmp_path / "failpoints" / "epoch"
     marker.parent.mkdir()
     argv = [sys.executable, "-m", "optnas", "search", str(path), "--trials", "4", "--storage", postgres_url]
-    argv += ["--study", study_name, "--no-progress"]
+    argv += ["--study", study_name, "--artifacts", str(tmp_path / "artifacts"), "--no-progress"]
     env = {**os.environ, "OPTNAS_HEARTBEAT_INTERVAL": "1", "OPTNAS_GRACE_PERIOD": "4"}
     victim_env = {**env, "OPTNAS_LOCK_DIR": str(tmp_path / "locks-a"), "OPTNAS_FAILPOINT": "epoch"}
     victim_env["OPTNAS_FAILPOINT_DIR"] = str(marker.parent)
@@ -92,7 +94,7 @@ def test_killed_worker_is_failed_by_its_sibling_at_once_and_retried(write_space,
     env["OPTNAS_GRACE_PERIOD"] = "3600"  # the heartbeat would take an hour: only the lock can find it
     argv = [sys.executable, "-m", "optnas", "search", str(path), "--trials", "3", "--jobs", "2"]
     proc = subprocess.Popen(
-        [*argv, "--storage", postgres_url, "--study", study_name, "--no-progress"],
+        [*argv, "--storage", postgres_url, "--study", study_name, "--artifacts", str(tmp_path / "a"), "--no-progress"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

@@ -50,7 +50,7 @@ def test_search_reaches_its_count_and_stores_everything(write_space, tmp_path):
     model = optnas.build(spec, (2,), 3)
     path = tmp_path / "w.safetensors"
     download_artifact(
-        artifact_store=FileSystemArtifactStore(record["artifact_dir"]),
+        artifact_store=FileSystemArtifactStore(record["artifacts"]),
         artifact_id=best.user_attrs["weights"],
         file_path=str(path),
     )

@@ -5,11 +5,13 @@ import os
 from pathlib import Path
 
 import optuna
+import pytest
 from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 
 import optnas
 from optnas import results, trial_record
+from optnas.artifacts import ArtifactStoreError
 from optnas.search.dominance import DominanceRule
 from optnas.search.lifecycle import Outcome, record, tell, uploader
 
@@ -95,6 +97,18 @@ def test_a_lost_artifact_reads_as_no_curves(tmp_path):
     record(trial, outcome, upload=uploader(str(tmp_path / "artifacts"), trial, storage))
     tell(study, trial.number, outcome)
     os.remove(tmp_path / "artifacts" / study.trials[0].user_attrs["record"])
-    trial_record._read_text.cache_clear()
     df = results.frame(study)
     assert df["curves"][0] is None and df["status"][0] == "diverged"
+
+
+def test_an_artifact_folder_missing_on_this_machine_is_said_never_read_as_no_curves(tmp_path):
+    study, storage = _study(tmp_path)
+    trial = study.ask()
+    outcome = Outcome("FAIL", None, {"status": "diverged", "reason": "nan", "curves": CURVES})
+    record(trial, outcome, upload=uploader(str(tmp_path / "artifacts"), trial, storage))
+    tell(study, trial.number, outcome)
+    (tmp_path / "artifacts").rename(tmp_path / "unmounted")  # a shared folder not mounted on this machine
+    with pytest.raises(ArtifactStoreError, match=r"artifact folder .*artifacts does not exist on this machine"):
+        results.frame(study)
+    df = results.frame(study, strict=False)  # the dashboard's way: the trials, and why their curves are missing
+    assert df["curves"][0] is None and "does not exist" in df.attrs["artifacts_error"]

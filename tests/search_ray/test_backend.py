@@ -28,8 +28,8 @@ def test_same_trials_and_records_as_the_optuna_backend(local_ray, write_space, t
     reference = run_search(SearchSpace.from_yaml(path), storage=str(tmp_path / "opt" / "j.log"), progress=False)
     stats: dict = {}
     study = run_ray_search(SearchSpace.from_yaml(path), storage=ours, progress=False, stats=stats)
-    assert {k: v for k, v in study.user_attrs["optnas"].items() if k != "artifact_dir"} == {
-        k: v for k, v in reference.user_attrs["optnas"].items() if k != "artifact_dir"
+    assert {k: v for k, v in study.user_attrs["optnas"].items() if k != "artifacts"} == {
+        k: v for k, v in reference.user_attrs["optnas"].items() if k != "artifacts"
     }
     assert len(study.trials) == len(reference.trials) == 4
     for mine, theirs in zip(study.trials, reference.trials, strict=True):
@@ -51,7 +51,7 @@ def test_same_trials_and_records_as_the_optuna_backend(local_ray, write_space, t
     best = study.best_trial
     model = optnas.build(optnas.ArchSpec.from_dict(best.user_attrs["spec"]), (2,), 3)
     file = tmp_path / "w.safetensors"
-    store = FileSystemArtifactStore(study.user_attrs["optnas"]["artifact_dir"])
+    store = FileSystemArtifactStore(study.user_attrs["optnas"]["artifacts"])
     download_artifact(artifact_store=store, artifact_id=best.user_attrs["weights"], file_path=str(file))
     load_model(model, str(file))
     x, y = optnas.tasks.get("rings", n_samples=300).tensors("val")

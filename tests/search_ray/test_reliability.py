@@ -14,9 +14,9 @@ import torch
 from optuna.trial import TrialState
 
 from optnas import trial_record
+from optnas.artifacts import beside
 from optnas.search import SearchSpace, open_storage
 from optnas.search.ray_backend import run_ray_search
-from optnas.search.storage import artifact_dir_for
 from optnas.training import train
 
 
@@ -111,5 +111,5 @@ def test_interrupted_search_resumes_without_repeating_finished_trials(write_spac
     assert {t.number: (t.values, t.datetime_complete) for t in trials if t.number in finished} == finished
     resumed = [t for t in trials if t.number in interrupted and t.state == TrialState.COMPLETE]
     assert any(t.user_attrs["metrics"].get("resumed_from_epoch", 0) >= 2 for t in resumed)
-    folder = str(artifact_dir_for(storage))
+    folder = str(beside(storage))
     assert all(len(trial_record.merged(t.user_attrs, folder)["curves"]["val_metric"]) == 12 for t in counted)

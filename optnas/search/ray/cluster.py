@@ -13,6 +13,7 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
+from ... import artifacts
 from ...errors import UsageError
 from ..storage import DEFAULT_DIR
 
@@ -167,12 +168,16 @@ def resources(
     return Resources(cpu=cpu, gpu=gpu, workers=workers)
 
 
-def experiment_root(storage: str) -> str:
+def experiment_root(storage: str, store: str | None = None) -> str:
     """Where Ray keeps its experiments (trial checkpoints, state for ``--resume``): ``OPTNAS_RAY_STORAGE`` (a
     shared folder or a cloud URI such as ``s3://bucket/optnas``: needed when trials run on several machines),
-    else ``ray/`` beside a journal file, else ``./optnas-runs/ray``."""
+    else ``ray/`` inside the artifact folder ``store`` named with ``--artifacts``, else ``ray/`` beside a
+    journal file, else ``./optnas-runs/ray``."""
     override = os.environ.get("OPTNAS_RAY_STORAGE")
     if override:
         return override if "://" in override else str(Path(override).resolve())
+    inside = artifacts.checkpoint_root(store, storage) if store else None
+    if inside is not None:
+        return inside
     base = DEFAULT_DIR if "://" in storage else Path(storage).parent
     return str((base / "ray").resolve())

@@ -9,7 +9,6 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import optuna
@@ -60,7 +59,7 @@ class RaySearch:
     target: int
     deadline: float | None
     device: str
-    artifact_dir: Path
+    artifacts: str  # the artifact store's URL (optnas.artifacts)
     max_failures: int
     stats: dict[str, float] = field(default_factory=dict)
 
@@ -83,12 +82,14 @@ class RaySearch:
                 gpus_per_trial, cpus_per_trial, self.device, started and address is None, workers
             )
             storage = open_storage(self.url)
-            study = create_or_resume(self.space, self.url, self.name, resume=resume, backend=storage)
+            study = create_or_resume(
+                self.space, self.url, self.name, resume=resume, backend=storage, store=self.artifacts
+            )
             study.set_user_attr("optnas", {**study.user_attrs.get("optnas", {}), "version": __version__})
             if counted(study) >= self.target:
                 return study
             first = len(study.get_trials(deepcopy=False))
-            root = cluster.experiment_root(self.url)
+            root = cluster.experiment_root(self.url, self.artifacts)
             scheduler, milestones, scheduler_name = make_scheduler(self.space)
             with Progress(study, self.target, enabled=progress) as bar:
                 session = Session(
@@ -99,7 +100,7 @@ class RaySearch:
                     target=self.target,
                     deadline=self.deadline,
                     experiment=f"{root}/{self.name}",
-                    artifact_dir=self.artifact_dir,
+                    artifacts=self.artifacts,
                     device=self.device,
                     resources=resources,
                     milestones=milestones,

@@ -37,7 +37,7 @@ def dominated(session: Session, trial: Trial, result: dict[str, Any]) -> bool:
     costs = {c: float(result[f"optnas_costs/{c}"]) for c in rule.cost_names if f"optnas_costs/{c}" in result}
     done = session.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     reason = rule.check(
-        epochs - 1, float(value), costs, (trial_record.merged(t.user_attrs, str(session.artifact_dir)) for t in done)
+        epochs - 1, float(value), costs, (trial_record.merged(t.user_attrs, session.artifacts) for t in done)
     )
     if reason is None:
         return False

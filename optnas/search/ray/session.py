@@ -17,7 +17,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import optuna
@@ -64,7 +63,7 @@ class Session:
     target: int
     deadline: float | None
     experiment: str
-    artifact_dir: Path
+    artifacts: str  # the artifact store's URL (optnas.artifacts)
     device: str
     resources: Resources
     milestones: list[int]

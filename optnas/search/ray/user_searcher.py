@@ -51,8 +51,8 @@ from ..lifecycle import Lifecycle, Outcome, record, tell, uploader
 from ..liveness import sweep
 from ..locks import TrialLock, claim_lock
 from ..space import SearchSpace, UncertifiedDraw
-from ..storage import DEFAULT_STORAGE, artifact_dir_for, open_storage
-from ..study import create_or_resume
+from ..storage import DEFAULT_STORAGE, open_storage
+from ..study import choose_store, create_or_resume
 
 MAX_UNCERTIFIED_IN_A_ROW = 100  # a space whose draws all fail their certificate: stop rather than spin
 # what Tune adds to every report (flattened): not the user's metrics
@@ -64,7 +64,7 @@ CONTROL_KEYS = ("status", "reason", "weights")
 class OptnasSearcher(Searcher):
     """A Ray Tune ``Searcher`` over an optnas study; made by `searcher`."""
 
-    def __init__(self, space: SearchSpace, storage: str, study: str) -> None:
+    def __init__(self, space: SearchSpace, storage: str, study: str, artifacts: str | None = None) -> None:
         if space.given_task is not None:
             raise UsageError(
                 f"optnas.search.ray.searcher needs a task the trials can rebuild by name, not the Task object "
@@ -74,12 +74,16 @@ class OptnasSearcher(Searcher):
         name, direction = space.objectives()[0]
         super().__init__(metric=name, mode="max" if direction == "maximize" else "min")
         self.space, self.url = space, storage
-        self._open(study, resume=_exists(storage, study))
+        self._open(study, resume=_exists(storage, study), artifacts=artifacts)
         self._sweep()
 
-    def _open(self, study_name: str, *, resume: bool) -> None:
+    def _open(self, study_name: str, *, resume: bool, artifacts: str | None) -> None:
         self.backend = open_storage(self.url)
-        self.study = create_or_resume(self.space, self.url, study_name, resume=resume, backend=self.backend)
+        # where the weights go: a resumed study keeps the store it recorded
+        self.store = choose_store(self.space, self.url, study_name, artifacts, resume=resume, backend=self.backend)
+        self.study = create_or_resume(
+            self.space, self.url, study_name, resume=resume, backend=self.backend, store=self.store
+        )
         self.lifecycle = Lifecycle(self.space)
         self.trials: dict[str, int] = {}  # Tune trial id -> Optuna trial number, while it runs
         self.reported: dict[str, int] = {}  # Tune trial id -> last step told to the Optuna trial
@@ -103,6 +107,7 @@ class OptnasSearcher(Searcher):
             "space_file": str(self.space.path) if self.space.path else None,
             "url": self.url,
             "study": self.study.study_name,
+            "artifacts": self.store,
             "metric": self._metric,
             "mode": self._mode,
         }
@@ -111,7 +116,7 @@ class OptnasSearcher(Searcher):
         Searcher.__init__(self, metric=state["metric"], mode=state["mode"])
         self.space = SearchSpace.from_dict(state["space"], Path(state["space_file"]) if state["space_file"] else None)
         self.url = state["url"]
-        self._open(state["study"], resume=True)
+        self._open(state["study"], resume=True, artifacts=state.get("artifacts"))
         # no sweep yet: `restore` (Tuner.restore) first says which RUNNING trials the restored Tune goes on with
 
     def save(self, checkpoint_path: str) -> None:
@@ -171,8 +176,9 @@ class OptnasSearcher(Searcher):
         outcome = _outcome(result, error, [n for n, _ in self.space.objectives()], stopped=stopped)
         weights = result.get("weights") if outcome.state == "COMPLETE" else None
         trial = self._trial(number)
-        upload = uploader(str(artifact_dir_for(self.url)), trial, self.backend) if weights else None
-        record(trial, outcome, upload=upload, weights_file=weights if weights and os.path.isfile(weights) else None)
+        upload = uploader(self.store, trial, self.backend) if weights else None
+        weights_file = weights if weights and os.path.isfile(weights) else None
+        outcome = record(trial, outcome, upload=upload, weights_file=weights_file)
         tell(self.study, number, outcome)
         self._release(number)
 
@@ -247,11 +253,14 @@ def _exists(storage: str, study: str) -> bool:
     return study in optuna.study.get_all_study_names(open_storage(storage))
 
 
-def searcher(space: SearchSpace, *, storage: str | None = None, study: str | None = None) -> OptnasSearcher:
+def searcher(
+    space: SearchSpace, *, storage: str | None = None, study: str | None = None, artifacts: str | None = None
+) -> OptnasSearcher:
     """A Ray Tune searcher drawing certified specs of ``space`` into your trainable (see the module docstring).
 
     ``study`` (default: the space's name) is created in ``storage`` (default ``./optnas-runs/journal.log``)
-    or continued if it exists (its trials that a dead job left RUNNING are failed first). Use it as
+    or continued if it exists (its trials that a dead job left RUNNING are failed first). ``artifacts``: where
+    the weights your trainable reports go, as for `optnas.search.run_search`. Use it as
     ``TuneConfig(search_alg=searcher(...))``; ``Tuner.restore`` continues it.
     """
-    return OptnasSearcher(space, storage or DEFAULT_STORAGE, study or space.name)
+    return OptnasSearcher(space, storage or DEFAULT_STORAGE, study or space.name, artifacts)

@@ -153,14 +153,16 @@ def finish(session: Session, ended: Ended) -> None:
             reason = session.stopped.pop(number, f"pruned by {session.scheduler_name} at epoch {max(epoch - 1, 0)}")
             outcome = Outcome("PRUNED", None, _partial(result, "pruned", reason))
         _report(session, st, (outcome.attrs.get("curves") or {}).get("val_metric", []), frozen)
-        upload = uploader(str(session.artifact_dir), frozen, session.storage)
+        upload = uploader(session.artifacts, frozen, session.storage)
         with session.timed("upload"):
             if outcome.state == "COMPLETE" and ended.checkpoint is not None:
                 with ended.checkpoint.as_directory() as path:
                     weights = Path(path, WEIGHTS_FILE)
-                    record(st, outcome, upload=upload, weights_file=str(weights) if weights.exists() else None)
+                    outcome = record(
+                        st, outcome, upload=upload, weights_file=str(weights) if weights.exists() else None
+                    )
             else:
-                record(st, outcome, upload=None)
+                outcome = record(st, outcome, upload=None)
         tell(session.study, number, outcome)
         session.release(number, counts=True)
     session.done()
