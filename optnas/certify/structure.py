@@ -65,7 +65,10 @@ class _Tracer(fx.Tracer):
         self.leaves = {id(m) for m in leaves}
 
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
-        return id(m) in self.leaves or super().is_leaf_module(m, module_qualified_name)
+        # norms and pass-throughs stay single calls too, subclasses included (GainCappedBatchNorm2d of an
+        # implicit preact_conv), so the graph check can walk over them
+        return (id(m) in self.leaves or isinstance(m, AFFINE_NORMS + PASS_THROUGH)
+                or super().is_leaf_module(m, module_qualified_name))
 
 
 def verify(
