@@ -199,8 +199,8 @@ def stage_shapes(
     for i in range(spec.stages):
         if i:
             width, spatial = 2 * width, downsampled(spatial)
-        if kind == "image":  # an implicit T may be normalized at its real H×W (preact_conv): probe that one
-            h, w = spatial if implicit else (min(spatial[0], MAX_PIXELS), min(spatial[1], MAX_PIXELS))
+        if kind == "image":
+            h, w = min(spatial[0], MAX_PIXELS), min(spatial[1], MAX_PIXELS)
             shapes.append((width, h, w))
         else:
             shapes.append((width,) if kind == "vector" else (tokens, width))
@@ -240,11 +240,8 @@ def check_block(
 
 
 def _build(block: Any, width: int, act: nn.Module, kind: str, shape: tuple[int, ...], implicit: bool) -> nn.Module:
-    if implicit:
-        try:
-            return block.contractive(width, act, kind, tuple(shape[1:]) if kind == "image" else None)
-        except NotImplementedError:  # no contractive construction: the contraction condition refuses it
-            pass
+    # the block's plain construction, also for implicit algorithms: the contractive one adds normalizations
+    # to the same layers, and its eval mode iterates conv norms to convergence (minutes at 32×32 pixels)
     return block.build(width, act, kind)
 
 

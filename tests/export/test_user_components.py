@@ -82,7 +82,8 @@ def test_a_declared_lipschitz_constant_lets_implicit_schemes_use_a_probed_activa
         assert not cert.ok and "not globally Lipschitz" in next(c.detail for c in cert.failing())
         optnas.activations.register("sine", lipschitz=1.0, polynomial=False, overwrite=True)(torch.sin)
         assert optnas.certify(optnas.ArchSpec(algorithm="proximal_point", activation="sine", depth=2, width=8)).ok
-        optnas.activations.register("sine", lipschitz=0.5, polynomial=False, overwrite=True)(torch.sin)  # below sup|sin'| = 1
+        # below sup|sin'| = 1
+        optnas.activations.register("sine", lipschitz=0.5, polynomial=False, overwrite=True)(torch.sin)
         with pytest.raises(ValueError, match=r"declared lipschitz=0.5 but its slope reaches 1"):
             optnas.activations.info("sine")
         with pytest.raises(ValueError, match=r"lipschitz=-1 is invalid"):
