@@ -193,8 +193,9 @@ def stage_shapes(
     from ..nn.io import downsampled
 
     width = spec.width if spec.stem == "lift" or input_shape is None else state_features(input_shape)
-    spatial = (input_shape[1], input_shape[2]) if input_shape is not None and kind == "image" else (6, 6)
-    tokens = min(input_shape[0], MAX_TOKENS) if input_shape is not None and kind == "token" else 3
+    # a shape of another kind than the block's (build refuses it with its own message): default sizes
+    spatial = (input_shape[1], input_shape[2]) if input_shape is not None and len(input_shape) == 3 else (6, 6)
+    tokens = min(input_shape[0], MAX_TOKENS) if input_shape is not None and len(input_shape) == 2 else 3
     shapes: list[tuple[int, ...]] = []
     for i in range(spec.stages):
         if i:
