@@ -163,9 +163,7 @@ class _ActivationRegistry(Registry[Any]):
                 )
         facts = probe_info(module)
         notes = list(facts.notes)
-        if polynomial is None:
-            notes.append("not declared non-polynomial (register it with polynomial=False)")
-        elif polynomial and not facts.polynomial:
+        if polynomial and not facts.polynomial:
             notes.append("declared a polynomial")
         lip, lip_note = _bound_over_training(name, module, lipschitz, over)
         if lip_note:

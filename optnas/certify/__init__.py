@@ -64,8 +64,9 @@ def certify_model(
 
     Example:
         >>> import optnas
+        >>> from optnas.certify import certify_model
         >>> net = optnas.build(optnas.ArchSpec(algorithm="gd", depth=2, width=8), (2,), 3)
-        >>> optnas.certify.certify_model(net).ok
+        >>> certify_model(net).ok
         True
     """
     from ..stages import read_plan

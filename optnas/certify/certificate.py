@@ -139,7 +139,7 @@ class Certificate:
             >>> line.split(": ")[1]
             'as depth grows, these networks approximate any continuous function on compacta'
             >>> optnas.certify(optnas.ArchSpec(algorithm="nesterov")).verdict().split(" [ours] ")[1][:40]
-            'zero_stability: products of the time-va'
+            'zero_stability: products of the time-var'
         """
         sp = self.spec
         what = f"{sp.get('algorithm')} / {sp.get('block')} / {sp.get('activation')}, width {sp.get('width')}"

@@ -15,7 +15,7 @@ Example:
     >>> with DataFlow([z], trusted=()) as flow:
     ...     y = torch.round(z) if z.sum() > 0 else z
     >>> sorted(flow.reads), sorted(flow.jumps)
-    (['Tensor.__bool__'], ['Tensor.__gt__'])
+    (['Tensor.__bool__'], ['Tensor.gt'])
 """
 
 from __future__ import annotations

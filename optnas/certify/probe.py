@@ -69,7 +69,10 @@ def functional(
     ``label`` names W1, σ, W2 in the detail (their attribute names)."""
     label = label or {}
     errors = []
-    for dtype in (torch.float64, torch.float32):  # float64 first: finite changes are then unambiguous
+    # float64 first (finite changes are then unambiguous), except for convolutions: torch's CPU float64 conv
+    # kernels (depthwise ones above all) are ~100× slower, and the certificate runs on every draw
+    convs = any(isinstance(m, nn.modules.conv._ConvNd) for m in module.modules())
+    for dtype in (torch.float32,) if convs else (torch.float64, torch.float32):
         t = copy.deepcopy(module).to(dtype).eval()
         roles = _roles(module, t, first, act, second)
         try:

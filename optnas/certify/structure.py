@@ -65,7 +65,10 @@ class _Tracer(fx.Tracer):
         self.leaves = {id(m) for m in leaves}
 
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
-        return id(m) in self.leaves or super().is_leaf_module(m, module_qualified_name)
+        # norms and pass-throughs stay single calls too, subclasses included (GainCappedBatchNorm2d of an
+        # implicit preact_conv), so the graph check can walk over them
+        return (id(m) in self.leaves or isinstance(m, AFFINE_NORMS + PASS_THROUGH)
+                or super().is_leaf_module(m, module_qualified_name))
 
 
 def verify(
@@ -187,23 +190,25 @@ def stage_shapes(
     spec: Any, kind: str, input_shape: tuple[int, ...] | None, implicit: bool
 ) -> list[tuple[int, ...]]:
     """The input shape of T (batch excluded) in each stage, at the state widths `optnas.build` uses."""
-    from .._shapes import state_features
+    from .._shapes import input_kind, state_features
     from ..nn.io import downsampled
 
     width = spec.width if spec.stem == "lift" or input_shape is None else state_features(input_shape)
+    # a shape of another kind than the block's (build refuses it with its own message): default sizes
+    given = input_shape if input_shape is not None and input_kind(input_shape) == kind else None
     spatial: tuple[int, ...] = (6, 6) if kind == "image" else (6,)
-    if input_shape is not None and kind in ("image", "signal"):
-        spatial = tuple(input_shape[1:])
-    tokens = min(input_shape[0], MAX_TOKENS) if input_shape is not None and kind == "token" else 3
+    if given is not None and kind in ("image", "signal"):
+        spatial = tuple(given[1:])
+    tokens = min(given[0], MAX_TOKENS) if given is not None and kind == "token" else 3
     shapes: list[tuple[int, ...]] = []
     for i in range(spec.stages):
         if i:
             width, spatial = 2 * width, downsampled(spatial)
-        if kind == "image":  # an implicit T may be normalized at its real H×W (preact_conv): probe that one
-            h, w = spatial if implicit else (min(spatial[0], MAX_PIXELS), min(spatial[1], MAX_PIXELS))
+        if kind == "image":
+            h, w = min(spatial[0], MAX_PIXELS), min(spatial[1], MAX_PIXELS)
             shapes.append((width, h, w))
-        elif kind == "signal":  # likewise at its real length
-            shapes.append((width, spatial[0] if implicit else min(spatial[0], MAX_SAMPLES)))
+        elif kind == "signal":
+            shapes.append((width, min(spatial[0], MAX_SAMPLES)))
         else:
             shapes.append((width,) if kind == "vector" else (tokens, width))
     return shapes
@@ -242,11 +247,8 @@ def check_block(
 
 
 def _build(block: Any, width: int, act: nn.Module, kind: str, shape: tuple[int, ...], implicit: bool) -> nn.Module:
-    if implicit:
-        try:
-            return block.contractive(width, act, kind, tuple(shape[1:]) if kind in ("image", "signal") else None)
-        except NotImplementedError:  # no contractive construction: the contraction condition refuses it
-            pass
+    # the block's plain construction, also for implicit algorithms: the contractive one adds normalizations
+    # to the same layers, and its eval mode iterates conv norms to convergence (minutes at 32×32 pixels)
     return block.build(width, act, kind)
 
 

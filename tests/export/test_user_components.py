@@ -76,13 +76,14 @@ def test_a_declared_lipschitz_constant_lets_implicit_schemes_use_a_probed_activa
     import mylab_plugin  # noqa: F401
 
     assert optnas.activations.info("snake").lipschitz == 2.0 and optnas.activations.info("snake").probed
-    optnas.activations.register("sine")(torch.sin)  # undeclared: rejected by the contraction check
+    optnas.activations.register("sine", polynomial=False)(torch.sin)  # no lipschitz: rejected by the contraction check
     try:
         cert = optnas.certify(optnas.ArchSpec(algorithm="proximal_point", activation="sine", depth=2, width=8))
         assert not cert.ok and "not globally Lipschitz" in next(c.detail for c in cert.failing())
-        optnas.activations.register("sine", lipschitz=1.0, overwrite=True)(torch.sin)
+        optnas.activations.register("sine", lipschitz=1.0, polynomial=False, overwrite=True)(torch.sin)
         assert optnas.certify(optnas.ArchSpec(algorithm="proximal_point", activation="sine", depth=2, width=8)).ok
-        optnas.activations.register("sine", lipschitz=0.5, overwrite=True)(torch.sin)  # below sup|sin'| = 1
+        # below sup|sin'| = 1
+        optnas.activations.register("sine", lipschitz=0.5, polynomial=False, overwrite=True)(torch.sin)
         with pytest.raises(ValueError, match=r"declared lipschitz=0.5 but its slope reaches 1"):
             optnas.activations.info("sine")
         with pytest.raises(ValueError, match=r"lipschitz=-1 is invalid"):
@@ -96,7 +97,7 @@ def test_a_class_defined_in_main_is_refused_with_where_to_move_it(tmp_path: Path
         def forward(self, z: torch.Tensor) -> torch.Tensor:
             return torch.sin(z) + z
 
-    optnas.activations.register("local_act")(Local)
+    optnas.activations.register("local_act", polynomial=False)(Local)
     try:
         spec = optnas.ArchSpec(algorithm="gd", activation="local_act", depth=2, width=8)
         with pytest.raises(NotExportable, match=r"model.py cannot import back; define it at the top level"):
