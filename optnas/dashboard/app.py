@@ -3,8 +3,9 @@ refreshed while a search runs.
 
 Every few seconds a dcc.Interval asks the storage for the picked study's signature (trials per state);
 only when it changed do the figures rebuild, from `StudySource.frame`'s cached DataFrame. The app only
-reads: the storage is opened read-only, there is no static or assets route (no user-controlled path is
-ever served; one fixed route serves `plotlyjs`'s bundle), and Dash's MCP and websocket endpoints are off.
+reads: the storage is opened read-only, there is no static route, and Dash's ``/assets/`` route points at
+a folder that never exists, so it answers 404 to every path (no user-controlled path is ever served; one
+fixed route serves `plotlyjs`'s bundle); Dash's MCP and websocket endpoints are off.
 
 Example:
     >>> app = create_app("optnas-runs/journal.log")          # doctest: +SKIP

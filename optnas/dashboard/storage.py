@@ -31,7 +31,7 @@ from optuna.trial import TrialState
 
 from ..errors import UsageError
 from ..results import frame
-from ..search._journal_file import warn_cut_tail
+from ..search._journal_file import foreign_error, warn_cut_tail
 from ..search.storage import DEFAULT_STORAGE
 from . import _rdb
 from ._journal import ReadOnlyJournal
@@ -107,6 +107,8 @@ def open_readonly(url: str | None) -> BaseStorage:
         raise UsageError(f"--storage {url!r} is not readable") from None
     if header == _SQLITE_HEADER:
         raise UsageError(f"--storage {url!r} is a SQLite database: write sqlite:///{url}")
+    if (foreign := foreign_error(str(path))) is not None:  # another file given by mistake: not a cut journal
+        raise foreign
     warn_cut_tail(str(path))  # read-only: the cut record is skipped and said, the repair left to --resume
     try:
         return JournalStorage(ReadOnlyJournal(str(path)))

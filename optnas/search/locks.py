@@ -5,7 +5,9 @@ A worker asks for a trial (``study.ask()``) and takes that trial's lock (an ``fl
 holding the claim lock, anyone can tell a dead worker's trial from a live one whatever moment the worker
 died at, even before it wrote a pid: a RUNNING trial whose lock nobody holds has no live worker. The
 folder is ``$OPTNAS_LOCK_DIR`` (default ``~/.cache/optnas/locks``); every process of one search on one
-machine must see the same folder (they do unless the variable differs between them).
+machine must see the same folder. `enter_search` makes sure: the study records each machine's folder, and a
+process whose folder differs from the recorded one while a process using that one is alive (it holds the
+study's presence lock there, or a trial lock) is refused in one line, before either fails the other's trials.
 
 Example:
     >>> import tempfile; d = tempfile.mkdtemp()
@@ -21,10 +23,13 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+
+from ..errors import UsageError
 
 LockState = Literal["held", "free", "missing"]
 
@@ -98,3 +103,53 @@ def trial_lock_state(storage: str, study: str, number: int, *, root: str | None 
             return "held"
         fcntl.flock(fh, fcntl.LOCK_UN)
         return "free"
+
+
+_presence: dict[str, Any] = {}  # presence locks this process holds (released by the OS when it exits)
+
+
+def _alive_in(folder: Path, key: str) -> bool:
+    """Whether a live process uses lock folder ``folder`` for the study ``key``: it holds the presence lock
+    (every search process, for its lifetime) or a trial lock there."""
+    candidates = [folder / f"{key}.alive", *sorted((folder / key).glob("trial-*.lock"))]
+    for path in candidates:
+        try:
+            fh = open(path)  # noqa: SIM115
+        except OSError:
+            continue
+        with fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(fh, fcntl.LOCK_UN)
+    return False
+
+
+def enter_search(study: Any, storage: str, name: str, *, root: str | None = None) -> None:
+    """Check this machine's lock folder against the one the study records, record it, hold the presence lock.
+
+    Two processes of one search that see different ``OPTNAS_LOCK_DIR`` cannot see each other's trial locks,
+    so each would fail the other's live trials as dead. The second is refused here, in one line, while a
+    process using the recorded folder is alive; a recorded folder nobody uses any more is replaced.
+    """
+    ours = lock_root(root).resolve()
+    key = study_key(storage, name)
+    host = socket.gethostname()
+    meta = dict(study.user_attrs.get("optnas") or {})
+    dirs = dict(meta.get("lock_dirs") or {}) if isinstance(meta.get("lock_dirs"), dict) else {}
+    recorded = dirs.get(host)
+    if isinstance(recorded, str) and Path(recorded) != ours and _alive_in(Path(recorded), key):
+        raise UsageError(
+            f"study {name!r} is being searched on this machine by a process whose lock folder is {recorded}, and "
+            f"this one's is {ours} (OPTNAS_LOCK_DIR): they would fail each other's trials; run it with "
+            f"OPTNAS_LOCK_DIR={recorded}, or after that search ends"
+        )
+    ours.mkdir(parents=True, exist_ok=True)
+    if key not in _presence:
+        fh = open(ours / f"{key}.alive", "a+")  # noqa: SIM115  # held until this process exits
+        fcntl.flock(fh, fcntl.LOCK_SH)
+        _presence[key] = fh
+    if recorded != str(ours):
+        dirs[host] = str(ours)
+        study.set_user_attr("optnas", {**(study.user_attrs.get("optnas") or {}), "lock_dirs": dirs})

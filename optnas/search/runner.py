@@ -107,6 +107,11 @@ def work(
                     outcome = life.run(trial, storage, job.artifacts)
                     outcome = record(trial, outcome, upload=uploader(job.artifacts, trial, storage))
                     tell(study, trial.number, outcome)
+            except optuna.exceptions.UpdateFinishedTrialError:
+                # another process finished it meanwhile (it took this worker for dead): say so in one line
+                log.warning("trial %d was finished by another process while it ran here (a process of this "
+                            "search with another OPTNAS_LOCK_DIR, or a stale heartbeat); its result here is "
+                            "dropped", trial.number)
             finally:
                 lock.release()
             done += 1

@@ -12,6 +12,7 @@ import optuna
 from .. import __version__, artifacts, plugins
 from ..errors import UsageError
 from ..training.result import json_safe
+from .locks import enter_search
 from .space import SearchSpace
 from .storage import open_storage
 
@@ -178,4 +179,5 @@ def create_or_resume(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             study.set_metric_names([n for n, _ in space.objectives()])
+    enter_search(study, storage, name)  # one lock folder per machine for all processes of this search
     return study
