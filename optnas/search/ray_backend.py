@@ -91,17 +91,15 @@ def run_ray_search(
         space.config.workers_per_trial = workers_per_trial
     url = storage or DEFAULT_STORAGE
     name = study or space.name
-    if resume:  # a study that does not exist: refused before anything is made
-        from .study import check_resumable
-
-        check_resumable(url, name)
     # the store before Ray starts: a missing or unwritable one is refused first (a resumed study keeps its own)
     store = choose_store(space, url, name, artifacts, resume=resume, backend=_readable(url) if resume else None,
                          probe=False)
     if resume:  # before Ray starts: Tuner.restore would unpickle what is in the experiment folder
         from .ray.trust import check_experiment
+        from .study import check_resumable
 
         check_experiment(f"{experiment_root(url, store)}/{name}")
+        check_resumable(url, name)  # a study that does not exist: refused before anything is made
     open_store(store).probe()
     search = RaySearch(
         space=space,

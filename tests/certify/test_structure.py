@@ -12,7 +12,7 @@ import optnas
 from optnas import activations, blocks
 from optnas.certify.structure import verify
 
-SHAPES = {"vector": (3,), "image": (3, 8, 8), "token": (5, 4)}
+SHAPES = {"vector": (3,), "image": (3, 8, 8), "token": (5, 4), "signal": optnas.Signal(3, 12)}
 
 
 def _structure(spec: optnas.ArchSpec, shape: tuple[int, ...] | None = None) -> optnas.Condition:
