@@ -87,6 +87,8 @@ class OptnasSearcher(Searcher):
         self.lifecycle = Lifecycle(self.space)
         self.trials: dict[str, int] = {}  # Tune trial id -> Optuna trial number, while it runs
         self.reported: dict[str, int] = {}  # Tune trial id -> last step told to the Optuna trial
+        # Tune trial id -> its last report seen: a trial HyperBand paused and resumed ends with an empty result
+        self.last: dict[str, dict[str, Any]] = {}
         self.locks: dict[int, TrialLock] = {}
         self.swept = False
 
@@ -161,18 +163,23 @@ class OptnasSearcher(Searcher):
         raise UsageError(f"{MAX_UNCERTIFIED_IN_A_ROW} draws in a row failed their certificate; widen the space")
 
     def on_trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
+        if trial_id in self.trials:
+            self.last[trial_id] = result
         self._report(trial_id, result)
 
     def on_trial_complete(self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False) -> None:
         if trial_id not in self.trials:
             return
         result = result or {}
+        if _step(result) is None and not error:  # no report in it (a paused and resumed trial): its last one
+            result = self.last.get(trial_id, result)
         # Tune passes the trial's last report: seen by on_trial_result when the trainable went on after it (it
         # then returned), never seen when a scheduler or stopper stopped the trial at that report
         stopped = not error and _step(result) is not None and _step(result) != self.reported.get(trial_id)
         self._report(trial_id, result)
         number = self.trials.pop(trial_id)
         self.reported.pop(trial_id, None)
+        self.last.pop(trial_id, None)
         outcome = _outcome(result, error, [n for n, _ in self.space.objectives()], stopped=stopped)
         weights = result.get("weights") if outcome.state == "COMPLETE" else None
         trial = self._trial(number)
