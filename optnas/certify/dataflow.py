@@ -11,11 +11,11 @@ modules (torch's own layers and the declared σ, which the activation condition 
 
 Example:
     >>> import torch
-    >>> z = torch.randn(3)
+    >>> z = torch.tensor([0.3, -0.2, 0.4])
     >>> with DataFlow([z], trusted=()) as flow:
     ...     y = torch.round(z) if z.sum() > 0 else z
     >>> sorted(flow.reads), sorted(flow.jumps)
-    (['Tensor.__bool__'], ['Tensor.gt'])
+    (['Tensor.__bool__'], ['Tensor.gt', 'torch.round'])
 """
 
 from __future__ import annotations
