@@ -67,7 +67,7 @@ def next_config(session: Session, ray_trial_id: str) -> dict[str, Any] | str | N
                 # the driver's own counts (`tally`): no read of the study, whatever its size
                 if session.due() >= session.target and _finished(session):
                     return Searcher.FINISHED
-                trial = study.ask()
+                trial = session.asking().ask()  # O(1) reads whatever the running trials (`ask`)
                 session.hold(trial.number)
             ray_record = {"trial_id": ray_trial_id, "experiment": session.experiment}
             session.ray_attrs[trial.number] = ray_record
@@ -81,7 +81,7 @@ def _finished(session: Session) -> bool:
     """Whether the target is met, from a fresh read of the study: once a search, before Tune is told it is
     finished for good (trials other processes held may have ended since the last reconciliation)."""
     session.drain()  # the writer thread's tells first: none is read half-done
-    reconcile(session.tally, session.study, session.locks)
+    reconcile(session.tally, session.study, session.locks, session.known)
     return session.due() >= session.target
 
 
@@ -104,6 +104,7 @@ def _fail_draw(session: Session, trial: optuna.Trial, outcome: Outcome) -> None:
     trial.set_user_attr("worker", {"host": socket.gethostname(), "pid": os.getpid()})
     record(trial, outcome, upload=None)
     tell(session.study, trial.number, outcome)
+    session.told(trial.number)
     session.release(trial.number, counts=True)
     session.done()
 

@@ -25,6 +25,7 @@ from optuna.storages import BaseStorage
 from ..lifecycle import Lifecycle
 from ..locks import TrialLock
 from ..space import SearchSpace
+from .ask import TrialList, driver_study
 from .cluster import Resources
 from .tally import RECONCILE_EVERY_S, Tally
 
@@ -77,6 +78,7 @@ class Session:
     reported: dict[int, set[int]] = field(default_factory=dict)  # intermediate steps written, per trial
     ray_attrs: dict[int, dict[str, Any]] = field(default_factory=dict)  # each held trial's "ray" record
     tally: Tally = field(default_factory=Tally)
+    known: TrialList = field(default_factory=TrialList)  # the study's trials as the sampler sees them (`ask`)
     reconcile_s: float = RECONCILE_EVERY_S  # seconds between two reconciliations of the counts (`tally`)
     stopped: dict[int, str] = field(default_factory=dict)  # why the dominance rule stopped a trial
     created: float = field(default_factory=time.perf_counter)
@@ -84,6 +86,17 @@ class Session:
     _pending: list[Future[None]] = field(default_factory=list)
     _study_id: int | None = None
     _shown: float = 0.0
+    _view: optuna.Study | None = None
+
+    def asking(self) -> optuna.Study:
+        """The study the driver asks (`optnas.search.ray.ask`): an ask costs no read of the running trials."""
+        if self._view is None:
+            self._view = driver_study(self.study, self.storage, self.known)
+        return self._view
+
+    def told(self, number: int) -> None:
+        """Trial ``number`` was just told: the sampler sees it finished, as stored (one read of one trial)."""
+        self.known.put(self.trial(number).frozen())
 
     def lifecycle(self) -> Lifecycle:
         if self.life is None:
