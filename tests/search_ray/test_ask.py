@@ -45,7 +45,8 @@ def _complete(session, number, params):
     value = 0.5 + 0.01 * (number % 7)
     final = {"state": "COMPLETE", "values": [value], "attrs": {
         "status": "ok", "reason": "", "constraints": [params - 120.0], "device": "cpu",
-        "metrics": {"val_metric": value, "epochs": 2, "params": params}, "curves": {"val_metric": [value - 0.1, value]}}}
+        "metrics": {"val_metric": value, "epochs": 2, "params": params},
+        "curves": {"val_metric": [value - 0.1, value]}}}
     writer.finish(session, writer.Ended(number, {"optnas_final": final, "epoch": 2}, None, None))
 
 
