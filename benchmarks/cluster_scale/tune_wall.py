@@ -148,9 +148,10 @@ def main() -> None:
         for which in order:
             load = os.getloadavg()[0]
             code = str(args.before) if which == "optnas_before" else os.environ.get("PYTHONPATH", "")
-            done = subprocess.run([sys.executable, __file__, "--one", which.removesuffix("_before"),
-                                   "--trials", str(args.trials), "--epochs", str(args.epochs), "--cpus", str(args.cpus)],
-                                  capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": code})
+            argv = ["--one", which.removesuffix("_before"), "--trials", str(args.trials), "--epochs",
+                    str(args.epochs), "--cpus", str(args.cpus)]
+            done = subprocess.run([sys.executable, __file__, *argv], capture_output=True, text=True, check=True,
+                                  env={**os.environ, "PYTHONPATH": code})
             result = json.loads(done.stdout.strip().splitlines()[-1])
             runs.append({"round": r + 1, "run": which, "code": code, "load_1min_at_start": round(load, 1),
                          "load_1min_at_end": round(os.getloadavg()[0], 1), **result})
