@@ -22,7 +22,8 @@ from .conftest import FAST
 pytestmark = pytest.mark.filterwarnings("ignore:Heartbeat of storage")
 
 # a constrained space: the sampler (TPE with constraints_func) reads the constraints of finished trials
-CONSTRAINED = FAST.replace("trials: 4", "trials: 40") + "constraints: {max_params: 120}\n"
+CONSTRAINED = FAST.replace("trials: 4", "trials: 40") + (
+    "constraints: {max_params: 120}\nsampler: {name: tpe, params: {n_startup_trials: 3}}\n")
 
 
 @pytest.fixture(params=["postgres", "journal"])
@@ -64,8 +65,8 @@ def test_driver_asks_record_unique_trials_that_plain_optuna_reads(url, tmp_path)
     plans, others = {}, set()
     with bind(session):
         writer.reconcile(session, [])
-        for i in range(16):
-            if i in (3, 9):  # trials another process asked meanwhile: the driver's list has a gap to fill
+        for i in range(8):
+            if i in (2, 5):  # trials another process asked meanwhile: the driver's list has a gap to fill
                 trial = other.ask()
                 trial.suggest_float("elsewhere", 0.0, 1.0)
                 others.add(trial.number)
@@ -73,20 +74,20 @@ def test_driver_asks_record_unique_trials_that_plain_optuna_reads(url, tmp_path)
             assert isinstance(plan, dict)
             number = plan["optnas"]["number"]
             plans[number] = plan["optnas"]
-            if i < 13:  # 13 finished: TPE (10 startup trials) samples from the driver's list for the last asks
+            if i < 6:  # 6 finished: TPE (3 startup trials) samples from the driver's list from the 4th ask on
                 _complete(session, number, params=float(80 + 5 * (number % 11)))
         session.close()
     trials = {t.number: t for t in _plain(url, name)}
     numbers = sorted(plans)
-    assert len(numbers) == len(set(numbers)) == 16
-    assert sorted(trials) == list(range(18))  # the driver's 16 and the other process's 2, no number twice
+    assert len(numbers) == len(set(numbers)) == 8
+    assert sorted(trials) == list(range(10))  # the driver's 8 and the other process's 2, no number twice
     for number, plan in plans.items():
         t = trials[number]
         assert t.params and t.params == session.known.trials()[number].params  # recorded, as the sampler saw them
         assert t.user_attrs["spec"] == plan["spec"]  # the draw the worker got is the one recorded
         assert t.user_attrs["ray"]["trial_id"].startswith("ray")
     finished = [t for t in trials.values() if t.state == TrialState.COMPLETE]
-    assert len(finished) == 13
+    assert len(finished) == 6
     # what the sampler read is the stored study: states, values, records and TPE's constraint attributes
     seen = {t.number: t for t in session.known.trials()}
     for t in finished:
@@ -94,7 +95,7 @@ def test_driver_asks_record_unique_trials_that_plain_optuna_reads(url, tmp_path)
         assert seen[t.number].system_attrs == t.system_attrs
         assert seen[t.number].user_attrs == t.user_attrs
         assert any("constraints" in key for key in t.system_attrs)  # the sampler honours the space's limit
-    assert {t.number for t in trials.values() if t.state == TrialState.RUNNING} == others | set(numbers[13:])
+    assert {t.number for t in trials.values() if t.state == TrialState.RUNNING} == others | set(numbers[6:])
     assert seen[max(others)].params == trials[max(others)].params  # the gap was filled from the storage
 
 
@@ -123,17 +124,17 @@ def test_an_ask_reads_the_same_rows_whatever_the_running_trials(postgres_url, tm
     engine = session.storage.engine
     running = [create_trial(state=TrialState.RUNNING, params={"x": 0.5},
                             distributions={"x": optuna.distributions.FloatDistribution(0, 1)},
-                            intermediate_values={e: 0.1 * e for e in range(20)}) for _ in range(60)]
+                            intermediate_values={e: 0.1 * e for e in range(5)}) for _ in range(30)]
     driver, plain = [], []
     with bind(session):
         writer.reconcile(session, [])
         next_config(session, "first")  # Optuna checks a new parameter against the study's first one (LIMIT 1)
-        for count in (5, 60):  # other processes' RUNNING trials, each with 20 reported epochs
+        for count in (5, 30):  # other processes' RUNNING trials, each with 5 reported epochs
             session.study.add_trials(running[: count - (0 if count == 5 else 5)])
             reconcile(session.tally, session.study, session.locks, session.known)  # as the periodic one does
-            session.asking().sampler = optuna.samplers.RandomSampler(seed=0)  # the same draw: the same writes
+            session.asking().study.sampler = optuna.samplers.RandomSampler(seed=0)  # the same draw, the same writes
             driver.append(_rows_read(engine, lambda: next_config(session, "r")))
             plain.append(_rows_read(engine, lambda: session.study.ask()))
         session.close()
     assert driver[0] == driver[1], driver  # the driver's ask: no row of the running trials
-    assert plain[1] >= plain[0] + 55 * 20, plain  # plain Optuna's ask reads each running trial and its epochs
+    assert plain[1] >= plain[0] + 25 * 5, plain  # plain Optuna's ask reads each running trial and its epochs

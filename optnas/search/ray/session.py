@@ -25,7 +25,7 @@ from optuna.storages import BaseStorage
 from ..lifecycle import Lifecycle
 from ..locks import TrialLock
 from ..space import SearchSpace
-from .ask import TrialList, driver_study
+from .ask import Asker, TrialList
 from .cluster import Resources
 from .tally import RECONCILE_EVERY_S, Tally
 
@@ -39,9 +39,11 @@ class StoredTrial:
     The driver writes trials that Tune may have restored from an earlier run, for which no ``optuna.Trial``
     exists in this process: the storage, the study's name and the trial's number are all it needs."""
 
-    def __init__(self, storage: BaseStorage, study_id: int, number: int) -> None:
+    def __init__(self, storage: BaseStorage, study_id: int, number: int, trial_id: int | None = None) -> None:
         self.storage, self.number = storage, number
-        self.trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, number)
+        if trial_id is None:
+            trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, number)
+        self.trial_id = trial_id
 
     def set_user_attr(self, key: str, value: Any) -> None:
         self.storage.set_trial_user_attr(self.trial_id, key, value)
@@ -86,13 +88,22 @@ class Session:
     _pending: list[Future[None]] = field(default_factory=list)
     _study_id: int | None = None
     _shown: float = 0.0
-    _view: optuna.Study | None = None
+    _asker: Asker | None = None
 
-    def asking(self) -> optuna.Study:
-        """The study the driver asks (`optnas.search.ray.ask`): an ask costs no read of the running trials."""
-        if self._view is None:
-            self._view = driver_study(self.study, self.storage, self.known)
-        return self._view
+    def asking(self) -> Asker:
+        """How the driver asks the study (`optnas.search.ray.ask`): no read of the running trials, one write."""
+        if self._asker is None:
+            self._asker = Asker(self.study, self.storage, self.known)
+        return self._asker
+
+    def commit(self, trial: optuna.Trial) -> int:
+        """Write the drawn ``trial`` (`Asker.commit`) and hold it; its number. Call under the claim lock."""
+        trial_id, number = self.asking().commit(trial)
+        if self._study_id is None:
+            self._study_id = self.asking().study_id
+        self.trials[number] = StoredTrial(self.storage, self._study_id, number, trial_id)
+        self.hold(number)
+        return number
 
     def told(self, number: int) -> None:
         """Trial ``number`` was just told: the sampler sees it finished, as stored (one read of one trial)."""
