@@ -128,6 +128,7 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=40)
     ap.add_argument("--cpus", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--start-round", type=int, default=1, help="the first round's number (even: optnas first)")
     ap.add_argument("--one", choices=("bare", "optnas"))
     ap.add_argument("--before", type=Path, help="also run optnas from this checkout (the code before), last")
     ap.add_argument("--out", type=Path, default=HERE / "results_tune.json")
@@ -141,7 +142,7 @@ def main() -> None:
         print(json.dumps(result))
         return
     runs = []
-    for r in range(args.rounds):
+    for r in range(args.start_round - 1, args.start_round - 1 + args.rounds):
         order = ["bare", "optnas"] if r % 2 == 0 else ["optnas", "bare"]
         if args.before:  # the code before, last: the pair above is what the round compares first
             order.append("optnas_before")
