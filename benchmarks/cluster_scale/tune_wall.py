@@ -6,7 +6,8 @@ down (as ``optnas search`` does). The bare trainable reports what an optnas work
 trial: a start report, then a final report with the weights in a checkpoint. Tune's own loggers are off in
 both (optnas's defaults). Runs alternate (bare, optnas, optnas, bare, ...), each in a new process.
 
-    python benchmarks/cluster_scale/tune_wall.py [--trials 300] [--epochs 40] [--rounds 1] [--before DIR] [--out FILE]
+    python benchmarks/cluster_scale/tune_wall.py [--trials 300] [--epochs 40] [--rounds 1] [--start-round 1]
+        [--before DIR] [--out FILE]
 """
 
 from __future__ import annotations
