@@ -36,7 +36,8 @@ def main() -> None:
     ap.add_argument("--before", type=Path, required=True)
     ap.add_argument("--cycles", type=int, default=60)
     ap.add_argument("--before-cycles", type=int, default=10)
-    ap.add_argument("--tpe-cycles", type=int, default=3, help="cycles of the after code with the space's TPE")
+    ap.add_argument("--tpe-cycles", type=int, default=0, help="cycles of the after code with the space's TPE")
+    ap.add_argument("--storages", default="postgres,journal", help="which storages, in this order")
     ap.add_argument("--out", type=Path, default=HERE / "results_driver.json")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="optnas-scale-"))
@@ -45,7 +46,8 @@ def main() -> None:
         assert url is not None, "no PostgreSQL server here"
         base = url.rsplit("/", 1)[0]
         subprocess.run(["/usr/lib/postgresql/15/bin/psql", url, "-qc", "CREATE DATABASE tpl"], check=True)
-        templates = {"journal": str(work / "template.log"), "postgres": f"{base}/tpl"}
+        every = {"journal": str(work / "template.log"), "postgres": f"{base}/tpl"}
+        templates = {kind: every[kind] for kind in args.storages.split(",")}
         for kind, template in templates.items():
             t0 = time.perf_counter()
             # the untimed prefill commits without waiting for the disk (this connection only; the runs' copies
@@ -54,14 +56,15 @@ def main() -> None:
             subprocess.run([sys.executable, str(HERE / "driver.py"), "--storage", kind, "--template", where,
                             "--prefill"], env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True)
             print(f"{kind} template: {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
-        plan = [("after", ROOT, args.cycles, "random"), ("before", args.before, args.before_cycles, "random"),
-                ("after", ROOT, args.tpe_cycles, "space")]
+        plan = [("after", ROOT, args.cycles, "random"), ("before", args.before, args.before_cycles, "random")]
+        if args.tpe_cycles:
+            plan.append(("after", ROOT, args.tpe_cycles, "space"))
         for label, code, cycles, sampler in plan:
             for kind, template in templates.items():
                 print(f"{kind} {label} {sampler} ...", file=sys.stderr, flush=True)
                 result = _driver(code, "--storage", kind, "--template", template, "--cycles", str(cycles),
                                  "--sampler", sampler)
-                runs.append({"storage": kind, "code": label, **result})
+                runs.append({**result, "storage": kind, "code": label, "pythonpath": str(code)})
                 args.out.write_text(json.dumps(_doc(runs), indent=1))
     print(json.dumps(_doc(runs), indent=1))
 

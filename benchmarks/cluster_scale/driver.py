@@ -21,6 +21,8 @@ The same script runs the code before and after (PYTHONPATH picks it): only names
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import inspect
 import json
 import os
 import shutil
@@ -128,7 +130,8 @@ def prefill(url: str, space: Any, name: str) -> None:
     from optnas.search.study import create_or_resume
 
     storage = open_storage(url)
-    study = create_or_resume(space, url, name, resume=False, backend=storage)
+    store = tempfile.mkdtemp(prefix="optnas-scale-artifacts-")
+    study = create_or_resume(space, url, name, resume=False, backend=storage, store=store)
     draws = _draws(space, 200)
     base = PG_BASE if "://" in url else FINISHED + RUNNING
     for start in range(0, base, 500):
@@ -176,6 +179,12 @@ def summary(xs: list[float]) -> dict[str, Any]:
             "max_ms": round(max(ms), 2), "mean_ms": round(statistics.fmean(ms), 2)} if ms else {"n": 0}
 
 
+def _artifacts(session_class: Any, store: str) -> dict[str, Any]:
+    """The artifact store as the code's `Session` takes it: ``artifacts`` (a URL) or ``artifact_dir`` (older)."""
+    names = {f.name for f in dataclasses.fields(session_class)}
+    return {"artifacts": store} if "artifacts" in names else {"artifact_dir": Path(store)}
+
+
 def run(url: str, space: Any, name: str, cycles: int, sampler: str) -> dict[str, Any]:
     """Play Tune's control loop for ``cycles`` completions; the latencies."""
     from optnas.search.ray import writer
@@ -186,7 +195,11 @@ def run(url: str, space: Any, name: str, cycles: int, sampler: str) -> dict[str,
     from optnas.search.study import create_or_resume
 
     storage = open_storage(url)
-    study = create_or_resume(space, url, name, resume=True, backend=storage)
+    store = tempfile.mkdtemp(prefix="optnas-scale-artifacts-")
+    # the code before and after may differ in these two signatures: pass the artifact store as each takes it
+    takes_store = "store" in inspect.signature(create_or_resume).parameters
+    given = {"store": store} if takes_store else {}
+    study = create_or_resume(space, url, name, resume=True, backend=storage, **given)
     if sampler == "random":  # the driver's own cost, without the sampler's (TPE's grows with the study)
         study.sampler = optuna.samplers.RandomSampler(seed=0)
     live = [
@@ -194,8 +207,8 @@ def run(url: str, space: Any, name: str, cycles: int, sampler: str) -> dict[str,
         for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
     ]
     session = Session(space=space, study=study, storage=storage, url=url, target=20_000, deadline=None,
-                      experiment="bench", artifact_dir=Path(tempfile.mkdtemp()), device="cpu",
-                      resources=Resources(cpu=1, gpu=0), milestones=[], scheduler_name="none")
+                      experiment="bench", device="cpu", resources=Resources(cpu=1, gpu=0), milestones=[],
+                      scheduler_name="none", **_artifacts(Session, store))
     records: list[float] = []
     original = writer.finish
 
@@ -296,9 +309,10 @@ def main() -> None:
         template = args.template.rsplit("/", 1)[1]
         subprocess.run([PSQL, f"{base}/postgres", "-qc", f"CREATE DATABASE {db} TEMPLATE {template}"], check=True)
         url = f"{base}/{db}"
+    load_before = os.getloadavg()
     result = run(url, space, "scale", args.cycles, args.sampler)
     result.update(storage=args.storage, sampler=args.sampler, code=os.environ.get("PYTHONPATH", ""), cycles=args.cycles,
-                  load_before=os.getloadavg())
+                  load_before=load_before, load_after=os.getloadavg())
     text = json.dumps(result, indent=1)
     print(text)
     if args.out:

@@ -6,7 +6,8 @@ down (as ``optnas search`` does). The bare trainable reports what an optnas work
 trial: a start report, then a final report with the weights in a checkpoint. Tune's own loggers are off in
 both (optnas's defaults). Runs alternate (bare, optnas, optnas, bare, ...), each in a new process.
 
-    python benchmarks/cluster_scale/tune_wall.py [--trials 300] [--epochs 40] [--rounds 1] [--out FILE]
+    python benchmarks/cluster_scale/tune_wall.py [--trials 300] [--epochs 40] [--rounds 1] [--start-round 1]
+        [--before DIR] [--out FILE]
 """
 
 from __future__ import annotations
@@ -128,7 +129,9 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=40)
     ap.add_argument("--cpus", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--start-round", type=int, default=1, help="the first round's number (even: optnas first)")
     ap.add_argument("--one", choices=("bare", "optnas"))
+    ap.add_argument("--before", type=Path, help="also run optnas from this checkout (the code before), last")
     ap.add_argument("--out", type=Path, default=HERE / "results_tune.json")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="optnas-tw-"))
@@ -140,15 +143,20 @@ def main() -> None:
         print(json.dumps(result))
         return
     runs = []
-    for r in range(args.rounds):
-        order = ("bare", "optnas") if r % 2 == 0 else ("optnas", "bare")
+    for r in range(args.start_round - 1, args.start_round - 1 + args.rounds):
+        order = ["bare", "optnas"] if r % 2 == 0 else ["optnas", "bare"]
+        if args.before:  # the code before, last: the pair above is what the round compares first
+            order.append("optnas_before")
         for which in order:
             load = os.getloadavg()[0]
-            done = subprocess.run([sys.executable, __file__, "--one", which, "--trials", str(args.trials),
-                                   "--epochs", str(args.epochs), "--cpus", str(args.cpus)],
-                                  capture_output=True, text=True, check=True)
+            code = str(args.before) if which == "optnas_before" else os.environ.get("PYTHONPATH", "")
+            argv = ["--one", which.removesuffix("_before"), "--trials", str(args.trials), "--epochs",
+                    str(args.epochs), "--cpus", str(args.cpus)]
+            done = subprocess.run([sys.executable, __file__, *argv], capture_output=True, text=True, check=True,
+                                  env={**os.environ, "PYTHONPATH": code})
             result = json.loads(done.stdout.strip().splitlines()[-1])
-            runs.append({"round": r + 1, "run": which, "load_1min_at_start": round(load, 1), **result})
+            runs.append({"round": r + 1, "run": which, "code": code, "load_1min_at_start": round(load, 1),
+                         "load_1min_at_end": round(os.getloadavg()[0], 1), **result})
             print(runs[-1], file=sys.stderr, flush=True)
             args.out.write_text(json.dumps(_doc(args, runs), indent=1))
     print(json.dumps(_doc(args, runs), indent=1))
@@ -158,12 +166,14 @@ def _doc(args: argparse.Namespace, runs: list[dict]) -> dict:
     rounds = {}
     for run in runs:
         rounds.setdefault(run["round"], {})[run["run"]] = run["wall_s"]
-    ratios = [r["optnas"] / r["bare"] - 1 for r in rounds.values() if len(r) == 2]
+    ratios = [r["optnas"] / r["bare"] - 1 for r in rounds.values() if "optnas" in r and "bare" in r]
+    before = [r["optnas_before"] / r["bare"] - 1 for r in rounds.values() if "optnas_before" in r and "bare" in r]
     return {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "trials": args.trials, "epochs": args.epochs, "cpus": args.cpus,
         "optnas_extra_over_bare": [round(x, 4) for x in ratios],
+        "optnas_before_extra_over_bare": [round(x, 4) for x in before],
         "runs": runs,
     }
 

@@ -168,6 +168,29 @@ def resources(
     return Resources(cpu=cpu, gpu=gpu, workers=workers)
 
 
+PENDING_ENV = "TUNE_MAX_PENDING_TRIALS_PG"
+
+
+def pending_trials(resources: Resources) -> int:
+    """How many trials Tune may hold ready to start: one for each trial the cluster runs at once now (>= 1).
+
+    Tune keeps a single pending trial for any searcher but its own random/grid one, so each trial that ends
+    waits for the next suggestion and its placement group: with second-long trials the cluster idles between
+    trials (benchmarks/cluster_scale). One pending trial a slot keeps every slot fed, and each suggestion is
+    drawn at most one wave of trials ahead of its start. ``TUNE_MAX_PENDING_TRIALS_PG`` set by the user wins.
+
+    Example:
+        >>> pending_trials(Resources(cpu=1, gpu=0))      # doctest: +SKIP
+        16
+    """
+    import ray
+
+    total = ray.cluster_resources()
+    need = {"CPU": resources.cpu * resources.workers, "GPU": resources.gpu * resources.workers}
+    fits = [int(float(total.get(kind, 0.0)) // each) for kind, each in need.items() if each > 0]
+    return max(1, min(fits) if fits else 1)
+
+
 def experiment_root(storage: str, store: str | None = None) -> str:
     """Where Ray keeps its experiments (trial checkpoints, state for ``--resume``): ``OPTNAS_RAY_STORAGE`` (a
     shared folder or a cloud URI such as ``s3://bucket/optnas``: needed when trials run on several machines),

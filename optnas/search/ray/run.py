@@ -129,6 +129,10 @@ class RaySearch:
             os.environ.setdefault(key, value)
         os.environ.update(TUNE_REQUIRED)
         trainable = tune.with_resources(train_trial, session.resources.as_dict())
+        with _pending(session):
+            self._fit_runs(session, root, scheduler, trainable, resume=resume)
+
+    def _fit_runs(self, session: Session, root: str, scheduler: Any, trainable: Any, *, resume: bool) -> None:
         restorable = resume and tune.Tuner.can_restore(session.experiment)
         while True:
             start = time.perf_counter()
@@ -199,6 +203,19 @@ def _ours_running(session: Session) -> bool:
         (t.user_attrs.get("ray") or {}).get("experiment") == session.experiment
         for t in session.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
     )
+
+
+@contextmanager
+def _pending(session: Session) -> Iterator[None]:
+    """Tune's pending-trial limit for this run (`cluster.pending_trials`), unless the user set one."""
+    if cluster.PENDING_ENV in os.environ:
+        yield
+        return
+    os.environ[cluster.PENDING_ENV] = str(cluster.pending_trials(session.resources))
+    try:
+        yield
+    finally:
+        os.environ.pop(cluster.PENDING_ENV, None)
 
 
 @contextmanager

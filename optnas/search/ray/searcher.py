@@ -23,6 +23,7 @@ import optuna
 from ray.tune.search import Searcher
 
 from ...errors import StorageWriteError
+from ...spec import ArchSpec
 from ..lifecycle import Lifecycle, Outcome, record, tell
 from ..locks import claim_lock
 from ..space import UncertifiedDraw
@@ -67,44 +68,48 @@ def next_config(session: Session, ray_trial_id: str) -> dict[str, Any] | str | N
                 # the driver's own counts (`tally`): no read of the study, whatever its size
                 if session.due() >= session.target and _finished(session):
                     return Searcher.FINISHED
-                trial = study.ask()
-                session.hold(trial.number)
-            ray_record = {"trial_id": ray_trial_id, "experiment": session.experiment}
-            session.ray_attrs[trial.number] = ray_record
-            trial.set_user_attr("ray", ray_record)
-            plan = _draw(session, life, trial)
-            if plan is not None:
-                return {"optnas": plan}
+                # drawn as a draft, then written whole (`ask`): no read of the running trials, one write;
+                # under the claim lock until held, so that no sweep on this machine takes it for a dead one
+                trial = session.asking().ask()
+                ray_record = {"trial_id": ray_trial_id, "experiment": session.experiment}
+                trial.set_user_attr("ray", ray_record)
+                drawn = _draw(life, trial)
+                number = session.commit(trial)
+            session.ray_attrs[number] = ray_record
+            if isinstance(drawn, tuple):
+                spec, options = drawn
+                return {"optnas": plan(session, number, spec.to_dict(), options)}
+            # a draw that never reaches Ray: recorded and told (uncertified: its conditions are recorded)
+            _fail_draw(session, number, Outcome("FAIL") if drawn is None else life.error(drawn, number))
 
 
 def _finished(session: Session) -> bool:
     """Whether the target is met, from a fresh read of the study: once a search, before Tune is told it is
     finished for good (trials other processes held may have ended since the last reconciliation)."""
     session.drain()  # the writer thread's tells first: none is read half-done
-    reconcile(session.tally, session.study, session.locks)
+    reconcile(session.tally, session.study, session.locks, session.known)
     return session.due() >= session.target
 
 
-def _draw(session: Session, life: Lifecycle, trial: optuna.Trial) -> dict[str, Any] | None:
-    """The plan of a certified draw, or None once a draw that never reaches Ray is recorded and told."""
+def _draw(life: Lifecycle, trial: optuna.Trial) -> tuple[ArchSpec, dict[str, Any]] | Exception | None:
+    """The certified spec and training options, None for an uncertified draw, or the error of a draw."""
     try:
-        spec, options = life.draw(trial)
+        return life.draw(trial)
     except UncertifiedDraw:  # recorded with its conditions by suggest; the count goes on
-        _fail_draw(session, trial, Outcome("FAIL"))
         return None
     except StorageWriteError:
         raise
     except Exception as exc:  # a bug in one draw must not end the study (as in the optuna backend)
-        _fail_draw(session, trial, life.error(exc, trial.number))
-        return None
-    return plan(session, trial.number, spec.to_dict(), options)
+        return exc
 
 
-def _fail_draw(session: Session, trial: optuna.Trial, outcome: Outcome) -> None:
-    trial.set_user_attr("worker", {"host": socket.gethostname(), "pid": os.getpid()})
-    record(trial, outcome, upload=None)
-    tell(session.study, trial.number, outcome)
-    session.release(trial.number, counts=True)
+def _fail_draw(session: Session, number: int, outcome: Outcome) -> None:
+    sink = session.trial(number)
+    sink.set_user_attr("worker", {"host": socket.gethostname(), "pid": os.getpid()})
+    record(sink, outcome, upload=None)
+    tell(session.study, number, outcome)
+    session.told(number)
+    session.release(number, counts=True)
     session.done()
 
 

@@ -25,6 +25,7 @@ from optuna.storages import BaseStorage
 from ..lifecycle import Lifecycle
 from ..locks import TrialLock
 from ..space import SearchSpace
+from .ask import Asker, TrialList
 from .cluster import Resources
 from .tally import RECONCILE_EVERY_S, Tally
 
@@ -38,9 +39,11 @@ class StoredTrial:
     The driver writes trials that Tune may have restored from an earlier run, for which no ``optuna.Trial``
     exists in this process: the storage, the study's name and the trial's number are all it needs."""
 
-    def __init__(self, storage: BaseStorage, study_id: int, number: int) -> None:
+    def __init__(self, storage: BaseStorage, study_id: int, number: int, trial_id: int | None = None) -> None:
         self.storage, self.number = storage, number
-        self.trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, number)
+        if trial_id is None:
+            trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, number)
+        self.trial_id = trial_id
 
     def set_user_attr(self, key: str, value: Any) -> None:
         self.storage.set_trial_user_attr(self.trial_id, key, value)
@@ -77,6 +80,7 @@ class Session:
     reported: dict[int, set[int]] = field(default_factory=dict)  # intermediate steps written, per trial
     ray_attrs: dict[int, dict[str, Any]] = field(default_factory=dict)  # each held trial's "ray" record
     tally: Tally = field(default_factory=Tally)
+    known: TrialList = field(default_factory=TrialList)  # the study's trials as the sampler sees them (`ask`)
     reconcile_s: float = RECONCILE_EVERY_S  # seconds between two reconciliations of the counts (`tally`)
     stopped: dict[int, str] = field(default_factory=dict)  # why the dominance rule stopped a trial
     created: float = field(default_factory=time.perf_counter)
@@ -84,6 +88,26 @@ class Session:
     _pending: list[Future[None]] = field(default_factory=list)
     _study_id: int | None = None
     _shown: float = 0.0
+    _asker: Asker | None = None
+
+    def asking(self) -> Asker:
+        """How the driver asks the study (`optnas.search.ray.ask`): no read of the running trials, one write."""
+        if self._asker is None:
+            self._asker = Asker(self.study, self.storage, self.known)
+        return self._asker
+
+    def commit(self, trial: optuna.Trial) -> int:
+        """Write the drawn ``trial`` (`Asker.commit`) and hold it; its number. Call under the claim lock."""
+        trial_id, number = self.asking().commit(trial)
+        if self._study_id is None:
+            self._study_id = self.asking().study_id
+        self.trials[number] = StoredTrial(self.storage, self._study_id, number, trial_id)
+        self.hold(number)
+        return number
+
+    def told(self, number: int) -> None:
+        """Trial ``number`` was just told: the sampler sees it finished, as stored (one read of one trial)."""
+        self.known.put(self.trial(number).frozen())
 
     def lifecycle(self) -> Lifecycle:
         if self.life is None:

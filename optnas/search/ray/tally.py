@@ -28,6 +28,7 @@ from optuna.trial import TrialState
 
 from ... import outcome
 from ...errors import UsageError
+from .ask import TrialList
 
 # A full read of a 10,000-trial study on PostgreSQL takes a few hundred ms on the writer thread: once a minute
 # keeps the counts of other processes' trials fresh at a negligible cost (OPTNAS_RAY_RECONCILE_S overrides).
@@ -70,8 +71,9 @@ class Tally:
         return not self.queued and time.monotonic() - self.at >= every_s
 
 
-def reconcile(tally: Tally, study: optuna.Study, held: Collection[int]) -> None:
-    """Set the counts from one read of ``study``; ``held``: the live collection of this driver's trials."""
+def reconcile(tally: Tally, study: optuna.Study, held: Collection[int], known: TrialList | None = None) -> None:
+    """Set the counts from one read of ``study``; ``held``: the live collection of this driver's trials;
+    ``known``: the driver's copy of the trials its sampler reads (`ask`), refreshed from the same read."""
     with tally.lock:
         tally._told_since = set()
     try:
@@ -80,6 +82,8 @@ def reconcile(tally: Tally, study: optuna.Study, held: Collection[int]) -> None:
         with tally.lock:
             tally._told_since, tally.queued = None, False
         raise
+    if known is not None:
+        known.load(trials)
     counted = outcome.counted(outcome.trial_status(t) for t in trials)
     running = {t.number for t in trials if t.state == TrialState.RUNNING}
     finished = {t.number for t in trials if t.state.is_finished()}

@@ -57,14 +57,15 @@ def _lifecycle(space_json: str, space_file: str | None, device: str) -> Lifecycl
 def where() -> dict[str, Any]:
     """Host, pid, Ray node and GPU of this worker."""
     import ray
+    from ray.util import get_node_ip_address
 
     gpu_ids = [str(i) for i in ray.get_gpu_ids()]
-    node = ray.get_runtime_context().get_node_id()
     return {
         "host": socket.gethostname(),
         "pid": os.getpid(),
-        "node": node,
-        "node_ip": next((n["NodeManagerAddress"] for n in ray.nodes() if n["NodeID"] == node), None),
+        "node": ray.get_runtime_context().get_node_id(),
+        # this node's address, known locally (ray.nodes() asked the cluster for every node's, per trial)
+        "node_ip": get_node_ip_address(),
         "gpu": torch.cuda.get_device_name(0) if gpu_ids and torch.cuda.is_available() else None,
         "gpu_ids": gpu_ids,
     }

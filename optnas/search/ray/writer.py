@@ -93,7 +93,7 @@ def _maybe_reconcile(session: Session) -> None:
 
 
 def _reconcile_counts(session: Session) -> None:
-    recount(session.tally, session.study, session.locks)
+    recount(session.tally, session.study, session.locks, session.known)
 
 
 def _recovered(session: Session, number: int, error: str) -> None:
@@ -114,7 +114,7 @@ def reconcile(session: Session, trials: list[Trial]) -> None:
             if t.number in live:
                 session.hold(t.number)
         sweep(session.study, session.url, keep=live)
-        recount(session.tally, session.study, session.locks)
+        recount(session.tally, session.study, session.locks, session.known)
     session.reconciled = True
 
 
@@ -138,6 +138,7 @@ def finish(session: Session, ended: Ended) -> None:
         st = session.trial(number)
         frozen = st.frozen()
         if frozen.state.is_finished():
+            session.known.put(frozen)
             session.release(number)
             return  # recorded by an earlier run that died before Ray saved the trial as finished
         result = ended.result
@@ -164,6 +165,7 @@ def finish(session: Session, ended: Ended) -> None:
             else:
                 outcome = record(st, outcome, upload=None)
         tell(session.study, number, outcome)
+        session.told(number)
         session.release(number, counts=True)
     session.done()
 
