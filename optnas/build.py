@@ -9,7 +9,7 @@ from torch import nn
 
 from . import _validate, activations, algorithms, blocks
 from ._shapes import SPATIAL_DIMS, check_shape, input_kind, spatial_size
-from .certify import UncertifiedArchitecture, certify
+from .certify import Certificate, UncertifiedArchitecture, certify
 from .nn.io import ImageHead, SignalHead, TokenHead, TokenStem, downsample, downsampled
 from .nn.unrolled import Network, Unrolled
 from .spec import ArchSpec
@@ -19,7 +19,8 @@ __all__ = ["INITS", "build", "skeleton"]
 
 
 def build(
-    spec: ArchSpec, input_shape: Sequence[int], num_outputs: int, *, allow_uncertified: bool = False
+    spec: ArchSpec, input_shape: Sequence[int], num_outputs: int, *, allow_uncertified: bool = False,
+    certificate: Certificate | None = None,
 ) -> Network:
     """Build the network of ``spec`` for inputs of ``input_shape`` (batch excluded).
 
@@ -28,7 +29,8 @@ def build(
 
     Raises `UncertifiedArchitecture` when the certificate fails, unless ``allow_uncertified`` (used to
     show why a condition exists, e.g. the width lift). The module records ``certificate`` and
-    ``init_record``.
+    ``init_record``. ``certificate``: ``certify(spec, input_shape=input_shape)`` when the caller has it
+    already (a search's draw), so it is not computed twice.
 
     Example:
         >>> import torch, optnas
@@ -46,7 +48,7 @@ def build(
         raise ValueError(
             f"ArchSpec.stages={spec.stages} is invalid for {kind} inputs: only images and signals have stages"
         )
-    cert = certify(spec, input_shape=shape)
+    cert = certify(spec, input_shape=shape) if certificate is None else certificate
     if not cert.ok and not allow_uncertified:
         raise UncertifiedArchitecture(cert)
 

@@ -21,6 +21,7 @@ Example:
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
@@ -41,6 +42,7 @@ from torch import nn
 from .. import artifacts, trial_record
 from ..artifacts import ArtifactWriteError
 from ..build import build
+from ..certify import Certificate
 from ..errors import StorageWriteError
 from ..spec import ArchSpec
 from ..training import RunResult, Trainer
@@ -109,8 +111,9 @@ def trained_certificate(model: Any) -> dict[str, Any] | None:
 class Lifecycle:
     """The steps of a trial for one search space (one per worker process; the task's data is loaded once)."""
 
-    def __init__(self, space: SearchSpace, *, device: str = "auto") -> None:
+    def __init__(self, space: SearchSpace, *, seed: int | None = None, device: str = "auto") -> None:
         self.space = space
+        self.seed = space.config.seed if seed is None else seed  # the run's --seed, else the file's
         self.device = device
         self.objectives = space.objectives()
         self.task = space.task()
@@ -122,18 +125,33 @@ class Lifecycle:
         )
 
     # -- draw (on an asked Optuna trial: the search space is define-by-run) ------------------------------
-    def draw(self, trial: optuna.Trial) -> tuple[ArchSpec, dict[str, Any]]:
-        """A certified spec and its training options; records ``spec``, ``certificate``, ``train``.
+    def draw(self, trial: optuna.Trial) -> tuple[ArchSpec, dict[str, Any], Certificate]:
+        """A certified spec, its training options and its certificate; records ``spec``, ``certificate``,
+        ``train``.
 
         Raises `UncertifiedDraw` (``status: uncertified`` and the failing conditions are recorded)."""
-        spec = self.space.suggest(trial)
+        spec, certificate = self.space.draw(trial)
         options = self.space.suggest_train(trial)
         cfg = self.space.config
-        trial.set_user_attr("train", {**options, "epochs": cfg.train.epochs, "seed": cfg.seed})
-        return spec, options
+        trial.set_user_attr("train", {**options, "epochs": cfg.train.epochs, "seed": self.seed})
+        return spec, options, certificate
 
     # -- before training: the zero-cost screen and the static costs --------------------------------------
-    def prepare(self, spec: ArchSpec) -> Prepared:
+    def prepare(self, spec: ArchSpec, certificate: Certificate | None = None) -> Prepared:
+        """`screen`, then the static costs of a network built for them (`costs`)."""
+        prepared = self.screen(spec)
+        if prepared.stop is not None or not self.needs_costs:
+            return prepared
+        return self.costs(prepared, build(spec, self.task.input_shape, self.task.num_outputs, certificate=certificate))
+
+    @property
+    def needs_costs(self) -> bool:
+        """Whether the static costs are read: several objectives, or a constraint on them."""
+        c = self.space.config.constraints
+        return len(self.objectives) > 1 or c.max_params is not None or c.max_flops is not None
+
+    def screen(self, spec: ArchSpec) -> Prepared:
+        """The zero-cost trainability screen, when the file asks for it (a pruned outcome if it fails)."""
         attrs: dict[str, Any] = {}
         if self.space.config.trainability.skip_untrainable:
             from .. import theory
@@ -145,10 +163,12 @@ class Lifecycle:
             if not score.predicted_trainable:
                 reason = f"zero-cost score {score.score:.3g}: {score.reason}"
                 return Prepared(attrs, {}, _pruned(attrs, "untrainable", reason))
-        c = self.space.config.constraints
-        if len(self.objectives) == 1 and c.max_params is None and c.max_flops is None:
-            return Prepared(attrs, {})
-        model = build(spec, self.task.input_shape, self.task.num_outputs)
+        return Prepared(attrs, {})
+
+    def costs(self, prepared: Prepared, model: nn.Module) -> Prepared:
+        """Parameters and FLOPs of ``model`` (untouched: counted on a CPU copy), checked against the constraints."""
+        c, attrs = self.space.config.constraints, dict(prepared.attrs)
+        model = copy.deepcopy(model).cpu()  # the counted forward updates norm statistics: not the trained model's
         x = torch.zeros(1, *self.task.input_shape)
         costs = {"params": float(count_params(model)), "flops": float(flops_per_sample(model, x))}
         limits = {"params": c.max_params, "flops": c.max_flops}
@@ -196,12 +216,17 @@ class Lifecycle:
         Raises only a failed storage write (`StorageWriteError`, or an RDB's `StorageInternalError`)."""
         try:
             trial.set_user_attr("worker", {"host": socket.gethostname(), "pid": os.getpid()})
-            spec, options = self.draw(trial)
-            prepared = self.prepare(spec)
+            spec, options, certificate = self.draw(trial)  # the trial's one certificate
+            prepared = self.screen(spec)
             if prepared.stop is not None:
                 return prepared.stop
             cfg = self.space.config
-            trainer = Trainer(spec, self.task, seed=cfg.seed, device=self.device, **options)
+            # the trial's one build: the trainer's network, which the static costs are counted on
+            trainer = Trainer(spec, self.task, seed=self.seed, device=self.device, certificate=certificate, **options)
+            if self.needs_costs:
+                prepared = self.costs(prepared, trainer.model)
+                if prepared.stop is not None:
+                    return prepared.stop
             saved = trial.user_attrs.get(checkpoints.KEY)
             if isinstance(saved, dict) and store is not None:  # the continuation of a dead trial
                 trainer.load_state_dict(checkpoints.load(store, saved)["trainer"])

@@ -86,10 +86,30 @@ class SearchSpace:
                 f"{where}: task: missing; name a registered task (task: {{name: rings}}) or pass "
                 "task=optnas.tasks.from_tensors(...) to SearchSpace"
             )
-        self.config = config
-        self.path = path
+        self._config = config
+        self._path = path
         self._given_task = task
         self._task: Any = task
+
+    # read-only: a loaded space is never changed (`optnas.search.run_search` passes its seed on instead)
+    @property
+    def config(self) -> SpaceFile:
+        """The validated file (frozen pydantic models)."""
+        return self._config
+
+    @property
+    def path(self) -> Path | None:
+        return self._path
+
+    def __getstate__(self) -> dict[str, Any]:
+        # a registered task is made again where the space is unpickled (a `--jobs` worker); a given one travels
+        return {**self.__dict__, "_task": self._given_task}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        # a spawned worker needs the names the file's plugins register; the file was validated already
+        plugins.load(self._config.plugins, where=f"{self._path or '<search space>'}: plugins:",
+                     folder=self._path.parent if self._path else None)
 
     def __repr__(self) -> str:
         return f"SearchSpace({self.name!r}, task={self.task_name!r})"
@@ -198,16 +218,23 @@ class SearchSpace:
         ]
 
     def _constrain(self, where: Path) -> None:
-        """Shrink ranges to certified sets (width lift, algorithm parameters); warn about each change."""
+        """Shrink ranges to certified sets (width lift, algorithm parameters); warn about each change.
+
+        The last step of loading: the constrained file replaces the parsed one, which nothing changes after."""
         s = self.config.space
         d = state_features(self.task().input_shape)
+        width = s.width
         if s.stem == "lift":
-            s.width = self._at_least(s.width, d + 1, f"{where}: space.width", "the width lift needs >= input dim + 1")
+            width = self._at_least(s.width, d + 1, f"{where}: space.width", "the width lift needs >= input dim + 1")
         depth_min = int(min(_corners(s.depth)))
-        for alg, params in s.algorithm.items():
-            for pname, value in params.items():
+        algorithm: dict[str, dict[str, Value]] = {}
+        for alg, given in s.algorithm.items():
+            params = algorithm[alg] = dict(given)
+            for pname, value in given.items():
                 if isinstance(value, Range):
                     params[pname] = self._certified_range(alg, params, pname, value, depth_min, where)
+        space = s.model_copy(update={"width": width, "algorithm": algorithm})
+        self._config = self.config.model_copy(update={"space": space})
 
     @staticmethod
     def _at_least(value: Value, low: int, label: str, why: str) -> Value:
@@ -280,6 +307,10 @@ class SearchSpace:
 
     def suggest(self, trial: optuna.Trial) -> ArchSpec:
         """Draw a certified `ArchSpec` with define-by-run suggestions; raise `UncertifiedDraw` otherwise."""
+        return self.draw(trial)[0]
+
+    def draw(self, trial: optuna.Trial) -> tuple[ArchSpec, Certificate]:
+        """`suggest` with the draw's certificate (`optnas.build(..., certificate=)` takes it: computed once)."""
         s = self.config.space
         picked: dict[str, Any] = {}
         for key in ("algorithm", "schedule", "block", "activation"):
@@ -304,7 +335,7 @@ class SearchSpace:
             trial.set_user_attr("status", "uncertified")
             trial.set_user_attr("reason", str(error))
             raise error
-        return spec
+        return spec, cert
 
     def suggest_train(self, trial: optuna.Trial) -> dict[str, Any]:
         """Training options of this trial (lr and weight_decay may be searched)."""

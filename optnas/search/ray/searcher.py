@@ -88,7 +88,7 @@ def _finished(session: Session) -> bool:
 def _draw(session: Session, life: Lifecycle, trial: optuna.Trial) -> dict[str, Any] | None:
     """The plan of a certified draw, or None once a draw that never reaches Ray is recorded and told."""
     try:
-        spec, options = life.draw(trial)
+        spec, options, _ = life.draw(trial)  # the worker builds from the spec (it certifies it again)
     except UncertifiedDraw:  # recorded with its conditions by suggest; the count goes on
         _fail_draw(session, trial, Outcome("FAIL"))
         return None
@@ -116,7 +116,7 @@ def plan(session: Session, number: int, spec: dict[str, Any], options: dict[str,
         "spec": spec,
         "train": options,
         "epochs": cfg.train.epochs,
-        "seed": cfg.seed,
+        "seed": session.seed,
         "device": session.device,
         "threads": session.resources.threads,
         "workers": session.resources.workers,  # > 1: data-parallel over Ray Train workers of cpu and gpu each

@@ -146,7 +146,7 @@ class OptnasSearcher(Searcher):
                 trial = self.study.ask()
                 self.locks[trial.number] = TrialLock(self.url, self.study.study_name, trial.number)
             try:
-                spec, options = self.lifecycle.draw(trial)
+                spec, options, _ = self.lifecycle.draw(trial)
             except UncertifiedDraw:  # recorded by the draw (status, reason, certificate): failed, ask again
                 self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
                 self._release(trial.number)
@@ -156,7 +156,7 @@ class OptnasSearcher(Searcher):
             cfg = self.space.config
             return {
                 "spec": spec.to_dict(),
-                "train": {**options, "epochs": cfg.train.epochs, "seed": cfg.seed},
+                "train": {**options, "epochs": cfg.train.epochs, "seed": self.lifecycle.seed},
                 "task": {"name": self.space.task_name, "params": self.space.task().params},
                 "optnas": {"study": self.study.study_name, "trial": trial.number},
             }
