@@ -11,7 +11,6 @@ Only certified specs come out of `suggest`. Two mechanisms keep it so (docs: REA
 
 from __future__ import annotations
 
-import itertools
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,6 +28,7 @@ from ..build import INITS
 from ..certify import Certificate, certify
 from ..errors import UsageError
 from ..spec import STEMS, ArchSpec
+from . import values
 from ._yaml import load_space_file
 from .checks import check_memory, check_values, format_validation
 from .config import Range, Scalar, SpaceFile, Value
@@ -51,12 +51,6 @@ def suggest_value(trial: optuna.Trial, name: str, value: Value | Sequence[Scalar
     if isinstance(value, list):
         return trial.suggest_categorical(name, value)
     return value
-
-
-def _corners(value: Value) -> list[Any]:
-    if isinstance(value, Range):
-        return [value.low, value.high]
-    return list(value) if isinstance(value, list) else [value]
 
 
 class SearchSpace:
@@ -204,18 +198,11 @@ class SearchSpace:
             ("activation", activations),
         ):
             for name, params in getattr(s, key).items():
-                for corner in self._param_corners(params):
+                for corner in values.corners(params):
                     try:
                         registry.get(name, **corner)
                     except (ValueError, TypeError) as exc:
                         raise UsageError(f"{where}: space.{key}.{name}: {exc}") from None
-
-    @staticmethod
-    def _param_corners(params: dict[str, Value]) -> list[dict[str, Any]]:
-        keys = list(params)
-        return [
-            dict(zip(keys, combo, strict=True)) for combo in itertools.product(*(_corners(params[k]) for k in keys))
-        ]
 
     def _constrain(self, where: Path) -> None:
         """Shrink ranges to certified sets (width lift, algorithm parameters); warn about each change.
@@ -226,7 +213,7 @@ class SearchSpace:
         width = s.width
         if s.stem == "lift":
             width = self._at_least(s.width, d + 1, f"{where}: space.width", "the width lift needs >= input dim + 1")
-        depth_min = int(min(_corners(s.depth)))
+        depth_min = int(min(values.ends(s.depth)))
         algorithm: dict[str, dict[str, Value]] = {}
         for alg, given in s.algorithm.items():
             params = algorithm[alg] = dict(given)
@@ -257,7 +244,7 @@ class SearchSpace:
         self, alg: str, params: dict[str, Value], pname: str, value: Range, depth: int, where: Path
     ) -> Range:
         def ok(x: float) -> bool:
-            fixed = {k: _corners(v)[0] for k, v in params.items() if k != pname}
+            fixed = {k: values.first(v) for k, v in params.items() if k != pname}
             try:
                 spec = ArchSpec(algorithm=alg, algorithm_params={**fixed, pname: x}, depth=depth)
                 cert = certify(spec)

@@ -24,7 +24,7 @@ def calls(**functions: Callable[..., object]) -> Iterator[Counter[str]]:
     codes: dict[CodeType, str] = {f.__code__: name for name, f in functions.items()}  # type: ignore[attr-defined]
     seen: Counter[str] = Counter()
 
-    def profile(frame, event, arg):  # noqa: ANN001, ANN202
+    def profile(frame, event, arg):
         if event == "call" and frame.f_code in codes:
             seen[codes[frame.f_code]] += 1
 
