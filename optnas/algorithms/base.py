@@ -11,13 +11,13 @@ The network's forward pass and the certificate both read these tables, so they c
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
-from .. import _validate
+from .._registry import Interval, Range
 
 # A sparse sweep row: ({j: a0_ij}, {j: a1_ij}, b0_i, b1_i)
 RowSpec = tuple[dict[int, float], dict[int, float], float, float]
@@ -97,6 +97,9 @@ class Algorithm:
     formula: ClassVar[str] = ""
     # Set when certification is by construction (a proof), not by the eigenvalue/product tests.
     structural_proof: ClassVar[str | None] = None
+    # Each parameter's valid range (`optnas._registry.Interval`, or words): `__init__` checks with it and the
+    # registry shows it (`optnas list`), so the two cannot differ.
+    ranges: ClassVar[Mapping[str, Range]] = {}
 
     def __init__(self, **params: Any) -> None:
         # Subclasses call this with their validated parameters (recorded for repr and specs).
@@ -121,16 +124,21 @@ class Algorithm:
         return f"{type(self).__name__}({args})"
 
 
+SOLVER: dict[str, Interval] = {"max_iter": Interval(1, 1000, integer=True),
+                               "tol": Interval(0, 1, low_open=True, high_open=True)}
+
+
 class Implicit:
     """Mixin for implicit algorithms: the fixed-point solver's budget, validated."""
 
     implicit: ClassVar[bool] = True
     max_iter: int = 30
     tol: float = 1e-4
+    ranges: ClassVar[Mapping[str, Range]] = SOLVER
 
     def solver(self, max_iter: int, tol: float) -> dict[str, Any]:
-        _validate.integer("max_iter", max_iter, 1, 1000)
-        _validate.number("tol", tol, 0, 1, low_open=True, high_open=True)
+        SOLVER["max_iter"].check("max_iter", max_iter)
+        SOLVER["tol"].check("tol", tol)
         self.max_iter, self.tol = max_iter, float(tol)
         return {} if (max_iter, tol) == (30, 1e-4) else {"max_iter": max_iter, "tol": tol}
 
@@ -155,7 +163,3 @@ def implicit_table_problem(layers: Sequence[Layer]) -> str | None:
             return f"{where}: c = {layer.c.tolist()}; an implicit T reads the new iterate x+ (c = unit slot 0)"
     return None
 
-
-def check_coefficient(name: str, value: Any, low: float, high: float, *, low_open: bool = False) -> float:
-    """Validate a real coefficient in [low, high] (or (low, high]); the error names the value and rule."""
-    return _validate.number(name, value, low, high, low_open=low_open)
