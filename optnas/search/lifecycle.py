@@ -5,9 +5,9 @@ Both backends are thin drivers around this module (docs/storage.md is the record
 - the optuna backend's workers run `Lifecycle.run` on an asked trial, then `record` and `tell`;
 - the Ray backend draws on the driver (`Lifecycle.draw`), screens and trains on a Ray worker
   (`Lifecycle.prepare`, its own resumable fit with `Lifecycle.finish`), and the driver calls the same
-  `record` and `tell` with the `Outcome` the worker sent back.
+  `record` and `tell` with the `TrialEnd` the worker sent back.
 
-An `Outcome` is the whole result of a trial: its Optuna state, values and record (user attributes). A diverged
+An `TrialEnd` is the whole result of a trial: its Optuna state, values and record (user attributes). A diverged
 run or an uncertified draw is a failed trial with its reason; a pruned, infeasible or predicted-untrainable
 one a pruned trial; an error in one trial a failed trial with ``status: error``. None of them stops a study;
 only a failed write to the storage does (`optnas.errors.StorageWriteError`).
@@ -30,7 +30,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol, get_args
 
 import optuna
 import torch
@@ -64,11 +64,18 @@ class TrialSink(Protocol):
     def set_user_attr(self, key: str, value: Any) -> None: ...
 
 
-@dataclass
-class Outcome:
-    """What one trial ended as: an Optuna state name, its objective values, its record (user attributes)."""
+EndState = Literal["COMPLETE", "PRUNED", "FAIL"]  # the Optuna state a trial is told (`TrialState` names)
+END_STATES: tuple[EndState, ...] = get_args(EndState)
 
-    state: str  # "COMPLETE" | "PRUNED" | "FAIL"
+
+@dataclass
+class TrialEnd:
+    """What one trial ended as: an Optuna state name, its objective values, its record (user attributes).
+
+    Not `optnas.outcome`, which reads a finished trial's optnas status (``complete``, ``diverged``, ``lost``, ...)
+    back from the study; a `TrialEnd` is what the lifecycle writes and tells."""
+
+    state: EndState
     values: list[float] | None = None
     attrs: dict[str, Any] = field(default_factory=dict)
     model: nn.Module | None = field(default=None, repr=False, compare=False)  # weights of a COMPLETE trial
@@ -78,8 +85,11 @@ class Outcome:
         return {"state": self.state, "values": self.values, "attrs": self.attrs}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Outcome:
-        return cls(str(data["state"]), data.get("values"), dict(data.get("attrs") or {}))
+    def from_dict(cls, data: dict[str, Any]) -> TrialEnd:
+        state = data["state"]
+        if state not in END_STATES:
+            raise ValueError(f"trial end state={state!r} is invalid; valid: {', '.join(END_STATES)}")
+        return cls(state, data.get("values"), dict(data.get("attrs") or {}))
 
 
 @dataclass
@@ -88,11 +98,11 @@ class Prepared:
 
     attrs: dict[str, Any]
     costs: dict[str, float]
-    stop: Outcome | None = None
+    stop: TrialEnd | None = None
 
 
-def _pruned(attrs: dict[str, Any], status: str, reason: str) -> Outcome:
-    return Outcome("PRUNED", None, {**attrs, "status": status, "reason": reason})
+def _pruned(attrs: dict[str, Any], status: str, reason: str) -> TrialEnd:
+    return TrialEnd("PRUNED", None, {**attrs, "status": status, "reason": reason})
 
 
 def trained_certificate(model: Any) -> dict[str, Any] | None:
@@ -179,7 +189,7 @@ class Lifecycle:
         return Prepared(attrs, costs)
 
     # -- after training: the record -------------------------------------------------------------------
-    def finish(self, result: RunResult, prepared: Prepared, stopped: str | None = None) -> Outcome:
+    def finish(self, result: RunResult, prepared: Prepared, stopped: str | None = None) -> TrialEnd:
         """The outcome of a training run (``stopped``: why an epoch callback stopped it, if one did)."""
         data = result.to_dict()
         attrs = {
@@ -195,21 +205,21 @@ class Lifecycle:
         if trained is not None:  # the trained network's certificate, from its current parameters
             attrs["certificate"] = trained
         if result.status == "diverged":
-            return Outcome("FAIL", None, attrs)
+            return TrialEnd("FAIL", None, attrs)
         if result.status == "pruned":
-            return Outcome("PRUNED", None, attrs)
+            return TrialEnd("PRUNED", None, attrs)
         values = [float(result.metrics[name]) for name, _ in self.objectives]
-        return Outcome("COMPLETE", values, attrs, model=result.model)
+        return TrialEnd("COMPLETE", values, attrs, model=result.model)
 
     @staticmethod
-    def error(exc: BaseException, number: int) -> Outcome:
+    def error(exc: BaseException, number: int) -> TrialEnd:
         """A bug or an environment error in one trial: a failed trial, and the study goes on."""
         log.warning("trial %d failed: %s: %s", number, type(exc).__name__, exc)
-        return Outcome("FAIL", None, {"status": "error", "reason": f"{type(exc).__name__}: {exc}"})
+        return TrialEnd("FAIL", None, {"status": "error", "reason": f"{type(exc).__name__}: {exc}"})
 
     # -- the whole trial, in this process (optuna backend) ----------------------------------------------
-    def run(self, trial: optuna.Trial, storage: BaseStorage | None = None, store: str | None = None) -> Outcome:
-        """Draw, screen, train ``trial`` with its pruner or the dominance rule; its `Outcome`.
+    def run(self, trial: optuna.Trial, storage: BaseStorage | None = None, store: str | None = None) -> TrialEnd:
+        """Draw, screen, train ``trial`` with its pruner or the dominance rule; its `TrialEnd`.
 
         With ``storage`` and ``store`` (the artifact store's URL) the trial checkpoints
         (`optnas.search.checkpoints`), and a trial that continues a dead one starts from its checkpoint.
@@ -240,7 +250,7 @@ class Lifecycle:
                 result.metrics["resumed_from_epoch"] = int(saved["epoch"])
             return self.finish(result, prepared, stopper.reason)
         except UncertifiedDraw:
-            return Outcome("FAIL")  # suggest recorded status, reason and certificate
+            return TrialEnd("FAIL")  # suggest recorded status, reason and certificate
         except (StorageWriteError, optuna.exceptions.StorageInternalError):
             raise
         except Exception as exc:  # a bug or an environment error in one trial must not end the study
@@ -313,8 +323,8 @@ def uploader(store: str, trial: optuna.Trial | optuna.trial.FrozenTrial, storage
 
 
 def record(
-    sink: TrialSink, outcome: Outcome, *, upload: Upload | None, weights_file: str | None = None
-) -> Outcome:
+    sink: TrialSink, outcome: TrialEnd, *, upload: Upload | None, weights_file: str | None = None
+) -> TrialEnd:
     """Write ``outcome``'s record to the trial and its weights (a COMPLETE trial's), ``status`` last.
 
     ``weights_file``: a safetensors file already written (the Ray worker's); else the outcome's model is saved.
@@ -330,7 +340,7 @@ def record(
     except ArtifactWriteError as exc:
         log.warning("trial %d failed: %s", sink.number, exc)
         reason = f"its weights and curves could not be stored: {exc}"
-        outcome = Outcome("FAIL", None, {**outcome.attrs, "status": "error", "reason": reason})
+        outcome = TrialEnd("FAIL", None, {**outcome.attrs, "status": "error", "reason": reason})
         attrs, weights = {**attrs, "status": "error", "reason": reason}, None
         attrs.pop(trial_record.KEY, None)
     attrs.update(bulk)  # kept inline when not stored as an artifact
@@ -354,7 +364,7 @@ def _upload_json(data: dict[str, Any], upload: Upload) -> str:
         return upload(path)
 
 
-def _weights(outcome: Outcome, upload: Upload | None, weights_file: str | None) -> str | None:
+def _weights(outcome: TrialEnd, upload: Upload | None, weights_file: str | None) -> str | None:
     if outcome.state != "COMPLETE" or upload is None:
         return None
     if weights_file is not None:
@@ -370,7 +380,7 @@ def _weights(outcome: Outcome, upload: Upload | None, weights_file: str | None) 
         return upload(path)
 
 
-def tell(study: optuna.Study, number: int, outcome: Outcome) -> None:
+def tell(study: optuna.Study, number: int, outcome: TrialEnd) -> None:
     """Tell the study the trial's state (after `record`); a trial someone already failed stays as it is."""
     failpoints.reach("before_tell")
     state = TrialState[outcome.state]

@@ -23,7 +23,7 @@ import optuna
 from ray.tune.search import Searcher
 
 from ...errors import StorageWriteError
-from ..lifecycle import Lifecycle, Outcome, record, tell
+from ..lifecycle import Lifecycle, TrialEnd, record, tell
 from ..locks import claim_lock
 from ..space import UncertifiedDraw
 from .cluster import checkpoint_interval
@@ -90,7 +90,7 @@ def _draw(session: Session, life: Lifecycle, trial: optuna.Trial) -> dict[str, A
     try:
         spec, options, _ = life.draw(trial)  # the worker builds from the spec (it certifies it again)
     except UncertifiedDraw:  # recorded with its conditions by suggest; the count goes on
-        _fail_draw(session, trial, Outcome("FAIL"))
+        _fail_draw(session, trial, TrialEnd("FAIL"))
         return None
     except StorageWriteError:
         raise
@@ -100,7 +100,7 @@ def _draw(session: Session, life: Lifecycle, trial: optuna.Trial) -> dict[str, A
     return plan(session, trial.number, spec.to_dict(), options)
 
 
-def _fail_draw(session: Session, trial: optuna.Trial, outcome: Outcome) -> None:
+def _fail_draw(session: Session, trial: optuna.Trial, outcome: TrialEnd) -> None:
     trial.set_user_attr("worker", {"host": socket.gethostname(), "pid": os.getpid()})
     record(trial, outcome, upload=None)
     tell(session.study, trial.number, outcome)
