@@ -13,14 +13,29 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from types import MappingProxyType
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
 from .._registry import Interval, Range
 
-# A sparse sweep row: ({j: a0_ij}, {j: a1_ij}, b0_i, b1_i)
-RowSpec = tuple[dict[int, float], dict[int, float], float, float]
+_NONE: Mapping[int, float] = MappingProxyType({})
+
+
+class Row(NamedTuple):
+    """Row i of a sweep by name, as a tableau writes it: ``s_i <- Σ_j (a0[j] + h·a1[j])·s_j + (b0 + h·b1)·f``.
+
+    Left-out terms are zero: ``Row(a0={0: 1 + beta, 1: -beta}, b1=1.0)`` is heavy ball's x+ row.
+    """
+
+    a0: Mapping[int, float] = _NONE  # slot j -> weight of s_j
+    a1: Mapping[int, float] = _NONE  # slot j -> weight of h·s_j
+    b0: float = 0.0  # weight of f = T(z)
+    b1: float = 0.0  # weight of h·f
+
+
+RowSpec = Row | tuple[Mapping[int, float], Mapping[int, float], float, float]  # a Row, or its plain tuple
 
 
 @dataclass(frozen=True)
@@ -59,8 +74,9 @@ class Layer:
         return a, b
 
 
-def sweep(m: int, rows: dict[int, RowSpec]) -> Sweep:
-    """Build a Sweep from sparse rows ``{i: ({j: a0_ij}, {j: a1_ij}, b0_i, b1_i)}``; other rows keep s_i."""
+def sweep(m: int, rows: Mapping[int, RowSpec]) -> Sweep:
+    """Build a Sweep from sparse rows ``{i: Row(a0={j: a0_ij}, a1={j: a1_ij}, b0=b0_i, b1=b1_i)}``; other rows
+    keep s_i."""
     a0, a1, b0, b1 = np.eye(m), np.zeros((m, m)), np.zeros(m), np.zeros(m)
     for i, (r0, r1, c0, c1) in rows.items():
         a0[i] = 0.0

@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import schedules
 from .._registry import Interval, Range
-from .base import Algorithm, Layer, RowSpec, sweep, unit
+from .base import Algorithm, Layer, Row, sweep, unit
 from .multistep import LinearMultistep
 from .registry import register
 
@@ -93,7 +93,7 @@ class Nesterov(Algorithm):
     def layer(self, k: int, depth: int) -> Layer:
         beta = float(momentum_sequence(self.name, self.beta, self.momentum, depth)[k])
         c = np.array([1.0 + beta, -beta])
-        return Layer(c=c, sweeps=(sweep(2, {0: ({0: 1 + beta, 1: -beta}, {}, 0.0, 1.0), 1: ({0: 1.0}, {}, 0.0, 0.0)}),))
+        return Layer(c=c, sweeps=(sweep(2, {0: Row(a0={0: 1 + beta, 1: -beta}, b1=1.0), 1: Row(a0={0: 1.0})}),))
 
 
 @register("fista")
@@ -125,8 +125,8 @@ class APG2(Algorithm):
 
     def layer(self, k: int, depth: int) -> Layer:
         th = float(schedules.get(self.theta).values(depth)[k])
-        z_step = sweep(2, {1: ({1: 1.0}, {}, 0.0, 1.0 / th)})
-        x_mix = sweep(2, {0: ({0: 1.0 - th, 1: th}, {}, 0.0, 0.0)})
+        z_step = sweep(2, {1: Row(a0={1: 1.0}, b1=1.0 / th)})
+        x_mix = sweep(2, {0: Row(a0={0: 1.0 - th, 1: th})})
         return Layer(c=np.array([1.0 - th, th]), sweeps=(z_step, x_mix))
 
 
@@ -151,9 +151,9 @@ class LinearizedADMM(Algorithm):
 
     def layer(self, k: int, depth: int) -> Layer:
         r = self.rho
-        sx = sweep(3, {0: ({0: 1.0}, {0: -r, 1: r, 2: -1.0}, 0.0, 1.0)})
-        sy = sweep(3, {1: ({1: 1.0}, {0: r, 1: -r, 2: 1.0}, 0.0, 0.0)})
-        sl = sweep(3, {2: ({2: 1.0}, {0: r, 1: -r}, 0.0, 0.0)})
+        sx = sweep(3, {0: Row(a0={0: 1.0}, a1={0: -r, 1: r, 2: -1.0}, b1=1.0)})
+        sy = sweep(3, {1: Row(a0={1: 1.0}, a1={0: r, 1: -r, 2: 1.0})})
+        sl = sweep(3, {2: Row(a0={2: 1.0}, a1={0: r, 1: -r})})
         return Layer(c=unit(3), sweeps=(sx, sy, sl))
 
 
@@ -178,6 +178,6 @@ class Dense(Algorithm):
         m = depth + 1
         # Row 0's a0 holds the uniform convex combination as a representative; the runtime learns it.
         uniform = {j: 1.0 / (k + 1) for j in range(k + 1)}
-        rows: dict[int, RowSpec] = {0: (uniform, {}, 0.0, 1.0)}
-        rows.update({i: ({i - 1: 1.0}, {}, 0.0, 0.0) for i in range(1, m)})
+        rows: dict[int, Row] = {0: Row(a0=uniform, b1=1.0)}
+        rows.update({i: Row(a0={i - 1: 1.0}) for i in range(1, m)})
         return Layer(c=unit(m), sweeps=(sweep(m, rows),), mix=k + 1)
