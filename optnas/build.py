@@ -113,12 +113,7 @@ def skeleton(
         tensor([2.2500])
     """
     depth = len(ts)
-    tables = [
-        {"c": layer.c.tolist(), "mix": layer.mix,
-         "sweeps": [{"a0": s.a0.tolist(), "a1": s.a1.tolist(), "b0": s.b0.tolist(), "b1": s.b1.tolist()}
-                    for s in layer.sweeps]}
-        for layer in (algorithm.layers(depth) if layers is None else layers)
-    ]
+    tables = [layer.to_table() for layer in (algorithm.layers(depth) if layers is None else layers)]
     # max_iter: the certificate's solver_iterations when given (raised to what the certified q needs)
     budget = max_iter if max_iter is not None else getattr(algorithm, "max_iter", 30)
     solver = {"max_iter": budget, "tol": algorithm.tol} if algorithm.implicit else {}  # type: ignore[attr-defined]

@@ -52,6 +52,9 @@ class Sweep:
         return self.a0 + h * self.a1, self.b0 + h * self.b1
 
 
+SWEEP_FIELDS = ("a0", "a1", "b0", "b1")
+
+
 @dataclass(frozen=True)
 class Layer:
     """The coefficients of one unrolled iteration.
@@ -63,6 +66,25 @@ class Layer:
     c: np.ndarray
     sweeps: tuple[Sweep, ...]
     mix: int | None = None
+
+    def to_table(self) -> dict[str, Any]:
+        """The table the forward pass runs (`optnas.nn.unrolled.Unrolled`, plain lists); `from_table` reads it back.
+
+        Example:
+            >>> from optnas import algorithms
+            >>> layer = algorithms.get("heavy_ball", beta=0.5).layer(3, depth=4)
+            >>> back = Layer.from_table(layer.to_table())
+            >>> all((x == y).all() for x, y in zip(back.linear_part(0.1), layer.linear_part(0.1)))
+            True
+        """
+        return {"c": self.c.tolist(), "mix": self.mix,
+                "sweeps": [{f: getattr(s, f).tolist() for f in SWEEP_FIELDS} for s in self.sweeps]}
+
+    @classmethod
+    def from_table(cls, table: Mapping[str, Any]) -> Layer:
+        """The layer of a table `to_table` wrote (a built network's, `optnas.stages.read_plan`)."""
+        sweeps = tuple(Sweep(*(np.array(s[f]) for f in SWEEP_FIELDS)) for s in table["sweeps"])
+        return cls(c=np.array(table["c"]), sweeps=sweeps, mix=table["mix"])
 
     def linear_part(self, h: float) -> tuple[np.ndarray, np.ndarray]:
         """Compose the sweeps at step h into one layer ``s+ = A s + b f`` (f held fixed)."""
