@@ -2,9 +2,10 @@
 
 Every extensible family (activations, algorithms, schedules, blocks, tasks) is a `Registry`. A module
 that owns one re-exports its bound methods, so users write ``optnas.activations.get("repu", p=2)``.
-Every entry is registered the same way, ``@register(name, params={...})``, and carries its metadata
-(`describe`): a description (the factory's docstring, first paragraph, never cut) and its parameters
-with their defaults and valid ranges, which `optnas list` prints.
+Every entry is registered the same way, ``@register(name, params={...})`` on its definition, and carries
+its metadata (`describe`): a description (the factory's docstring, first paragraph, never cut) and its
+parameters with their defaults and valid ranges, which `optnas list` prints. A numeric range is data, an
+`Interval`: the factory checks its argument with it, so the range shown is the range enforced.
 """
 
 from __future__ import annotations
@@ -14,8 +15,62 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from . import _validate
+
 T = TypeVar("T")
 _EMPTY = inspect.Parameter.empty
+
+
+@dataclass(frozen=True)
+class Interval:
+    """The valid range of a numeric parameter, as data: `check` enforces it, ``str`` shows it (`optnas list`).
+
+    ``optional``: None is valid too, and this says what it means; ``note``: what the certificate narrows it to.
+
+    Example:
+        >>> beta = Interval(-1.0, 1.0, note="certified for beta < 1")
+        >>> str(beta), beta.check("heavy_ball beta", 0.5)
+        ('[-1, 1] (certified for beta < 1)', 0.5)
+        >>> beta.check("heavy_ball beta", 2)
+        Traceback (most recent call last):
+        ...
+        optnas.errors.UsageError: heavy_ball beta=2 is invalid: it must be a finite number in [-1.0, 1.0]
+    """
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    integer: bool = False
+    optional: str | None = None
+    note: str = ""
+
+    def check(self, label: str, value: Any) -> Any:
+        """``value`` as an int or float inside the range (None when `optional`); else a one-line error."""
+        if value is None and self.optional is not None:
+            return None
+        if self.integer:
+            lo, hi = (None if b is None else int(b) for b in (self.low, self.high))
+            return _validate.integer(label, value, lo, hi)
+        return _validate.number(label, value, self.low, self.high, low_open=self.low_open, high_open=self.high_open)
+
+    def __str__(self) -> str:
+        def shown(x: float) -> str:
+            return str(int(x)) if float(x).is_integer() else str(x)
+
+        lo, hi = self.low, self.high
+        if lo is not None and hi is not None:
+            text = f"{'(' if self.low_open else '['}{shown(lo)}, {shown(hi)}{')' if self.high_open else ']'}"
+        elif lo is not None:
+            text = f"{'>' if self.low_open else '>='} {shown(lo)}"
+        else:
+            text = f"{'<' if self.high_open else '<='} {shown(hi)}" if hi is not None else "any number"
+        text = f"integers {text}" if self.integer else text
+        text += f" or None ({self.optional})" if self.optional else ""
+        return text + (f" ({self.note})" if self.note else "")
+
+
+Range = Interval | str  # a numeric range as data, or the valid values of any other parameter in words
 
 
 @dataclass(frozen=True)
@@ -66,16 +121,17 @@ class Registry(Generic[T]):
     def __init__(self, kind: str) -> None:
         self.kind = kind
         self._entries: dict[str, Callable[..., Any]] = {}
-        self._meta: dict[str, tuple[str | None, dict[str, str]]] = {}
+        self._meta: dict[str, tuple[str | None, dict[str, Range]]] = {}
 
     def register(
-        self, name: str, *, description: str | None = None, params: Mapping[str, str] | None = None,
+        self, name: str, *, description: str | None = None, params: Mapping[str, Range] | None = None,
         overwrite: bool = False,
     ) -> Callable[[T], T]:
         """Decorator registering a factory under ``name`` (lower-case, no spaces).
 
         ``description`` defaults to the factory's docstring (first paragraph); ``params`` maps parameter
-        names to their valid ranges, e.g. ``{"beta": "[-1, 1)"}`` (shown by `describe` and `optnas list`).
+        names to their valid ranges: an `Interval` the factory checks with (``{"beta": Interval(-1.0, 1.0)}``),
+        or words for other values (``{"norm": "true or false"}``); `describe` and `optnas list` show them.
         """
         if not name or name != name.strip() or " " in name:
             raise ValueError(f"{self.kind} name {name!r} is invalid: use a non-empty name without spaces")
@@ -96,6 +152,11 @@ class Registry(Generic[T]):
         self.entry(name)
         del self._entries[name]
         self._meta.pop(name, None)
+
+    def ranges(self, name: str) -> dict[str, Range]:
+        """The valid range of each parameter of ``name`` as registered (`Interval` data, or words)."""
+        self.entry(name)
+        return dict(self._meta.get(name, (None, {}))[1])
 
     def names(self) -> list[str]:
         """Registered names, sorted."""
@@ -129,7 +190,7 @@ class Registry(Generic[T]):
             found = []
         names = [n for n, _ in found] + [n for n in ranges if n not in dict(found)]
         defaults = dict(found)
-        params = tuple(Param(n, defaults.get(n, _EMPTY), ranges.get(n, "")) for n in names)
+        params = tuple(Param(n, defaults.get(n, _EMPTY), str(ranges.get(n, ""))) for n in names)
         return EntryInfo(name, description or _description(factory), params)
 
     def get(self, name: str, **params: Any) -> Any:

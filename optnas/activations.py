@@ -23,12 +23,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import _validate
-from ._registry import Registry
+from ._registry import Interval, Range, Registry
 from ._validate import is_number
 from .nn.activations import Elementwise, MRePU, RePU
 
-__all__ = ["ActivationInfo", "MRePU", "RePU", "describe", "get", "info", "names", "probe_info", "register"]
+__all__ = ["ActivationInfo", "MRePU", "RePU", "describe", "get", "info", "names", "probe_info", "ranges", "register"]
 
 
 @dataclass(frozen=True)
@@ -78,7 +77,7 @@ class _ActivationRegistry(Registry[Any]):
     def register(
         self, name: str, *, info: InfoSource = None, lipschitz: float | None = None, polynomial: bool | None = None,
         lipschitz_over_training: str | None = None, description: str | None = None,
-        params: Mapping[str, str] | None = None, overwrite: bool = False,
+        params: Mapping[str, Range] | None = None, overwrite: bool = False,
     ) -> Callable[[Any], Any]:
         """Register an ``nn.Module`` class or a plain tensor function under ``name``.
 
@@ -124,6 +123,20 @@ class _ActivationRegistry(Registry[Any]):
             self._declared[name] = _Declaration(
                 None if lipschitz is None else float(lipschitz), polynomial, lipschitz_over_training)
             return obj
+
+        return decorate
+
+    def builtin(
+        self, name: str, info: InfoSource, description: str, params: Mapping[str, Range] | None = None
+    ) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
+        """Decorator registering a built-in: a factory returning a torch module (so exported code needs only
+        torch), with its facts (`ActivationInfo`, or a function of its parameters returning one)."""
+        base = super().register(name, description=description, params=params)
+
+        def decorate(factory: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+            base(factory)
+            self._info[name] = info
+            return factory
 
         return decorate
 
@@ -356,6 +369,7 @@ names = _REGISTRY.names
 get = _REGISTRY.get
 info = _REGISTRY.info
 describe = _REGISTRY.describe
+ranges = _REGISTRY.ranges
 register = _REGISTRY.register
 unregister = _REGISTRY.unregister
 entry = _REGISTRY.entry
@@ -369,17 +383,8 @@ def _power(p: Any) -> int:
     return int(p)
 
 
-def _builtin(
-    name: str, info: InfoSource, description: str, params: Mapping[str, str] | None = None
-) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
-    """Register a factory that returns a torch module (so exported code needs only torch)."""
-
-    def decorate(factory: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
-        Registry.register(_REGISTRY, name, description=description, params=params)(factory)
-        _REGISTRY._info[name] = info
-        return factory
-
-    return decorate
+_builtin = _REGISTRY.builtin
+_SLOPE = Interval(0, 1)
 
 
 @_builtin(
@@ -398,10 +403,10 @@ def _leaky_info(negative_slope: float = 0.01) -> ActivationInfo:
 
 @_builtin(
     "leaky_relu", _leaky_info,
-    "leaky ReLU: max(z, a·z); slope 1 is the identity, a polynomial, and is rejected", {"negative_slope": "[0, 1]"},
+    "leaky ReLU: max(z, a·z); slope 1 is the identity, a polynomial, and is rejected", {"negative_slope": _SLOPE},
 )
 def _leaky_relu(negative_slope: float = 0.01) -> nn.Module:
-    return nn.LeakyReLU(_validate.number("leaky_relu negative_slope", negative_slope, 0, 1))
+    return nn.LeakyReLU(_SLOPE.check("leaky_relu negative_slope", negative_slope))
 
 
 # Global Lipschitz constants: sup |σ'| (GELU ≈ 1.129, SiLU ≈ 1.0998), used by the contraction check.

@@ -9,7 +9,7 @@ from torch import nn
 
 from . import _validate, activations, algorithms, blocks
 from ._shapes import SPATIAL_DIMS, check_shape, input_kind, spatial_size
-from .certify import UncertifiedArchitecture, certify
+from .certify import Certificate, UncertifiedArchitecture, certify
 from .nn.io import ImageHead, SignalHead, TokenHead, TokenStem, downsample, downsampled
 from .nn.unrolled import Network, Unrolled
 from .spec import ArchSpec
@@ -19,7 +19,8 @@ __all__ = ["INITS", "build", "skeleton"]
 
 
 def build(
-    spec: ArchSpec, input_shape: Sequence[int], num_outputs: int, *, allow_uncertified: bool = False
+    spec: ArchSpec, input_shape: Sequence[int], num_outputs: int, *, allow_uncertified: bool = False,
+    certificate: Certificate | None = None,
 ) -> Network:
     """Build the network of ``spec`` for inputs of ``input_shape`` (batch excluded).
 
@@ -28,7 +29,8 @@ def build(
 
     Raises `UncertifiedArchitecture` when the certificate fails, unless ``allow_uncertified`` (used to
     show why a condition exists, e.g. the width lift). The module records ``certificate`` and
-    ``init_record``.
+    ``init_record``. ``certificate``: ``certify(spec, input_shape=input_shape)`` when the caller has it
+    already (a search's draw), so it is not computed twice.
 
     Example:
         >>> import torch, optnas
@@ -46,7 +48,7 @@ def build(
         raise ValueError(
             f"ArchSpec.stages={spec.stages} is invalid for {kind} inputs: only images and signals have stages"
         )
-    cert = certify(spec, input_shape=shape)
+    cert = certify(spec, input_shape=shape) if certificate is None else certificate
     if not cert.ok and not allow_uncertified:
         raise UncertifiedArchitecture(cert)
 
@@ -111,12 +113,7 @@ def skeleton(
         tensor([2.2500])
     """
     depth = len(ts)
-    tables = [
-        {"c": layer.c.tolist(), "mix": layer.mix,
-         "sweeps": [{"a0": s.a0.tolist(), "a1": s.a1.tolist(), "b0": s.b0.tolist(), "b1": s.b1.tolist()}
-                    for s in layer.sweeps]}
-        for layer in (algorithm.layers(depth) if layers is None else layers)
-    ]
+    tables = [layer.to_table() for layer in (algorithm.layers(depth) if layers is None else layers)]
     # max_iter: the certificate's solver_iterations when given (raised to what the certified q needs)
     budget = max_iter if max_iter is not None else getattr(algorithm, "max_iter", 30)
     solver = {"max_iter": budget, "tol": algorithm.tol} if algorithm.implicit else {}  # type: ignore[attr-defined]

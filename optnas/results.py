@@ -18,10 +18,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import numpy as np
 import optuna
 import pandas as pd
 
-from . import artifacts, trial_record
+from . import artifacts, outcome, trial_record
 from .errors import UsageError
 from .outcome import trial_status
 
@@ -123,6 +124,44 @@ def _row(t: optuna.trial.FrozenTrial, objectives: list[str], store: artifacts.St
         }
     )
     return row
+
+
+def objective_columns(df: pd.DataFrame) -> list[tuple[str, str]]:
+    """``(column, direction)`` per objective of a `frame`, in the study's order (the values Optuna stored);
+    a study with no recorded objectives (not written by optnas) ranks by ``val_metric``, maximized."""
+    out = []
+    for o in df.attrs.get("objectives") or []:
+        if isinstance(o, dict) and "name" in o:
+            col = f"objective_{o['name']}"
+            out.append((col if col in df.columns else str(o["name"]),
+                        "minimize" if o.get("direction") == "minimize" else "maximize"))
+    return out or [("val_metric", "maximize")]
+
+
+def ranking(df: pd.DataFrame) -> list[int]:
+    """Numbers of the COMPLETE trials of a `frame`, best first: the one ranking of every view (dashboard, report,
+    the CLI's summary), by the one best-trial rule (`optnas.outcome.ranking`).
+
+    Example:
+        >>> df = pd.DataFrame({"number": [0, 1, 2], "state": ["COMPLETE"] * 3, "val_metric": [0.5, 0.9, 0.7]})
+        >>> ranking(df)
+        [1, 2, 0]
+    """
+    if df.empty:
+        return []
+    objs = objective_columns(df)
+    done = df[df["state"] == "COMPLETE"]
+    columns = [_numeric(done, c) for c, _ in objs]
+    values = np.column_stack(columns) if len(done) else np.zeros((0, len(objs)))
+    numbers = done["number"].astype(int).tolist()
+    return outcome.ranking(zip(numbers, values.tolist(), strict=True), [d for _, d in objs])
+
+
+def _numeric(df: pd.DataFrame, name: str) -> np.ndarray:
+    """A column as floats (NaN where absent or not a number: such a trial is not ranked)."""
+    if name not in df.columns:
+        return np.full(len(df), np.nan)
+    return pd.to_numeric(df[name], errors="coerce").astype(float).to_numpy()
 
 
 def _worker(record: Any) -> str | None:

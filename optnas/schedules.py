@@ -21,7 +21,7 @@ import numpy as np
 from . import _validate
 from ._registry import Registry
 
-__all__ = ["Schedule", "describe", "entry", "get", "names", "register", "step_names"]
+__all__ = ["Schedule", "describe", "entry", "get", "names", "ranges", "register", "step_names"]
 
 
 class Schedule:
@@ -67,6 +67,7 @@ class _HorizonSchedule(Schedule):
 _REGISTRY: Registry[type[Schedule]] = Registry("schedule")
 names, get, entry, register, unregister = _REGISTRY.public()
 describe = _REGISTRY.describe
+ranges = _REGISTRY.ranges
 _HORIZON = {"horizon": "finite numbers > 0"}
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from . import _validate, limits
 
 STEMS = ("lift", "none")
+FAMILIES = ("algorithm", "schedule", "block", "activation")
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,36 @@ class ArchSpec:
             raise ValueError(f"unknown ArchSpec key(s) {unknown}; valid keys: {', '.join(sorted(valid))}")
         return cls(**data)
 
+    def describe(self) -> str:
+        """The spec on one line, the one form every view prints (CLI, corner report, dashboard, export).
+
+        Example:
+            >>> ArchSpec(algorithm="heavy_ball", algorithm_params={"beta": 0.9}, depth=8, width=32).describe()
+            'heavy_ball(beta=0.9) constant mlp2 relu depth=8 width=32'
+        """
+        return describe_line(describe_fields(self.to_dict()))
+
     def replace(self, **changes: Any) -> ArchSpec:
         """A copy with some fields changed (validated again)."""
         return ArchSpec.from_dict({**self.to_dict(), **changes})
+
+
+def named(name: Any, params: Mapping[str, Any] | None) -> str:
+    """One family of a spec line: ``heavy_ball`` with ``{"beta": 0.9}`` -> ``heavy_ball(beta=0.9)``.
+
+    Values print exactly (``str``): a bisected bound such as 0.9999999 is not rounded to a value that fails."""
+    inner = ",".join(f"{k}={v}" for k, v in (params or {}).items())
+    return f"{name}({inner})" if inner else str(name)
+
+
+def describe_fields(spec: Mapping[str, Any]) -> dict[str, str]:
+    """The fields of `ArchSpec.describe` from a spec dict (`ArchSpec.to_dict`, or a row of trial results):
+    each family with its parameters, depth, width, stages (the corner report merges lines field by field)."""
+    return {**{key: named(spec.get(key), spec.get(f"{key}_params")) for key in FAMILIES},
+            "depth": str(spec.get("depth")), "width": str(spec.get("width")), "stages": str(spec.get("stages", 1))}
+
+
+def describe_line(fields: Mapping[str, str]) -> str:
+    """`describe_fields` on one line (``stages=`` only when there are several)."""
+    stages = f" stages={fields['stages']}" if fields["stages"] != "1" else ""
+    return " ".join(fields[key] for key in FAMILIES) + f" depth={fields['depth']} width={fields['width']}{stages}"

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 from torch import nn
 
 from . import algorithms, schedules
@@ -78,18 +77,9 @@ def read_plan(net: nn.Module) -> tuple[StagePlan, ...]:
 
     ``optnas.certify.certify_plan(spec, read_plan(net))`` recomputes the verdict from the module itself.
     """
-    from .algorithms.base import Sweep  # local: the numpy tables of the algorithms package
-
     plan = []
     for i, stage in enumerate(net.stages):  # type: ignore[arg-type]
-        layers = tuple(
-            Layer(
-                c=np.array(t["c"]),
-                sweeps=tuple(Sweep(*(np.array(s[f]) for f in ("a0", "a1", "b0", "b1"))) for s in t["sweeps"]),
-                mix=t["mix"],
-            )
-            for t in stage.tables()
-        )
+        layers = tuple(Layer.from_table(t) for t in stage.tables())
         h_max = getattr(stage.steps, "h_max", None)
         plan.append(StagePlan(i, len(layers), layers, stage.step_values(), None if h_max is None else float(h_max)))
     return tuple(plan)

@@ -206,8 +206,8 @@ def run(url: str, space: Any, name: str, cycles: int, sampler: str) -> dict[str,
         FakeTrial(f"t{t.number}", {"optnas": {"number": t.number}}, epoch=len(t.intermediate_values))
         for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
     ]
-    session = Session(space=space, study=study, storage=storage, url=url, target=20_000, deadline=None,
-                      experiment="bench", device="cpu", resources=Resources(cpu=1, gpu=0), milestones=[],
+    session = Session(space=space, seed=space.config.seed, study=study, storage=storage, url=url, target=20_000,
+                      deadline=None, experiment="bench", device="cpu", resources=Resources(cpu=1, gpu=0), milestones=[],
                       scheduler_name="none", **_artifacts(Session, store))
     records: list[float] = []
     original = writer.finish

@@ -11,16 +11,31 @@ The network's forward pass and the certificate both read these tables, so they c
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from types import MappingProxyType
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
-from .. import _validate
+from .._registry import Interval, Range
 
-# A sparse sweep row: ({j: a0_ij}, {j: a1_ij}, b0_i, b1_i)
-RowSpec = tuple[dict[int, float], dict[int, float], float, float]
+_NONE: Mapping[int, float] = MappingProxyType({})
+
+
+class Row(NamedTuple):
+    """Row i of a sweep by name, as a tableau writes it: ``s_i <- Σ_j (a0[j] + h·a1[j])·s_j + (b0 + h·b1)·f``.
+
+    Left-out terms are zero: ``Row(a0={0: 1 + beta, 1: -beta}, b1=1.0)`` is heavy ball's x+ row.
+    """
+
+    a0: Mapping[int, float] = _NONE  # slot j -> weight of s_j
+    a1: Mapping[int, float] = _NONE  # slot j -> weight of h·s_j
+    b0: float = 0.0  # weight of f = T(z)
+    b1: float = 0.0  # weight of h·f
+
+
+RowSpec = Row | tuple[Mapping[int, float], Mapping[int, float], float, float]  # a Row, or its plain tuple
 
 
 @dataclass(frozen=True)
@@ -37,6 +52,9 @@ class Sweep:
         return self.a0 + h * self.a1, self.b0 + h * self.b1
 
 
+SWEEP_FIELDS = ("a0", "a1", "b0", "b1")
+
+
 @dataclass(frozen=True)
 class Layer:
     """The coefficients of one unrolled iteration.
@@ -49,6 +67,25 @@ class Layer:
     sweeps: tuple[Sweep, ...]
     mix: int | None = None
 
+    def to_table(self) -> dict[str, Any]:
+        """The table the forward pass runs (`optnas.nn.unrolled.Unrolled`, plain lists); `from_table` reads it back.
+
+        Example:
+            >>> from optnas import algorithms
+            >>> layer = algorithms.get("heavy_ball", beta=0.5).layer(3, depth=4)
+            >>> back = Layer.from_table(layer.to_table())
+            >>> all((x == y).all() for x, y in zip(back.linear_part(0.1), layer.linear_part(0.1)))
+            True
+        """
+        return {"c": self.c.tolist(), "mix": self.mix,
+                "sweeps": [{f: getattr(s, f).tolist() for f in SWEEP_FIELDS} for s in self.sweeps]}
+
+    @classmethod
+    def from_table(cls, table: Mapping[str, Any]) -> Layer:
+        """The layer of a table `to_table` wrote (a built network's, `optnas.stages.read_plan`)."""
+        sweeps = tuple(Sweep(*(np.array(s[f]) for f in SWEEP_FIELDS)) for s in table["sweeps"])
+        return cls(c=np.array(table["c"]), sweeps=sweeps, mix=table["mix"])
+
     def linear_part(self, h: float) -> tuple[np.ndarray, np.ndarray]:
         """Compose the sweeps at step h into one layer ``s+ = A s + b f`` (f held fixed)."""
         m = len(self.c)
@@ -59,8 +96,9 @@ class Layer:
         return a, b
 
 
-def sweep(m: int, rows: dict[int, RowSpec]) -> Sweep:
-    """Build a Sweep from sparse rows ``{i: ({j: a0_ij}, {j: a1_ij}, b0_i, b1_i)}``; other rows keep s_i."""
+def sweep(m: int, rows: Mapping[int, RowSpec]) -> Sweep:
+    """Build a Sweep from sparse rows ``{i: Row(a0={j: a0_ij}, a1={j: a1_ij}, b0=b0_i, b1=b1_i)}``; other rows
+    keep s_i."""
     a0, a1, b0, b1 = np.eye(m), np.zeros((m, m)), np.zeros(m), np.zeros(m)
     for i, (r0, r1, c0, c1) in rows.items():
         a0[i] = 0.0
@@ -97,6 +135,9 @@ class Algorithm:
     formula: ClassVar[str] = ""
     # Set when certification is by construction (a proof), not by the eigenvalue/product tests.
     structural_proof: ClassVar[str | None] = None
+    # Each parameter's valid range (`optnas._registry.Interval`, or words): `__init__` checks with it and the
+    # registry shows it (`optnas list`), so the two cannot differ.
+    ranges: ClassVar[Mapping[str, Range]] = {}
 
     def __init__(self, **params: Any) -> None:
         # Subclasses call this with their validated parameters (recorded for repr and specs).
@@ -121,16 +162,21 @@ class Algorithm:
         return f"{type(self).__name__}({args})"
 
 
+SOLVER: dict[str, Interval] = {"max_iter": Interval(1, 1000, integer=True),
+                               "tol": Interval(0, 1, low_open=True, high_open=True)}
+
+
 class Implicit:
     """Mixin for implicit algorithms: the fixed-point solver's budget, validated."""
 
     implicit: ClassVar[bool] = True
     max_iter: int = 30
     tol: float = 1e-4
+    ranges: ClassVar[Mapping[str, Range]] = SOLVER
 
     def solver(self, max_iter: int, tol: float) -> dict[str, Any]:
-        _validate.integer("max_iter", max_iter, 1, 1000)
-        _validate.number("tol", tol, 0, 1, low_open=True, high_open=True)
+        SOLVER["max_iter"].check("max_iter", max_iter)
+        SOLVER["tol"].check("tol", tol)
         self.max_iter, self.tol = max_iter, float(tol)
         return {} if (max_iter, tol) == (30, 1e-4) else {"max_iter": max_iter, "tol": tol}
 
@@ -155,7 +201,3 @@ def implicit_table_problem(layers: Sequence[Layer]) -> str | None:
             return f"{where}: c = {layer.c.tolist()}; an implicit T reads the new iterate x+ (c = unit slot 0)"
     return None
 
-
-def check_coefficient(name: str, value: Any, low: float, high: float, *, low_open: bool = False) -> float:
-    """Validate a real coefficient in [low, high] (or (low, high]); the error names the value and rule."""
-    return _validate.number(name, value, low, high, low_open=low_open)

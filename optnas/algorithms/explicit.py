@@ -2,41 +2,59 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import ClassVar
+
 import numpy as np
 
 from .. import schedules
-from .base import Algorithm, Layer, RowSpec, check_coefficient, sweep, unit
+from .._registry import Interval, Range
+from .base import Algorithm, Layer, Row, sweep, unit
 from .multistep import LinearMultistep
+from .registry import register
+
+# Valid ranges (checked here, shown by `optnas list`); the certificate decides what certifies inside them.
+MOMENTUM = "a momentum schedule: nesterov_momentum, fista_momentum, apg_theta"
+BETA = Interval(-1.0, 1.0, optional="then momentum")  # a constant β, or None for a momentum schedule
+HEAVY_BALL_BETA = Interval(-1.0, 1.0, note="certified for beta < 1")
+LM_RESNET_K = Interval(-1.0, 1.0, note="certified for k > -1")
+LADMM_RHO = Interval(0.0, 100.0, low_open=True, note="certified for small enough rho·h")
 
 
+@register("gd")
 class GradientDescent(LinearMultistep):
     """x+ = x + h·T(x): forward Euler, i.e. ResNet."""
 
     formula = "x+ = x + h·T(x)"
 
 
+@register("heavy_ball")
 class HeavyBall(LinearMultistep):
     """x+ = x + β(x − x−) + h·T(x) (Polyak); zero-stable iff −1 <= β < 1."""
 
     formula = "x+ = x + β(x − x−) + h·T(x)"
+    ranges: ClassVar[Mapping[str, Range]] = {"beta": HEAVY_BALL_BETA}
 
     def __init__(self, beta: float = 0.9) -> None:
         Algorithm.__init__(self, beta=beta)
-        beta = check_coefficient("heavy_ball beta", beta, -1.0, 1.0)
+        beta = HEAVY_BALL_BETA.check("heavy_ball beta", beta)
         self.a = (1.0 + beta, -beta)
 
 
+@register("lm_resnet")
 class LMResNet(LinearMultistep):
     """x+ = (1 − k)x + k·x− + h·T(x) (Lu et al.'s LM-ResNet); zero-stable iff −1 < k <= 1."""
 
     formula = "x+ = (1 − k)x + k·x− + h·T(x)"
+    ranges: ClassVar[Mapping[str, Range]] = {"k": LM_RESNET_K}
 
     def __init__(self, k: float = 0.5) -> None:
         Algorithm.__init__(self, k=k)
-        k = check_coefficient("lm_resnet k", k, -1.0, 1.0)
+        k = LM_RESNET_K.check("lm_resnet k", k)
         self.a = (1.0 - k, k)
 
 
+@register("adams_bashforth2")
 class AdamsBashforth2(LinearMultistep):
     """x+ = x + h(3/2·T(x) − 1/2·T−(x−)), with the previous layer's output cached."""
 
@@ -47,7 +65,7 @@ class AdamsBashforth2(LinearMultistep):
 def momentum_sequence(name: str, beta: float | None, momentum: str, depth: int) -> np.ndarray:
     """β_k for every layer: the constant ``beta`` when given, else the named momentum schedule."""
     if beta is not None:
-        return np.full(depth, check_coefficient(f"{name} beta", beta, -1.0, 1.0))
+        return np.full(depth, BETA.check(f"{name} beta", beta))
     seq = schedules.get(momentum)
     if seq.kind != "momentum":
         valid = [n for n in schedules.names() if schedules.entry(n).kind == "momentum"]
@@ -55,12 +73,14 @@ def momentum_sequence(name: str, beta: float | None, momentum: str, depth: int) 
     return seq.values(depth)
 
 
+@register("nesterov")
 class Nesterov(Algorithm):
     """y = x + β_k(x − x−); x+ = y + h·T(y). β constant, or a momentum sequence (default k/(k+3))."""
 
     formula = "y = x + β(x − x−); x+ = y + h·T(y)"
     slots = ("x", "x[k-1]")
     default_momentum = "nesterov_momentum"
+    ranges: ClassVar[Mapping[str, Range]] = {"beta": BETA, "momentum": MOMENTUM}
 
     def __init__(self, beta: float | None = None, momentum: str | None = None) -> None:
         momentum = momentum or self.default_momentum
@@ -73,25 +93,29 @@ class Nesterov(Algorithm):
     def layer(self, k: int, depth: int) -> Layer:
         beta = float(momentum_sequence(self.name, self.beta, self.momentum, depth)[k])
         c = np.array([1.0 + beta, -beta])
-        return Layer(c=c, sweeps=(sweep(2, {0: ({0: 1 + beta, 1: -beta}, {}, 0.0, 1.0), 1: ({0: 1.0}, {}, 0.0, 0.0)}),))
+        return Layer(c=c, sweeps=(sweep(2, {0: Row(a0={0: 1 + beta, 1: -beta}, b1=1.0), 1: Row(a0={0: 1.0})}),))
 
 
+@register("fista")
 class Fista(Nesterov):
     """FISTA / APG: y = x + (t_{k−1} − 1)/t_k·(x − x−); x+ = y + h·T(y)."""
 
     name = "fista"
     default_momentum = "fista_momentum"
+    ranges: ClassVar[Mapping[str, Range]] = {}  # no parameters
 
     def __init__(self) -> None:
         super().__init__(beta=None, momentum="fista_momentum")
         self.params = {}
 
 
+@register("apg2")
 class APG2(Algorithm):
     """APG's second form: y = (1 − θ)x + θz; z+ = z + h·T(y)/θ; x+ = (1 − θ)x + θz+, θ_k = 2/(k + 2)."""
 
     formula = "y = (1−θ)x + θz; z+ = z + h·T(y)/θ; x+ = (1−θ)x + θz+"
     slots = ("x", "z")
+    ranges: ClassVar[Mapping[str, Range]] = {"theta": MOMENTUM}
 
     def __init__(self, theta: str = "apg_theta") -> None:
         super().__init__(theta=theta)
@@ -101,11 +125,12 @@ class APG2(Algorithm):
 
     def layer(self, k: int, depth: int) -> Layer:
         th = float(schedules.get(self.theta).values(depth)[k])
-        z_step = sweep(2, {1: ({1: 1.0}, {}, 0.0, 1.0 / th)})
-        x_mix = sweep(2, {0: ({0: 1.0 - th, 1: th}, {}, 0.0, 0.0)})
+        z_step = sweep(2, {1: Row(a0={1: 1.0}, b1=1.0 / th)})
+        x_mix = sweep(2, {0: Row(a0={0: 1.0 - th, 1: th})})
         return Layer(c=np.array([1.0 - th, th]), sweeps=(z_step, x_mix))
 
 
+@register("ladmm")
 class LinearizedADMM(Algorithm):
     """Linearized ADMM on min f(x) + g(y) s.t. x = y, every sub-step linearized with step h [ours]:
 
@@ -115,22 +140,24 @@ class LinearizedADMM(Algorithm):
 
     formula = "x+ = x + h(T(x) − λ − ρ(x−y)); y+ = y + h(λ + ρ(x+−y)); λ+ = λ + hρ(x+−y+)"
     slots = ("x", "y", "λ")
+    ranges: ClassVar[Mapping[str, Range]] = {"rho": LADMM_RHO}
 
     def __init__(self, rho: float = 1.0) -> None:
         super().__init__(rho=rho)
-        self.rho = check_coefficient("ladmm rho", rho, 0.0, 100.0, low_open=True)
+        self.rho = LADMM_RHO.check("ladmm rho", rho)
 
     def equilibrium(self, depth: int) -> np.ndarray:
         return np.array([1.0, 1.0, 0.0])
 
     def layer(self, k: int, depth: int) -> Layer:
         r = self.rho
-        sx = sweep(3, {0: ({0: 1.0}, {0: -r, 1: r, 2: -1.0}, 0.0, 1.0)})
-        sy = sweep(3, {1: ({1: 1.0}, {0: r, 1: -r, 2: 1.0}, 0.0, 0.0)})
-        sl = sweep(3, {2: ({2: 1.0}, {0: r, 1: -r}, 0.0, 0.0)})
+        sx = sweep(3, {0: Row(a0={0: 1.0}, a1={0: -r, 1: r, 2: -1.0}, b1=1.0)})
+        sy = sweep(3, {1: Row(a0={1: 1.0}, a1={0: r, 1: -r, 2: 1.0})})
+        sl = sweep(3, {2: Row(a0={2: 1.0}, a1={0: r, 1: -r})})
         return Layer(c=unit(3), sweeps=(sx, sy, sl))
 
 
+@register("dense")
 class Dense(Algorithm):
     """x+ = Σ_j w_kj·x_{k−j} + h·T(x), with w_k = softmax(learnable logits) over every previous iterate.
 
@@ -151,6 +178,6 @@ class Dense(Algorithm):
         m = depth + 1
         # Row 0's a0 holds the uniform convex combination as a representative; the runtime learns it.
         uniform = {j: 1.0 / (k + 1) for j in range(k + 1)}
-        rows: dict[int, RowSpec] = {0: (uniform, {}, 0.0, 1.0)}
-        rows.update({i: ({i - 1: 1.0}, {}, 0.0, 0.0) for i in range(1, m)})
+        rows: dict[int, Row] = {0: Row(a0=uniform, b1=1.0)}
+        rows.update({i: Row(a0={i - 1: 1.0}) for i in range(1, m)})
         return Layer(c=unit(m), sweeps=(sweep(m, rows),), mix=k + 1)

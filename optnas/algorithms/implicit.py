@@ -6,11 +6,17 @@ pass differentiates the fixed point implicitly (THEORY.md §1, implicit networks
 
 from __future__ import annotations
 
-from .base import Algorithm, Implicit, Layer, RowSpec, sweep, unit
-from .explicit import momentum_sequence
+from collections.abc import Mapping
+from typing import ClassVar
+
+from .._registry import Range
+from .base import SOLVER, Algorithm, Implicit, Layer, Row, sweep, unit
+from .explicit import BETA, MOMENTUM, momentum_sequence
 from .multistep import LinearMultistep
+from .registry import register
 
 
+@register("proximal_point")
 class ProximalPoint(Implicit, LinearMultistep):
     """x+ = x + h·T(x+): implicit Euler, the proximal point method."""
 
@@ -20,6 +26,7 @@ class ProximalPoint(Implicit, LinearMultistep):
         Algorithm.__init__(self, **self.solver(max_iter, tol))
 
 
+@register("bdf2")
 class BDF2(ProximalPoint):
     """x+ = 4/3·x − 1/3·x− + 2/3·h·T(x+): the two-step backward differentiation formula."""
 
@@ -28,11 +35,13 @@ class BDF2(ProximalPoint):
     b = (2.0 / 3.0,)
 
 
+@register("accel_proximal")
 class AcceleratedProximal(Implicit, Algorithm):
     """y = x + β_k(x − x−); x+ = y + h·T(x+): Güler's accelerated proximal point (implicit FISTA)."""
 
     formula = "y = x + β(x − x−); x+ = y + h·T(x+)"
     slots = ("x", "x[k-1]")
+    ranges: ClassVar[Mapping[str, Range]] = {"beta": BETA, "momentum": MOMENTUM, **SOLVER}
 
     def __init__(
         self, beta: float | None = None, momentum: str = "nesterov_momentum", max_iter: int = 30, tol: float = 1e-4
@@ -44,9 +53,7 @@ class AcceleratedProximal(Implicit, Algorithm):
 
     def layer(self, k: int, depth: int) -> Layer:
         beta = float(momentum_sequence("accel_proximal", self.beta, self.momentum, depth)[k])
-        rows: dict[int, RowSpec] = {
-            0: ({0: 1.0 + beta, 1: -beta}, {}, 0.0, 1.0), 1: ({0: 1.0}, {}, 0.0, 0.0)
-        }
+        rows = {0: Row(a0={0: 1.0 + beta, 1: -beta}, b1=1.0), 1: Row(a0={0: 1.0})}
         return Layer(c=unit(2), sweeps=(sweep(2, rows),))
 
 

@@ -13,7 +13,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from .base import Algorithm, Layer, RowSpec, sweep, unit
+from .base import Algorithm, Layer, Row, sweep, unit
 
 
 class LinearMultistep(Algorithm):
@@ -60,10 +60,11 @@ class LinearMultistep(Algorithm):
         names = self.slot_names(depth)
         m, p = len(names), len(self.a)
         a, b = (self.a, self.b) if k >= self.startup else ((1.0,), (1.0,))
-        row0 = ({j: a[j] for j in range(len(a))}, {p + j - 1: b[j] for j in range(1, len(b))}, 0.0, b[0])
-        rows: dict[int, RowSpec] = {0: row0}
-        rows.update({i: ({i - 1: 1.0}, {}, 0.0, 0.0) for i in range(1, p)})  # shift iterate history
+        # x+ = Σ a_j x_{k-j} + h·(b_0·f + Σ b_j f_{k-j}): the cached outputs f_{k-j} sit in slots p + j - 1
+        row0 = Row(a0={j: a[j] for j in range(len(a))}, a1={p + j - 1: b[j] for j in range(1, len(b))}, b1=b[0])
+        rows: dict[int, Row] = {0: row0}
+        rows.update({i: Row(a0={i - 1: 1.0}) for i in range(1, p)})  # shift iterate history
         if m > p:  # cache this layer's T output, shift older ones
-            rows[p] = ({}, {}, 1.0, 0.0)
-            rows.update({i: ({i - 1: 1.0}, {}, 0.0, 0.0) for i in range(p + 1, m)})
+            rows[p] = Row(b0=1.0)
+            rows.update({i: Row(a0={i - 1: 1.0}) for i in range(p + 1, m)})
         return Layer(c=unit(m), sweeps=(sweep(m, rows),))

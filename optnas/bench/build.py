@@ -32,6 +32,7 @@ from ..errors import UsageError
 from ..spec import ArchSpec
 from ..training.seeding import seeded
 from . import grid, proxies
+from .fingerprint import fingerprint
 
 STUDY_PREFIX = "optnas-bench-"
 PROXY_BATCH = 64  # the first training samples (unshuffled) on which the zero-cost proxies are taken
@@ -45,11 +46,18 @@ PROXY_VERSION = 2
 # reproduce with `optnas.train` now, so they count as not built and are trained again; the table keeps the
 # newest trial of each architecture. A change to the training code that changes any number must move this
 # moment (and the build then retrains the whole table).
+# Trials recorded since carry the fingerprint of the code that trained them (`fingerprint`); this moment
+# still rules those without one (the committed tables).
 VALID_FROM = datetime(2026, 12, 1, 12, 30)  # naive, as Optuna stores trial times
+CODE_KEY = "code"  # the user attribute holding a trial's training-code fingerprint
 
 
 def valid(trial: optuna.trial.FrozenTrial) -> bool:
-    """Whether a COMPLETE build trial was trained by the current training code (`VALID_FROM`)."""
+    """Whether a COMPLETE build trial was trained by the current training code: its recorded fingerprint
+    is this code's (`fingerprint`); a trial without one, by the `VALID_FROM` date."""
+    code = trial.user_attrs.get(CODE_KEY)
+    if code is not None:
+        return bool(code == fingerprint())
     return trial.datetime_start is not None and trial.datetime_start >= VALID_FROM
 
 
@@ -175,6 +183,7 @@ def run_cell(study: optuna.Study, table: grid.Table, task: Any, cell: int, spec:
     trial.set_user_attr("theory", theory(spec, task.input_shape))
     trial.set_user_attr("rows", rows)
     trial.set_user_attr("proxy_version", PROXY_VERSION)
+    trial.set_user_attr(CODE_KEY, fingerprint())
     trial.set_user_attr("cell_s", round(time.perf_counter() - start, 3))
     # diverged seeds count as 0 in the trial's summary value; the rows keep their own status
     value = sum((r["val_metric"] or 0.0) if r["status"] == "complete" else 0.0 for r in rows) / len(rows)

@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import outcome
+from .. import results, spec
+from .._format import number as fmt
 
 # latency is a wall-clock measurement (the median of a few timed forwards): said wherever it is plotted
 COSTS: dict[str, str] = {"params": "parameters", "flops": "FLOPs per sample", "latency_ms": "latency (ms, noisy)"}
@@ -73,21 +74,7 @@ def complete(df: pd.DataFrame, *, require: tuple[str, ...] = ()) -> pd.DataFrame
     return df[mask].sort_values("number")
 
 
-def objectives(df: pd.DataFrame) -> list[tuple[str, str]]:
-    """``(column, direction)`` per study objective, in the study's order (the values Optuna stored).
-
-    A study with no recorded objectives ranks by its task metric alone.
-    """
-    named_ = [o for o in df.attrs.get("objectives") or [] if isinstance(o, dict) and "name" in o]
-    out = []
-    for o in named_:
-        col = f"objective_{o['name']}"
-        out.append((col if col in df.columns else str(o["name"]),
-                    "minimize" if o.get("direction") == "minimize" else "maximize"))
-    if not out:
-        metric = task_metric(df)
-        out = [(metric.name, metric.direction)]
-    return out
+objectives = results.objective_columns  # (column, direction) per objective, as the ranking reads them
 
 
 _RANKINGS: dict[int, tuple[weakref.ref[pd.DataFrame], list[int]]] = {}
@@ -114,13 +101,7 @@ def ranking(df: pd.DataFrame) -> list[int]:
 
 
 def _ranking(df: pd.DataFrame) -> list[int]:
-    if df.empty:
-        return []
-    objs = objectives(df)
-    done = df[df["state"] == "COMPLETE"]
-    values = np.column_stack([column(done, c).to_numpy() for c, _ in objs]) if len(done) else np.zeros((0, len(objs)))
-    numbers = done["number"].astype(int).tolist()
-    return outcome.ranking(zip(numbers, values.tolist(), strict=True), [d for _, d in objs])
+    return results.ranking(df)
 
 
 def best_number(df: pd.DataFrame) -> int | None:
@@ -162,7 +143,8 @@ def ranked(df: pd.DataFrame) -> pd.DataFrame:
 
 @lru_cache(maxsize=65536)
 def params_text(params: str | None) -> str:
-    """``'{"beta": 0.49039}'`` -> ``'beta=0.4904'`` (the JSON text results.frame stores)."""
+    """``'{"beta": 0.49039}'`` -> ``'beta=0.49039'`` (the JSON text results.frame stores), as a spec line
+    writes parameters (`optnas.spec.named`)."""
     if not params or params == "{}":
         return ""
     try:
@@ -171,17 +153,11 @@ def params_text(params: str | None) -> str:
         return str(params)
     if not isinstance(values, dict):
         return str(values)
-    return ", ".join(f"{k}={_short(v)}" for k, v in values.items())
-
-
-def _short(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return json.dumps(value) if isinstance(value, dict | list) else str(value)
+    return spec.named("", values)[1:-1] if values else ""
 
 
 def named(name: Any, params: str | None) -> str:
-    """``heavy_ball`` with ``'{"beta": 0.9}'`` -> ``'heavy_ball(beta=0.9)'``."""
+    """``heavy_ball`` with ``'{"beta": 0.9}'`` -> ``'heavy_ball(beta=0.9)'`` (`optnas.spec.named`)."""
     if name is None or (isinstance(name, float) and math.isnan(name)):
         return "?"
     text = params_text(params)
@@ -193,15 +169,15 @@ def _strings(df: pd.DataFrame, name: str) -> list[Any]:
 
 
 def spec_labels(df: pd.DataFrame) -> list[str]:
-    """One short line per trial: ``heavy_ball(beta=0.9) · mlp2(hidden=8) · tanh · L=12 · w=32``."""
-    cols = [
-        _strings(df, c)
-        for c in ("algorithm", "algorithm_params", "block", "block_params", "activation", "activation_params",
-                  "depth", "width")
-    ]
+    """One line per trial, as `optnas.ArchSpec.describe` writes it:
+    ``heavy_ball(beta=0.9) constant mlp2 tanh depth=12 width=32``."""
+    families = [[named(n, p) for n, p in zip(_strings(df, f), _strings(df, f"{f}_params"), strict=True)]
+                for f in spec.FAMILIES]
+    sizes = [[_int(v) for v in _strings(df, c)] for c in ("depth", "width")]
+    stages = [s if s != "?" else "1" for s in map(_int, _strings(df, "stages"))]
     return [
-        f"{named(a, ap)} · {named(b, bp)} · {named(s, sp)} · L={_int(d)} · w={_int(w)}"
-        for a, ap, b, bp, s, sp, d, w in zip(*cols, strict=True)
+        spec.describe_line({**dict(zip(spec.FAMILIES, names, strict=True)), "depth": d, "width": w, "stages": st})
+        for *names, d, w, st in zip(*families, *sizes, stages, strict=True)
     ]
 
 
@@ -253,23 +229,6 @@ LABELS: dict[str, str] = {
 def label(name: str) -> str:
     """``'val_metric'`` -> ``'validation metric'``; unknown names lose their underscores."""
     return LABELS.get(name, name.replace("_", " "))
-
-
-def fmt(value: Any) -> str:
-    """The one number format of the dashboard and report: integers in full with thousands separators, other
-    numbers with 4 significant digits (``48,810``, ``0.9123``, ``1.2e-05``); missing is ``—``."""
-    if value is None or isinstance(value, bool):
-        return "—" if value is None else ("yes" if value else "no")
-    if isinstance(value, int | np.integer):
-        return f"{int(value):,}"
-    if isinstance(value, float | np.floating):
-        value = float(value)
-        if not math.isfinite(value):
-            return "—" if math.isnan(value) else str(value)
-        if value.is_integer() and abs(value) < 1e15:
-            return f"{int(value):,}"
-        return f"{value:.4g}"
-    return str(value)
 
 
 # Leaderboard: (column id, header). Values stay raw (numbers) so sorting is numeric; the table formats them.

@@ -7,18 +7,9 @@ from typing import Any
 from ..spec import ArchSpec
 
 
-def _params(params: dict[str, Any]) -> str:
-    return f"({', '.join(f'{k}={v!r}' for k, v in params.items())})" if params else ""
-
-
 def title(spec: ArchSpec, source: dict[str, Any]) -> str:
-    """E.g. "heavy_ball(beta=0.9), mlp2 blocks, relu, depth 8, width 32; study 'rings', trial 7"."""
-    text = (
-        f"{spec.algorithm}{_params(spec.algorithm_params)}, {spec.block}{_params(spec.block_params)} blocks, "
-        f"{spec.activation}{_params(spec.activation_params)}, depth {spec.depth}, width {spec.width}"
-    )
-    if spec.stages > 1:
-        text += f", {spec.stages} stages"
+    """E.g. "heavy_ball(beta=0.9) constant mlp2 relu depth=8 width=32; study 'rings', trial 7" (`ArchSpec.describe`)."""
+    text = spec.describe()
     if "study" in source:
         text += f"; study {source['study']!r}"
     if "trial" in source:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import difflib
 import typing
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,8 @@ from .._shapes import SPATIAL_DIMS, input_kind
 from .._validate import shown
 from ..errors import UsageError
 from ..spec import ArchSpec
-from .config import KeyedError, Range, SpaceFile, Value
+from .config import KeyedError, SpaceFile, Value
+from .values import first, largest, numbers
 
 __all__ = ["check_memory", "check_values", "did_you_mean", "format_validation"]
 
@@ -104,21 +105,8 @@ def _model_in(annotation: Any) -> Any:
     return None
 
 
-def _leaves(label: str, value: Value) -> Iterator[tuple[str, Any]]:
-    """(key path, number) for every number a value holds: a range's ends, a list's items, a scalar."""
-    if isinstance(value, Range):
-        yield f"{label}.low", value.low
-        yield f"{label}.high", value.high
-        if value.step is not None:
-            yield f"{label}.step", value.step
-    elif isinstance(value, list):
-        yield from ((f"{label}.{i}", v) for i, v in enumerate(value))
-    else:
-        yield label, value
-
-
 def _sizes(where: Path, label: str, value: Value, high: int) -> None:
-    for key, v in _leaves(label, value):
+    for key, v in numbers(label, value):
         try:
             _validate.integer(key, v, 1, high, why=limits.budget_text())
         except UsageError as exc:
@@ -126,7 +114,7 @@ def _sizes(where: Path, label: str, value: Value, high: int) -> None:
 
 
 def _numbers(where: Path, label: str, value: Value, low: float, *, low_open: bool) -> None:
-    for key, v in _leaves(label, value):
+    for key, v in numbers(label, value):
         try:
             _validate.number(key, v, low, low_open=low_open)
         except UsageError as exc:
@@ -146,15 +134,11 @@ def check_values(config: SpaceFile, where: Path) -> None:
     _numbers(where, "train.weight_decay", config.train.weight_decay, 0.0, low_open=False)
 
 
-def _largest(value: Value) -> int:
-    return int(max(v for _, v in _leaves("", value) if _validate.is_number(v)))
-
-
 def check_memory(config: SpaceFile, where: Path, input_shape: tuple[int, ...]) -> None:
     """The largest corner of the space (deepest, widest, most stages, largest hidden) fits the memory bound."""
     s = config.space
-    depth, width = _largest(s.depth), _largest(s.width)
-    stages = min(_largest(s.stages), depth)
+    depth, width = largest(s.depth), largest(s.width)
+    stages = min(largest(s.stages), depth)
     if stages > 1 and not SPATIAL_DIMS[input_kind(input_shape)]:
         raise UsageError(
             f"{where}: space.stages={stages} is invalid for the task's inputs of shape {input_shape}: "
@@ -162,15 +146,10 @@ def check_memory(config: SpaceFile, where: Path, input_shape: tuple[int, ...]) -
         )
     for alg, alg_params in s.algorithm.items():
         for block, block_params in s.block.items():
-            params = {k: (_largest(v) if k == "hidden" else _first(v)) for k, v in block_params.items()}
+            params = {k: (largest(v) if k == "hidden" else first(v)) for k, v in block_params.items()}
             spec = ArchSpec(
-                algorithm=alg, algorithm_params={k: _first(v) for k, v in alg_params.items()},
+                algorithm=alg, algorithm_params={k: first(v) for k, v in alg_params.items()},
                 block=block, block_params=params, depth=depth, width=width, stages=stages,
             )
             limits.check_spec(spec, input_shape, label=f"{where}: space: the largest corner")
 
-
-def _first(value: Value) -> Any:
-    if isinstance(value, Range):
-        return value.low
-    return value[0] if isinstance(value, list) else value

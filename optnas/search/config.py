@@ -34,7 +34,8 @@ Int = Annotated[int, Strict()]  # a count is an int: not True, not 1.5, not "3"
 Bool = Annotated[bool, Strict()]  # true/false only: not 1, not "yes"
 # numbers everywhere: finite (allow_inf_nan=False on every model) and never a bool
 Float = Annotated[float, BeforeValidator(lambda v: _number("", v))]
-_STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
+# frozen: a loaded SearchSpace is never changed (a run's seed is passed on, not written into it)
+_STRICT = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
 # YAML 1.1 (PyYAML) reads 1e-3 and 1e12 as strings; YAML 1.2 and users mean numbers
 _EXPONENT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
 

@@ -27,38 +27,22 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..certify import Certificate, certify
-from ..spec import ArchSpec
-from .config import Range, Value
+from ..spec import ArchSpec, describe_fields, describe_line
+from .values import ends, family_corners
 
 if TYPE_CHECKING:
     from .space import SearchSpace
 
-__all__ = ["CornerReport", "check_corners", "corner_count", "corners", "describe", "merge"]
+__all__ = ["CornerReport", "check_corners", "corner_count", "corners", "merge"]
 
 LIMIT = 20_000  # certificates take milliseconds each: this many is about a minute on a laptop core
-
-
-def _ends(value: Value) -> list[Any]:
-    if isinstance(value, Range):
-        return [value.low] if value.low == value.high else [value.low, value.high]
-    values = value if isinstance(value, list) else [value]
-    return list(dict.fromkeys(values))  # a value listed twice is one corner
-
-
-def _family(params_by_name: dict[str, dict[str, Value]]) -> list[tuple[str, dict[str, Any]]]:
-    out = []
-    for name, params in params_by_name.items():
-        keys = list(params)
-        for combo in itertools.product(*(_ends(params[k]) for k in keys)):
-            out.append((name, dict(zip(keys, combo, strict=True))))
-    return out
 
 
 def _axes(space: SearchSpace) -> list[list[Any]]:
     s = space.config.space
     return [
-        _family(s.algorithm), _family(s.schedule), _family(s.block), _family(s.activation),
-        _ends(s.depth), _ends(s.width), _ends(s.stages),
+        family_corners(s.algorithm), family_corners(s.schedule), family_corners(s.block),
+        family_corners(s.activation), ends(s.depth), ends(s.width), ends(s.stages),
     ]
 
 
@@ -81,28 +65,6 @@ def corners(space: SearchSpace) -> Iterator[ArchSpec | str]:
             yield f"skip  depth={depth} width={width} stages={stages}: {exc}"
 
 
-def _tokens(spec: dict[str, Any]) -> dict[str, str]:
-    """One corner as its printed fields: each family with its parameters, depth, width, stages."""
-    def named(key: str) -> str:
-        params = spec.get(f"{key}_params") or {}
-        inner = ",".join(f"{k}={v}" for k, v in params.items())
-        return f"{spec.get(key)}({inner})" if inner else str(spec.get(key))
-
-    return {**{key: named(key) for key in FAMILIES}, "depth": str(spec.get("depth")),
-            "width": str(spec.get("width")), "stages": str(spec.get("stages", 1))}
-
-
-def _line(fields: dict[str, str]) -> str:
-    stages = f" stages={fields['stages']}" if fields["stages"] != "1" else ""
-    return " ".join(fields[key] for key in FAMILIES) + f" depth={fields['depth']} width={fields['width']}{stages}"
-
-
-def describe(spec: dict[str, Any]) -> str:
-    """One corner on one line, with every family's parameters."""
-    return _line(_tokens(spec))
-
-
-FAMILIES = ("algorithm", "schedule", "block", "activation")
 # Merged in this order, each between lines equal in everything else (verdict included), so a merged line
 # is exactly the product of its fields' values: `relu|gelu depth=2|10 width=65|96` is 8 corners, all ok.
 MERGED = ("width", "depth", "stages", "activation")
@@ -156,10 +118,10 @@ class CornerReport:
         """One line a distinct result; lines differing only in width, depth, stages or activation are merged
         (see `merge`), and a line standing for several corners carries their count."""
         rows = [
-            (_tokens(c.spec), "" if c.ok else ": " + "; ".join(f"{f.name}: {f.detail}" for f in c.failing()))
+            (describe_fields(c.spec), "" if c.ok else ": " + "; ".join(f"{f.name}: {f.detail}" for f in c.failing()))
             for c in self.certificates
         ]
-        out = [f"{'FAIL  ' if verdict else 'ok    '}{_line(fields)}{verdict}" + (f"  (x{n})" if n > 1 else "")
+        out = [f"{'FAIL  ' if verdict else 'ok    '}{describe_line(fields)}{verdict}" + (f"  (x{n})" if n > 1 else "")
                for fields, verdict, n in merge(rows)]
         return out + [line if n == 1 else f"{line}  (x{n})" for line, n in Counter(self.skipped).items()]
 

@@ -11,7 +11,6 @@ Example:
 from __future__ import annotations
 
 import shlex
-from typing import Any
 
 import optuna
 import pandas as pd
@@ -19,24 +18,24 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from .. import outcome
+from .. import outcome, results
+from .._format import number
+from ..spec import FAMILIES, describe_fields, describe_line
 
 # (column of optnas.results.frame, header, right-aligned); the objectives are added between them
 SPEC_COLUMNS = (("number", "#", True), ("algorithm", "algorithm", False), ("block", "block", False),
                 ("activation", "activation", False), ("depth", "depth", True), ("width", "width", True))
 COST_COLUMNS = (("params", "params", True), ("wall_s", "s", True))
 WIDTH = 80
+SPEC_FIELDS = (*FAMILIES, "depth", "width", "stages")  # a row without its spec object (an older frame)
 
 
-def ranked_frame(df: pd.DataFrame, directions: list[str]) -> pd.DataFrame:
-    """The COMPLETE trials of ``df`` (`optnas.results.frame`) best first, by `optnas.outcome.ranking`."""
-    objectives = [f"objective_{o['name']}" for o in df.attrs.get("objectives", [])]
+def ranked_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """The COMPLETE trials of ``df`` (`optnas.results.frame`) best first, by `optnas.results.ranking`."""
     done = df[df["state"] == "COMPLETE"] if "state" in df else df.iloc[0:0]
-    if done.empty or not objectives or any(c not in done for c in objectives):
-        return done.iloc[0:0]
-    candidates = [(int(r["number"]), [r[c] for c in objectives]) for _, r in done.iterrows()]
-    order = outcome.ranking(candidates, directions)
-    return done.set_index("number", drop=False).loc[order]
+    if done.empty:
+        return done
+    return done.set_index("number", drop=False).loc[results.ranking(df)]
 
 
 def render_summary(
@@ -51,15 +50,12 @@ def render_summary(
 
     ``resume`` is the command that continues a search its workers left short (`SearchIncomplete.command`).
     """
-    from ..results import frame
-
     console = console or _Console(width=None if Console().is_terminal else WIDTH, highlight=False)
-    df = frame(study)
-    directions = [d.name.lower() for d in study.directions]
+    df = results.frame(study)
     tally = outcome.counts(outcome.trial_status(t) for t in study.get_trials(deepcopy=False))
     console.print(f"study [bold]{study.study_name}[/bold] in {storage}")
     console.print(f"{len(study.trials)} trials: {outcome.format_counts(tally)}")
-    ranked = ranked_frame(df, directions)
+    ranked = ranked_frame(df)
     if ranked.empty:
         console.print("best: no complete trial")
     else:
@@ -99,13 +95,13 @@ def _default_storage() -> str:
 
 def _best_line(row: pd.Series, objectives: list[dict[str, str]]) -> tuple[str, str]:
     """(the trial and its values, its spec): the two halves of the ``best:`` line."""
-    values = ", ".join(f"{o['name']} {_fmt(row.get('objective_' + o['name']))}" for o in objectives)
+    values = ", ".join(f"{o['name']} {number(row.get('objective_' + o['name']))}" for o in objectives)
     test = row.get("test_metric")
     extra = "" if test is None or pd.isna(test) or any(o["name"] == "test_metric" for o in objectives) else (
-        f" (test {_fmt(test)})"
+        f" (test {number(test)})"
     )
-    spec = (f"{row.get('algorithm')}, {row.get('block')}, {row.get('activation')}, depth {row.get('depth')}, "
-            f"width {row.get('width')}")
+    given = row.get("spec")
+    spec = describe_line(describe_fields(given if isinstance(given, dict) else {k: row.get(k) for k in SPEC_FIELDS}))
     return f"trial {int(row['number'])}, {values}{extra}", spec
 
 
@@ -118,17 +114,5 @@ def _table(ranked: pd.DataFrame, objectives: list[dict[str, str]]) -> Table:
     for _, header, right in columns:
         table.add_column(header, justify="right" if right else "left", min_width=len(header), overflow="fold")
     for _, r in ranked.iterrows():
-        table.add_row(*(_fmt(r.get(key), key) for key, _, _ in columns))
+        table.add_row(*(number(r.get(key)) for key, _, _ in columns))
     return table
-
-
-def _fmt(v: Any, key: str = "") -> str:
-    if v is None or (isinstance(v, float) and pd.isna(v)):
-        return "-"
-    if key == "wall_s":
-        return f"{float(v):.1f}"
-    if key in ("params", "flops") and isinstance(v, int | float):
-        return f"{int(v)}"
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    return str(v)

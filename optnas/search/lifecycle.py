@@ -5,9 +5,9 @@ Both backends are thin drivers around this module (docs/storage.md is the record
 - the optuna backend's workers run `Lifecycle.run` on an asked trial, then `record` and `tell`;
 - the Ray backend draws on the driver (`Lifecycle.draw`), screens and trains on a Ray worker
   (`Lifecycle.prepare`, its own resumable fit with `Lifecycle.finish`), and the driver calls the same
-  `record` and `tell` with the `Outcome` the worker sent back.
+  `record` and `tell` with the `TrialEnd` the worker sent back.
 
-An `Outcome` is the whole result of a trial: its Optuna state, values and record (user attributes). A diverged
+An `TrialEnd` is the whole result of a trial: its Optuna state, values and record (user attributes). A diverged
 run or an uncertified draw is a failed trial with its reason; a pruned, infeasible or predicted-untrainable
 one a pruned trial; an error in one trial a failed trial with ``status: error``. None of them stops a study;
 only a failed write to the storage does (`optnas.errors.StorageWriteError`).
@@ -21,6 +21,7 @@ Example:
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
@@ -29,7 +30,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol, get_args
 
 import optuna
 import torch
@@ -41,6 +42,7 @@ from torch import nn
 from .. import artifacts, trial_record
 from ..artifacts import ArtifactWriteError
 from ..build import build
+from ..certify import Certificate
 from ..errors import StorageWriteError
 from ..spec import ArchSpec
 from ..training import RunResult, Trainer
@@ -62,11 +64,18 @@ class TrialSink(Protocol):
     def set_user_attr(self, key: str, value: Any) -> None: ...
 
 
-@dataclass
-class Outcome:
-    """What one trial ended as: an Optuna state name, its objective values, its record (user attributes)."""
+EndState = Literal["COMPLETE", "PRUNED", "FAIL"]  # the Optuna state a trial is told (`TrialState` names)
+END_STATES: tuple[EndState, ...] = get_args(EndState)
 
-    state: str  # "COMPLETE" | "PRUNED" | "FAIL"
+
+@dataclass
+class TrialEnd:
+    """What one trial ended as: an Optuna state name, its objective values, its record (user attributes).
+
+    Not `optnas.outcome`, which reads a finished trial's optnas status (``complete``, ``diverged``, ``lost``, ...)
+    back from the study; a `TrialEnd` is what the lifecycle writes and tells."""
+
+    state: EndState
     values: list[float] | None = None
     attrs: dict[str, Any] = field(default_factory=dict)
     model: nn.Module | None = field(default=None, repr=False, compare=False)  # weights of a COMPLETE trial
@@ -76,8 +85,11 @@ class Outcome:
         return {"state": self.state, "values": self.values, "attrs": self.attrs}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Outcome:
-        return cls(str(data["state"]), data.get("values"), dict(data.get("attrs") or {}))
+    def from_dict(cls, data: dict[str, Any]) -> TrialEnd:
+        state = data["state"]
+        if state not in END_STATES:
+            raise ValueError(f"trial end state={state!r} is invalid; valid: {', '.join(END_STATES)}")
+        return cls(state, data.get("values"), dict(data.get("attrs") or {}))
 
 
 @dataclass
@@ -86,11 +98,11 @@ class Prepared:
 
     attrs: dict[str, Any]
     costs: dict[str, float]
-    stop: Outcome | None = None
+    stop: TrialEnd | None = None
 
 
-def _pruned(attrs: dict[str, Any], status: str, reason: str) -> Outcome:
-    return Outcome("PRUNED", None, {**attrs, "status": status, "reason": reason})
+def _pruned(attrs: dict[str, Any], status: str, reason: str) -> TrialEnd:
+    return TrialEnd("PRUNED", None, {**attrs, "status": status, "reason": reason})
 
 
 def trained_certificate(model: Any) -> dict[str, Any] | None:
@@ -109,8 +121,9 @@ def trained_certificate(model: Any) -> dict[str, Any] | None:
 class Lifecycle:
     """The steps of a trial for one search space (one per worker process; the task's data is loaded once)."""
 
-    def __init__(self, space: SearchSpace, *, device: str = "auto") -> None:
+    def __init__(self, space: SearchSpace, *, seed: int | None = None, device: str = "auto") -> None:
         self.space = space
+        self.seed = space.config.seed if seed is None else seed  # the run's --seed, else the file's
         self.device = device
         self.objectives = space.objectives()
         self.task = space.task()
@@ -122,18 +135,33 @@ class Lifecycle:
         )
 
     # -- draw (on an asked Optuna trial: the search space is define-by-run) ------------------------------
-    def draw(self, trial: optuna.Trial) -> tuple[ArchSpec, dict[str, Any]]:
-        """A certified spec and its training options; records ``spec``, ``certificate``, ``train``.
+    def draw(self, trial: optuna.Trial) -> tuple[ArchSpec, dict[str, Any], Certificate]:
+        """A certified spec, its training options and its certificate; records ``spec``, ``certificate``,
+        ``train``.
 
         Raises `UncertifiedDraw` (``status: uncertified`` and the failing conditions are recorded)."""
-        spec = self.space.suggest(trial)
+        spec, certificate = self.space.draw(trial)
         options = self.space.suggest_train(trial)
         cfg = self.space.config
-        trial.set_user_attr("train", {**options, "epochs": cfg.train.epochs, "seed": cfg.seed})
-        return spec, options
+        trial.set_user_attr("train", {**options, "epochs": cfg.train.epochs, "seed": self.seed})
+        return spec, options, certificate
 
     # -- before training: the zero-cost screen and the static costs --------------------------------------
-    def prepare(self, spec: ArchSpec) -> Prepared:
+    def prepare(self, spec: ArchSpec, certificate: Certificate | None = None) -> Prepared:
+        """`screen`, then the static costs of a network built for them (`costs`)."""
+        prepared = self.screen(spec)
+        if prepared.stop is not None or not self.needs_costs:
+            return prepared
+        return self.costs(prepared, build(spec, self.task.input_shape, self.task.num_outputs, certificate=certificate))
+
+    @property
+    def needs_costs(self) -> bool:
+        """Whether the static costs are read: several objectives, or a constraint on them."""
+        c = self.space.config.constraints
+        return len(self.objectives) > 1 or c.max_params is not None or c.max_flops is not None
+
+    def screen(self, spec: ArchSpec) -> Prepared:
+        """The zero-cost trainability screen, when the file asks for it (a pruned outcome if it fails)."""
         attrs: dict[str, Any] = {}
         if self.space.config.trainability.skip_untrainable:
             from .. import theory
@@ -145,10 +173,12 @@ class Lifecycle:
             if not score.predicted_trainable:
                 reason = f"zero-cost score {score.score:.3g}: {score.reason}"
                 return Prepared(attrs, {}, _pruned(attrs, "untrainable", reason))
-        c = self.space.config.constraints
-        if len(self.objectives) == 1 and c.max_params is None and c.max_flops is None:
-            return Prepared(attrs, {})
-        model = build(spec, self.task.input_shape, self.task.num_outputs)
+        return Prepared(attrs, {})
+
+    def costs(self, prepared: Prepared, model: nn.Module) -> Prepared:
+        """Parameters and FLOPs of ``model`` (untouched: counted on a CPU copy), checked against the constraints."""
+        c, attrs = self.space.config.constraints, dict(prepared.attrs)
+        model = copy.deepcopy(model).cpu()  # the counted forward updates norm statistics: not the trained model's
         x = torch.zeros(1, *self.task.input_shape)
         costs = {"params": float(count_params(model)), "flops": float(flops_per_sample(model, x))}
         limits = {"params": c.max_params, "flops": c.max_flops}
@@ -159,7 +189,7 @@ class Lifecycle:
         return Prepared(attrs, costs)
 
     # -- after training: the record -------------------------------------------------------------------
-    def finish(self, result: RunResult, prepared: Prepared, stopped: str | None = None) -> Outcome:
+    def finish(self, result: RunResult, prepared: Prepared, stopped: str | None = None) -> TrialEnd:
         """The outcome of a training run (``stopped``: why an epoch callback stopped it, if one did)."""
         data = result.to_dict()
         attrs = {
@@ -175,33 +205,38 @@ class Lifecycle:
         if trained is not None:  # the trained network's certificate, from its current parameters
             attrs["certificate"] = trained
         if result.status == "diverged":
-            return Outcome("FAIL", None, attrs)
+            return TrialEnd("FAIL", None, attrs)
         if result.status == "pruned":
-            return Outcome("PRUNED", None, attrs)
+            return TrialEnd("PRUNED", None, attrs)
         values = [float(result.metrics[name]) for name, _ in self.objectives]
-        return Outcome("COMPLETE", values, attrs, model=result.model)
+        return TrialEnd("COMPLETE", values, attrs, model=result.model)
 
     @staticmethod
-    def error(exc: BaseException, number: int) -> Outcome:
+    def error(exc: BaseException, number: int) -> TrialEnd:
         """A bug or an environment error in one trial: a failed trial, and the study goes on."""
         log.warning("trial %d failed: %s: %s", number, type(exc).__name__, exc)
-        return Outcome("FAIL", None, {"status": "error", "reason": f"{type(exc).__name__}: {exc}"})
+        return TrialEnd("FAIL", None, {"status": "error", "reason": f"{type(exc).__name__}: {exc}"})
 
     # -- the whole trial, in this process (optuna backend) ----------------------------------------------
-    def run(self, trial: optuna.Trial, storage: BaseStorage | None = None, store: str | None = None) -> Outcome:
-        """Draw, screen, train ``trial`` with its pruner or the dominance rule; its `Outcome`.
+    def run(self, trial: optuna.Trial, storage: BaseStorage | None = None, store: str | None = None) -> TrialEnd:
+        """Draw, screen, train ``trial`` with its pruner or the dominance rule; its `TrialEnd`.
 
         With ``storage`` and ``store`` (the artifact store's URL) the trial checkpoints
         (`optnas.search.checkpoints`), and a trial that continues a dead one starts from its checkpoint.
         Raises only a failed storage write (`StorageWriteError`, or an RDB's `StorageInternalError`)."""
         try:
             trial.set_user_attr("worker", {"host": socket.gethostname(), "pid": os.getpid()})
-            spec, options = self.draw(trial)
-            prepared = self.prepare(spec)
+            spec, options, certificate = self.draw(trial)  # the trial's one certificate
+            prepared = self.screen(spec)
             if prepared.stop is not None:
                 return prepared.stop
             cfg = self.space.config
-            trainer = Trainer(spec, self.task, seed=cfg.seed, device=self.device, **options)
+            # the trial's one build: the trainer's network, which the static costs are counted on
+            trainer = Trainer(spec, self.task, seed=self.seed, device=self.device, certificate=certificate, **options)
+            if self.needs_costs:
+                prepared = self.costs(prepared, trainer.model)
+                if prepared.stop is not None:
+                    return prepared.stop
             saved = trial.user_attrs.get(checkpoints.KEY)
             if isinstance(saved, dict) and store is not None:  # the continuation of a dead trial
                 trainer.load_state_dict(checkpoints.load(store, saved)["trainer"])
@@ -215,7 +250,7 @@ class Lifecycle:
                 result.metrics["resumed_from_epoch"] = int(saved["epoch"])
             return self.finish(result, prepared, stopper.reason)
         except UncertifiedDraw:
-            return Outcome("FAIL")  # suggest recorded status, reason and certificate
+            return TrialEnd("FAIL")  # suggest recorded status, reason and certificate
         except (StorageWriteError, optuna.exceptions.StorageInternalError):
             raise
         except Exception as exc:  # a bug or an environment error in one trial must not end the study
@@ -288,8 +323,8 @@ def uploader(store: str, trial: optuna.Trial | optuna.trial.FrozenTrial, storage
 
 
 def record(
-    sink: TrialSink, outcome: Outcome, *, upload: Upload | None, weights_file: str | None = None
-) -> Outcome:
+    sink: TrialSink, outcome: TrialEnd, *, upload: Upload | None, weights_file: str | None = None
+) -> TrialEnd:
     """Write ``outcome``'s record to the trial and its weights (a COMPLETE trial's), ``status`` last.
 
     ``weights_file``: a safetensors file already written (the Ray worker's); else the outcome's model is saved.
@@ -305,7 +340,7 @@ def record(
     except ArtifactWriteError as exc:
         log.warning("trial %d failed: %s", sink.number, exc)
         reason = f"its weights and curves could not be stored: {exc}"
-        outcome = Outcome("FAIL", None, {**outcome.attrs, "status": "error", "reason": reason})
+        outcome = TrialEnd("FAIL", None, {**outcome.attrs, "status": "error", "reason": reason})
         attrs, weights = {**attrs, "status": "error", "reason": reason}, None
         attrs.pop(trial_record.KEY, None)
     attrs.update(bulk)  # kept inline when not stored as an artifact
@@ -329,7 +364,7 @@ def _upload_json(data: dict[str, Any], upload: Upload) -> str:
         return upload(path)
 
 
-def _weights(outcome: Outcome, upload: Upload | None, weights_file: str | None) -> str | None:
+def _weights(outcome: TrialEnd, upload: Upload | None, weights_file: str | None) -> str | None:
     if outcome.state != "COMPLETE" or upload is None:
         return None
     if weights_file is not None:
@@ -345,7 +380,7 @@ def _weights(outcome: Outcome, upload: Upload | None, weights_file: str | None) 
         return upload(path)
 
 
-def tell(study: optuna.Study, number: int, outcome: Outcome) -> None:
+def tell(study: optuna.Study, number: int, outcome: TrialEnd) -> None:
     """Tell the study the trial's state (after `record`); a trial someone already failed stays as it is."""
     failpoints.reach("before_tell")
     state = TrialState[outcome.state]

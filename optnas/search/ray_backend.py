@@ -84,11 +84,9 @@ def run_ray_search(
     check_address(address)
     checkpoint_interval(CHECKPOINT_EVERY_S)  # read again for each trial's plan; a bad value fails here, first
     reconcile_interval()
-    if seed is not None:
-        space.config.seed = seed
+    seed = space.config.seed if seed is None else seed  # passed on: the caller's space is never changed
     if workers_per_trial is not None:
         _validate.integer("workers_per_trial (--workers-per-trial)", workers_per_trial, 1)
-        space.config.workers_per_trial = workers_per_trial
     url = storage or DEFAULT_STORAGE
     name = study or space.name
     # the store before Ray starts: a missing or unwritable one is refused first (a resumed study keeps its own)
@@ -110,6 +108,8 @@ def run_ray_search(
         device=device,
         artifacts=store,
         max_failures=max_failures,
+        seed=seed,
+        workers_per_trial=space.config.workers_per_trial if workers_per_trial is None else workers_per_trial,
         stats={} if stats is None else stats,
     )
     return search.run(address, gpus_per_trial, cpus_per_trial, resume=resume, progress=progress)

@@ -21,7 +21,6 @@ import shlex
 import time
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import optuna
@@ -45,10 +44,13 @@ log = logging.getLogger("optnas.search")
 
 @dataclass(frozen=True)
 class SearchJob:
-    """Everything a worker process needs (picklable: workers are spawned)."""
+    """Everything a worker process needs (picklable: workers are spawned).
 
-    space_file: str | None
-    space_dict: dict[str, Any]
+    ``space`` travels validated (`SearchSpace` pickles without its data; a given Task object with it): a worker
+    does not parse, check or constrain the file again."""
+
+    space: SearchSpace
+    seed: int  # the run's: --seed, else the file's
     storage: str
     study: str
     trials: int
@@ -56,20 +58,17 @@ class SearchJob:
     device: str
     artifacts: str  # the artifact store's URL (optnas.artifacts)
     jobs: int = 1
-    task: Any = None  # a Task object given to the SearchSpace (pickled to spawned workers), else None
 
 
-def _load(job: SearchJob) -> tuple[SearchSpace, optuna.Study, optuna.storages.BaseStorage]:
-    space = SearchSpace.from_dict(job.space_dict, Path(job.space_file) if job.space_file else None, task=job.task)
+def _load(job: SearchJob) -> tuple[optuna.Study, optuna.storages.BaseStorage]:
     storage = open_storage(job.storage)
-    sampler = make_sampler(space, seed=None)
-    study = optuna.load_study(study_name=job.study, storage=storage, sampler=sampler, pruner=make_pruner(space))
-    return space, study, storage
+    sampler = make_sampler(job.space, seed=None)
+    study = optuna.load_study(study_name=job.study, storage=storage, sampler=sampler, pruner=make_pruner(job.space))
+    return study, storage
 
 
 def work(
     job: SearchJob,
-    space: SearchSpace | None = None,
     study: optuna.Study | None = None,
     storage: optuna.storages.BaseStorage | None = None,
     on_trial: Any = None,
@@ -82,9 +81,9 @@ def work(
     warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used with Study.optimize")
     # Small models train fastest with few threads, and K workers must not oversubscribe the cores.
     torch.set_num_threads(int(os.environ.get("OPTNAS_TORCH_THREADS", max(1, (os.cpu_count() or 1) // job.jobs))))
-    if space is None or study is None or storage is None:
-        space, study, storage = _load(job)
-    life = Lifecycle(space, device=job.device)
+    if study is None or storage is None:
+        study, storage = _load(job)
+    life = Lifecycle(job.space, seed=job.seed, device=job.device)
     deadline = None if job.timeout is None else time.monotonic() + job.timeout
     done = 0
     try:
@@ -203,12 +202,11 @@ def run_search(
             f"workers_per_trial={space.config.workers_per_trial} (--workers-per-trial) needs --backend ray: the "
             "optuna backend trains each trial in one process"
         )
-    if seed is not None:
-        space.config.seed = seed
+    seed = space.config.seed if seed is None else seed  # passed on: the caller's space is never changed
     url = storage or DEFAULT_STORAGE
     name = study or space.name
     target = trials or space.config.trials
-    make_sampler(space, space.config.seed), make_pruner(space)  # a bad seed or parameter: before any file is made
+    make_sampler(space, seed), make_pruner(space)  # a bad seed or parameter: before any file is made
     if resume:
         check_resumable(url, name)
     elif is_rdb(url):  # a database without a store: refused before the storage is touched
@@ -216,7 +214,7 @@ def run_search(
     backend = open_storage(url)
     # a resumed study's own store, read from the storage; one that cannot be written: refused before any study
     store = choose_store(space, url, name, artifacts, resume=resume, backend=backend)
-    optuna_study = create_or_resume(space, url, name, resume=resume, backend=backend, store=store)
+    optuna_study = create_or_resume(space, url, name, resume=resume, backend=backend, store=store, seed=seed)
     first = len(optuna_study.get_trials(deepcopy=False))
     if resume:
         with claim_lock(url, name):
@@ -228,8 +226,8 @@ def run_search(
             log.warning("resume: failed %d trial(s) left running by dead workers", len(stale))
     optuna_study.set_user_attr("optnas", {**optuna_study.user_attrs.get("optnas", {}), "version": __version__})
     job = SearchJob(
-        space_file=str(space.path) if space.path else None,
-        space_dict=space.to_dict(),
+        space=space,
+        seed=seed,
         storage=url,
         study=name,
         trials=target,
@@ -237,12 +235,11 @@ def run_search(
         device=device,
         artifacts=store,
         jobs=jobs,
-        task=space.given_task,
     )
     start = time.monotonic()
     with Progress(optuna_study, target, enabled=progress) as bar:
         if jobs == 1:
-            work(job, space, optuna_study, backend, on_trial=bar.update)
+            work(job, optuna_study, backend, on_trial=bar.update)
         else:
             _run_workers(job, optuna_study, bar.update)
         bar.update(optuna_study)

@@ -11,7 +11,6 @@ Only certified specs come out of `suggest`. Two mechanisms keep it so (docs: REA
 
 from __future__ import annotations
 
-import itertools
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,6 +28,7 @@ from ..build import INITS
 from ..certify import Certificate, certify
 from ..errors import UsageError
 from ..spec import STEMS, ArchSpec
+from . import values
 from ._yaml import load_space_file
 from .checks import check_memory, check_values, format_validation
 from .config import Range, Scalar, SpaceFile, Value
@@ -51,12 +51,6 @@ def suggest_value(trial: optuna.Trial, name: str, value: Value | Sequence[Scalar
     if isinstance(value, list):
         return trial.suggest_categorical(name, value)
     return value
-
-
-def _corners(value: Value) -> list[Any]:
-    if isinstance(value, Range):
-        return [value.low, value.high]
-    return list(value) if isinstance(value, list) else [value]
 
 
 class SearchSpace:
@@ -86,10 +80,30 @@ class SearchSpace:
                 f"{where}: task: missing; name a registered task (task: {{name: rings}}) or pass "
                 "task=optnas.tasks.from_tensors(...) to SearchSpace"
             )
-        self.config = config
-        self.path = path
+        self._config = config
+        self._path = path
         self._given_task = task
         self._task: Any = task
+
+    # read-only: a loaded space is never changed (`optnas.search.run_search` passes its seed on instead)
+    @property
+    def config(self) -> SpaceFile:
+        """The validated file (frozen pydantic models)."""
+        return self._config
+
+    @property
+    def path(self) -> Path | None:
+        return self._path
+
+    def __getstate__(self) -> dict[str, Any]:
+        # a registered task is made again where the space is unpickled (a `--jobs` worker); a given one travels
+        return {**self.__dict__, "_task": self._given_task}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        # a spawned worker needs the names the file's plugins register; the file was validated already
+        plugins.load(self._config.plugins, where=f"{self._path or '<search space>'}: plugins:",
+                     folder=self._path.parent if self._path else None)
 
     def __repr__(self) -> str:
         return f"SearchSpace({self.name!r}, task={self.task_name!r})"
@@ -184,30 +198,30 @@ class SearchSpace:
             ("activation", activations),
         ):
             for name, params in getattr(s, key).items():
-                for corner in self._param_corners(params):
+                for corner in values.corners(params):
                     try:
                         registry.get(name, **corner)
                     except (ValueError, TypeError) as exc:
                         raise UsageError(f"{where}: space.{key}.{name}: {exc}") from None
 
-    @staticmethod
-    def _param_corners(params: dict[str, Value]) -> list[dict[str, Any]]:
-        keys = list(params)
-        return [
-            dict(zip(keys, combo, strict=True)) for combo in itertools.product(*(_corners(params[k]) for k in keys))
-        ]
-
     def _constrain(self, where: Path) -> None:
-        """Shrink ranges to certified sets (width lift, algorithm parameters); warn about each change."""
+        """Shrink ranges to certified sets (width lift, algorithm parameters); warn about each change.
+
+        The last step of loading: the constrained file replaces the parsed one, which nothing changes after."""
         s = self.config.space
         d = state_features(self.task().input_shape)
+        width = s.width
         if s.stem == "lift":
-            s.width = self._at_least(s.width, d + 1, f"{where}: space.width", "the width lift needs >= input dim + 1")
-        depth_min = int(min(_corners(s.depth)))
-        for alg, params in s.algorithm.items():
-            for pname, value in params.items():
+            width = self._at_least(s.width, d + 1, f"{where}: space.width", "the width lift needs >= input dim + 1")
+        depth_min = int(min(values.ends(s.depth)))
+        algorithm: dict[str, dict[str, Value]] = {}
+        for alg, given in s.algorithm.items():
+            params = algorithm[alg] = dict(given)
+            for pname, value in given.items():
                 if isinstance(value, Range):
                     params[pname] = self._certified_range(alg, params, pname, value, depth_min, where)
+        space = s.model_copy(update={"width": width, "algorithm": algorithm})
+        self._config = self.config.model_copy(update={"space": space})
 
     @staticmethod
     def _at_least(value: Value, low: int, label: str, why: str) -> Value:
@@ -230,7 +244,7 @@ class SearchSpace:
         self, alg: str, params: dict[str, Value], pname: str, value: Range, depth: int, where: Path
     ) -> Range:
         def ok(x: float) -> bool:
-            fixed = {k: _corners(v)[0] for k, v in params.items() if k != pname}
+            fixed = {k: values.first(v) for k, v in params.items() if k != pname}
             try:
                 spec = ArchSpec(algorithm=alg, algorithm_params={**fixed, pname: x}, depth=depth)
                 cert = certify(spec)
@@ -280,6 +294,10 @@ class SearchSpace:
 
     def suggest(self, trial: optuna.Trial) -> ArchSpec:
         """Draw a certified `ArchSpec` with define-by-run suggestions; raise `UncertifiedDraw` otherwise."""
+        return self.draw(trial)[0]
+
+    def draw(self, trial: optuna.Trial) -> tuple[ArchSpec, Certificate]:
+        """`suggest` with the draw's certificate (`optnas.build(..., certificate=)` takes it: computed once)."""
         s = self.config.space
         picked: dict[str, Any] = {}
         for key in ("algorithm", "schedule", "block", "activation"):
@@ -304,7 +322,7 @@ class SearchSpace:
             trial.set_user_attr("status", "uncertified")
             trial.set_user_attr("reason", str(error))
             raise error
-        return spec
+        return spec, cert
 
     def suggest_train(self, trial: optuna.Trial) -> dict[str, Any]:
         """Training options of this trial (lr and weight_decay may be searched)."""

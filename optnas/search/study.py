@@ -115,15 +115,18 @@ def choose_store(
 
 def create_or_resume(
     space: SearchSpace, storage: str, name: str, *, resume: bool, backend: optuna.storages.BaseStorage | None = None,
-    store: str | None = None,
+    store: str | None = None, seed: int | None = None,
 ) -> optuna.Study:
     """A new study (refusing to overwrite an existing one) or, with ``resume``, the existing one.
+
+    ``seed``: the run's (the sampler's, recorded as the space's ``seed``); default the file's.
 
     ``backend``: the storage ``storage`` names, when the caller opened it already (it keeps using it).
     ``store``: the artifact store URL a new study records (`choose_store`; default: `optnas.artifacts.choose`'s)."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     # sampler and pruner first: a bad seed or parameter must not leave an (empty) storage behind
-    sampler, pruner = make_sampler(space, space.config.seed), make_pruner(space)
+    seed = space.config.seed if seed is None else seed
+    sampler, pruner = make_sampler(space, seed), make_pruner(space)
     backend = backend or open_storage(storage)
     exists = name in optuna.study.get_all_study_names(backend)
     if exists and not resume:
@@ -158,7 +161,7 @@ def create_or_resume(
             {
                 "version": __version__,
                 "space_file": str(space.path) if space.path else None,
-                "space": space.to_dict(),
+                "space": {**space.to_dict(), "seed": seed},  # the seed the trials ran with
                 "task": {
                     "name": space.task_name,
                     "params": json_safe(task.params),

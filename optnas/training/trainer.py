@@ -36,7 +36,7 @@ import importlib
 import math
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -54,6 +54,9 @@ from .precision import autocast, release_cached_memory, resolve_device, resolve_
 from .result import RunResult, StopTraining, json_safe
 from .seeding import RngState, batch_generator, seeded
 
+if TYPE_CHECKING:
+    from ..certify import Certificate
+
 Callback = Callable[[int, dict[str, Any]], "bool | None"]
 CURVES = ("train_loss", "train_metric", "val_loss", "val_metric", "lr", "epoch_s")
 STATE_VERSION = 1
@@ -68,7 +71,8 @@ class Trainer:
 
     Options (see `TrainOptions`): lr, weight_decay, optimizer ("adamw" | "sgd"), momentum, batch_size,
     eval_batch_size, warmup, clip, compile, max_seconds, precision, channels_last, divergence_threshold,
-    latency_repeats, allow_uncertified. ``seed`` fixes the initialisation and the batch order
+    latency_repeats, allow_uncertified. ``certificate``: the spec's certificate when the caller computed it
+    (`optnas.build` then does not compute it again). ``seed`` fixes the initialisation and the batch order
     (`optnas.training.seeding`; CPU runs are bit-for-bit reproducible). ``max_seconds`` counts the wall time
     of every attempt of the run, building included.
 
@@ -87,6 +91,7 @@ class Trainer:
         seed: int = 0,
         device: str | torch.device = "auto",
         data_parallel: bool = False,
+        certificate: Certificate | None = None,
         **options: Any,
     ) -> None:
         self._t0 = time.perf_counter()
@@ -104,7 +109,8 @@ class Trainer:
                 model = spec_or_module
             else:
                 model = _builder()(
-                    self.spec, self.task.input_shape, self.task.num_outputs, allow_uncertified=opts.allow_uncertified
+                    self.spec, self.task.input_shape, self.task.num_outputs, allow_uncertified=opts.allow_uncertified,
+                    certificate=certificate,
                 )
         assert isinstance(model, nn.Module)
         self._rng: RngState = rng

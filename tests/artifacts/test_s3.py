@@ -21,7 +21,7 @@ from optnas import artifacts, results
 from optnas.dashboard.storage import StudySource
 from optnas.export import load
 from optnas.search import SearchSpace, run_search
-from optnas.search.lifecycle import Outcome, record, tell, uploader
+from optnas.search.lifecycle import TrialEnd, record, tell, uploader
 
 FAST = """
 task: {name: rings, params: {n_samples: 300}}
@@ -241,7 +241,7 @@ def test_an_upload_to_a_server_that_is_gone_fails_the_trial(s3, tmp_path, monkey
     trial = study.ask()
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{aws.free_port()}")
     artifacts.open_store.cache_clear()
-    outcome = Outcome("COMPLETE", [0.5], {"status": "complete", "reason": None, "curves": {"val_metric": [0.5]}})
+    outcome = TrialEnd("COMPLETE", [0.5], {"status": "complete", "reason": None, "curves": {"val_metric": [0.5]}})
     told = record(trial, outcome, upload=uploader(s3.url, trial, storage))
     tell(study, trial.number, told)
     artifacts.open_store.cache_clear()

@@ -118,7 +118,8 @@ def test_best_line_is_never_broken_inside_the_spec_in_a_pipe(
     lines = done.stdout.splitlines()
     at = next(i for i, line in enumerate(lines) if line.startswith("best:"))
     assert lines[at].startswith("best: trial 0, val_metric") and "params" in lines[at] and "flops" in lines[at]
-    assert lines[at].endswith(":") and lines[at + 1] == "      adams_bashforth2, mlp2, gelu, depth 2, width 8"
+    spec = "adams_bashforth2 constant mlp2(hidden=8) gelu depth=2 width=8"  # ArchSpec.describe
+    assert lines[at].endswith(":") and lines[at + 1] == f"      {spec}"
     assert all(len(line) <= 80 for line in lines), done.stdout
 
 

@@ -52,10 +52,10 @@ def test_ranked_minimizes_when_the_metric_does(edge_frame):
 
 
 def test_hover_and_params_text(edge_frame):
-    assert params_text('{"beta": 0.123456, "momentum": "fista_momentum"}') == "beta=0.1235, momentum=fista_momentum"
+    assert params_text('{"beta": 0.123456, "momentum": "fista_momentum"}') == "beta=0.123456,momentum=fista_momentum"
     assert params_text("{}") == "" and params_text(None) == ""
     text = hover_text(edge_frame[edge_frame["number"] == 0])[0]
-    assert text.startswith("trial 0<br>heavy_ball(beta=0.5) · mlp2(hidden=8) · relu · L=4 · w=8<br>")
+    assert text.startswith("trial 0<br>heavy_ball(beta=0.5) constant mlp2(hidden=8) relu depth=4 width=8<br>")
     assert "schedule constant · init default" in text and "val_metric=0.6" in text and "params=100" in text
 
 

@@ -86,7 +86,7 @@ def test_pareto_figure_on_a_real_search(searched_frame, cost):
                                            "latency_ms": "latency (ms, noisy)"}[cost]
     for text, number in zip(front.text, front.customdata, strict=True):
         s = df.loc[number, "spec"]
-        assert f"trial {number}<br>{s['algorithm']}" in text and f"L={s['depth']}" in text and f"w={s['width']}" in text
+        assert f"trial {number}<br>{s['algorithm']}" in text and f"depth={s['depth']} width={s['width']}" in text
 
 
 def test_pareto_front_of_known_points_and_log_axis(edge_frame):

@@ -12,7 +12,8 @@ import pytest
 import optnas
 from optnas.cli import main
 from optnas.search import SearchSpace
-from optnas.search.corners import FAMILIES, CornerReport, _tokens, check_corners, corner_count, corners
+from optnas.search.corners import CornerReport, check_corners, corner_count, corners
+from optnas.spec import FAMILIES, describe_fields
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -79,7 +80,7 @@ def test_merged_lines_are_exact_products_and_keep_verdicts_apart(space: SearchSp
     report = check_corners(space)
     seen: dict[tuple[str, ...], str] = {}
     for cert in report.certificates:
-        t = _tokens(cert.spec)
+        t = describe_fields(cert.spec)
         seen[tuple(t[k] for k in (*FAMILIES, "depth", "width", "stages"))] = "ok" if cert.ok else "FAIL"
     covered = 0
     for line in report.lines():

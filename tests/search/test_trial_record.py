@@ -13,7 +13,7 @@ import optnas
 from optnas import results, trial_record
 from optnas.artifacts import ArtifactStoreError
 from optnas.search.dominance import DominanceRule
-from optnas.search.lifecycle import Outcome, record, tell, uploader
+from optnas.search.lifecycle import TrialEnd, record, tell, uploader
 
 SPEC = optnas.ArchSpec(algorithm="gd", block="mlp2", block_params={"hidden": 8}, activation="tanh", depth=3, width=8)
 CURVES = {k: [0.1 * i + 0.123456789 for i in range(40)] for k in ("train_loss", "val_loss", "val_metric", "lr")}
@@ -70,7 +70,7 @@ def test_record_keeps_the_curves_as_one_artifact(tmp_path):
     attrs = {"status": "complete", "reason": None, "metrics": {"val_metric": 3.9, "params": 10.0},
              "curves": CURVES, "init_record": INIT, "device": "cpu"}
     inline = _longest(attrs)
-    outcome = Outcome("COMPLETE", [3.9, 10.0], attrs)
+    outcome = TrialEnd("COMPLETE", [3.9, 10.0], attrs)
     record(trial, outcome, upload=uploader(str(tmp_path / "artifacts"), trial, storage))
     tell(study, trial.number, outcome)
     stored = study.trials[0].user_attrs
@@ -85,7 +85,7 @@ def test_record_keeps_the_curves_as_one_artifact(tmp_path):
 def test_without_an_artifact_store_the_curves_stay_inline(tmp_path):
     study, _ = _study(tmp_path)
     trial = study.ask()
-    record(trial, Outcome("PRUNED", None, {"status": "pruned", "reason": "r", "curves": CURVES}), upload=None)
+    record(trial, TrialEnd("PRUNED", None, {"status": "pruned", "reason": "r", "curves": CURVES}), upload=None)
     assert study.trials[0].user_attrs["curves"] == CURVES
     assert results.frame(study)["curves"][0] == CURVES
 
@@ -93,7 +93,7 @@ def test_without_an_artifact_store_the_curves_stay_inline(tmp_path):
 def test_a_lost_artifact_reads_as_no_curves(tmp_path):
     study, storage = _study(tmp_path)
     trial = study.ask()
-    outcome = Outcome("FAIL", None, {"status": "diverged", "reason": "nan", "curves": CURVES})
+    outcome = TrialEnd("FAIL", None, {"status": "diverged", "reason": "nan", "curves": CURVES})
     record(trial, outcome, upload=uploader(str(tmp_path / "artifacts"), trial, storage))
     tell(study, trial.number, outcome)
     os.remove(tmp_path / "artifacts" / study.trials[0].user_attrs["record"])
@@ -104,7 +104,7 @@ def test_a_lost_artifact_reads_as_no_curves(tmp_path):
 def test_an_artifact_folder_missing_on_this_machine_is_said_never_read_as_no_curves(tmp_path):
     study, storage = _study(tmp_path)
     trial = study.ask()
-    outcome = Outcome("FAIL", None, {"status": "diverged", "reason": "nan", "curves": CURVES})
+    outcome = TrialEnd("FAIL", None, {"status": "diverged", "reason": "nan", "curves": CURVES})
     record(trial, outcome, upload=uploader(str(tmp_path / "artifacts"), trial, storage))
     tell(study, trial.number, outcome)
     (tmp_path / "artifacts").rename(tmp_path / "unmounted")  # a shared folder not mounted on this machine

@@ -32,13 +32,11 @@ vanished; huge or non-finite: it exploded).
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as dt
 import hashlib
 import json
 import math
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -52,6 +50,11 @@ import optnas
 import optnas.tasks as tasks
 from optnas import activations, theory
 from optnas.training import fit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the papers' shared helpers (_common)
+
+from _common import machine, write_csv  # noqa: E402
+from _common import write_outputs as write_files  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 
@@ -316,26 +319,11 @@ def readme(data: dict[str, Any]) -> str:
 
 
 # -- main ---------------------------------------------------------------------------------------------
-def write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
-
-
-def machine(threads: int) -> str:
-    return (f"{platform.machine()} {platform.system()}, {os.cpu_count()} CPUs (shared with other jobs), "
-            f"Python {platform.python_version()}, torch {torch.__version__}, {threads} torch thread(s), no GPU")
-
-
 def write_outputs(out: Path, data: dict[str, Any]) -> None:
     """Summary and totals from the runs, then results.json, figure.html and README.md."""
     summary = summarize(data["runs"])
     data = {**data, "summary": summary, "totals": totals(summary)}
-    write_atomic(out / "results.json", json.dumps(data, indent=1, allow_nan=False) + "\n")
-    write_atomic(out / "figure.html", make_figure(figure_data(data)).to_html(include_plotlyjs=True, div_id="figure"))
-    write_atomic(out / "README.md", readme(data))
+    write_files(out, data, lambda d: make_figure(figure_data(d)), readme)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -380,12 +368,7 @@ def main(argv: list[str] | None = None) -> int:
         "settings": settings,
         "runs": rows,
     }
-    with tempfile.NamedTemporaryFile("w", dir=out, delete=False, newline="", suffix=".csv") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    os.chmod(fh.name, 0o644)
-    os.replace(fh.name, out / "results.csv")
+    write_csv(out / "results.csv", rows)
     write_outputs(out, data)
     (out / "runs.partial.jsonl").unlink()
     print(f"wrote {out}/results.csv, results.json, figure.html, README.md")

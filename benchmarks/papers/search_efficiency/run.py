@@ -17,11 +17,9 @@ is the rest of the budget. A diverged trial (a failed trial) counts as a trial t
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as dt
 import json
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -34,6 +32,11 @@ import torch
 from scipy import stats
 
 from optnas.search import SearchSpace, run_search
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the papers' shared helpers (_common)
+
+from _common import machine, write_csv  # noqa: E402
+from _common import write_outputs as write_files  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 
@@ -256,26 +259,11 @@ def readme(data: dict[str, Any]) -> str:
 
 
 # -- main ---------------------------------------------------------------------------------------------
-def write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
-
-
-def machine(threads: int) -> str:
-    return (f"{platform.machine()} {platform.system()}, {os.cpu_count()} CPUs (shared with other jobs), "
-            f"Python {platform.python_version()}, torch {torch.__version__}, {threads} torch thread(s), no GPU")
-
-
 def write_outputs(out: Path, data: dict[str, Any]) -> None:
     """The summary from the trials, then results.json, figure.html and README.md."""
     s = data["settings"]
     data = {**data, "summary": summarize(data["runs"], s["seeds"], s["trials"])}
-    write_atomic(out / "results.json", json.dumps(data, indent=1, allow_nan=False) + "\n")
-    write_atomic(out / "figure.html", make_figure(figure_data(data)).to_html(include_plotlyjs=True, div_id="figure"))
-    write_atomic(out / "README.md", readme(data))
+    write_files(out, data, lambda d: make_figure(figure_data(d)), readme)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -321,12 +309,7 @@ def main(argv: list[str] | None = None) -> int:
         "settings": settings,
         "runs": rows,
     }
-    with tempfile.NamedTemporaryFile("w", dir=out, delete=False, newline="", suffix=".csv") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    os.chmod(fh.name, 0o644)
-    os.replace(fh.name, out / "results.csv")
+    write_csv(out / "results.csv", rows)
     write_outputs(out, data)
     print(f"wrote {out}/results.csv, results.json, figure.html, README.md")
     return 0

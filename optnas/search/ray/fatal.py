@@ -4,7 +4,7 @@ Ray Tune retries a trial whose trainable raised, up to ``FailureConfig(max_failu
 non-retryable error (``Trial.should_recover`` counts failures, whatever they were). A trial of optnas is
 deterministic (the same spec, seed and data): an exception its own code raises (CUDA not visible, a bad
 training option, a plugin that does not import) would be raised again by every retry. So the worker ends
-such a trial normally, with a failed `Outcome` whose reason is the error, and Ray retries only what kills
+such a trial normally, with a failed `TrialEnd` whose reason is the error, and Ray retries only what kills
 a worker (a node lost, a process killed, memory exhausted), where the trial's checkpoint helps.
 
 `check_device` is the rule that a trial holding a GPU share trains on it: without CUDA it fails with that
@@ -22,7 +22,7 @@ from typing import Any
 
 import torch
 
-from ..lifecycle import Lifecycle, Outcome
+from ..lifecycle import Lifecycle, TrialEnd
 
 # A retry may fix these: another trial freed the GPU's memory, a shared file system or network came back.
 RETRYABLE: tuple[type[BaseException], ...] = (MemoryError, OSError, torch.cuda.OutOfMemoryError)
@@ -51,6 +51,6 @@ def check_device(device: str, gpu_ids: list[str]) -> str:
     return "cuda"
 
 
-def failed(plan: dict[str, Any], exc: BaseException) -> Outcome:
+def failed(plan: dict[str, Any], exc: BaseException) -> TrialEnd:
     """The outcome of a trial whose own code raised ``exc``: failed, its reason the error (status ``error``)."""
     return Lifecycle.error(exc, int(plan["number"]))

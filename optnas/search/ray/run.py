@@ -61,6 +61,8 @@ class RaySearch:
     device: str
     artifacts: str  # the artifact store's URL (optnas.artifacts)
     max_failures: int
+    seed: int  # the run's: --seed, else the file's
+    workers_per_trial: int
     stats: dict[str, float] = field(default_factory=dict)
 
     def run(
@@ -72,18 +74,18 @@ class RaySearch:
         resume: bool,
         progress: bool,
     ) -> optuna.Study:
-        make_sampler(self.space, self.space.config.seed), make_pruner(self.space)  # before Ray or a storage exist
+        make_sampler(self.space, self.seed), make_pruner(self.space)  # before Ray or a storage exist
         start = time.perf_counter()
         started = cluster.connect(address)
         self.stats["ray_start_s"] = self.stats.get("ray_start_s", 0.0) + time.perf_counter() - start
         try:
-            workers = self.space.config.workers_per_trial
+            workers = self.workers_per_trial
             resources = cluster.resources(
                 gpus_per_trial, cpus_per_trial, self.device, started and address is None, workers
             )
             storage = open_storage(self.url)
             study = create_or_resume(
-                self.space, self.url, self.name, resume=resume, backend=storage, store=self.artifacts
+                self.space, self.url, self.name, resume=resume, backend=storage, store=self.artifacts, seed=self.seed
             )
             study.set_user_attr("optnas", {**study.user_attrs.get("optnas", {}), "version": __version__})
             if counted(study) >= self.target:
@@ -94,6 +96,7 @@ class RaySearch:
             with Progress(study, self.target, enabled=progress) as bar:
                 session = Session(
                     space=self.space,
+                    seed=self.seed,
                     study=study,
                     storage=storage,
                     url=self.url,

@@ -24,7 +24,7 @@ from ray.tune.search import Searcher
 
 from ...errors import StorageWriteError
 from ...spec import ArchSpec
-from ..lifecycle import Lifecycle, Outcome, record, tell
+from ..lifecycle import Lifecycle, TrialEnd, record, tell
 from ..locks import claim_lock
 from ..space import UncertifiedDraw
 from .cluster import checkpoint_interval
@@ -80,7 +80,7 @@ def next_config(session: Session, ray_trial_id: str) -> dict[str, Any] | str | N
                 spec, options = drawn
                 return {"optnas": plan(session, number, spec.to_dict(), options)}
             # a draw that never reaches Ray: recorded and told (uncertified: its conditions are recorded)
-            _fail_draw(session, number, Outcome("FAIL") if drawn is None else life.error(drawn, number))
+            _fail_draw(session, number, TrialEnd("FAIL") if drawn is None else life.error(drawn, number))
 
 
 def _finished(session: Session) -> bool:
@@ -94,7 +94,8 @@ def _finished(session: Session) -> bool:
 def _draw(life: Lifecycle, trial: optuna.Trial) -> tuple[ArchSpec, dict[str, Any]] | Exception | None:
     """The certified spec and training options, None for an uncertified draw, or the error of a draw."""
     try:
-        return life.draw(trial)
+        spec, options, _ = life.draw(trial)  # the worker builds from the spec (it certifies it again)
+        return spec, options
     except UncertifiedDraw:  # recorded with its conditions by suggest; the count goes on
         return None
     except StorageWriteError:
@@ -103,7 +104,7 @@ def _draw(life: Lifecycle, trial: optuna.Trial) -> tuple[ArchSpec, dict[str, Any
         return exc
 
 
-def _fail_draw(session: Session, number: int, outcome: Outcome) -> None:
+def _fail_draw(session: Session, number: int, outcome: TrialEnd) -> None:
     sink = session.trial(number)
     sink.set_user_attr("worker", {"host": socket.gethostname(), "pid": os.getpid()})
     record(sink, outcome, upload=None)
@@ -121,7 +122,7 @@ def plan(session: Session, number: int, spec: dict[str, Any], options: dict[str,
         "spec": spec,
         "train": options,
         "epochs": cfg.train.epochs,
-        "seed": cfg.seed,
+        "seed": session.seed,
         "device": session.device,
         "threads": session.resources.threads,
         "workers": session.resources.workers,  # > 1: data-parallel over Ray Train workers of cpu and gpu each

@@ -60,6 +60,7 @@ class Session:
     """One run of a search on Ray: the study, the target, what workers get, the trials it holds locks on."""
 
     space: SearchSpace
+    seed: int  # the run's: --seed, else the file's
     study: optuna.Study
     storage: BaseStorage
     url: str
@@ -111,7 +112,7 @@ class Session:
 
     def lifecycle(self) -> Lifecycle:
         if self.life is None:
-            self.life = Lifecycle(self.space, device=self.device)
+            self.life = Lifecycle(self.space, seed=self.seed, device=self.device)
         return self.life
 
     def trial(self, number: int) -> StoredTrial:

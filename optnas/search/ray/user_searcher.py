@@ -47,7 +47,7 @@ from ray.tune.result import AUTO_RESULT_KEYS
 from ray.tune.search import Searcher
 
 from ...errors import UsageError
-from ..lifecycle import Lifecycle, Outcome, record, tell, uploader
+from ..lifecycle import Lifecycle, TrialEnd, record, tell, uploader
 from ..liveness import sweep
 from ..locks import TrialLock, claim_lock
 from ..space import SearchSpace, UncertifiedDraw
@@ -146,7 +146,7 @@ class OptnasSearcher(Searcher):
                 trial = self.study.ask()
                 self.locks[trial.number] = TrialLock(self.url, self.study.study_name, trial.number)
             try:
-                spec, options = self.lifecycle.draw(trial)
+                spec, options, _ = self.lifecycle.draw(trial)
             except UncertifiedDraw:  # recorded by the draw (status, reason, certificate): failed, ask again
                 self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
                 self._release(trial.number)
@@ -156,7 +156,7 @@ class OptnasSearcher(Searcher):
             cfg = self.space.config
             return {
                 "spec": spec.to_dict(),
-                "train": {**options, "epochs": cfg.train.epochs, "seed": cfg.seed},
+                "train": {**options, "epochs": cfg.train.epochs, "seed": self.lifecycle.seed},
                 "task": {"name": self.space.task_name, "params": self.space.task().params},
                 "optnas": {"study": self.study.study_name, "trial": trial.number},
             }
@@ -224,28 +224,28 @@ def user_metrics(result: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _outcome(result: dict[str, Any], error: bool, objectives: list[str], *, stopped: bool) -> Outcome:
+def _outcome(result: dict[str, Any], error: bool, objectives: list[str], *, stopped: bool) -> TrialEnd:
     metrics = user_metrics(result)
     if error:
-        return Outcome("FAIL", attrs={"status": "error", "reason": "the trainable raised (see Ray's trial log)"})
+        return TrialEnd("FAIL", attrs={"status": "error", "reason": "the trainable raised (see Ray's trial log)"})
     if stopped and "status" not in result:  # a final report (it has a status) stopped at Tune's max_t is final
         step = _step(result)
         reason = f"stopped by Tune (its scheduler or stopper) at report {0 if step is None else step + 1}"
-        return Outcome("PRUNED", attrs={"status": "pruned", "reason": reason, "metrics": metrics})
+        return TrialEnd("PRUNED", attrs={"status": "pruned", "reason": reason, "metrics": metrics})
     status = result.get("status", "complete")
     if status == "diverged":
         reason = result.get("reason") or "the trainable reported status 'diverged'"
-        return Outcome("FAIL", attrs={"status": "diverged", "reason": str(reason), "metrics": metrics})
+        return TrialEnd("FAIL", attrs={"status": "diverged", "reason": str(reason), "metrics": metrics})
     if status != "complete":
         reason = f"status={str(status)[:80]!r} is invalid; valid: complete, diverged"
-        return Outcome("FAIL", attrs={"status": "error", "reason": reason, "metrics": metrics})
+        return TrialEnd("FAIL", attrs={"status": "error", "reason": reason, "metrics": metrics})
     missing = [n for n in objectives if not _finite(result.get(n))]
     if missing:
         given = ", ".join(sorted(metrics)) or "none"
         reason = f"the trainable ended without a finite {', '.join(missing)} in its last report (it reported: {given})"
-        return Outcome("FAIL", attrs={"status": "error", "reason": reason, "metrics": metrics})
+        return TrialEnd("FAIL", attrs={"status": "error", "reason": reason, "metrics": metrics})
     values = [float(result[n]) for n in objectives]
-    return Outcome("COMPLETE", values=values, attrs={"status": "complete", "reason": None, "metrics": metrics})
+    return TrialEnd("COMPLETE", values=values, attrs={"status": "complete", "reason": None, "metrics": metrics})
 
 
 def _is_number(value: Any) -> bool:

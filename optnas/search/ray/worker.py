@@ -8,7 +8,7 @@ the driver drew and certified, trains it, and reports to the driver:
   batch position, curves so far) and the
   curves, at most once per `CHECKPOINT_EVERY_S` (and always at the scheduler's rung epochs): a checkpoint
   and its round trip to the driver cost ~30 ms, 3% of the training time if taken every second;
-- a final report with the trial's `optnas.search.lifecycle.Outcome` (``optnas_final``: the record the
+- a final report with the trial's `optnas.search.lifecycle.TrialEnd` (``optnas_final``: the record the
   optuna backend writes, from the same `Lifecycle`), the trained weights (safetensors) in its checkpoint
   for the driver to upload as the trial's artifact.
 
@@ -36,7 +36,7 @@ from safetensors.torch import save_model
 
 from ...spec import ArchSpec
 from ...training import RunResult, Trainer
-from ..lifecycle import Lifecycle, Outcome
+from ..lifecycle import Lifecycle, TrialEnd
 from ..space import SearchSpace
 from .fatal import check_device, failed, retryable
 
@@ -259,7 +259,7 @@ class _Reporter:
         self.checkpoint_s += self.last - start
 
 
-def _finish(plan: dict[str, Any], outcome: Outcome, stats: dict[str, Any] | None = None) -> None:
+def _finish(plan: dict[str, Any], outcome: TrialEnd, stats: dict[str, Any] | None = None) -> None:
     """The final report: the trial's outcome and, for a complete trial, its weights in the checkpoint."""
     final = {**outcome.to_dict(), "worker_stats": stats or {}}
     metrics: dict[str, Any] = {"epoch": int(plan["epochs"]), "optnas_final": final}

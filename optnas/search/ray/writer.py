@@ -4,7 +4,7 @@
   RUNNING trials nobody will finish (`optnas.search.liveness.sweep`);
 - reports: where each trial runs and its intermediate values (on a writer thread: a worker waits for the
   driver to take each report);
-- at the end of a trial: its `Outcome` (the worker's, or what its last report holds for a stopped or
+- at the end of a trial: its `TrialEnd` (the worker's, or what its last report holds for a stopped or
   errored trial), recorded and told with the trial lifecycle's own `record` and `tell`, weights uploaded
   from the trial's last checkpoint;
 - every `tally.RECONCILE_EVERY_S`: the driver's trial counts from one read of the study (`tally`).
@@ -29,7 +29,7 @@ from optuna.trial import FrozenTrial, TrialState
 from ray.tune import Callback, Checkpoint
 from ray.tune.experiment import Trial
 
-from ..lifecycle import Outcome, record, tell, uploader
+from ..lifecycle import TrialEnd, record, tell, uploader
 from ..liveness import sweep
 from ..locks import claim_lock
 from .session import Session, StoredTrial, bound
@@ -145,14 +145,14 @@ def finish(session: Session, ended: Ended) -> None:
         final = result.get("optnas_final")
         if error is not None:
             log.warning("trial %d failed: %s", number, error_line(error))
-            outcome = Outcome("FAIL", None, _partial(result, "error", error_line(error)))
+            outcome = TrialEnd("FAIL", None, _partial(result, "error", error_line(error)))
         elif final is not None:
-            outcome = Outcome.from_dict(final)
+            outcome = TrialEnd.from_dict(final)
             _update_ray(session, number, final.get("worker_stats") or {}, frozen)
         else:  # stopped by the scheduler (ASHA, or the dominance rule)
             epoch = int(result.get("epoch", 0))
             reason = session.stopped.pop(number, f"pruned by {session.scheduler_name} at epoch {max(epoch - 1, 0)}")
-            outcome = Outcome("PRUNED", None, _partial(result, "pruned", reason))
+            outcome = TrialEnd("PRUNED", None, _partial(result, "pruned", reason))
         _report(session, st, (outcome.attrs.get("curves") or {}).get("val_metric", []), frozen)
         upload = uploader(session.artifacts, frozen, session.storage)
         with session.timed("upload"):

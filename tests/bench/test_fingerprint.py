@@ -1,0 +1,53 @@
+"""Build trials are valid by the fingerprint of the training code they record; older ones by their date."""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+
+import optuna
+import torch
+
+import optnas
+from optnas.bench import build as bench_build
+from optnas.bench import fingerprint as fp
+from optnas.bench import grid
+
+TINY = grid.Table("tiny-fingerprint", {"name": "digits", "params": {}}, 1,
+                  {"lr": 1e-2, "batch_size": 128, "precision": "fp32", "latency_repeats": 1},
+                  seeds=(0,), specs=(optnas.ArchSpec(algorithm="gd", block_params={"hidden": 16}, depth=2, width=72),))
+
+
+def _trial(started: datetime.datetime, **attrs: object) -> optuna.trial.FrozenTrial:
+    return optuna.trial.FrozenTrial(
+        number=-1, trial_id=-1, state=optuna.trial.TrialState.COMPLETE, value=0.5, datetime_start=started,
+        datetime_complete=started, params={}, distributions={}, user_attrs={"spec": {}, **attrs},
+        system_attrs={}, intermediate_values={})
+
+
+def test_validity_is_the_recorded_fingerprint_else_the_date() -> None:
+    now, old = datetime.datetime.now(), bench_build.VALID_FROM - datetime.timedelta(hours=1)
+    assert bench_build.valid(_trial(now)) and not bench_build.valid(_trial(old))  # the committed tables' rule
+    assert bench_build.valid(_trial(old, code=fp.fingerprint()))  # this code trained it, whenever that was
+    assert not bench_build.valid(_trial(now, code="0" * 16))  # other code, however recent
+
+
+def test_documentation_changes_no_fingerprint_and_code_does(tmp_path: Path) -> None:
+    one, two, three = (tmp_path / f"{n}.py" for n in ("one", "two", "three"))
+    one.write_text('"""A module."""\n\ndef f(x):\n    """Twice x."""\n    return 2 * x  # doubled\n')
+    two.write_text('"""The same module, reworded."""\n\n\ndef f(x):\n    return 2 * x\n')
+    three.write_text('"""A module."""\n\ndef f(x):\n    """Twice x."""\n    return 3 * x\n')
+    assert fp._code(one) == fp._code(two) != fp._code(three)
+
+
+def test_a_build_records_the_fingerprint(tmp_path: Path) -> None:
+    grid.register(TINY)
+    threads = torch.get_num_threads()
+    try:
+        assert bench_build.build(str(tmp_path / "j.log"), [TINY.name], pid_file=tmp_path / "p", max_cells=1,
+                                 log=lambda s: None) == {TINY.name: 1}
+    finally:
+        torch.set_num_threads(threads)
+    storage = optnas.search.storage.open_storage(str(tmp_path / "j.log"))
+    (trial,) = optuna.load_study(study_name=bench_build.study_name(TINY.name), storage=storage).trials
+    assert trial.user_attrs[bench_build.CODE_KEY] == fp.fingerprint() and bench_build.valid(trial)
