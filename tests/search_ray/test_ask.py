@@ -36,7 +36,8 @@ def url(request, tmp_path):
 def _session(url, space, name, artifacts):
     storage = open_storage(url)
     study = create_or_resume(space, url, name, resume=False, backend=storage, store=str(artifacts))
-    return Session(space=space, study=study, storage=storage, url=url, target=10_000, deadline=None,
+    return Session(space=space, seed=space.config.seed, study=study, storage=storage, url=url, target=10_000,
+                   deadline=None,
                    experiment="exp", artifacts=str(artifacts), device="cpu", resources=Resources(cpu=1, gpu=0),
                    milestones=[], scheduler_name="none")
 
