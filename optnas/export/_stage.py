@@ -51,6 +51,7 @@ class _Namer:
     scalars: dict[str, Any]  # NAME -> float or tuple (module constants)
     tables: dict[str, list[float]]  # name -> per-layer values (constructor arguments)
     h: list[float] | None  # fixed steps (None: learnable, a tensor at run time)
+    chosen: dict[Any, str] = field(default_factory=dict)  # role -> the text the previous layer used
 
     def candidates(self, k: int) -> list[tuple[str, float]]:
         out: list[tuple[str, float]] = []
@@ -65,22 +66,27 @@ class _Namer:
                 out.append((f"1 / {name}", 1 / p))
         return out
 
-    def name(self, value: float, k: int) -> str:
+    def name(self, value: float, k: int, role: Any = None) -> str:
+        """``value`` as code; ``role`` (where it sits in the tables) keeps the previous layer's form when
+        it is exact here too, so equal layers read alike (θ = 0.5 is both θ and 1 − θ)."""
         value = float(value)
         if value in (0.0, 1.0, -1.0):
             return flat(value)
-        for text, v in self.candidates(k):
-            if v == value:
-                return text
-        return flat(value)
+        previous = self.chosen.get(role)
+        if role is not None and previous is not None and _evaluates_to(previous, value, self, k):
+            return previous
+        text = next((t for t, v in self.candidates(k) if v == value), flat(value))
+        if role is not None:
+            self.chosen[role] = text
+        return text
 
-    def coef(self, a0: float, a1: float, k: int) -> Coef:
+    def coef(self, a0: float, a1: float, k: int, role: Any = None) -> Coef:
         """``a0 + h_k·a1`` as the skeleton computes it (`optnas.nn.unrolled._coef`)."""
         a0, a1 = float(a0), float(a1)
         if a1 == 0.0:
-            return Coef(a0, self.name(a0, k))
+            return Coef(a0, self.name(a0, k, (role, 0)))
         value = None if self.h is None else a0 + self.h[k] * a1
-        t1 = self.name(a1, k)
+        t1 = self.name(a1, k, (role, 1))
         if a1 == 1.0:
             base = "h[k]"
         elif a1 == -1.0:
@@ -92,14 +98,14 @@ class _Namer:
         if a0 == 0.0:
             text = base
         else:
-            text = f"{self.name(a0, k)} {'-' if base.startswith('-') else '+'} {base.lstrip('-')}"
+            text = f"{self.name(a0, k, (role, 0))} {'-' if base.startswith('-') else '+'} {base.lstrip('-')}"
         if value is not None and not _evaluates_to(text, value, self, k):
             text = flat(value)  # not expressible exactly: the number the skeleton computes
         return Coef(value, text)
 
 
 def _evaluates_to(text: str, value: float, namer: _Namer, k: int) -> bool:
-    names: dict[str, Any] = {"h": namer.h, "k": k, **namer.scalars, **namer.tables}
+    names: dict[str, Any] = {"h": namer.h or [], "k": k, **namer.scalars, **namer.tables}
     return eval(text, {"__builtins__": {}}, names) == value  # noqa: S307 - our own arithmetic on our own names
 
 
@@ -205,26 +211,26 @@ def _layer(stage: nn.Module, k: int, slots: list[str], namer: _Namer, live: set[
         lines.append(f"w = torch.softmax(self.mix_logits[{'k' if index == k else index}], 0)")
         weights = [Coef(None, f"w[{j}]") for j in range(mix)]
 
-    def pairs(row: tuple) -> list[tuple[Coef, str]]:
+    def pairs(row: tuple, role: Any) -> list[tuple[Coef, str]]:
         i, terms, _, _ = row
         if i == 0 and weights:
             return [(weights[j], slots[j]) for j in range(len(weights)) if j in live]
-        return [(namer.coef(a0, a1, k), slots[j]) for j, a0, a1 in terms if j in live]
+        return [(namer.coef(a0, a1, k, (role, i, j)), slots[j]) for j, a0, a1 in terms if j in live]
 
     if stage.implicit:
         rows = stage.sweeps[k][0]
         row0 = next(r for r in rows if r[0] == 0)
-        u = combination(pairs(row0))
+        u = combination(pairs(row0, 0))
         assert u is not None, "an implicit layer's x+ has an empty combination"
         if u not in slots:
             lines.append(f"u = {u}")
             u = "u"
-        solved = f"fixed_point(T[k], {u}, {namer.coef(row0[2], row0[3], k).text})"
-        targets = [(0, solved)] + [(r[0], combination(pairs(r))) for r in rows if r[0] != 0]
+        solved = f"fixed_point(T[k], {u}, {namer.coef(row0[2], row0[3], k, (0, 0, 'f')).text})"
+        targets = [(0, solved)] + [(r[0], combination(pairs(r, 0))) for r in rows if r[0] != 0]
         lines.append(_assign(sorted(targets), slots))
         return lines
 
-    z = combination([(Coef(c, namer.name(c, k)), slots[j]) for j, c in stage.c_terms[k] if j in live])
+    z = combination([(Coef(c, namer.name(c, k, ("c", j))), slots[j]) for j, c in stage.c_terms[k] if j in live])
     assert z is not None, "T's input is an empty combination"
     known: dict[str, str] = {}
     if z not in slots:
@@ -236,10 +242,12 @@ def _layer(stage: nn.Module, k: int, slots: list[str], namer: _Namer, live: set[
     if f_uses > 1:
         lines.append(f"f = {f}")
         f = "f"
-    for rows in stage.sweeps[k]:
-        targets = [(r[0], combination([*pairs(r), (namer.coef(r[2], r[3], k), f)], known)) for r in rows]
+    for n, rows in enumerate(stage.sweeps[k]):
+        targets = [(r[0], combination([*pairs(r, n), (namer.coef(r[2], r[3], k, (n, r[0], "f")), f)], known))
+                   for r in rows]
         lines.append(_assign(targets, slots))
         live = _after(rows, live, stage, k)
+        known = {}  # the sweep changed the state: T's input is no longer a prefix of what follows
     return lines
 
 
