@@ -29,10 +29,11 @@ class Coef:
     text: str
 
 
-def atom(text: str) -> str:
-    """``text`` in parentheses unless it is a name, a number, an index, a call or a negated one of these."""
+def atom(text: str, receiver: bool = False) -> str:
+    """``text`` in parentheses unless it is a name, a number, an index, a call or (not as the ``receiver``
+    of a method call, where ``-a.add(b)`` would negate the sum) a negated one of these."""
     node = ast.parse(text, mode="eval").body
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and not receiver:
         node = node.operand
     return text if isinstance(node, ast.Name | ast.Constant | ast.Subscript | ast.Call | ast.Attribute) else f"({text})"
 
@@ -66,6 +67,6 @@ def combination(terms: list[tuple[Coef, str]], known: dict[str, str] | None = No
         elif c.value == -1.0:
             out = f"{out} - {atom(t)}"
         else:
-            out = f"{atom(out)}.add({t}, alpha={c.text})"
+            out = f"{atom(out, receiver=True)}.add({t}, alpha={c.text})"
         out = known.get(out, out)
     return out

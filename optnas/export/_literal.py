@@ -94,3 +94,8 @@ def runs(items: list[Any]) -> list[tuple[Any, int]]:
         else:
             out.append((item, 1))
     return out
+
+
+def docstring_safe(text: str) -> str:
+    """``text`` escaped to sit inside a triple-quoted docstring (a study name may hold quotes or backslashes)."""
+    return text.replace("\\", "\\\\").replace('"', '\\"')

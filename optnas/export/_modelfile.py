@@ -8,7 +8,7 @@ from torch import nn
 
 from .._shapes import Signal
 from . import _solver
-from ._literal import packed
+from ._literal import docstring_safe, packed
 from ._network import write_network
 from ._source import runtime_source
 
@@ -109,8 +109,8 @@ def model_source(
     if network.solver:
         blocks.append(_solver.SOURCE)
     tables = [f"{name} = {value}" for name, value in network.constants.items()] + network.writer_constants
-    blocks.append("# ---- the network: the algorithm's tables, its recurrence, the whole model ----\n\n"
-                  + "\n".join(tables))
+    blocks.append("\n\n".join(["# ---- the network: the algorithm's tables, its recurrence, the model ----",
+                                 *(["\n".join(tables)] if tables else [])]))
     blocks += [c.rstrip("\n") for c in network.classes] + [_LOADER.strip("\n")]
     first, *rest = (b.rstrip("\n") for b in blocks)
     return first + "\n\n" + "\n\n\n".join(rest) + "\n", requires
@@ -139,11 +139,6 @@ def _import_block(imports: list[str]) -> str:
     third_party = sorted(i for i in unique if i.split()[1].split(".")[0] == "torch")
     stdlib = sorted((i for i in unique if i not in third_party), key=lambda i: (i.startswith("from"), i))
     return "\n".join(stdlib) + "\n\n" + "\n".join(sorted(third_party, key=lambda i: (i.startswith("from"), i))) + "\n"
-
-
-def docstring_safe(text: str) -> str:
-    """``text`` escaped to sit inside a triple-quoted docstring (a study name may hold quotes or backslashes)."""
-    return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def _small(text: str) -> bool:

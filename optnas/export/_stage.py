@@ -29,7 +29,7 @@ from torch import nn
 from ..algorithms import Algorithm
 from ._arith import Coef, atom, combination
 from ._forms import Quantities, quantities, slot_variables
-from ._literal import flat, literal
+from ._literal import WIDTH, docstring_safe, flat, literal
 
 
 @dataclass
@@ -129,7 +129,7 @@ def write_stage(stage: nn.Module, algorithm: Algorithm, algorithm_name: str, ind
     code = StageCode(_class_name(algorithm_name), "", implicit=bool(stage.implicit))
     code.constants = {n: literal(v, 0, len(n) + 3) for n, v in scalars.items()}
     if values is not None:
-        code.constants[f"H{suffix}"] = literal(list(values), 0, len(suffix) + 4)
+        code.constants[f"H{suffix}"] = literal(list(values), 0, len(suffix) + 4) + "  # step sizes h[k]"
         code.arguments.append(f"h=H{suffix}")
     else:
         code.needs.add("LearnableSteps")
@@ -138,7 +138,8 @@ def write_stage(stage: nn.Module, algorithm: Algorithm, algorithm_name: str, ind
         code.constants[f"{n.upper()}{suffix}"] = literal(v, 0, len(n) + len(suffix) + 3)
         code.arguments.append(f"{n}={n.upper()}{suffix}")
     if stage.implicit:
-        code.constants["MAX_ITER"], code.constants["TOL"] = flat(int(stage.max_iter)), flat(float(stage.tol))
+        code.constants["MAX_ITER"] = f"{int(stage.max_iter)}  # the fixed-point solver's budget (the certificate's)"
+        code.constants["TOL"] = f"{flat(float(stage.tol))}  # and its relative tolerance"
         code.needs.add("fixed_point")
 
     layers = [_layer(stage, k, slots, namer, _live_before(stage, k, slots)) for k in range(depth)]
@@ -275,9 +276,12 @@ def _class_text(
         counts = "range(1, len(blocks) + 1)" if sizes == list(range(1, len(sizes) + 1)) else flat(sizes)
         init.append("# DenseNet-like mixing: softmax weights over the previous iterates (learned)")
         init.append(f"self.mix_logits = nn.ParameterList(nn.Parameter(torch.zeros(n)) for n in {counts})")
+    doc = f'    """{name}: {formula}, T[k] the blocks, h[k] the step sizes."""'
+    if len(doc) > WIDTH:
+        doc = f'    """{name}, T[k] the blocks, h[k] the step sizes:\n\n        {formula}\n    """'
     lines = [
         f"class {code.name}(nn.Module):",
-        f'    """{formula}  ({name}: T[k] are the blocks, h[k] the step sizes)."""',
+        docstring_safe(doc[7:-3]).join([doc[:7], doc[-3:]]),
         "",
         f"    def __init__(self, {signature}) -> None:",
         "        super().__init__()",
