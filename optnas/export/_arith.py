@@ -50,7 +50,7 @@ def combination(terms: list[tuple[Coef, str]], known: dict[str, str] | None = No
         return None
     (c0, t0), rest = live[0], live[1:]
     if len(live) >= 2 and c0.value is not None and live[1][0].value is not None \
-            and c0.value + live[1][0].value == 1.0:  # type: ignore[operator]
+            and c0.value + live[1][0].value == 1.0:
         out, rest = f"torch.lerp({live[1][1]}, {t0}, {c0.text})", live[2:]
     elif c0.value == 1.0:
         out = t0

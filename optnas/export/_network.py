@@ -13,7 +13,7 @@ from typing import Any
 from torch import nn
 
 from .. import algorithms
-from ._codegen import NotExportable, _spectral_norm_lines, _Writer
+from ._codegen import NotExportable, Writer, spectral_norm_lines
 from ._literal import WIDTH
 from ._stage import StageCode, write_stage
 
@@ -51,7 +51,7 @@ def write_network(
     net: nn.Module, spec: dict[str, Any], header: list[str], docstring: str, standardize: nn.Module | None = None
 ) -> NetworkSource:
     """The classes of ``net`` (an `optnas.build` network built inside `recording`), ``ExportedModel`` last."""
-    writer = _Writer()
+    writer = Writer()
     algorithm = algorithms.get(spec["algorithm"], **spec["algorithm_params"])
     stages = list(net.stages)  # type: ignore[arg-type]
     codes: list[StageCode] = []
@@ -63,11 +63,10 @@ def write_network(
         for name, value in code.constants.items():
             if constants.setdefault(name, value) != value:
                 raise NotExportable(f"stage {i}: {name} differs between stages ({constants[name]} and {value})")
-        name = classes.get(code.text)
-        if name is None:
-            name = code.name if code.name not in classes.values() else f"{code.name}{len(classes)}"
-            classes[code.text] = name
-        code.name = name
+        if code.text not in classes:
+            taken = code.name in classes.values()
+            classes[code.text] = f"{code.name}{len(classes)}" if taken else code.name
+        code.name = classes[code.text]
         codes.append(code)
         blocks = writer.value(list(stage.blocks), 16, f"stages[{i}].blocks", type(stage), "blocks")
         calls.append(_call(name, [blocks, *code.arguments], 12, 0))
@@ -82,7 +81,7 @@ def write_network(
         items = [writer.module(t, 12, f"transitions[{i}]") for i, t in enumerate(net.transitions)]  # type: ignore[arg-type]
         init.append(f"self.transitions = {_module_list(items, 8, len('self.transitions = '))}")
     init.append(f"self.head = {writer.module(net.head, 8, 'head', len('self.head = '))}")  # type: ignore[arg-type]
-    norms = _spectral_norm_lines(net)
+    norms = spectral_norm_lines(net)
     forward = []
     if standardize is not None:
         code_text = writer.module(standardize, 8, "standardize", len("self.standardize = "))

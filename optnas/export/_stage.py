@@ -24,9 +24,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from torch import nn
-
 from ..algorithms import Algorithm
+from ..nn.unrolled import Unrolled
 from ._arith import Coef, atom, combination
 from ._forms import Quantities, quantities, slot_variables
 from ._literal import WIDTH, docstring_safe, flat, literal
@@ -106,7 +105,7 @@ class _Namer:
 
 def _evaluates_to(text: str, value: float, namer: _Namer, k: int) -> bool:
     names: dict[str, Any] = {"h": namer.h or [], "k": k, **namer.scalars, **namer.tables}
-    return eval(text, {"__builtins__": {}}, names) == value  # noqa: S307 - our own arithmetic on our own names
+    return eval(text, {"__builtins__": {}}, names) == value
 
 
 def _class_name(algorithm: str) -> str:
@@ -114,9 +113,9 @@ def _class_name(algorithm: str) -> str:
     return name if name.isidentifier() else f"Stage{name}"
 
 
-def write_stage(stage: nn.Module, algorithm: Algorithm, algorithm_name: str, index: int, stages: int) -> StageCode:
+def write_stage(stage: Unrolled, algorithm: Algorithm, algorithm_name: str, index: int, stages: int) -> StageCode:
     """The class of one built stage (an `optnas.nn.unrolled.Unrolled`) and what model.py needs around it."""
-    depth = len(stage.blocks)  # type: ignore[arg-type]
+    depth = len(stage.blocks)
     suffix = f"_{index}" if stages > 1 else ""
     slots = slot_variables(algorithm.slot_names(depth))
     if len(slots) != len(stage.equilibrium):
@@ -164,12 +163,12 @@ def write_stage(stage: nn.Module, algorithm: Algorithm, algorithm_name: str, ind
     return code
 
 
-def _initial_steps(stage: nn.Module) -> list[float]:
+def _initial_steps(stage: Unrolled) -> list[float]:
     """Any steps in (0, h_max) do: θ is a weight, loaded from weights.safetensors."""
     return [round(float(h), 6) for h in stage.steps().detach().tolist()]
 
 
-def _initial(stage: nn.Module, slots: list[str], namer: _Namer) -> list[tuple[str, str]]:
+def _initial(stage: Unrolled, slots: list[str], namer: _Namer) -> list[tuple[str, str]]:
     """The state before layer 0: ``equilibrium[j] · x`` (an empty slot is not assigned)."""
     same = [slots[j] for j, e in enumerate(stage.equilibrium) if j and e == 1.0]
     out = [(" = ".join(same), slots[0])] if same else []
@@ -180,7 +179,7 @@ def _initial(stage: nn.Module, slots: list[str], namer: _Namer) -> list[tuple[st
     return out
 
 
-def _live_before(stage: nn.Module, k: int, slots: list[str]) -> set[int]:
+def _live_before(stage: Unrolled, k: int, slots: list[str]) -> set[int]:
     """Slots holding a tensor before layer k (a zero-equilibrium slot is empty until a sweep writes it)."""
     live = {j for j, e in enumerate(stage.equilibrium) if e != 0.0}
     for layer in range(k):
@@ -189,11 +188,11 @@ def _live_before(stage: nn.Module, k: int, slots: list[str]) -> set[int]:
     return live
 
 
-def _after(rows: list, live: set[int], stage: nn.Module, k: int) -> set[int]:
+def _after(rows: list, live: set[int], stage: Unrolled, k: int) -> set[int]:
     new = set(live)
     for i, terms, b0, b1 in rows:
-        mix = i == 0 and stage.mix[k]
-        reads = range(stage.mix[k]) if mix else [j for j, _, _ in terms]
+        mix = stage.mix[k] if i == 0 else None
+        reads = range(mix) if mix else [j for j, _, _ in terms]
         has_f = (b0 or b1) and not (stage.implicit and i != 0)
         if any(j in live for j in reads) or has_f or (stage.implicit and i == 0):
             new.add(i)
@@ -202,7 +201,7 @@ def _after(rows: list, live: set[int], stage: nn.Module, k: int) -> set[int]:
     return new
 
 
-def _layer(stage: nn.Module, k: int, slots: list[str], namer: _Namer, live: set[int]) -> list[str]:
+def _layer(stage: Unrolled, k: int, slots: list[str], namer: _Namer, live: set[int]) -> list[str]:
     """Layer k's statements, written with ``k`` for the layer index (so equal layers compare equal)."""
     lines: list[str] = []
     mix = stage.mix[k]
@@ -259,7 +258,7 @@ def _assign(targets: list[tuple[int, str | None]], slots: list[str]) -> str:
 
 
 def _class_text(
-    code: StageCode, algorithm: Algorithm, name: str, stage: nn.Module, tables: dict[str, list[float]],
+    code: StageCode, algorithm: Algorithm, name: str, stage: Unrolled, tables: dict[str, list[float]],
     learnable: bool, body: list[str], out: str,
 ) -> str:
     formula = getattr(algorithm, "formula", "") or "the recurrence of its coefficient tables"
