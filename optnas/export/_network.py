@@ -69,7 +69,7 @@ def write_network(
         code.name = classes[code.text]
         codes.append(code)
         blocks = writer.value(list(stage.blocks), 16, f"stages[{i}].blocks", type(stage), "blocks")
-        calls.append(_call(name, [blocks, *code.arguments], 12, 0))
+        calls.append(_call(code.name, [blocks, *code.arguments], 12, 0))
     # the class line carries the algorithm's name; a second, different stage class gets a number
     stage_texts = [f"class {name}(nn.Module):\n" + text.split("\n", 1)[1] for text, name in classes.items()]
 
