@@ -7,10 +7,13 @@ For a depth-3 heavy-ball stage (β = 0.9) model.py reads::
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             T, h = self.blocks, self.h
             x_prev = x
-            x, x_prev = x.add(T[0](x), alpha=h[0]), x  # layer 0: start-up step (the history is not filled)
+            x, x_prev = x.add(T[0](x), alpha=h[0]), x  # start-up step (the history is not filled yet)
             for k in range(1, len(T)):
                 x, x_prev = (x * (1 + BETA)).add(x_prev, alpha=-BETA).add(T[k](x), alpha=h[k]), x
             return x
+
+(1.9 + (−0.9) is not 1.0 in floats, so the skeleton does not take its one-``lerp`` path here, and neither
+does the code.)
 
 Each statement is one sweep of the skeleton's tables (`optnas.nn.unrolled`), written with the kernels the
 skeleton runs (`._arith`) so the outputs are bit-identical; consecutive layers whose code is the same
