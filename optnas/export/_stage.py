@@ -284,6 +284,8 @@ def _class_text(
     lines = [
         f"class {code.name}(nn.Module):",
         docstring_safe(doc[7:-3]).join([doc[:7], doc[-3:]]),
+        *(["", "    implicit = True  # a fixed-point solve per layer (tracers such as torch.export cannot follow it)"]
+          if code.implicit else []),
         "",
         f"    def __init__(self, {signature}) -> None:",
         "        super().__init__()",
