@@ -1,8 +1,8 @@
-"""Write a network built inside `recording()` as the source of one class, ``ExportedModel``.
+"""Write modules built inside `recording()` as the constructor calls that made them (`Writer`).
 
 Each module becomes the constructor call that made it (recorded, not inferred); modules passed as
-arguments become nested calls; long literal tables (coefficients, step sizes) become named constants.
-Parametrizations added after construction (spectral norm on implicit layers' T) become explicit calls.
+arguments become nested calls; long literals become named constants. Parametrizations added after
+construction (spectral norm on implicit layers' T) become explicit calls (`spectral_norm_lines`).
 """
 
 from __future__ import annotations
@@ -29,18 +29,9 @@ class NotExportable(ValueError):
 
 
 @dataclass
-class ClassSource:
-    """What `write_class` produced: the class text and what it needs from the rest of model.py."""
+class Writer:
+    """Writes modules as the constructor calls that made them; long literals become module constants."""
 
-    text: str
-    constants: list[str] = field(default_factory=list)
-    runtime_classes: set[str] = field(default_factory=set)
-    uses_spectral_norm: bool = False
-    user_imports: dict[str, tuple[str, str]] = field(default_factory=dict)  # bound name -> (module, name)
-
-
-@dataclass
-class _Writer:
     constants: list[str] = field(default_factory=list)
     runtime_classes: set[str] = field(default_factory=set)
     counts: dict[str, int] = field(default_factory=dict)
@@ -179,53 +170,10 @@ def _positional(signature: inspect.Signature, args: list[tuple[str | None, str]]
     return out
 
 
-def write_class(
-    net: nn.Module, header: list[str], docstring: str, standardize: nn.Module | None = None
-) -> ClassSource:
-    """``class ExportedModel(<type of net>)`` whose ``__init__`` rebuilds ``net`` (built inside `recording`).
-
-    ``header`` lines (class attributes) go right after the docstring. ``standardize`` (a `Standardize`
-    built inside `recording`) becomes ``self.standardize``, applied to the input before the network.
-    """
-    writer = _Writer()
-    cls = type(net)
-    base = writer.class_name(cls, "the network")
-    call = recorded_call(net)
-    if call is None or call.owner is not init_owner(cls):
-        raise NotExportable(f"the network ({cls.__name__}) was not built inside the exporter's recording")
-    args = writer.arguments(call, 12, cls.__name__)
-    body = "".join(f"            {code},\n" if key is None else f"            {key}={code},\n" for key, code in args)
-    lines = [
-        f"class ExportedModel({base}):",
-        f'    """{docstring}"""',
-        "",
-        *[f"    {line}" for line in header],
-        "",
-        "    def __init__(self) -> None:",
-        f"        super().__init__(\n{body}        )" if args else "        super().__init__()",
-    ]
-    norms = _spectral_norm_lines(net)
-    if norms:
-        lines.append("        # as optnas.build does for implicit layers: T's weight layers spectrally normalised")
-        lines += norms
-    if standardize is not None:
-        code = writer.module(standardize, 8, "standardize", len("self.standardize = "))
-        lines += [
-            "        # the inputs' scaling fitted on the training split: this model takes raw inputs",
-            f"        self.standardize = {code}",
-            "",
-            "    def forward(self, x: torch.Tensor) -> torch.Tensor:",
-            "        return super().forward(self.standardize(x))",
-        ]
-    return ClassSource(
-        "\n".join(lines) + "\n", writer.constants, writer.runtime_classes, bool(norms), writer.user_imports
-    )
-
-
 _INDEXED = re.compile(r"^(?P<prefix>.+)\.(?P<index>\d+)\.(?P<suffix>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)$")
 
 
-def _spectral_norm_lines(net: nn.Module) -> list[str]:
+def spectral_norm_lines(net: nn.Module) -> list[str]:
     calls: list[tuple[str, str]] = []  # (module path, call arguments after the module)
     for path, module in net.named_modules():
         if not parametrize.is_parametrized(module):

@@ -64,6 +64,27 @@ def literal(value: Any, indent: int = 0, lead: int = 0) -> str:
     return open_ + "\n" + "".join(f"{pad}{item},\n" for item in items) + " " * indent + close
 
 
+def packed(value: dict[str, Any], indent: int = 0, lead: int = 0) -> str:
+    """A dict literal with as many items per line as fit (a spec reads in a few lines, not one per key).
+
+    Example:
+        >>> print(packed({"algorithm": "gd", "depth": 3}))
+        {"algorithm": "gd", "depth": 3}
+    """
+    one_line = flat(value)
+    if indent + lead + len(one_line) <= WIDTH:
+        return one_line
+    pad, lines, line = " " * (indent + 4), [], ""
+    for key, item in value.items():
+        part = f"{flat(key)}: {literal(item, indent + 4, len(flat(key)) + 2)},"
+        if line and ("\n" in part or len(pad) + len(line) + 1 + len(part) > WIDTH):
+            lines.append(line)
+            line = ""
+        line = f"{line} {part}" if line else part
+    lines.append(line)
+    return "{\n" + "".join(f"{pad}{item}\n" for item in lines) + " " * indent + "}"
+
+
 def runs(items: list[Any]) -> list[tuple[Any, int]]:
     """Consecutive equal items as (item, count)."""
     out: list[tuple[Any, int]] = []
@@ -73,3 +94,8 @@ def runs(items: list[Any]) -> list[tuple[Any, int]]:
         else:
             out.append((item, 1))
     return out
+
+
+def docstring_safe(text: str) -> str:
+    """``text`` escaped to sit inside a triple-quoted docstring (a study name may hold quotes or backslashes)."""
+    return text.replace("\\", "\\\\").replace('"', '\\"')

@@ -1,4 +1,4 @@
-"""Assemble model.py: header, runtime code copied from optnas/nn, constants, ExportedModel, weight loader."""
+"""Assemble model.py: header, blocks copied from optnas/nn, the tables, stage classes, ExportedModel, loader."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from typing import Any
 from torch import nn
 
 from .._shapes import Signal
-from ._codegen import write_class
-from ._literal import literal
+from . import _solver
+from ._literal import docstring_safe, packed
+from ._network import write_network
 from ._source import runtime_source
 
 # Reads weights.safetensors with torch alone, so the exported folder needs no other package.
@@ -78,35 +79,41 @@ def model_source(
         # a plain tuple (a Signal's repr names an optnas class); the kind is said in a comment
         f"input_shape = {tuple(input_shape)!r}  # one sample, batch excluded{_kind_note(input_shape)}",
         f"num_outputs = {num_outputs}",
-        f"spec = {literal(spec, 4, 7)}  # the optnas.ArchSpec",
+        f"spec = {packed(spec, 4, 7)}  # the optnas.ArchSpec",
     ]
     title = docstring_safe(title)
-    cls = write_class(net, header, f"{title}.", standardize)
-    imports, sections = runtime_source(cls.runtime_classes)
+    network = write_network(net, spec, header, f"{title}.", standardize)
+    needs = network.runtime | (set(_solver.NEEDS) if network.solver else set())
+    imports, sections = runtime_source(needs)
     imports = imports + _LOADER_IMPORTS
-    if cls.uses_spectral_norm:
+    if network.uses_spectral_norm:
         imports.append("from torch.nn.utils.parametrizations import spectral_norm")
     user = [
-        f"from {m} import {n}" + (f" as {bound}" if bound != n else "") for bound, (m, n) in cls.user_imports.items()
+        f"from {m} import {n}" + (f" as {bound}" if bound != n else "")
+        for bound, (m, n) in network.user_imports.items()
     ]
-    requires = sorted({m for m, _ in cls.user_imports.values()})
+    requires = sorted({m for m, _ in network.user_imports.values()})
     head = _docstring(title, requires)
     block = head + "\nfrom __future__ import annotations\n\n" + _import_block(imports)
     if user:  # the user's blocks and activations (plugins): model.py needs their modules where it is loaded
         block += "\n" + "\n".join(sorted(user)) + "\n"
     blocks = [block]
-    for module, doc, texts in sections:
-        body = f"# ---- optnas/nn/{module}.py (copied verbatim) ----\n" + _comment(doc)
+    for module, _doc, texts in sections:
+        body = f"# ---- copied from optnas/nn/{module}.py ----"
         for prev, text in zip([None, *texts], texts, strict=False):
             if prev is None:
-                body += "\n\n" + text  # after the module's comment
+                body += "\n\n" + text  # after the section's comment
             else:
                 body += ("\n" if _small(prev) and _small(text) else "\n\n\n") + text
         blocks.append(body)
-    blocks.append("# ---- the exported network ----" + "".join(f"\n\n{c}" for c in cls.constants))
-    blocks += [cls.text.rstrip("\n"), _LOADER.strip("\n")]
-    head, *rest = (b.rstrip("\n") for b in blocks)
-    return head + "\n\n" + "\n\n\n".join(rest) + "\n", requires
+    if network.solver:
+        blocks.append(_solver.SOURCE)
+    tables = [f"{name} = {value}" for name, value in network.constants.items()] + network.writer_constants
+    blocks.append("\n\n".join(["# ---- the network: the algorithm's tables, its recurrence, the model ----",
+                                 *(["\n".join(tables)] if tables else [])]))
+    blocks += [c.rstrip("\n") for c in network.classes] + [_LOADER.strip("\n")]
+    first, *rest = (b.rstrip("\n") for b in blocks)
+    return first + "\n\n" + "\n\n\n".join(rest) + "\n", requires
 
 
 def _docstring(title: str, requires: list[str]) -> str:
@@ -121,8 +128,8 @@ def _docstring(title: str, requires: list[str]) -> str:
         "    import model                 # this file\n"
         "    net = model.load()           # ExportedModel with weights.safetensors, in eval mode\n"
         "    y = net(torch.randn(8, *model.ExportedModel.input_shape))\n\n"
-        "The runtime code below is copied verbatim from optnas/nn/; `ExportedModel` at the end rebuilds the\n"
-        "exact network with the constructor arguments optnas.build used, so the weights load strictly.\n"
+        "Blocks are copied from optnas/nn/; each stage's forward is its algorithm's recurrence, written with\n"
+        "the kernels optnas runs (outputs match optnas bit for bit); weights load strictly by the same names.\n"
         '"""\n'
     )
 
@@ -134,15 +141,6 @@ def _import_block(imports: list[str]) -> str:
     return "\n".join(stdlib) + "\n\n" + "\n".join(sorted(third_party, key=lambda i: (i.startswith("from"), i))) + "\n"
 
 
-def docstring_safe(text: str) -> str:
-    """``text`` escaped to sit inside a triple-quoted docstring (a study name may hold quotes or backslashes)."""
-    return text.replace("\\", "\\\\").replace('"', '\\"')
-
-
 def _small(text: str) -> bool:
     """A one-line module-level assignment (a type alias): consecutive ones are not spaced apart."""
     return "\n" not in text and not text.startswith(("def ", "class ", "@"))
-
-
-def _comment(doc: str) -> str:
-    return "".join(f"# {line}".rstrip() + "\n" for line in doc.splitlines())

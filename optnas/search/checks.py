@@ -127,11 +127,24 @@ def check_values(config: SpaceFile, where: Path) -> None:
     _sizes(where, "space.depth", s.depth, limits.max_depth())
     _sizes(where, "space.width", s.width, limits.max_size())
     _sizes(where, "space.stages", s.stages, limits.max_stages())
+    _stages_within_depth(where, s.stages, s.depth)
     for name, params in s.block.items():
         if "hidden" in params:
             _sizes(where, f"space.block.{name}.hidden", params["hidden"], limits.max_size())
     _numbers(where, "train.lr", config.train.lr, 0.0, low_open=True)
     _numbers(where, "train.weight_decay", config.train.weight_decay, 0.0, low_open=False)
+
+
+def _stages_within_depth(where: Path, stages: Value, depth: Value) -> None:
+    """Every stage count fits the shallowest depth (each stage runs at least one layer), or no draw could build."""
+    ends = [(k, v) for k, v in numbers("space.depth", depth) if not k.endswith(".step")]
+    depth_key, shallowest = min(ends, key=lambda kv: kv[1])
+    for key, v in numbers("space.stages", stages):
+        if not key.endswith(".step") and v > shallowest:
+            raise UsageError(
+                f"{where}: {key}={v} is invalid: it exceeds the smallest depth {depth_key}={shallowest}, and each "
+                f"stage runs at least one layer; valid: stages <= {shallowest} (or raise the depth)"
+            )
 
 
 def check_memory(config: SpaceFile, where: Path, input_shape: tuple[int, ...]) -> None:

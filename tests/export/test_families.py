@@ -135,12 +135,83 @@ def test_generated_source_is_readable_python(tmp_path: Path, name: str) -> None:
     imports = [line for line in source.splitlines() if line.startswith(("import ", "from "))]
     stdlib = {"__future__", "collections", "contextlib", "typing", "copy", "json", "os", "struct", "sys"}
     assert all(line.split()[1].split(".")[0] in stdlib | {"torch"} for line in imports), imports
-    assert "class ExportedModel(Network):" in source
+    assert "class ExportedModel(nn.Module):" in source and "LAYERS" not in source
     assert max(len(line) for line in source.splitlines()) <= 120
     if spec.algorithm == "proximal_point":  # implicit: T's weights are spectrally normalised after construction
         assert "spectral_norm(t.fc1)" in source and "spectral_norm(t.fc2)" in source
+        assert "def fixed_point(" in source and "x = fixed_point(T[k], x, h[k])" in source
     if spec.stages > 1 and shape == SIGNAL:
-        assert "transitions=[" in source and "nn.Sequential(nn.BatchNorm1d(8), nn.Conv1d(8, 16, 3" in source
+        assert "self.transitions = nn.ModuleList(" in source
+        assert "nn.Sequential(nn.BatchNorm1d(8), nn.Conv1d(8, 16, 3" in source
         assert "input_shape = (2, 12)  # one sample, batch excluded: (channels, length) of a 1-D signal" in source
     elif spec.stages > 1:
-        assert "transitions=[" in source and "nn.Sequential(nn.BatchNorm2d(8), nn.Conv2d(8, 16, 3" in source
+        assert "self.transitions = nn.ModuleList(" in source
+        assert "nn.Sequential(nn.BatchNorm2d(8), nn.Conv2d(8, 16, 3" in source
+
+
+# every algorithm on every input kind: (block, input shape, stages); images and signals run two stages
+KINDS = {
+    "vector": ("mlp2", VECTOR, 1), "image": ("preact_conv", IMAGE, 2), "token": ("transformer", TOKEN, 1),
+    "signal": ("preact_conv", SIGNAL, 2),
+}
+# implicit conv stages normalise each conv by a power-iteration estimate that converges again when the loaded
+# model is put in eval mode: their outputs agree to float rounding, as before the recurrence was written out
+ROUNDING = 1e-6
+
+
+def _same(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Bit-identical, NaN included (a network that overflows on random inputs overflows identically)."""
+    return bool(((a == b) | (a.isnan() & b.isnan())).all())
+
+
+def _kind_cases() -> list:
+    cases = []
+    for i, algorithm in enumerate(optnas.algorithms.names()):
+        for j, kind in enumerate(KINDS):
+            # by default each algorithm with one kind, every kind several times; all pairs under -m slow
+            marks = [] if j == i % len(KINDS) else [pytest.mark.slow]
+            cases.append(pytest.param(algorithm, kind, marks=marks, id=f"{algorithm}-{kind}"))
+    return cases
+
+
+@pytest.mark.parametrize(("algorithm", "kind"), _kind_cases())
+def test_every_algorithm_and_input_kind_reproduces_the_network_bit_for_bit(
+    tmp_path: Path, algorithm: str, kind: str
+) -> None:
+    block, shape, stages = KINDS[kind]
+    specs = [optnas.ArchSpec(algorithm=algorithm, block=block, depth=d, width=8, stages=stages,
+                             **VARIANTS.get(algorithm, {})) for d in (3, 4, 6)]
+    spec = next((s for s in specs if optnas.certify(s, input_shape=shape).ok), None)
+    if spec is None:
+        assert optnas.algorithms.get(algorithm).implicit and block == "transformer"
+        pytest.skip("implicit schemes certify only contractive blocks (not attention)")
+    net = built(spec, shape)
+    export_model(spec, tmp_path, input_shape=shape, num_outputs=3, model=net)
+    source = (tmp_path / "model.py").read_text(encoding="utf-8")
+    algo = optnas.algorithms.get(algorithm, **spec.algorithm_params)
+    assert algo.formula in source and "LAYERS" not in source and "Unrolled" not in source
+    x = torch.randn(6, *shape, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        ours, theirs = load(tmp_path)(x), net(x)
+    if algo.implicit and kind in ("image", "signal"):
+        assert float((ours - theirs).abs().max()) <= ROUNDING
+    else:
+        assert _same(ours, theirs)
+
+
+def test_a_depth3_heavy_ball_mlp_reads_as_its_recurrence(tmp_path: Path) -> None:
+    spec = optnas.ArchSpec(algorithm="heavy_ball", depth=3, width=8)
+    net = built(spec, (2,))
+    export_model(spec, tmp_path, input_shape=(2,), num_outputs=3, model=net)
+    source = (tmp_path / "model.py").read_text(encoding="utf-8")
+    assert len(source.splitlines()) < 150
+    assert "BETA = 0.9\n" in source and "H = [0.3333333333333333, 0.3333333333333333, 0.3333333333333333]" in source
+    assert "class HeavyBall(nn.Module):" in source and "x+ = x + β(x − x−) + h·T(x)" in source
+    # layer 0 is the start-up (Euler) step, then the momentum recurrence as one loop over the blocks T[k]
+    assert "        x, x_prev = x.add(T[0](x), alpha=h[0]), x" in source
+    assert "        for k in range(1, len(T)):\n            x, x_prev = " in source
+    assert ".add(T[k](x), alpha=h[k]), x\n" in source
+    assert "HeavyBall([MLP2(8, 8, nn.ReLU()) for _ in range(3)], h=H)" in source
+    x = torch.randn(7, 2)
+    with torch.no_grad():
+        assert torch.equal(load(tmp_path)(x), net(x))

@@ -27,6 +27,12 @@ def test_valid_file_loads(write_space):
         ("task: {name: rings}\nspace: {algorithm: [gd], width: [1, 2]}", "every width in [1, 2] is below 3"),
         ("task: {name: rings}\nspace: {algorithm: [gd]}\nbogus: 1", "bogus: unknown key; valid keys here: task,"),
         ("- just a list", "must be a mapping"),
+        # issue 25: a draw of stages 3 with depth 2 could not build; refused at load
+        ("task: {name: rings}\nspace: {algorithm: [gd], stages: [1, 2, 3], depth: {low: 2, high: 6}}",
+         "space.stages.2=3 is invalid: it exceeds the smallest depth space.depth.low=2, and each stage runs at "
+         "least one layer; valid: stages <= 2"),
+        ("task: {name: rings}\nspace: {algorithm: [gd], stages: {low: 1, high: 4}, depth: [3, 8]}",
+         "space.stages.high=4 is invalid: it exceeds the smallest depth space.depth.0=3"),
     ],
 )
 def test_bad_files_name_file_key_and_value(write_space, text, needle):
