@@ -51,6 +51,9 @@ class LocalSearchSampler(ChildSampler):
                  constraints_func: ConstraintsFunc | None = None) -> None:
         self.n_startup_trials = int_param({"n_startup_trials": n_startup_trials}, "n_startup_trials", 10, 1)
         super().__init__(seed=seed, constraints_func=constraints_func)
+        # centres found exhausted: a cache of a fact about the storage that stays true (trials are never
+        # removed), so it saves rescanning them; each process builds its own
+        self._exhausted: set[tuple[str, int]] = set()
 
     def child(self, study: Study, trial: FrozenTrial, rng: np.random.RandomState) -> dict[str, Any] | None:
         done = self.finished(study, trial)
@@ -62,6 +65,8 @@ class LocalSearchSampler(ChildSampler):
         order = sorted(range(len(done)), key=lambda i: (rank[i], rng.random_sample()))
         for i in order:
             centre = done[i]
+            if (study.study_name, centre.number) in self._exhausted:
+                continue
             tried = tried_moves(centre, others)
             moves: list[tuple[str, Any]] = []
             for name, dist in sorted(centre.distributions.items()):
@@ -75,6 +80,7 @@ class LocalSearchSampler(ChildSampler):
             if moves:
                 name, value = moves[rng.randint(len(moves))]
                 return {**centre.params, name: value}
+            self._exhausted.add((study.study_name, centre.number))
         return None
 
 
