@@ -74,6 +74,13 @@ class Simulation:
         hit = self.regret() <= tolerance
         return np.where(hit.any(axis=1), hit.argmax(axis=1) + 1, np.inf)
 
+    def seconds_to(self, tolerance: float) -> np.ndarray:
+        """Per repeat, the simulated seconds spent until regret <= tolerance (inf where never reached): what
+        a pruner saves shows here, not in trials."""
+        hit = self.regret() <= tolerance
+        first = hit.argmax(axis=1)
+        return np.where(hit.any(axis=1), self.elapsed[np.arange(len(first)), first], np.inf)
+
 
 class _Table:
     """The arrays one replay reads, keyed by the spec's five grid coordinates."""
