@@ -63,12 +63,12 @@ def _ci(x: dict[str, Any], digits: int = 3) -> str:
     return f"{_f(x['median'], digits)} [{_f(x['low'], digits)}, {_f(x['high'], digits)}]"
 
 
-def _vs(row: dict[str, Any], ref: str, unit: str) -> str:
+def _vs(row: dict[str, Any], ref: str, unit: str, ratio: bool = True) -> str:
     t = row.get(f"vs_{ref}", {}).get(unit)
     if t is None:
         return "–"
-    ratio = "" if unit == "seconds" else f"{_f(t['ratio'], 2)} [{_f(t['low'], 2)}, {_f(t['high'], 2)}]; "
-    return f"{ratio}p {_f(t['p_holm'], 2)}, {t['wins']}/{t['ties']}/{t['losses']}"
+    r = f"{_f(t['ratio'], 2)} [{_f(t['low'], 2)}, {_f(t['high'], 2)}]; " if ratio else ""
+    return f"{r}p {_f(t['p_holm'], 2)}, {t['wins']}/{t['ties']}/{t['losses']}"
 
 
 def search(r: dict[str, Any]) -> list[str]:
@@ -97,11 +97,13 @@ def search(r: dict[str, Any]) -> list[str]:
                 f"Command: `{x['command']}`.", "",
                 f"Target {main} (within one noise unit of the best):", "",
                 "| strategy | trials to target | ÷ random; p, W/T/L vs random | simulated s to target | "
-                f"p, W/T/L vs {sel['current_default']} (seconds) | reached |", "|---|---|---|---|---|---|"]
+                f"÷ {sel['current_default']}; p, W/T/L (seconds) | p, W/T/L vs {sel['current_default']} (trials) | "
+                "reached |", "|---|---|---|---|---|---|---|"]
         for label, row in comp[main].items():
             rc = row["reached"]
             out.append(f"| {label} | {_ci(row['trials'])} | {_vs(row, 'random', 'trials')} | "
                        f"{_ci(row['seconds'], 4)} | {_vs(row, sel['current_default'], 'seconds')} | "
+                       f"{_vs(row, sel['current_default'], 'trials', ratio=False)} | "
                        f"{rc['share']:.0%} [{rc['low']:.0%}, {rc['high']:.0%}] |")
         names = list(comp)
         out += ["", "Every target: median trials to it [95% interval] (share of repeats reaching it).", "",
@@ -110,14 +112,21 @@ def search(r: dict[str, Any]) -> list[str]:
             cells = [f"{_ci(comp[n][label]['trials'])} ({comp[n][label]['reached']['share']:.0%})" for n in names]
             out.append(f"| {label} | " + " | ".join(cells) + " |")
         out.append("")
-    held = "; ".join(f"{t}: {'passes' if h['passes'] else 'FAILS'} (reached {h.get('reached', 0):.0%} vs "
-                     f"{h.get('reached_default', 0):.0%}, median s {_f(h.get('seconds_median'), 4)} vs "
-                     f"{_f(h.get('seconds_median_default'), 4)}, p {_f(h.get('p_holm'), 2)})"
-                     for t, h in sel["held_out"].items())
-    out += [f"**Default.** Rule: {sel['rule']}. Fastest on {sel['chosen_on']}: `{sel['best']}`; faster than "
-            f"`{sel['current_default']}` there by the paired test: {sel['better_than_default_on_chosen_table']}. "
-            f"Held out: {held or 'not needed (the default itself is fastest)'}. optnas's default: "
-            f"**`{sel['default']}`**.", ""]
+    held = []
+    for t, h in sel["held_out"].items():
+        if not h["ran"]:
+            held.append(f"{t}: not run")
+            continue
+        verdict = "passes" if h["passes"] else "FAILS"
+        why = (f"significantly faster there: {', '.join(h['significantly_faster']) or 'none'}"
+               if "significantly_faster" in h else
+               f"p {_f(h['p_holm'], 2)} vs the default, reached {h['reached']:.0%} vs {h['reached_default']:.0%}")
+        held.append(f"{t}: {verdict} (`{sel['candidate']}` ranks {h['rank']} of {h['of']} by median seconds, "
+                    f"fastest `{h['fastest']}`; reached {h['reached']:.0%}; {why})")
+    out += [f"**Default.** Rule: {sel['rule']}. Fastest on {sel['chosen_on']}: `{sel['best']}`; significantly "
+            f"faster than `{sel['current_default']}` there: {sel['better_than_default_on_chosen_table']}. "
+            f"Held out: {'; '.join(held) or 'no other table'}. optnas's default: **`{sel['default']}`**"
+            + ("" if sel["held_out_passes"] else " (the held-out check fails: the safer default is kept)") + ".", ""]
     return out + gp_probe()
 
 
