@@ -101,6 +101,14 @@ def test_several_objectives_rank_by_pareto_front():
     assert sum(differs_by_one(t, study.trials[: t.number]) for t in study.trials[8:]) >= 28
 
 
+def test_ranks_put_every_feasible_trial_first_and_tie_equal_ones():
+    make = lambda v, c: optuna.trial.create_trial(value=v, params={}, distributions={},  # noqa: E731
+                                                  user_attrs={"c": c})
+    trials = [make(1.0, [1e308]), make(5.0, [0.0]), make(3.0, [-1.0]), make(3.0, [-2.0]), make(0.0, [2.0])]
+    got = ranks(trials, [optuna.study.StudyDirection.MINIMIZE], lambda t: t.user_attrs["c"])
+    assert got == [3.0, 1.0, 0.0, 0.0, 2.0]  # feasible by value (3 = 3 tie), then by violation, however large
+
+
 def _worker(path: str, name: str, kind: str) -> None:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     sampler = EvolutionSampler(population=6, sample_size=3) if kind == "evolution" else LocalSearchSampler(

@@ -100,8 +100,8 @@ def feasibility(trial: FrozenTrial, constraints: ConstraintsFunc | None) -> floa
 
 def ranks(trials: Sequence[FrozenTrial], directions: Sequence[StudyDirection],
           constraints: ConstraintsFunc | None) -> list[float]:
-    """A rank per trial, lower is better: violation first, then the value (one objective) or the Pareto
-    front (several: 0 for the non-dominated, 1 for the next front...)."""
+    """A dense rank per trial, lower is better, equal trials tied: violation first, then the value (one
+    objective) or the Pareto front (several: the non-dominated first, then the next front...)."""
     sign = [1.0 if d == StudyDirection.MINIMIZE else -1.0 for d in directions]
     keys = [[s * v for s, v in zip(sign, t.values, strict=True)] for t in trials]
     violation = [feasibility(t, constraints) for t in trials]
@@ -117,8 +117,11 @@ def ranks(trials: Sequence[FrozenTrial], directions: Sequence[StudyDirection],
                 order[i] = float(front)
             left -= top
             front += 1
-    # violation dominates the order: a feasible trial outranks every infeasible one
-    return [v * 1e300 + o if v > 0 else o for v, o in zip(violation, order, strict=True)] if constraints else order
+    # violation first (a feasible trial outranks every infeasible one), then the order; dense ranks so that
+    # equal trials tie and any violation, however large, stays comparable
+    ranked: list[tuple[float, float]] = list(zip(violation, order, strict=True))
+    dense = {k: float(i) for i, k in enumerate(sorted(set(ranked)))}
+    return [dense[k] for k in ranked]
 
 
 def _dominates(a: list[float], b: list[float]) -> bool:
