@@ -127,6 +127,12 @@ def search(r: dict[str, Any]) -> list[str]:
             f"faster than `{sel['current_default']}` there: {sel['better_than_default_on_chosen_table']}. "
             f"Held out: {'; '.join(held) or 'no other table'}. optnas's default: **`{sel['default']}`**"
             + ("" if sel["held_out_passes"] else " (the held-out check fails: the safer default is kept)") + ".", ""]
+    missing = {t: v for t, v in sel.get("not_run", {}).items() if v}
+    if missing:
+        out += ["Not run here: " + "; ".join(f"{t}: {', '.join(v)}" for t, v in missing.items()) + " (GP's asks "
+                "cost ~0.3–1 s, ~100× TPE's: at this machine's load, 35–40 on 2 cores, 10 repeats did not finish in "
+                "30 minutes; `search.py --tables T --only gp` adds it; the screened variants: `--screen --only "
+                "NAME+screen`).", ""]
     return out + gp_probe()
 
 

@@ -256,6 +256,7 @@ def select(results: dict[str, Any], tables: list[str]) -> dict[str, Any]:
         "chosen_on": CHOSEN_ON, "target": MAIN_TARGET, "current_default": DEFAULT, "best": best,
         "ranking": ranked, "better_than_default_on_chosen_table": better_on_chosen, "candidate": candidate,
         "held_out": held_out, "held_out_passes": passes,
+        "not_run": {t: [k for k, *_ in configs(None) if k not in results[t]["runs"]] for t in tables},
         "default": candidate if passes else DEFAULT,
         "rule": "fewest median simulated seconds to the 1-noise-unit target on MNIST-1D among the strategies a "
                 "space file can name (no screen); it replaces the default only if faster than it there (paired "
