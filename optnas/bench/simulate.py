@@ -36,6 +36,23 @@ from .table import SPEC_COLUMNS, load
 SamplerLike = optuna.samplers.BaseSampler | Callable[..., optuna.samplers.BaseSampler]
 PrunerLike = optuna.pruners.BasePruner | Callable[[], optuna.pruners.BasePruner] | None
 MAX_DRAWS_PER_TRIAL = 50
+# spec fields a table may vary beyond its five grid columns (the signal table: preact_conv and mlp2 blocks);
+# where one varies it is a searched coordinate too, else two architectures would answer one draw
+EXTRA_KEYS = ("block", "stages")
+
+
+def key_columns(df: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """``df`` with a column for each spec field in `EXTRA_KEYS` that varies across it, and the columns that
+    name an architecture's grid cell (the five of `SPEC_COLUMNS`, then those)."""
+    columns = list(SPEC_COLUMNS)
+    for field in EXTRA_KEYS:
+        if field in df.columns or "spec" not in df.columns:
+            continue
+        values = df["spec"].map(lambda spec, f=field: spec.get(f))
+        if values.nunique(dropna=False) > 1:
+            df = df.assign(**{field: values})
+            columns.append(field)
+    return df, tuple(columns)
 
 
 @dataclass(frozen=True)
@@ -74,18 +91,26 @@ class Simulation:
         hit = self.regret() <= tolerance
         return np.where(hit.any(axis=1), hit.argmax(axis=1) + 1, np.inf)
 
+    def seconds_to(self, tolerance: float) -> np.ndarray:
+        """Per repeat, the simulated seconds spent until regret <= tolerance (inf where never reached): what
+        a pruner saves shows here, not in trials."""
+        hit = self.regret() <= tolerance
+        first = hit.argmax(axis=1)
+        return np.where(hit.any(axis=1), self.elapsed[np.arange(len(first)), first], np.inf)
+
 
 class _Table:
     """The arrays one replay reads, keyed by the spec's five grid coordinates."""
 
     def __init__(self, df: pd.DataFrame, time_column: str, missing: str) -> None:
+        df, self.columns = key_columns(df)
         self.rows: dict[tuple[Any, ...], list[int]] = {}
-        for i, key in enumerate(zip(*(df[c] for c in SPEC_COLUMNS), strict=True)):
+        for i, key in enumerate(zip(*(df[c] for c in self.columns), strict=True)):
             self.rows.setdefault(tuple(key), []).append(i)
         self.missing = missing
         self.keys = list(self.rows)
         self.key_of = {i: k for k, rows in self.rows.items() for i in rows}
-        self.grid = _grid_keys(df) if missing == "nearest" else None
+        self.grid = _grid_keys(df, self.columns) if missing == "nearest" else None
         complete = df["status"] == "complete"
         self.val = [float(v) if ok else math.nan for v, ok in zip(df["val_metric"], complete, strict=True)]
         self.test = [float(v) if ok else math.nan for v, ok in zip(df["test_metric"], complete, strict=True)]
@@ -100,18 +125,17 @@ class _Table:
         self.best_test = float(df[df["arch"] == best_arch]["test_metric"].mean())
         self.choices = self._choices(df)
 
-    @staticmethod
-    def _choices(df: pd.DataFrame) -> dict[str, dict[str, list[Any]]]:
+    def _choices(self, df: pd.DataFrame) -> dict[str, dict[str, list[Any]]]:
         """algorithm -> {column: its sorted choices for that algorithm}."""
         out: dict[str, dict[str, list[Any]]] = {}
         for algorithm, rows in df.groupby("algorithm"):
-            out[str(algorithm)] = {c: sorted(rows[c].unique().tolist()) for c in SPEC_COLUMNS[1:]}
+            out[str(algorithm)] = {c: sorted(rows[c].unique().tolist()) for c in self.columns[1:]}
         return out
 
     def suggest(self, trial: optuna.Trial) -> tuple[Any, ...]:
         algorithm = trial.suggest_categorical("algorithm", sorted(self.choices))
         key: list[Any] = [algorithm]
-        for column in SPEC_COLUMNS[1:]:
+        for column in self.columns[1:]:
             mine = self.choices[algorithm][column]
             every = sorted({v for c in self.choices.values() for v in c[column]})
             # a parameter keeps its name where its choices are the table's; else the name says which
@@ -132,13 +156,13 @@ class _Table:
         return cache[key]
 
 
-def _grid_keys(df: pd.DataFrame) -> set[tuple[Any, ...]] | None:
+def _grid_keys(df: pd.DataFrame, columns: tuple[str, ...]) -> set[tuple[Any, ...]] | None:
     from . import grid
 
     name = df.attrs.get("meta", {}).get("table")
     if name not in grid.TABLES:
         return None  # not a registered table: no grid to tell an unbuilt cell from an uncertified one
-    return {tuple(getattr(s, c) for c in SPEC_COLUMNS) for s in grid.cells(name)}
+    return {tuple(getattr(s, c) for c in columns) for s in grid.cells(name)}
 
 
 _STATE: dict[str, Any] = {}  # what forked workers inherit: the table, the sampler and pruner factories
@@ -242,7 +266,8 @@ def _screen_keys(df: pd.DataFrame, screen: tuple[str, float] | None) -> set[tupl
     column, share = screen
     if column not in df.columns or not 0 <= share < 1:
         raise ValueError(f"screen={screen!r} is invalid: it must be (a proxy column of the table, a share in [0, 1))")
-    per_arch = df.groupby(list(SPEC_COLUMNS))[column].mean()  # higher is better, NaN is screened out
+    df, columns = key_columns(df)
+    per_arch = df.groupby(list(columns))[column].mean()  # higher is better, NaN is screened out
     kept = per_arch[per_arch >= per_arch.quantile(share)]
     return {tuple(k) for k in kept.index}
 

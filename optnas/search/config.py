@@ -200,7 +200,7 @@ class ObjectiveConfig(BaseModel):
 
 class Sampler(BaseModel):
     model_config = _STRICT
-    name: Literal["auto", "tpe", "random", "nsgaii", "motpe"] = "auto"
+    name: Literal["auto", "tpe", "random", "nsgaii", "motpe", "evolution", "local"] = "auto"
     params: dict[str, Any] = Field(default_factory=dict)
 
 

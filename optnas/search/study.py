@@ -13,6 +13,7 @@ from .. import __version__, artifacts, plugins
 from ..errors import UsageError
 from ..training.result import json_safe
 from .locks import enter_search
+from .samplers import evolution, local
 from .space import SearchSpace
 from .storage import open_storage
 
@@ -31,6 +32,8 @@ SAMPLERS: dict[str, Callable[[dict[str, Any], int | None, Any], optuna.samplers.
     "motpe": lambda p, seed, cons: optuna.samplers.TPESampler(seed=seed, constraints_func=cons, **p),
     "random": lambda p, seed, cons: optuna.samplers.RandomSampler(seed=seed, **p),
     "nsgaii": lambda p, seed, cons: optuna.samplers.NSGAIISampler(seed=seed, constraints_func=cons, **p),
+    "evolution": evolution.make,  # regularized evolution (optnas.search.samplers)
+    "local": local.make,  # local search, neighbours differing in one choice
 }
 
 PRUNERS: dict[str, Callable[[dict[str, Any], int], optuna.pruners.BasePruner]] = {

@@ -14,6 +14,7 @@ import optuna
 import pytest
 
 import optnas.bench
+from optnas.search.samplers import EvolutionSampler, LocalSearchSampler
 
 TABLE = "digits"
 SCREEN = ("synflow", 0.5)
@@ -38,6 +39,10 @@ STRATEGIES: dict[str, dict[str, Any]] = {
     "tpe+sha": {"sampler": optuna.samplers.TPESampler,
                 "pruner": lambda: optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)},
     "seeded instance+hyperband": {"sampler": optuna.samplers.TPESampler(seed=7), "pruner": _hyperband()},
+    "evolution": {"sampler": EvolutionSampler},
+    "local": {"sampler": LocalSearchSampler},
+    "evolution+hyperband": {"sampler": lambda seed: EvolutionSampler(population=5, sample_size=2, seed=seed),
+                            "pruner": _hyperband},
     "gp+penalty": {"sampler": optuna.samplers.GPSampler, "penalty": 0.0, "trials": 12},
 }
 

@@ -46,6 +46,8 @@ CASES = [
     ({"seed": "-1"}, "seed", "greater than or equal to 0"),
     ({"extra": "sampler: {name: nsgaii, params: {population_size: 1}}"}, "sampler.params", "population_size"),
     ({"extra": "sampler: {name: tpe, params: {n_startup: 3}}"}, "sampler.params", "invalid for sampler tpe"),
+    ({"extra": "sampler: {name: evolution, params: {sample_size: 50}}"}, "sampler.params", "sample_size=50 is invalid"),
+    ({"extra": "sampler: {name: local, params: {n_startup_trials: 0}}"}, "sampler.params", "n_startup_trials=0"),
     ({"extra": "constraints: {max_params: true}"}, "constraints.max_params", "valid integer"),
 ]
 
