@@ -4,11 +4,11 @@ Unit of comparison: the **matched setting**, never the seed. Each algorithm fami
 schedule, activation, depth and width, each side's quality as `optnas.bench.quality` defines it (mean test
 accuracy over the seeds that trained, seeds averaged): the difference over settings where both trained,
 Wilcoxon signed-rank, Holm over families; divergence apart, as the paired difference of the two divergence
-rates over every setting (Wilcoxon, Holm). A decision is "better"/"worse" (divergence: "diverges more"/"less") where
-Holm's p < 0.05, else "no difference". For the record, the same decisions when each seed is taken as an independent pair (the earlier
-analysis, a diverged seed counting 0) and which of them flip. Activations against depth: per activation
-and depth the mean quality of the architectures that trained (± its standard error over architectures)
-and the share of runs that diverged; MRePU against RePU at the same algorithm, schedule, depth and width,
+rates over every setting (Wilcoxon, Holm). A decision is "better"/"worse" (divergence: "diverges
+more"/"less") where Holm's p < 0.05, else "no difference". For the record, the same decisions when each
+seed is taken as an independent pair (the earlier analysis, a diverged seed counting 0) and which flip.
+Activations against depth: per activation and depth the mean quality of the architectures that trained
+(± its standard error over architectures) and the share of runs that diverged; MRePU against RePU at the same algorithm, schedule, depth and width,
 seeds averaged, Holm over depths. Run from the repository root:
     python benchmarks/optnas_bench/papers.py      # writes papers.json and papers.html here
 """
@@ -64,7 +64,8 @@ def _paired(pairs: pd.DataFrame, a: str, b: str) -> dict[str, Any]:
     return {"settings": len(pairs), "settings_both_trained": len(both),
             "mean_diff": float(d.mean()) if len(d) else None, "p": _wilcoxon(d),
             "wins": int((d > 0).sum()), "losses": int((d < 0).sum()),
-            "divergence_diff": float(dd.mean()) if len(dd) else None, "p_divergence": _wilcoxon(dd)}
+            # rounded: a mean of rate differences that cancel is 0, not float noise (-1.9e-18)
+            "divergence_diff": round(float(dd.mean()), 12) if len(dd) else None, "p_divergence": _wilcoxon(dd)}
 
 
 def _holm_decide(rows: list[dict[str, Any]]) -> None:
