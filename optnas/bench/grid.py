@@ -65,9 +65,52 @@ class Table:
 # The fixed setup: AdamW, one LR for every cell, cosine decay, CPU fp32; latency is not recorded (one repeat).
 _OPTIONS = {"lr": 1e-2, "batch_size": 128, "weight_decay": 0.01, "warmup": 0.05, "clip": 1.0,
             "precision": "fp32", "latency_repeats": 1}
+# The signal table: MNIST-1D's same 4,000 samples as 1-D signals, Signal(1, 40), through the conv forms of
+# the blocks (preact_conv: a 1-D pre-activation conv; mlp2: pointwise, no mixing along the length), two stages
+# (40 -> 20 samples). Explicit algorithms only: an implicit conv network's fixed-point solve costs several
+# times a cell of this size on one CPU thread. Five seeds (the vector tables have three): the noise the audit
+# measured is per-architecture, so each architecture's standard error needs more than three draws.
+SIGNAL_ALGORITHMS: dict[str, dict[str, Any]] = {
+    "gd": {}, "heavy_ball": {"beta": 0.9}, "nesterov": {}, "lm_resnet": {"k": 0.5},
+    "adams_bashforth2": {}, "fista": {}, "apg2": {},
+}
+SIGNAL_BLOCKS: dict[str, dict[str, Any]] = {"preact_conv": {"hidden": 16, "kernel": 3}, "mlp2": {"hidden": 16}}
+SIGNAL_SCHEDULES = ("constant", "learnable")
+SIGNAL_DEPTHS = (2, 4)
+SIGNAL_WIDTHS = (8, 16)  # channels: the lift stem maps 1 channel to width (no width >= input + 1 rule on conv)
+SIGNAL_STAGES = 1
+SIGNAL_INPUT = (1, 40)  # Signal(channels, length) of MNIST-1D
+
+
+def _signal_spec(algorithm: str, block: str, schedule: str, activation: str, depth: int, width: int) -> ArchSpec:
+    return ArchSpec(
+        algorithm=algorithm, algorithm_params=dict(SIGNAL_ALGORITHMS[algorithm]), schedule=schedule,
+        block=block, block_params=dict(SIGNAL_BLOCKS[block]),
+        activation=activation, activation_params=dict(ACTIVATIONS[activation]),
+        depth=depth, width=width, stages=SIGNAL_STAGES,
+    )
+
+
+@lru_cache(maxsize=1)
+def signal_grid() -> tuple[ArchSpec, ...]:
+    """Every architecture of the signal table (all certified: tests/bench check each against Signal(1, 40)).
+
+    Example:
+        >>> len(signal_grid())
+        560
+    """
+    product = itertools.product(SIGNAL_ALGORITHMS, SIGNAL_BLOCKS, SIGNAL_SCHEDULES, ACTIVATIONS,
+                                SIGNAL_DEPTHS, SIGNAL_WIDTHS)
+    return tuple(_signal_spec(*c) for c in product)
+
+
 TABLES: dict[str, Table] = {
     "mnist1d": Table("mnist1d", {"name": "mnist1d", "params": {"n_samples": 4000}}, 10, dict(_OPTIONS)),
     "digits": Table("digits", {"name": "digits", "params": {}}, 10, dict(_OPTIONS), order_seed=1),
+    "mnist1d_signal": Table(
+        "mnist1d_signal", {"name": "mnist1d", "params": {"n_samples": 4000, "as_signal": True}}, 10,
+        dict(_OPTIONS), seeds=(0, 1, 2, 3, 4), order_seed=2, specs=signal_grid(),
+    ),
 }
 
 
@@ -116,7 +159,7 @@ def cells(name: str) -> list[ArchSpec]:
 
 
 def group_of(spec: ArchSpec) -> tuple[Any, ...]:
-    return (spec.schedule, spec.activation, spec.depth, spec.width)
+    return (spec.block, spec.schedule, spec.activation, spec.depth, spec.width)
 
 
 @cache

@@ -367,3 +367,20 @@ def test_bad_cli_input_is_one_line_and_creates_nothing(tmp_path, capsys, argv, s
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and says.replace("{tmp}", str(tmp_path)) in err and "Traceback" not in err, err
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing created, not even the journal
+
+
+def test_signal_grid_is_a_product_of_explicit_conv_forms() -> None:
+    """The third table's grid: every algorithm x block x schedule x activation x depth x width, once, as
+    signals with a 1-D block (issue 26 item 5: not vector-only, 5 seeds)."""
+    specs = grid.signal_grid()
+    assert len({s.to_json() for s in specs}) == len(specs) == 560 >= 500
+    assert {s.block for s in specs} == {"preact_conv", "mlp2"} and not set(grid.IMPLICIT) & {s.algorithm for s in specs}
+    table = grid.get("mnist1d_signal")
+    assert table.seeds == (0, 1, 2, 3, 4) and table.task["params"]["as_signal"] is True
+    assert sorted(s.to_json() for s in grid.cells("mnist1d_signal")) == sorted(s.to_json() for s in specs)
+
+
+@pytest.mark.slow
+def test_every_signal_cell_is_certified() -> None:
+    for spec in grid.signal_grid():
+        assert optnas.certify(spec, input_shape=optnas.Signal(*grid.SIGNAL_INPUT)).ok, spec
