@@ -1,20 +1,22 @@
 """The papers' claims revisited on the optnas-bench tables (issues 17 and 26).
 
 Unit of comparison: the **matched setting**, never the seed. Each algorithm family against gd at the same
-schedule, activation, depth and width, each side's quality as `optnas.bench.quality` defines it (mean test
-accuracy over the seeds that trained, seeds averaged): the difference over settings where both trained,
-Wilcoxon signed-rank, Holm over families; divergence apart, as the paired difference of the two divergence
-rates over every setting (Wilcoxon, Holm). A decision is "better"/"worse" (divergence: "diverges
-more"/"less") where Holm's p < 0.05, else "no difference". For the record, the same decisions when each
-seed is taken as an independent pair (the earlier analysis, a diverged seed counting 0) and which flip.
-Activations against depth: per activation and depth the mean quality of the architectures that trained
-(± its standard error over architectures) and the share of runs that diverged; MRePU against RePU at the same algorithm, schedule, depth and width,
-seeds averaged, Holm over depths. Run from the repository root:
+schedule, activation, depth and width (and block, stages, ...: every other field of the spec), each side's
+quality as `optnas.bench.quality` defines it (mean test accuracy over the seeds that trained, seeds
+averaged): the difference over settings where both trained, Wilcoxon signed-rank, Holm over families;
+divergence apart, as the paired difference of the two divergence rates over every setting (Wilcoxon, Holm).
+A decision is "better"/"worse" (divergence: "diverges more"/"less") where Holm's p < 0.05, else "no
+difference". For the record, the same decisions when each seed is taken as an independent pair (the
+earlier analysis, a diverged seed counting 0) and which flip. Activations against depth: per activation
+and depth the mean quality of the architectures that trained (± its standard error over architectures)
+and the share of runs that diverged; MRePU against RePU at the same setting otherwise, seeds averaged,
+Holm over depths. Run from the repository root:
     python benchmarks/optnas_bench/papers.py      # writes papers.json and papers.html here
 """
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -26,8 +28,21 @@ from scipy import stats
 sys.path.insert(0, str(Path(__file__).parent))
 from common import HERE, counts, data_tables, load, per_arch, write_figure, write_json
 
-SETTING = ["schedule", "activation", "depth", "width"]
+SETTING = ["schedule", "activation", "depth", "width"]  # and every other spec field (the signal table's block)
 ALPHA = 0.05
+
+
+def _setting(spec: dict[str, Any], *leave_out: str) -> str:
+    """The matched setting of a spec: every field but ``leave_out`` (and their parameters), as one key."""
+    drop = {f for name in leave_out for f in (name, name + "_params")}
+    return json.dumps({k: v for k, v in spec.items() if k not in drop}, sort_keys=True)
+
+
+def _arch(name: str) -> pd.DataFrame:
+    """`per_arch` with the family-vs-gd and the activation matching keys."""
+    arch = per_arch(name)
+    return arch.assign(family_setting=[_setting(s, "algorithm") for s in arch["spec"]],
+                       activation_setting=[_setting(s, "activation") for s in arch["spec"]])
 
 
 def holm(pvalues: list[float]) -> list[float]:
@@ -80,10 +95,11 @@ def _holm_decide(rows: list[dict[str, Any]]) -> None:
 def _seed_pairs(df: pd.DataFrame, family: str) -> dict[str, Any]:
     """The earlier analysis: every seed an independent pair; 'all' counts a diverged seed 0."""
     ok = df["status"] == "complete"
-    rows = df.assign(acc=df["test_metric"].where(ok, 0.0).astype(float), ok=ok)
-    cols = [*SETTING, "seed", "acc", "ok"]
+    rows = df.assign(acc=df["test_metric"].where(ok, 0.0).astype(float), ok=ok,
+                     setting=[_setting(s, "algorithm") for s in df["spec"]])
+    cols = ["setting", "seed", "acc", "ok"]
     pairs = rows[rows["algorithm"] == family][cols].merge(rows[rows["algorithm"] == "gd"][cols],
-                                                            on=[*SETTING, "seed"], suffixes=("", "_gd"))
+                                                            on=["setting", "seed"], suffixes=("", "_gd"))
     both = pairs[pairs["ok"] & pairs["ok_gd"]]
     d_all, d_ok = (pairs["acc"] - pairs["acc_gd"]).to_numpy(), (both["acc"] - both["acc_gd"]).to_numpy()
     return {"pairs": len(pairs), "mean_diff_all": float(d_all.mean()) if len(d_all) else None,
@@ -92,12 +108,12 @@ def _seed_pairs(df: pd.DataFrame, family: str) -> dict[str, Any]:
 
 
 def families(name: str, df: pd.DataFrame) -> list[dict[str, Any]]:
-    arch = per_arch(name)[["algorithm", *SETTING, "test", "diverged"]]
+    arch = _arch(name)[["algorithm", "family_setting", "test", "diverged"]]
     gd = arch[arch["algorithm"] == "gd"].drop(columns="algorithm")
     out = []
     for family in sorted(set(arch["algorithm"]) - {"gd"}):
         mine = arch[arch["algorithm"] == family].drop(columns="algorithm")
-        pairs = mine.merge(gd, on=SETTING, suffixes=(f"_{family}", "_gd"))
+        pairs = mine.merge(gd, on="family_setting", suffixes=(f"_{family}", "_gd"))
         out.append({"family": family, **_paired(pairs, family, "gd"), "seed_pairs": _seed_pairs(df, family)})
     _holm_decide(out)
     for key in ("p_all", "p_complete"):  # the earlier decisions, for the flips
@@ -113,7 +129,7 @@ def families(name: str, df: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def activations(name: str, df: pd.DataFrame) -> dict[str, Any]:
-    arch = per_arch(name)
+    arch = _arch(name)
     cells = []
     for (act, depth), g in arch.groupby(["activation", "depth"]):
         runs = df[(df["activation"] == act) & (df["depth"] == depth)]
@@ -123,9 +139,9 @@ def activations(name: str, df: pd.DataFrame) -> dict[str, Any]:
                       "diverged_share": float((runs["status"] != "complete").mean()),
                       "mean_test_trained": float(trained.mean()) if len(trained) else None,
                       "sem": float(trained.std(ddof=1) / np.sqrt(len(trained))) if len(trained) > 1 else None})
-    key = ["algorithm", "schedule", "depth", "width"]
-    cols = [*key, "test", "diverged"]
-    pairs = arch[arch["activation"] == "mrepu"][cols].merge(arch[arch["activation"] == "repu"][cols], on=key,
+    cols = ["activation_setting", "depth", "test", "diverged"]
+    pairs = arch[arch["activation"] == "mrepu"][cols].merge(arch[arch["activation"] == "repu"][cols],
+                                                             on=["activation_setting", "depth"],
                                                              suffixes=("_mrepu", "_repu"))
     paired = [{"depth": int(depth), **_paired(g, "mrepu", "repu")} for depth, g in pairs.groupby("depth")]
     _holm_decide(paired)

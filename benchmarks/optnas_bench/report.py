@@ -143,9 +143,10 @@ def gp_probe() -> list[str]:
 
 def papers(r: dict[str, Any]) -> list[str]:
     out = ["## The papers revisited (item 5)", "",
-           "Unit: the matched setting (schedule, activation, depth, width), seeds averaged. Quality: each side's "
-           "mean test accuracy over its trained seeds, compared where both trained (Wilcoxon, Holm over "
-           "families); divergence apart: the paired difference of the divergence rates over every setting. "
+           "Unit: the matched setting (every field of the spec but the one compared), seeds averaged. "
+           "Quality: each side's mean test accuracy over its trained seeds, compared where both trained "
+           "(Wilcoxon, Holm over families); divergence apart: the paired difference of the divergence rates "
+           "over every setting. "
            f"Decisions at Holm p < {r['alpha']}; the last column names the earlier per-seed analysis's decision "
            "where it differs (`all`: a diverged seed counted 0; `complete`: pairs of seeds that both trained).",
            ""]
@@ -160,13 +161,14 @@ def papers(r: dict[str, Any]) -> list[str]:
                        f"{_f(f['p_holm'], 2)} | {f['decision']} | {f['wins']}/{f['losses']} | "
                        f"{_f(f['divergence_diff'])} | {_f(f['p_divergence_holm'], 2)} | "
                        f"{f['decision_divergence']} | {flip} |")
+        cells = {(c["activation"], c["depth"]): c for c in x["activations"]["by_activation_depth"]}
+        depths = sorted({d for _, d in cells})
         out += ["", "Activations against depth: mean quality of the architectures that trained (share of runs "
                 "diverged).", "",
-                "| activation | " + " | ".join(f"depth {d}" for d in (2, 4, 8)) + " |", "|---|---|---|---|"]
-        cells = {(c["activation"], c["depth"]): c for c in x["activations"]["by_activation_depth"]}
+                "| activation | " + " | ".join(f"depth {d}" for d in depths) + " |", "|---" * (len(depths) + 1) + "|"]
         for act in sorted({a for a, _ in cells}):
             row = [f"{_f(cells[(act, d)]['mean_test_trained'])} ({cells[(act, d)]['diverged_share']:.0%})"
-                   if (act, d) in cells else "–" for d in (2, 4, 8)]
+                   if (act, d) in cells else "–" for d in depths]
             out.append(f"| {act} | " + " | ".join(row) + " |")
         paired = x["activations"]["mrepu_vs_repu"]
         if paired:
