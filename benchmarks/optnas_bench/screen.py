@@ -73,7 +73,7 @@ def _by(rows: pd.DataFrame, columns: list[str]) -> dict[str, int]:
             for k, v in rows.groupby(columns).size().items()}
 
 
-def evaluate(name: str) -> dict[str, Any]:
+def evaluate(name: str, rules: tuple[str, ...] = tuple(RULES)) -> dict[str, Any]:
     df, arch = load(name), per_arch(name)
     task = df["train"].iloc[0]["task"]
     shape = tuple(optnas.tasks.get(task["name"], **task["params"]).input_shape)
@@ -81,7 +81,8 @@ def evaluate(name: str) -> dict[str, Any]:
     top = set(quality.nlargest(max(1, round(TOP * len(quality)))).index)
     diverged = df[df["status"] != "complete"]["arch"]
     out: dict[str, Any] = {"counts": counts(df), "top": len(top), "diverged_runs": len(diverged)}
-    for rule, rejects in RULES.items():
+    for rule in rules:
+        rejects = RULES[rule]
         rejected = {a for a, spec in zip(arch["arch"], arch["spec"], strict=True)
                     if rejects(optnas.ArchSpec.from_dict(spec), shape)}
         avoided = float(diverged.isin(rejected).mean()) if len(diverged) else 1.0
