@@ -124,3 +124,20 @@ def test_fisher_is_computed_on_an_implicit_network() -> None:
     spec = optnas.ArchSpec(algorithm="bdf2", activation="tanh", block_params={"hidden": 16}, depth=2, width=72)
     value = zero_cost(spec, task, seed=0)["fisher"]
     assert math.isfinite(value) and value > 0
+
+
+def test_tables_are_logged_once_whatever_version_wrote_them(tmp_path) -> None:
+    import gzip
+    import json
+
+    from optnas.bench import grid
+    from optnas.bench.table import _migrate, export
+
+    assert _migrate({"synflow": 64.0 * math.e}, 1)["synflow"] == pytest.approx(1.0)  # /64, then its log
+    assert _migrate({"synflow": math.e}, 2)["synflow"] == pytest.approx(1.0)
+    assert _migrate({"synflow": 5.0}, 3)["synflow"] == 5.0
+    new = export([{"arch": "a", "seed": 0, "synflow": 5.0}], grid.get("digits"), tmp_path / "v3.json.gz")
+    assert optnas.bench.load(str(new))["synflow"].tolist() == [5.0]  # version 3 stores the log: left as is
+    old = tmp_path / "v2.json.gz"  # a file written before version 3: no proxy_version in its header
+    old.write_bytes(gzip.compress(json.dumps({"meta": {"table": "x"}, "rows": [{"synflow": math.e ** 2}]}).encode()))
+    assert optnas.bench.load(str(old))["synflow"].tolist() == pytest.approx([2.0])
