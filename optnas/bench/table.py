@@ -201,7 +201,6 @@ class _Index:
     row: dict[tuple[str, int], int]  # (arch, seed) -> position
     curves: list[list[float]]  # val_curve by position, read without pandas for a single value
     seeds: list[int]
-    archs: pd.DataFrame  # `architectures`, indexed by arch
 
 
 @lru_cache(maxsize=8)
@@ -214,8 +213,13 @@ def _index(name: str) -> _Index:
         row[(arch, int(seed))] = i
     # a build writes an architecture's seeds one after another: a slice selects them without a gather
     rows = {a: slice(p[0], p[-1] + 1) if p[-1] - p[0] == len(p) - 1 else p for a, p in found.items()}
-    archs = _architectures(name).set_index("arch", drop=False)
-    return _Index(df, rows, row, df["val_curve"].tolist(), sorted({int(s) for s in df["seed"]}), archs)
+    return _Index(df, rows, row, df["val_curve"].tolist(), sorted({int(s) for s in df["seed"]}))
+
+
+@lru_cache(maxsize=8)
+def _arch_index(name: str) -> pd.DataFrame:
+    """`architectures` indexed by arch, built at the first aggregate query only."""
+    return _architectures(name).set_index("arch", drop=False)
 
 
 def _arch(name: str, index: _Index, spec: ArchSpec | dict[str, Any] | str | int) -> str:
@@ -273,7 +277,7 @@ def query(
     if aggregate:
         if seed is not None or epoch is not None:
             raise ValueError("aggregate=True describes every seed of an architecture: give no seed or epoch")
-        return index.archs.loc[arch]
+        return _arch_index(name).loc[arch]
     if seed is not None:
         found = index.row.get((arch, seed)) if isinstance(seed, int | np.integer) else None
         if found is None:
