@@ -93,9 +93,8 @@ def screen(r: dict[str, Any]) -> list[str]:
         out += ["", f"`{r['default']}` passes on every table: it is optnas's default screen.", ""]
     else:
         out += ["", "No rule passes on every table, so optnas's default stays as it is (no screen; "
-                "`trainability: {skip_untrainable: true}` remains an opt-in). The rules that avoid the "
-                "divergence remove the near-best architectures with it: RePU and MRePU architectures are among "
-                "the best where their seeds train.", ""]
+                "`trainability: {skip_untrainable: true}` remains an opt-in). The last column names the top "
+                "architectures a rule removes with the divergence.", ""]
     return out
 
 
