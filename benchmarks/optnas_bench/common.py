@@ -37,11 +37,12 @@ def data_tables() -> tuple[str, ...]:
     return tuple(t for t in TABLES if t in have) + tuple(sorted(set(have) - set(TABLES)))
 
 
-def per_arch(name: str) -> pd.DataFrame:
-    """One row per architecture of table ``name``: `optnas.bench.architectures`, the one definition of
-    quality (``val_metric`` / ``test_metric``: mean over trained seeds; ``diverged``: the share of seeds that
-    diverged; standard errors apart), with ``val`` / ``test`` as short names of the two means."""
-    arch = optnas.bench.architectures(name)
+def per_arch(table: str | pd.DataFrame) -> pd.DataFrame:
+    """One row per architecture of a table (its name, or its per-seed rows): `optnas.bench.architectures`,
+    the one definition of quality (``val_metric`` / ``test_metric``: mean over trained seeds; ``diverged``:
+    the share of seeds that diverged; standard errors apart), with ``val`` / ``test`` as short names of the
+    two means."""
+    arch = optnas.bench.architectures(table) if isinstance(table, str) else optnas.bench.quality.aggregate(table)
     return arch.assign(val=arch["val_metric"], test=arch["test_metric"])
 
 
