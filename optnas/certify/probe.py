@@ -151,7 +151,10 @@ def _run(
                        "detach on the data path")
     if not _nonzero(_grad(w1_out, x, torch.ones_like(w1_out)), 1.0, rel):
         return False, "W1's output does not depend on T's input"
-    if not _nonzero(_grad(out, w2_out, v), scale, rel):
+    # d(out)/d(W2's output) is a ratio of the two outputs' scales (1 for out = z + W2·σ(...)), not out's scale:
+    # a polynomial σ (RePU, MRePU) makes both large, and out's scale alone then hides a real dependence
+    w2_scale = max(1.0, float(w2_out.detach().abs().max()))
+    if not _nonzero(_grad(out, w2_out, v), scale / w2_scale, rel):
         return False, "T's output does not depend on W2's output"
     for role, layer in (("W2", second), ("W1", first)):
         why = _perturbed(t, x.detach(), out.detach(), layer, g, scale, rel)

@@ -180,3 +180,12 @@ def test_certify_leaves_the_global_rng_alone():
         torch.manual_seed(0)
         optnas.certify(spec, input_shape=(4,))
         assert torch.equal(torch.rand(3), torch.manual_seed(0) and torch.rand(3))
+
+
+def test_polynomial_activation_with_a_large_output_keeps_its_w2_dependence() -> None:
+    """MRePU's squares make T's output ~1e5 on the probe inputs of a second stage (16 channels, 20 samples):
+    d(out)/d(W2 out) is ~1 there, which out's scale alone (1e-5 x 1e5) once called 'no dependence'."""
+    spec = optnas.ArchSpec(algorithm="gd", block="preact_conv", block_params={"hidden": 16, "kernel": 3},
+                           activation="mrepu", activation_params={"p": 2}, depth=2, width=16, stages=2)
+    cert = optnas.certify(spec, input_shape=optnas.Signal(1, 40))
+    assert cert.ok, [c.detail for c in cert.conditions if not c.holds]
