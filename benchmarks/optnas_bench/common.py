@@ -8,7 +8,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 import optnas.bench
@@ -31,16 +30,20 @@ def counts(df: pd.DataFrame) -> dict[str, Any]:
             "diverged_rows": int((df["status"] != "complete").sum())}
 
 
-def per_arch(df: pd.DataFrame) -> pd.DataFrame:
-    """One row per architecture: mean val/test accuracy over seeds (a diverged seed counts 0: a failed
-    training is worth nothing), the divergence share, the mean of each proxy (NaN proxies stay NaN)."""
-    acc = df.assign(val=df["val_metric"].where(df["status"] == "complete", 0.0).astype(float),
-                    test=df["test_metric"].where(df["status"] == "complete", 0.0).astype(float),
-                    diverged=(df["status"] != "complete").astype(float))
-    for c in PROXY_COLUMNS:
-        acc[c] = pd.to_numeric(acc[c], errors="coerce").replace([np.inf, -np.inf], np.nan)
-    agg = {"val": "mean", "test": "mean", "diverged": "mean", **dict.fromkeys(PROXY_COLUMNS, "mean")}
-    return acc.groupby(["arch", *ARCH_COLUMNS], as_index=False).agg(agg)
+def data_tables() -> tuple[str, ...]:
+    """Every table with data in this installation, MNIST-1D first (choices are made there), then the rest
+    in name order: the proxy, screen and papers analyses loop over these, so a new table is one command."""
+    have = optnas.bench.names()
+    return tuple(t for t in TABLES if t in have) + tuple(sorted(set(have) - set(TABLES)))
+
+
+def per_arch(table: str | pd.DataFrame) -> pd.DataFrame:
+    """One row per architecture of a table (its name, or its per-seed rows): `optnas.bench.architectures`,
+    the one definition of quality (``val_metric`` / ``test_metric``: mean over trained seeds; ``diverged``:
+    the share of seeds that diverged; standard errors apart), with ``val`` / ``test`` as short names of the
+    two means."""
+    arch = optnas.bench.architectures(table) if isinstance(table, str) else optnas.bench.quality.aggregate(table)
+    return arch.assign(val=arch["val_metric"], test=arch["test_metric"])
 
 
 def write_atomic(path: Path, text: str) -> None:

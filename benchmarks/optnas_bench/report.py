@@ -1,6 +1,6 @@
 """Write benchmarks/optnas_bench/README.md from the analyses' JSON (proxies, search, papers, speed).
 
-    python benchmarks/optnas_bench/proxies.py && python benchmarks/optnas_bench/papers.py
+    python benchmarks/optnas_bench/analyses.py   # proxies.py, screen.py, papers.py (every table with data), report.py
     python benchmarks/optnas_bench/search.py --tables mnist1d & python benchmarks/optnas_bench/search.py --tables digits
     python benchmarks/optnas_bench/search.py --select && python benchmarks/optnas_bench/report.py
 Every number below is read from those files; the text marks a partial table as such.
@@ -36,25 +36,64 @@ def _counts(c: dict[str, Any]) -> str:
 
 def proxies(r: dict[str, Any]) -> list[str]:
     out = ["## Zero-cost proxies (item 3)", "",
-           "Per architecture (mean over seeds, diverged = 0 accuracy) against final test accuracy; `kept@s` is "
-           "the share of the true top 5% kept after screening out the lowest share s by the proxy.", ""]
-    for t in TABLES:
-        out += [f"**{t}** ({_counts(r[t]['counts'])})", "",
-                "| proxy | Spearman ρ | p | Kendall τ | kept@25% | kept@50% | kept@75% | kept@90% |",
-                "|---|---|---|---|---|---|---|---|"]
+           "Ranking trained networks: per architecture, its quality (mean test accuracy over the seeds that "
+           "trained; an architecture whose every seed diverged has none and is left out) against the mean of "
+           "each proxy over its seeds; `n` architectures scored, `nan` trained ones the proxy could not score "
+           "(left out, never ranked); ρ never-diverged: the same on architectures with no diverged seed; "
+           "`kept@s`: the share of the true top 5% kept after screening out the lowest share s of the scored "
+           "architectures (unscored ones are kept). Predicting divergence, apart: per run, the AUC of a low "
+           "score for the runs that diverged (0.5 chance, below 0.5: diverged runs score *higher*), on the "
+           "runs the proxy scored (`nan div.`: diverged runs it could not score). synflow is its log "
+           "(`proxy_version` 3); the committed tables' raw values are logged at load, and where their float64 "
+           "forward overflowed (repu/mrepu at depth 8) the value was lost: NaN.", ""]
+    for t in r["tables"]:
+        q = r[t]["quality"]
+        out += [f"**{t}** ({_counts(r[t]['counts'])}; {q['trained_architectures']} architectures trained on at "
+                f"least one seed, {q['never_diverged_architectures']} on every seed; median standard error of "
+                f"an architecture's quality {_f(q['median_test_sem'], 2)})", "",
+                "| proxy | n | nan | Spearman ρ | p | Kendall τ | ρ never-diverged | kept@25% | kept@50% | kept@75% "
+                "| kept@90% | divergence AUC | nan div. |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for c in PROXY_COLUMNS:
             s = r[t]["single"][c]
-            k = s["top5_kept"]
-            out.append(f"| {c} | {_f(s['spearman'])} | {_f(s['spearman_p'], 2)} | {_f(s['kendall'])} | "
-                       f"{_f(k['0.25'], 2)} | {_f(k['0.5'], 2)} | {_f(k['0.75'], 2)} | {_f(k['0.9'], 2)} |")
+            k, d = s["top5_kept"], s["divergence"]
+            out.append(f"| {c} | {s['n']} | {s['nan']} | {_f(s['spearman'])} | {_f(s['spearman_p'], 2)} | "
+                       f"{_f(s['kendall'])} | {_f(s['spearman_never_diverged'])} | {_f(k['0.25'], 2)} | "
+                       f"{_f(k['0.5'], 2)} | {_f(k['0.75'], 2)} | {_f(k['0.9'], 2)} | {_f(d['auc'], 2)} | "
+                       f"{d['nan_diverged']} |")
         out.append("")
     sel = r["selection"]
-    single = sel["best_single_spearman"]
-    out += [f"Chosen on MNIST-1D: best single proxy `{sel['best_single']}` (ρ {_f(single['mnist1d'])}"
-            f", digits {_f(sel['best_single_spearman']['digits'])}); best rank combination "
-            f"`{sel['best_combination']}` (ρ {_f(sel['best_combination_spearman']['mnist1d'])}, digits "
-            f"{_f(sel['best_combination_spearman']['digits'])}); beats every single proxy on both tables: "
-            f"{sel['combination_beats_every_single_on_both']}.", ""]
+    single, combo = sel["best_single_spearman"], sel["best_combination_spearman"]
+    held = "; ".join(f"{t} {_f(single[t])}" for t in sel["held_out"])
+    held_combo = "; ".join(f"{t} {_f(combo[t])}" for t in sel["held_out"])
+    out += [f"Chosen on MNIST-1D: best single proxy `{sel['best_single']}` (ρ {_f(single['mnist1d'])}; held out: "
+            f"{held}); best rank combination `{sel['best_combination']}` (ρ {_f(combo['mnist1d'])}; held out: "
+            f"{held_combo}); beats every single proxy on every table: "
+            f"{sel['combination_beats_every_single_everywhere']}.", ""]
+    return out
+
+
+def screen(r: dict[str, Any]) -> list[str]:
+    out = ["## The theory's divergence prediction as a screen (`screen.py`)", "",
+           f"A rule rejects an architecture from its spec before training (`screen.py` states each). It passes "
+           f"on a table when it avoids at least {r['avoid']:.0%} of the diverged runs while keeping at least "
+           f"{r['keep']:.0%} of the top {r['top']:.0%} of architectures by quality; one passing on every table "
+           "would become optnas's default screen.", "",
+           "| table | rule | architectures rejected | diverged runs avoided | top 5% kept | passes | top 5% lost "
+           "(activation/depth: count) |", "|---|---|---|---|---|---|---|"]
+    for t in r["tables"]:
+        x = r[t]
+        for rule in ("superlinear", "a1_positive", "trainability"):
+            v = x[rule]
+            lost = ", ".join(f"{k}: {n}" for k, n in v["top5_lost_by_activation_depth"].items()) or "–"
+            out.append(f"| {t} | `{rule}` | {v['rejected_architectures']} | {v['avoided_diverged']:.1%} "
+                       f"({x['diverged_runs']} runs) | {v['top5_kept']:.1%} (of {x['top']}) | "
+                       f"{'yes' if v['passes'] else 'no'} | {lost} |")
+    if r["default"]:
+        out += ["", f"`{r['default']}` passes on every table: it is optnas's default screen.", ""]
+    else:
+        out += ["", "No rule passes on every table, so optnas's default stays as it is (no screen; "
+                "`trainability: {skip_untrainable: true}` remains an opt-in). The last column names the top "
+                "architectures a rule removes with the divergence.", ""]
     return out
 
 
@@ -154,30 +193,41 @@ def gp_probe() -> list[str]:
 
 
 def papers(r: dict[str, Any]) -> list[str]:
-    out = ["## The papers revisited (item 5)", ""]
-    for t in TABLES:
+    out = ["## The papers revisited (item 5)", "",
+           "Unit: the matched setting (every field of the spec but the one compared), seeds averaged. "
+           "Quality: each side's mean test accuracy over its trained seeds, compared where both trained "
+           "(Wilcoxon, Holm over families); divergence apart: the paired difference of the divergence rates "
+           "over every setting. "
+           f"Decisions at Holm p < {r['alpha']}; the last column names the earlier per-seed analysis's decision "
+           "where it differs (`all`: a diverged seed counted 0; `complete`: pairs of seeds that both trained).",
+           ""]
+    for t in r["tables"]:
         x = r[t]
-        out += [f"**{t}** ({_counts(x['counts'])}): each family − gd in test accuracy, paired at the same schedule, "
-                "activation, depth, width and seed; Wilcoxon, Holm over families.", "",
-                "| family | pairs | mean diff (diverged = 0) | Holm p | wins/losses | pairs both trained | mean diff "
-                "| Holm p | diverged (family/gd) |", "|---|---|---|---|---|---|---|---|---|"]
+        out += [f"**{t}** ({_counts(x['counts'])}): each family − gd.", "",
+                "| family | settings both trained | mean diff | Holm p | decision | wins/losses | divergence rate "
+                "diff | Holm p | decision | per-seed decision differs |", "|---|---|---|---|---|---|---|---|---|---|"]
         for f in x["families"]:
-            out.append(f"| {f['family']} | {f['pairs']} | {_f(f['mean_diff_all'])} | {_f(f['p_all_holm'], 2)} | "
-                       f"{f['wins']}/{f['losses']} | {f['pairs_both_complete']} | {_f(f['mean_diff_complete'])} | "
-                       f"{_f(f['p_complete_holm'], 2)} | {f['diverged']}/{f['diverged_gd']} |")
-        out += ["", "Activations against depth: mean test accuracy of trained runs (diverged share).", "",
-                "| activation | " + " | ".join(f"depth {d}" for d in (2, 4, 8)) + " |", "|---|---|---|---|"]
+            flip = ", ".join(f"{k}: {v}" for k, v in f["flipped"].items()) or "–"
+            out.append(f"| {f['family']} | {f['settings_both_trained']}/{f['settings']} | {_f(f['mean_diff'])} | "
+                       f"{_f(f['p_holm'], 2)} | {f['decision']} | {f['wins']}/{f['losses']} | "
+                       f"{_f(f['divergence_diff'])} | {_f(f['p_divergence_holm'], 2)} | "
+                       f"{f['decision_divergence']} | {flip} |")
         cells = {(c["activation"], c["depth"]): c for c in x["activations"]["by_activation_depth"]}
+        depths = sorted({d for _, d in cells})
+        out += ["", "Activations against depth: mean quality of the architectures that trained (share of runs "
+                "diverged).", "",
+                "| activation | " + " | ".join(f"depth {d}" for d in depths) + " |", "|---" * (len(depths) + 1) + "|"]
         for act in sorted({a for a, _ in cells}):
             row = [f"{_f(cells[(act, d)]['mean_test_trained'])} ({cells[(act, d)]['diverged_share']:.0%})"
-                   if (act, d) in cells else "–" for d in (2, 4, 8)]
+                   if (act, d) in cells else "–" for d in depths]
             out.append(f"| {act} | " + " | ".join(row) + " |")
         paired = x["activations"]["mrepu_vs_repu"]
         if paired:
-            out += ["", "MRePU − RePU, paired: " + "; ".join(
-                f"depth {p['depth']}: {_f(p['mean_diff_mrepu_minus_repu'])} "
-                f"(n {p['pairs']}, Holm p {_f(p['p_holm'], 2)})"
-                for p in paired)]
+            out += ["", "MRePU − RePU per matched setting: " + "; ".join(
+                f"depth {p['depth']}: quality {_f(p['mean_diff'])} (n {p['settings_both_trained']}, Holm p "
+                f"{_f(p['p_holm'], 2)}, {p['decision']}), divergence rate {_f(p['divergence_diff'])} "
+                f"({p['decision_divergence']})"
+                for p in paired) + "."]
         out.append("")
     return out
 
@@ -194,10 +244,10 @@ def speed(r: dict[str, Any]) -> list[str]:
 
 def render(stamp: str) -> str:
     """The README's text from the committed JSON (``stamp``: when it was generated)."""
-    names = ("proxies", "search", "papers", "simulate_speed")
+    names = ("proxies", "screen", "search", "papers", "simulate_speed")
     load = {n: json.loads((HERE / f"{n}.json").read_text()) for n in names}
     lines = [INTRO.rstrip(), "", f"# Results (generated {stamp} by report.py)", "",
-             *proxies(load["proxies"]), *search(load["search"]), *papers(load["papers"]),
+             *proxies(load["proxies"]), *screen(load["screen"]), *search(load["search"]), *papers(load["papers"]),
              *speed(load["simulate_speed"])]
     return "\n".join(lines) + "\n"
 

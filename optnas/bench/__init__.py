@@ -8,8 +8,8 @@ Example:
     True
 """
 
-from . import proxies
+from . import proxies, quality
 from .simulate import Simulation, simulate
-from .table import load, names, query
+from .table import architectures, load, names, query
 
-__all__ = ["Simulation", "load", "names", "proxies", "query", "simulate"]
+__all__ = ["Simulation", "architectures", "load", "names", "proxies", "quality", "query", "simulate"]

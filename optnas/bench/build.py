@@ -38,7 +38,10 @@ STUDY_PREFIX = "optnas-bench-"
 PROXY_BATCH = 64  # the first training samples (unshuffled) on which the zero-cost proxies are taken
 # 2: synflow on one all-ones input (Tanaka et al.); version 1 (the build's first 80 cells) summed it over
 # PROXY_BATCH identical all-ones inputs, exactly PROXY_BATCH times as much: `table` rescales those rows.
-PROXY_VERSION = 2
+# 3: synflow stored as its log (+inf where the float64 forward overflows; `table` takes the log of older
+# rows, whose overflowed values are NaN and stay so), fisher over the gradient-carrying layer outputs only
+# (versions 1-2 recorded NaN on every implicit network: see `proxies`).
+PROXY_VERSION = 3
 
 
 # Trials started before this moment were trained by a builder that kept running on the training code of

@@ -7,10 +7,17 @@ raised, because a network that explodes at init is itself a recorded outcome.
 
 - grad_norm: Σ_θ ‖∂L/∂θ‖₂ (Abdelfattah et al., "Zero-Cost Proxies for Lightweight NAS", ICLR 2021).
 - snip: Σ |θ ⊙ ∂L/∂θ| (Lee et al., "SNIP", ICLR 2019), the connection sensitivity summed over weights.
-- synflow: with θ -> |θ|, an all-ones input and R = Σ f(1), Σ θ ⊙ ∂R/∂θ (Tanaka et al., NeurIPS 2020);
-  computed in float64 because the product over layers overflows float32 at depth.
-- fisher: Σ_layers Σ_channels ½·mean_n(a·∂L/∂a)² over the outputs a of every linear layer (Theis et al.
-  2018, as used by Turner et al. 2020 and Abdelfattah et al. 2021).
+- synflow: with θ -> |θ|, an all-ones input and R = Σ f(1), Σ θ ⊙ ∂R/∂θ (Tanaka et al., NeurIPS 2020),
+  recorded in the log domain: **log** of the sum (natural log), the sum taken as a log-sum-exp of the
+  per-parameter terms in float64, so it never overflows in the summation. Where the float64 forward itself
+  overflows (R = inf: RePU/MRePU networks of depth 8 raise the all-ones input to powers beyond 1.8e308)
+  the value is +inf, "larger than float64", never NaN: a bound that ranks above every finite value.
+  NaN means "could not be computed" and is never ranked (analyses leave it out; screens keep it).
+- fisher: Σ_layers Σ_channels ½·mean_n(a·∂L/∂a)² over the outputs a of every linear layer that carries a
+  gradient (Theis et al. 2018, as used by Turner et al. 2020 and Abdelfattah et al. 2021). An implicit
+  network's fixed-point solver iterates T without autograd and then takes one differentiable step: only
+  that step's outputs enter the sum (proxy versions before 3 tried to retain the solver's gradient-free
+  outputs, raised, and recorded NaN on every implicit row).
 - naswot: log|det K_H|, K_H[i,j] = number of units where samples i and j share the sign of the
   activation's input (N_A − Hamming distance of the binary codes; Mellor et al., ICML 2021). For smooth
   activations the code is the sign of the pre-activation, which is the ReLU case's on/off pattern.
@@ -72,8 +79,12 @@ def synflow(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss: Loss) -> f
             for p in params:
                 p.abs_()
         model.zero_grad(set_to_none=True)
-        model(torch.ones((1, *x.shape[1:]), dtype=torch.float64)).sum().backward()  # one all-ones input
-        return float(sum((p.detach() * p.grad).sum().item() for p in params if p.grad is not None))
+        r = model(torch.ones((1, *x.shape[1:]), dtype=torch.float64)).sum()  # one all-ones input
+        if not torch.isfinite(r):
+            return math.inf  # the forward overflowed float64: the sum exceeds every representable value
+        r.backward()
+        terms = torch.cat([(p.detach() * p.grad).reshape(-1) for p in params if p.grad is not None])
+        return _log_sum(terms)
     finally:
         model.float()
         with torch.no_grad():
@@ -81,13 +92,28 @@ def synflow(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss: Loss) -> f
                 p.copy_(s)
 
 
+def _log_sum(terms: torch.Tensor) -> float:
+    """log Σ terms without forming the sum: log-sum-exp of the positive and of the negative terms apart."""
+    if not bool(torch.isfinite(terms).all()):
+        return math.inf  # a term overflowed (the gradient of an overflowing R)
+    pos, neg = terms[terms > 0], -terms[terms < 0]
+    lp = float(torch.logsumexp(pos.log(), 0)) if pos.numel() else -math.inf
+    ln = float(torch.logsumexp(neg.log(), 0)) if neg.numel() else -math.inf
+    if ln == -math.inf:
+        return lp  # the usual case: |θ| and an all-ones input keep every term >= 0
+    if ln >= lp:
+        return math.nan  # a sum <= 0 has no log
+    return lp + math.log1p(-math.exp(ln - lp))
+
+
 @register("fisher")
 def fisher(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss: Loss) -> float:
     acts: list[torch.Tensor] = []
 
     def keep(_: nn.Module, __: object, out: torch.Tensor) -> None:
-        out.retain_grad()
-        acts.append(out)
+        if out.requires_grad:  # an implicit network's solver iterates without autograd: no ∂L/∂a there
+            out.retain_grad()
+            acts.append(out)
 
     hooks = [m.register_forward_hook(keep) for m in model.modules() if isinstance(m, nn.Linear)]
     try:
@@ -151,7 +177,8 @@ def jacob_cov(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss: Loss) ->
 
 
 def compute(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss: Loss) -> dict[str, float]:
-    """Every registered proxy of ``model`` (left as it was) on the batch ``(x, y)``; NaN where one fails.
+    """Every registered proxy of ``model`` (left as it was) on the batch ``(x, y)``; NaN where one fails,
+    ±inf where a proxy's value is beyond float range (synflow's overflowing forward, naswot's singular K).
 
     Example:
         >>> net = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
@@ -167,7 +194,7 @@ def compute(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss: Loss) -> d
             value = proxy(model, x, y, loss)
         except (FloatingPointError, RuntimeError, torch.linalg.LinAlgError):
             value = math.nan  # a network that cannot run its init forward has no score
-        out[name] = value if math.isfinite(value) or value == -math.inf else math.nan
+        out[name] = float(value)  # NaN: not computable; ±inf: a bound the analyses report apart
     model.zero_grad(set_to_none=True)
     model.train(was_training)
     return out

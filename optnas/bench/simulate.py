@@ -267,8 +267,10 @@ def _screen_keys(df: pd.DataFrame, screen: tuple[str, float] | None) -> set[tupl
     if column not in df.columns or not 0 <= share < 1:
         raise ValueError(f"screen={screen!r} is invalid: it must be (a proxy column of the table, a share in [0, 1))")
     df, columns = key_columns(df)
-    per_arch = df.groupby(list(columns))[column].mean()  # higher is better, NaN is screened out
-    kept = per_arch[per_arch >= per_arch.quantile(share)]
+    # higher is better, the mean over the seeds where it is known (`quality`); an architecture whose proxy
+    # could not be computed (NaN) has no rank, so it is kept rather than screened out as if it were the worst
+    per_arch = pd.to_numeric(df[column], errors="coerce").groupby([df[c] for c in columns]).mean()
+    kept = per_arch[~(per_arch < per_arch.quantile(share))]
     return {tuple(k) for k in kept.index}
 
 

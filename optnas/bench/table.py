@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 import os
 import tempfile
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..spec import ArchSpec
-from . import grid
+from . import grid, quality
 
 DATA = "data"
 SPEC_COLUMNS = ("algorithm", "schedule", "activation", "depth", "width")
@@ -81,14 +82,32 @@ def _migrate(row: dict[str, Any], version: int) -> dict[str, Any]:
     if version < 2 and isinstance(row.get("synflow"), float):
         # version 1 fed PROXY_BATCH identical all-ones inputs: R, and so synflow, was PROXY_BATCH times larger
         row = {**row, "synflow": row["synflow"] / PROXY_BATCH}
+    if version < 3:
+        row = {**row, "synflow": log_synflow(row.get("synflow"))}
     return row
+
+
+def log_synflow(raw: Any) -> float:
+    """A raw synflow sum (proxy versions 1-2) in the log domain version 3 stores: log(raw) where raw > 0,
+    -inf at 0, NaN where it is NaN (the float64 forward overflowed: the raw value is lost, so unknown).
+
+    Example:
+        >>> round(log_synflow(1e300), 2), log_synflow(None)
+        (690.78, nan)
+    """
+    if not isinstance(raw, int | float) or isinstance(raw, bool) or math.isnan(raw) or raw < 0:
+        return math.nan
+    return math.log(raw) if raw > 0 else -math.inf
 
 
 def export(rows: list[dict[str, Any]], table: grid.Table, path: str | Path, **meta: Any) -> Path:
     """Write ``rows`` as table file ``path`` atomically (never a half-written file)."""
+    from .build import PROXY_VERSION
+
     path = Path(path)
     archs = {r["arch"] for r in rows}
     header = {
+        "proxy_version": PROXY_VERSION,  # rows_from_study migrates every row to it
         "table": table.name, "rows": len(rows), "architectures": len(archs),
         "grid_architectures": len(grid.cells(table.name)), "seeds": list(table.seeds),
         "task": table.task, "epochs": table.epochs, "options": table.options, **meta,
@@ -122,7 +141,9 @@ def _cached(name: str) -> tuple[dict[str, Any], pd.DataFrame]:
     else:
         valid = ", ".join(names())
         raise ValueError(f"unknown optnas-bench table {name!r}; valid tables: {valid} (or a .json.gz path)")
-    return raw["meta"], pd.DataFrame(raw["rows"])
+    meta, version = raw["meta"], int(raw["meta"].get("proxy_version", 2))
+    rows = raw["rows"] if version >= 3 else [_migrate(r, version) for r in raw["rows"]]
+    return {**meta, "proxy_version": max(version, 3), "stored_proxy_version": version}, pd.DataFrame(rows)
 
 
 def load(name: str) -> pd.DataFrame:
@@ -142,6 +163,32 @@ def load(name: str) -> pd.DataFrame:
     meta, df = _cached(name)
     df = df.copy()
     df.attrs["meta"] = dict(meta)
+    return df
+
+
+@lru_cache(maxsize=8)
+def _architectures(name: str) -> pd.DataFrame:
+    return quality.aggregate(_cached(name)[1])
+
+
+def architectures(name: str) -> pd.DataFrame:
+    """Table ``name`` with one row per architecture: its quality as `optnas.bench.quality` defines it.
+
+    ``val_metric`` / ``test_metric`` are means over the seeds that trained (a diverged seed is not counted
+    as 0), ``val_metric_sem`` / ``test_metric_sem`` their standard errors, ``diverged`` the share of seeds
+    that diverged, ``seeds`` and ``trained`` the counts; then the spec columns and the mean of each known
+    per-seed proxy and cost. `simulate`'s regret and the benchmark analyses use these numbers.
+
+    Example:
+        >>> import optnas.bench
+        >>> arch = optnas.bench.architectures("digits")
+        >>> len(arch) == optnas.bench.load("digits")["arch"].nunique()
+        True
+        >>> {"val_metric", "val_metric_sem", "diverged", "trained"} <= set(arch.columns)
+        True
+    """
+    df = _architectures(name).copy()
+    df.attrs["meta"] = dict(_cached(name)[0])
     return df
 
 
@@ -169,6 +216,12 @@ def _index(name: str) -> _Index:
     return _Index(df, rows, row, df["val_curve"].tolist(), sorted({int(s) for s in df["seed"]}))
 
 
+@lru_cache(maxsize=8)
+def _arch_index(name: str) -> pd.DataFrame:
+    """`architectures` indexed by arch, built at the first aggregate query only."""
+    return _architectures(name).set_index("arch", drop=False)
+
+
 def _arch(name: str, index: _Index, spec: ArchSpec | dict[str, Any] | str | int) -> str:
     """The ``arch`` key of a spec given as an ArchSpec, a spec dict, the table's ``arch`` string or a row index."""
     if isinstance(spec, bool):
@@ -192,8 +245,11 @@ def query(
     spec: ArchSpec | dict[str, Any] | str | int,
     seed: int | None = None,
     epoch: int | None = None,
+    aggregate: bool = False,
 ) -> Any:
-    """The rows of an architecture (every seed, or ``seed``); with ``epoch``, the validation metric after it.
+    """The rows of an architecture (every seed, or ``seed``); with ``epoch``, the validation metric after it;
+    with ``aggregate=True``, its one row of `architectures` (quality over trained seeds, standard error,
+    divergence rate) as a Series.
 
     ``spec``: an `ArchSpec`, a spec dict (the ``spec`` column), the table's ``arch`` string, or a row index
     of ``load(name)`` (that row's architecture). Returns a DataFrame (seed=None), a row (a Series) for one
@@ -209,12 +265,19 @@ def query(
         True
         >>> optnas.bench.query("digits", row["arch"]).equals(optnas.bench.query("digits", 0))
         True
+        >>> q = optnas.bench.query("digits", 0, aggregate=True)
+        >>> bool(q["val_metric"] == optnas.bench.query("digits", 0)["val_metric"].mean())  # no seed diverged
+        True
     """
     index = _index(name)
     arch = _arch(name, index, spec)
     positions = index.rows.get(arch)
     if positions is None:
         raise KeyError(f"table {name!r} has no row for spec {arch}")
+    if aggregate:
+        if seed is not None or epoch is not None:
+            raise ValueError("aggregate=True describes every seed of an architecture: give no seed or epoch")
+        return _arch_index(name).loc[arch]
     if seed is not None:
         found = index.row.get((arch, seed)) if isinstance(seed, int | np.integer) else None
         if found is None:
