@@ -22,19 +22,7 @@ from optnas.dashboard.storage import StudySource
 from optnas.export import load
 from optnas.search import SearchSpace, run_search
 from optnas.search.lifecycle import Outcome, record, tell, uploader
-
-FAST = """
-task: {name: rings, params: {n_samples: 300}}
-train: {epochs: 3, batch_size: 64, lr: 0.01}
-space:
-  algorithm: {gd: {}, heavy_ball: {beta: {low: 0.0, high: 0.9}}}
-  block: {mlp2: {hidden: 8}}
-  activation: [relu, tanh]
-  depth: {low: 2, high: 3}
-  width: [4, 8]
-pruner: {name: none}
-trials: 3
-"""
+from tests._support.spaces import fast_space
 
 
 def _cli(*argv: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
@@ -122,7 +110,7 @@ def test_the_ray_backend_writes_to_s3_and_any_folder_reads_it_back(s3, write_spa
 
 @pytest.mark.slow  # three CLI searches
 def test_the_space_file_names_the_store_and_resume_keeps_it(s3, write_space, tmp_path):
-    path = write_space(FAST.replace("trials: 3", f"trials: 1\nartifacts: {s3.url}"), "named.yaml")
+    path = write_space(fast_space(epochs=3, trials=1) + f"artifacts: {s3.url}\n", "named.yaml")
     storage = str(tmp_path / "j.log")
     proc = _cli("search", str(path), "--storage", storage, "--no-progress", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
@@ -201,7 +189,7 @@ def test_a_write_that_fails_mid_search_fails_that_trial_and_the_search_goes_on(m
     watcher = threading.Thread(target=stop_after_first, daemon=True)
     watcher.start()
     try:
-        space = SearchSpace.from_yaml(write_space(FAST.replace("trials: 3", "trials: 4")))
+        space = SearchSpace.from_yaml(write_space(fast_space(epochs=3, trials=4)))
         study = run_search(space, storage=storage, artifacts="s3://optnas-fails/p", progress=False)
     finally:
         stopped.set()
@@ -218,7 +206,7 @@ def test_a_write_that_fails_mid_search_fails_that_trial_and_the_search_goes_on(m
 
 def test_an_unreachable_store_is_said_by_every_reader(s3, write_space, tmp_path, monkeypatch):
     storage = str(tmp_path / "j.log")
-    space = SearchSpace.from_yaml(write_space(FAST.replace("trials: 3", "trials: 1")))
+    space = SearchSpace.from_yaml(write_space(fast_space(epochs=3, trials=1)))
     run_search(space, storage=storage, artifacts=s3.url, progress=False)
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")

@@ -37,7 +37,7 @@ def _digest(path: Path) -> str:
 @pytest.fixture(scope="module")
 def searched(tmp_path_factory) -> Path:
     """A finished 3-trial search on a journal (its folder holds the journal and the weights)."""
-    from tests.search.conftest import FAST
+    from tests._support.spaces import FAST
 
     base = tmp_path_factory.mktemp("searched")
     (base / "fast.yaml").write_text(FAST)
