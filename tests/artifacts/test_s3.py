@@ -22,10 +22,12 @@ from optnas.dashboard.storage import StudySource
 from optnas.export import load
 from optnas.search import SearchSpace, run_search
 from optnas.search.lifecycle import Outcome, record, tell, uploader
+from tests._support.cli import run_cli
 from tests._support.spaces import fast_space
 
 
 def _cli(*argv: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
+    """`optnas` in its own process (the slow end-to-end runs); refusals run in-process (`run_cli`)."""
     return subprocess.run([sys.executable, "-m", "optnas", *argv], capture_output=True, text=True, cwd=cwd,
                           timeout=timeout, env={**os.environ, "PYTHONPATH": str(Path(optnas.__file__).parents[1])})
 
@@ -145,7 +147,8 @@ def test_a_store_that_cannot_be_written_is_one_line_exit_2_before_any_trial(s3, 
         needle = "Could not connect to the endpoint URL"
     url = f"sqlite:///{tmp_path / 'runs.db'}"
     start = time.monotonic()
-    proc = _cli("search", str(write_space()), "--storage", url, "--artifacts", store, "--no-progress", cwd=tmp_path)
+    proc = run_cli("search", str(write_space()), "--storage", url, "--artifacts", store, "--no-progress",
+                   cwd=tmp_path)
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr, proc.stderr
     assert f"--artifacts '{store}' cannot be written" in proc.stderr and needle in proc.stderr, proc.stderr
@@ -155,7 +158,7 @@ def test_a_store_that_cannot_be_written_is_one_line_exit_2_before_any_trial(s3, 
 
 def test_a_database_with_no_store_is_refused_saying_what_to_pass(write_space, tmp_path):
     url = "postgresql://optnas:secret@127.0.0.1:9/optnas"  # refused before anything connects to it
-    proc = _cli("search", str(write_space()), "--storage", url, "--no-progress", cwd=tmp_path)
+    proc = run_cli("search", str(write_space()), "--storage", url, "--no-progress", cwd=tmp_path)
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
     assert "--artifacts s3://BUCKET/PREFIX" in proc.stderr and "--artifacts local" in proc.stderr
     assert "secret" not in proc.stderr and not (tmp_path / "optnas-runs").exists()
