@@ -12,6 +12,7 @@ from optnas import results, trial_record
 from optnas.errors import UsageError
 from optnas.search import SearchSpace, run_search
 from optnas.search.ray_backend import run_ray_search
+from tests._support.cli import run_cli
 
 
 @pytest.fixture
@@ -142,16 +143,18 @@ def test_bad_checkpoint_interval_raises_before_anything_starts(write_space, tmp_
 
 
 @pytest.mark.parametrize(
-    ("argv", "needle"),
+    ("argv", "needle", "own_process"),
     [
-        (["--gpus-per-trial", "-1"], "--gpus-per-trial -1 is invalid"),
-        (["--ray-address", "127.0.0.1:{port}"], "is unreachable"),
+        (["--gpus-per-trial", "-1"], "--gpus-per-trial -1 is invalid", False),
+        # its own process: this one holds the session's local Ray, which a search here would use
+        (["--ray-address", "127.0.0.1:{port}"], "is unreachable", True),
     ],
 )
-def test_cli_bad_flags_exit_2_with_one_line(write_space, tmp_path, argv, needle, cli, free_port):
-    argv = [a.format(port=free_port()) for a in argv]
+def test_cli_bad_flags_exit_2_with_one_line(write_space, tmp_path, argv, needle, own_process, cli, free_port):
     storage = tmp_path / "j.log"
-    proc = cli("search", str(write_space()), "--backend", "ray", "--storage", str(storage), *argv, cwd=tmp_path)
+    argv = ["search", str(write_space()), "--backend", "ray", "--storage", str(storage),
+            *(a.format(port=free_port()) for a in argv)]
+    proc = cli(*argv, cwd=tmp_path) if own_process else run_cli(*argv, cwd=tmp_path)
     assert proc.returncode == 2 and needle in proc.stderr, proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
     assert not storage.exists() and not (tmp_path / "ray").exists()
