@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -35,15 +36,30 @@ def run_cli(*argv: str, cwd: Path | str | None = None, env: Mapping[str, str] | 
     """Run ``optnas *argv`` in-process, in ``cwd`` with ``env`` added to the environment, both restored after.
 
     argparse's usage errors leave through ``SystemExit``: its code is the result's return code, as a process's.
+    optnas's log records reach ``stderr`` as in a process (where, with no handler set, Python's last-resort
+    handler prints warnings and above, bare); pytest's own handlers would otherwise take them.
     """
     out, err = io.StringIO(), io.StringIO()
     with _environment(env or {}), contextlib.chdir(cwd or os.getcwd()), \
-            contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), _last_resort_logging(err):
         try:
             code = main(list(argv))
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     return CliResult(int(code), out.getvalue(), err.getvalue())
+
+
+@contextlib.contextmanager
+def _last_resort_logging(stream: io.StringIO) -> Iterator[None]:
+    handler = logging.StreamHandler(stream)
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
 
 
 @contextlib.contextmanager

@@ -220,7 +220,7 @@ def test_an_unreachable_store_is_said_by_every_reader(s3, write_space, tmp_path,
     df = StudySource(storage).frame("fast")
     assert df["curves"][0] is None and "Unable to locate credentials" in df.attrs["artifacts_error"]
     for argv in (["report", "-o", str(tmp_path / "r.html")], ["export", "--out", str(tmp_path / "out")]):
-        proc = _cli(*argv, "--storage", storage, "--study", "fast", cwd=tmp_path)
+        proc = run_cli(*argv, "--storage", storage, "--study", "fast", cwd=tmp_path)  # the caches cleared above
         assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
         assert f"artifact store {s3.url} cannot be read" in proc.stderr
     assert not (tmp_path / "r.html").exists() and not (tmp_path / "out").exists()
