@@ -1,8 +1,8 @@
 """Every registered algorithm × block × activation builds, runs forward and backward, on each input kind.
 
 By default a pairwise set of the three factors (algorithm, block on an input kind, activation) runs: every
-algorithm meets every block kind and every activation, every block kind every activation (108 cases, not
-648). The full cross product runs under ``-m slow``.
+algorithm meets every block kind and every activation, every block kind every activation (115 cases of the
+972 of 12 algorithms, 9 block kinds and 9 activations). The full cross product runs under ``-m slow``.
 """
 
 import pytest
