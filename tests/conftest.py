@@ -22,10 +22,23 @@ import torch
 PLUGIN_FILES = Path(__file__).parent / "plugin_files"
 ROOT = Path(__file__).resolve().parents[1]
 
+# The tests' models are tiny: with several intra-op threads, per-op synchronisation dominates, and on a busy
+# machine spinning threads make a 8-channel conv take 80 ms instead of 3 (measured). One thread here and in
+# the searches and commands the tests start (OPTNAS_TORCH_THREADS is the runner's documented knob, OMP_NUM_THREADS
+# torch's default in a new process); a variable already set wins.
+os.environ.setdefault("OPTNAS_TORCH_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--device", default="cpu", choices=("cpu", "cuda"),
                      help="device of the tests that take the `device` fixture (default cpu)")
+
+
+@pytest.fixture(autouse=True)
+def _one_thread() -> None:
+    """Each test starts on one torch thread (an in-process search or a test may have set another count)."""
+    torch.set_num_threads(int(os.environ["OPTNAS_TORCH_THREADS"]))
 
 
 @pytest.fixture

@@ -12,21 +12,12 @@ from types import SimpleNamespace
 
 import pytest
 
+from tests._support.spaces import fast_space
+
 moto_server = pytest.importorskip("moto.server")
 boto3 = pytest.importorskip("boto3")
 
-FAST = """
-task: {name: rings, params: {n_samples: 300}}
-train: {epochs: 3, batch_size: 64, lr: 0.01}
-space:
-  algorithm: {gd: {}, heavy_ball: {beta: {low: 0.0, high: 0.9}}}
-  block: {mlp2: {hidden: 8}}
-  activation: [relu, tanh]
-  depth: {low: 2, high: 3}
-  width: [4, 8]
-pruner: {name: none}
-trials: 3
-"""
+FAST = fast_space(epochs=3, trials=3)
 
 
 def free_port() -> int:

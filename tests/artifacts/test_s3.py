@@ -22,22 +22,12 @@ from optnas.dashboard.storage import StudySource
 from optnas.export import load
 from optnas.search import SearchSpace, run_search
 from optnas.search.lifecycle import TrialEnd, record, tell, uploader
-
-FAST = """
-task: {name: rings, params: {n_samples: 300}}
-train: {epochs: 3, batch_size: 64, lr: 0.01}
-space:
-  algorithm: {gd: {}, heavy_ball: {beta: {low: 0.0, high: 0.9}}}
-  block: {mlp2: {hidden: 8}}
-  activation: [relu, tanh]
-  depth: {low: 2, high: 3}
-  width: [4, 8]
-pruner: {name: none}
-trials: 3
-"""
+from tests._support.cli import run_cli
+from tests._support.spaces import fast_space
 
 
 def _cli(*argv: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
+    """`optnas` in its own process (the slow end-to-end runs); refusals run in-process (`run_cli`)."""
     return subprocess.run([sys.executable, "-m", "optnas", *argv], capture_output=True, text=True, cwd=cwd,
                           timeout=timeout, env={**os.environ, "PYTHONPATH": str(Path(optnas.__file__).parents[1])})
 
@@ -122,7 +112,7 @@ def test_the_ray_backend_writes_to_s3_and_any_folder_reads_it_back(s3, write_spa
 
 @pytest.mark.slow  # three CLI searches
 def test_the_space_file_names_the_store_and_resume_keeps_it(s3, write_space, tmp_path):
-    path = write_space(FAST.replace("trials: 3", f"trials: 1\nartifacts: {s3.url}"), "named.yaml")
+    path = write_space(fast_space(epochs=3, trials=1) + f"artifacts: {s3.url}\n", "named.yaml")
     storage = str(tmp_path / "j.log")
     proc = _cli("search", str(path), "--storage", storage, "--no-progress", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
@@ -157,7 +147,8 @@ def test_a_store_that_cannot_be_written_is_one_line_exit_2_before_any_trial(s3, 
         needle = "Could not connect to the endpoint URL"
     url = f"sqlite:///{tmp_path / 'runs.db'}"
     start = time.monotonic()
-    proc = _cli("search", str(write_space()), "--storage", url, "--artifacts", store, "--no-progress", cwd=tmp_path)
+    proc = run_cli("search", str(write_space()), "--storage", url, "--artifacts", store, "--no-progress",
+                   cwd=tmp_path)
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr, proc.stderr
     assert f"--artifacts '{store}' cannot be written" in proc.stderr and needle in proc.stderr, proc.stderr
@@ -167,7 +158,7 @@ def test_a_store_that_cannot_be_written_is_one_line_exit_2_before_any_trial(s3, 
 
 def test_a_database_with_no_store_is_refused_saying_what_to_pass(write_space, tmp_path):
     url = "postgresql://optnas:secret@127.0.0.1:9/optnas"  # refused before anything connects to it
-    proc = _cli("search", str(write_space()), "--storage", url, "--no-progress", cwd=tmp_path)
+    proc = run_cli("search", str(write_space()), "--storage", url, "--no-progress", cwd=tmp_path)
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
     assert "--artifacts s3://BUCKET/PREFIX" in proc.stderr and "--artifacts local" in proc.stderr
     assert "secret" not in proc.stderr and not (tmp_path / "optnas-runs").exists()
@@ -201,7 +192,7 @@ def test_a_write_that_fails_mid_search_fails_that_trial_and_the_search_goes_on(m
     watcher = threading.Thread(target=stop_after_first, daemon=True)
     watcher.start()
     try:
-        space = SearchSpace.from_yaml(write_space(FAST.replace("trials: 3", "trials: 4")))
+        space = SearchSpace.from_yaml(write_space(fast_space(epochs=3, trials=4)))
         study = run_search(space, storage=storage, artifacts="s3://optnas-fails/p", progress=False)
     finally:
         stopped.set()
@@ -218,7 +209,7 @@ def test_a_write_that_fails_mid_search_fails_that_trial_and_the_search_goes_on(m
 
 def test_an_unreachable_store_is_said_by_every_reader(s3, write_space, tmp_path, monkeypatch):
     storage = str(tmp_path / "j.log")
-    space = SearchSpace.from_yaml(write_space(FAST.replace("trials: 3", "trials: 1")))
+    space = SearchSpace.from_yaml(write_space(fast_space(epochs=3, trials=1)))
     run_search(space, storage=storage, artifacts=s3.url, progress=False)
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
@@ -229,7 +220,7 @@ def test_an_unreachable_store_is_said_by_every_reader(s3, write_space, tmp_path,
     df = StudySource(storage).frame("fast")
     assert df["curves"][0] is None and "Unable to locate credentials" in df.attrs["artifacts_error"]
     for argv in (["report", "-o", str(tmp_path / "r.html")], ["export", "--out", str(tmp_path / "out")]):
-        proc = _cli(*argv, "--storage", storage, "--study", "fast", cwd=tmp_path)
+        proc = run_cli(*argv, "--storage", storage, "--study", "fast", cwd=tmp_path)  # the caches cleared above
         assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
         assert f"artifact store {s3.url} cannot be read" in proc.stderr
     assert not (tmp_path / "r.html").exists() and not (tmp_path / "out").exists()

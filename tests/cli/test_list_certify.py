@@ -7,9 +7,11 @@ import sys
 import pytest
 
 from optnas.cli import main
+from tests._support.cli import run_cli
 
 
 def run(*argv):
+    """`optnas` in its own process: the smoke tests of `list` and `certify` (the other cases run `main` here)."""
     return subprocess.run([sys.executable, "-m", "optnas", *argv], capture_output=True, text=True, timeout=120)
 
 
@@ -55,7 +57,7 @@ def test_certify_json_and_input_shape(tmp_path, capsys):
 def test_certify_bad_input_one_line_exit_2(tmp_path, content, needle):
     path = tmp_path / "spec.json"
     path.write_text(content)
-    proc = run("certify", str(path))
+    proc = run_cli("certify", str(path))
     assert proc.returncode == 2
     assert needle in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert "Traceback" not in proc.stderr
@@ -63,9 +65,18 @@ def test_certify_bad_input_one_line_exit_2(tmp_path, content, needle):
 
 def test_bad_flags_and_missing_file_exit_2(tmp_path):
     for argv in (["list", "bogus"], ["certify", str(tmp_path / "missing.json")], ["frobnicate"]):
-        proc = run(*argv)
+        proc = run_cli(*argv)
         assert proc.returncode == 2, argv
         assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("argv", [["list", "bogus"], ["certify", "{tmp}/spec.json"]])
+def test_the_optnas_process_answers_bad_input_in_one_line(tmp_path, argv):
+    """Smoke tests of the entry point: `python -m optnas list|certify` with bad input, one line and exit 2."""
+    (tmp_path / "spec.json").write_text('{"algorithm": "nope"}')
+    proc = run(*[a.format(tmp=tmp_path) for a in argv])
+    assert proc.returncode == 2, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
 
 
 def test_every_registry_describes_every_entry_in_one_idiom(capsys):

@@ -1,8 +1,10 @@
-"""The CLI as a new user meets it (issue 28): each rough edge found by trying it, checked through the real CLI.
+"""The CLI as a new user meets it (issue 28): each rough edge found by trying it, checked through the CLI.
 
 A misspelt key is named with the key it meant; `--resume` of a missing study makes nothing; the `best:`
-line is never cut inside the spec in a pipe; `optnas list` gives whole descriptions; every command stops quietly when
-stdout's reader has gone (`| head`); Optuna logs a caught `TrialFailed` in one line; the README's links exist.
+line is never cut inside the spec in a pipe; `optnas list` gives whole descriptions; every command stops quietly
+when stdout's reader has gone (`| head`); Optuna logs a caught `TrialFailed` in one line; the README's links
+exist. Commands run in this process (`main(argv)`) except where the process is the point: the closed pipe,
+which starts every command as its own process (each command's smoke test), and Optuna's log of a script.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from tests._support.cli import CliResult, run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,13 +47,13 @@ def _env(folder: Path) -> dict[str, str]:
     return {**os.environ, "OPTNAS_LOCK_DIR": str(folder / "locks"), "OPTNAS_TORCH_THREADS": "1"}
 
 
-def optnas(*argv: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "optnas", *argv], capture_output=True, text=True, timeout=300,
-                          cwd=cwd, env=_env(cwd), check=False)
+def optnas(*argv: str, cwd: Path) -> CliResult:
+    """`optnas argv` run in this process (`main(argv)`); the pipe test starts each command as a process."""
+    return run_cli(*argv, cwd=cwd, env={"OPTNAS_LOCK_DIR": str(cwd / "locks")})
 
 
 @pytest.fixture(scope="module")
-def searched(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
+def searched(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, CliResult]:
     """A folder with tiny.yaml and the one-trial study `optnas search tiny.yaml` made there (stdout a pipe)."""
     folder = tmp_path_factory.mktemp("tiny")
     (folder / "tiny.yaml").write_text(TINY)
@@ -111,7 +115,7 @@ def test_resume_names_the_studies_an_existing_journal_holds(searched: tuple[Path
 
 
 def test_best_line_is_never_broken_inside_the_spec_in_a_pipe(
-    searched: tuple[Path, subprocess.CompletedProcess[str]],
+    searched: tuple[Path, CliResult],
 ) -> None:
     """Too long for 80 columns, the best trial's values and its spec take a line each: never a cut mid-list."""
     _, done = searched

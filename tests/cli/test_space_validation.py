@@ -1,4 +1,4 @@
-"""Space files are refused at load through the real CLI: exit 2, one line naming the file and key path, no file made.
+"""Space files are refused at load through the CLI: exit 2, one line naming the file and key path, no file made.
 
 Each case is a known way a bad file used to get through (issue 14: NaN accepted, 1e12 depths ending in
 MemoryError trials, n_samples 1e15 a traceback, `batch_size: true` meaning 1, a negative depth running, a bad
@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from tests._support.cli import run_cli
 
 BASE = """\
 task: {name: rings, params: {rings: 3, n_samples: 300%(samples)s}}
@@ -59,35 +61,42 @@ def _optnas(*argv: str, cwd: Path, env: dict[str, str] | None = None) -> subproc
     )
 
 
+def _check_refused(err: str, code: int, folder: Path, path: Path, key: str, rule: str) -> None:
+    lines = err.strip().splitlines()
+    assert code == 2, err[-2000:]
+    assert len(lines) == 1 and "Traceback" not in err, err[-2000:]
+    assert str(path) in lines[0] and key in lines[0] and rule in lines[0], lines[0]
+    assert [p.name for p in folder.iterdir()] == ["bad.yaml"]  # no journal, no run folder
+
+
+def _bad_file(tmp_path: Path, i: int, change: dict[str, str]) -> tuple[Path, Path]:
+    folder = tmp_path / f"case{i}"
+    folder.mkdir()
+    path = folder / "bad.yaml"
+    path.write_text(BASE % {**GOOD, **change})
+    return folder, path
+
+
 def test_bad_space_files_are_refused_before_anything_is_made(tmp_path: Path) -> None:
-    """Every case through `optnas search` in its own process (four at a time: each pays torch's import)."""
-    runs = []
+    """Every case through `optnas search` (in this process: `main(argv)`, what the entry point calls)."""
     for i, (change, key, rule) in enumerate(CASES):
-        folder = tmp_path / f"case{i}"
-        folder.mkdir()
-        path = folder / "bad.yaml"
-        path.write_text(BASE % {**GOOD, **change})
-        runs.append((folder, path, key, rule))
-    results = []
-    for start in range(0, len(runs), 4):
-        procs = [
-            subprocess.Popen([sys.executable, "-m", "optnas", "search", str(path), "--no-progress"], cwd=folder,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            for folder, path, _, _ in runs[start : start + 4]
-        ]
-        results += [(p.wait(timeout=600), *p.communicate()) for p in procs]
-    for (folder, path, key, rule), (code, _out, err) in zip(runs, results, strict=True):
-        lines = err.strip().splitlines()
-        assert code == 2, err[-2000:]
-        assert len(lines) == 1 and "Traceback" not in err, err[-2000:]
-        assert str(path) in lines[0] and key in lines[0] and rule in lines[0], lines[0]
-        assert [p.name for p in folder.iterdir()] == ["bad.yaml"]  # no journal, no run folder
+        folder, path = _bad_file(tmp_path, i, change)
+        done = run_cli("search", str(path), "--no-progress", cwd=folder)
+        _check_refused(done.stderr, done.returncode, folder, path, key, rule)
+
+
+def test_a_bad_space_file_is_refused_by_the_optnas_process(tmp_path: Path) -> None:
+    """The smoke test of the real process: one case, `python -m optnas search`, one line and exit 2."""
+    change, key, rule = CASES[0]
+    folder, path = _bad_file(tmp_path, 0, change)
+    done = _optnas("search", str(path), "--no-progress", cwd=folder)
+    _check_refused(done.stderr, done.returncode, folder, path, key, rule)
 
 
 def test_bad_seed_flag_leaves_no_journal(tmp_path: Path) -> None:
     path = tmp_path / "ok.yaml"
     path.write_text(BASE % GOOD)
-    result = _optnas("search", str(path), "--seed", "-5", "--no-progress", cwd=tmp_path)
+    result = run_cli("search", str(path), "--seed", "-5", "--no-progress", cwd=tmp_path)
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
     assert "--seed" in result.stderr and not (tmp_path / "optnas-runs").exists()
 
@@ -96,10 +105,10 @@ def test_memory_bound_is_raised_by_the_documented_variable(tmp_path: Path) -> No
     """depth 10^5 at width 64 needs ~8 GiB of weights: refused at 1 GiB, accepted at 64 GiB, in well under a run."""
     path = tmp_path / "deep.yaml"
     path.write_text(BASE % {**GOOD, "depth": "100000", "width": "[64]", "hidden": "[64]"})
-    small = _optnas("certify", str(path), cwd=tmp_path, env={"OPTNAS_MEMORY_GB": "1"})
+    small = run_cli("certify", str(path), cwd=tmp_path, env={"OPTNAS_MEMORY_GB": "1"})
     assert small.returncode == 2 and "needs at least" in small.stderr and "OPTNAS_MEMORY_GB=1" in small.stderr
     assert len(small.stderr.strip().splitlines()) == 1
-    bad = _optnas("certify", str(path), cwd=tmp_path, env={"OPTNAS_MEMORY_GB": "lots"})
+    bad = run_cli("certify", str(path), cwd=tmp_path, env={"OPTNAS_MEMORY_GB": "lots"})
     assert bad.returncode == 2 and "OPTNAS_MEMORY_GB='lots' is invalid" in bad.stderr
 
 

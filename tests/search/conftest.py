@@ -5,18 +5,7 @@ from pathlib import Path
 
 import pytest
 
-FAST = """
-task: {name: rings, params: {n_samples: 300}}
-train: {epochs: 2, batch_size: 64, lr: 0.01}
-space:
-  algorithm: {gd: {}, heavy_ball: {beta: {low: 0.0, high: 0.9}}}
-  block: {mlp2: {hidden: 8}}
-  activation: [relu, tanh]
-  depth: {low: 2, high: 3}
-  width: [4, 8]
-pruner: {name: none}
-trials: 4
-"""
+from tests._support.spaces import FAST
 
 
 @pytest.fixture

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +12,7 @@ from optnas.cli import main
 from optnas.search import SearchSpace
 from optnas.search.corners import CornerReport, check_corners, corner_count, corners
 from optnas.spec import FAMILIES, describe_fields
+from tests._support.cli import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -116,8 +115,7 @@ def test_cli_merges_corners_of_a_small_space(tmp_path, capsys) -> None:
 
 def test_cli_certify_digits_space_is_short(tmp_path) -> None:
     """The README's `optnas certify search_spaces/digits.yaml`: 1,944 corners in ~100 lines, not 1,945."""
-    proc = subprocess.run([sys.executable, "-m", "optnas", "certify", str(ROOT / "search_spaces" / "digits.yaml")],
-                          capture_output=True, text=True, timeout=300, check=False)
+    proc = run_cli("certify", str(ROOT / "search_spaces" / "digits.yaml"))
     assert proc.returncode in (0, 1), proc.stderr
     lines = proc.stdout.strip().splitlines()
     assert "every corner checked (1944)" in lines[-1]

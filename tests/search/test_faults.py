@@ -22,6 +22,7 @@ from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 
 from optnas import outcome, results
+from tests._support.cli import run_cli
 
 
 def _plain(storage: str, study: str) -> list[optuna.trial.FrozenTrial]:
@@ -61,10 +62,6 @@ def _stopped_pid(marker: Path, proc: subprocess.Popen, timeout: float = 240) -> 
     raise AssertionError("no worker reached the failpoint")
 
 
-def _cli(*argv: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "optnas", *argv], capture_output=True, text=True, timeout=300)
-
-
 def test_killed_between_record_and_tell_is_lost_never_complete(write_space, tmp_path):
     path, storage = write_space(), str(tmp_path / "j.log")
     env, marker = _armed("before_tell", tmp_path)
@@ -77,7 +74,7 @@ def test_killed_between_record_and_tell_is_lost_never_complete(write_space, tmp_
     assert victim.user_attrs["status"] == "complete"  # the whole record written, the tell not
     assert outcome.trial_status(victim) == "running"
 
-    resumed = _cli("search", str(path), "--storage", storage, "--trials", "3", "--resume", "--no-progress")
+    resumed = run_cli("search", str(path), "--storage", storage, "--trials", "3", "--resume", "--no-progress")
     assert resumed.returncode == 0, resumed.stderr
     trials = _plain(storage, "fast")
     assert _states(trials) == {"COMPLETE": 3, "FAIL": 1}
@@ -112,7 +109,7 @@ def test_killed_right_after_ask_resume_fails_it_and_completes(write_space, tmp_p
     os.kill(_stopped_pid(marker, proc), signal.SIGKILL)
     proc.communicate(timeout=60)
     assert _states(_plain(storage, "fast")) == {"RUNNING": 1}
-    resumed = _cli("search", str(path), "--storage", storage, "--trials", "3", "--resume", "--no-progress")
+    resumed = run_cli("search", str(path), "--storage", storage, "--trials", "3", "--resume", "--no-progress")
     assert resumed.returncode == 0, resumed.stderr
     assert _states(_plain(storage, "fast")) == {"COMPLETE": 3, "FAIL": 1}
 
@@ -182,7 +179,7 @@ def test_full_disk_is_one_line_exit_2_a_readable_journal_and_resumable(write_spa
 
     filler.unlink()  # space again (and a larger disk, for the rest of the trials)
     subprocess.run(["mount", "-o", "remount,size=20m", str(small_disk)], check=True)
-    resumed = _cli("search", str(path), "--storage", storage, "--trials", "6", "--resume", "--no-progress")
+    resumed = run_cli("search", str(path), "--storage", storage, "--trials", "6", "--resume", "--no-progress")
     assert resumed.returncode == 0, resumed.stderr
     trials = _plain(storage, "fast")
     assert outcome.counted(outcome.trial_status(t) for t in trials) == 6

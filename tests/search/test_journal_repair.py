@@ -17,9 +17,11 @@ from optuna.storages.journal import JournalFileBackend
 from optnas.dashboard.storage import StudySource
 from optnas.errors import CutJournalWarning, StorageWriteError
 from optnas.search._journal_file import SafeJournalFile, repair_tail
+from tests._support.cli import run_cli
 
 
-def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+def _process(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """`optnas` in its own process: the search that made the journal, a resume of it, the readers' warnings."""
     return subprocess.run([sys.executable, "-m", "optnas", *args], cwd=cwd, capture_output=True, text=True,
                           timeout=600)
 
@@ -37,12 +39,12 @@ def _digest(path: Path) -> str:
 @pytest.fixture(scope="module")
 def searched(tmp_path_factory) -> Path:
     """A finished 3-trial search on a journal (its folder holds the journal and the weights)."""
-    from tests.search.conftest import FAST
+    from tests._support.spaces import FAST
 
     base = tmp_path_factory.mktemp("searched")
     (base / "fast.yaml").write_text(FAST)
     # in its own process, which has ended (as after a crash) when the tests resume its study
-    done = _cli("search", "fast.yaml", "--trials", "3", "--storage", str(base / "runs" / "journal.log"),
+    done = _process("search", "fast.yaml", "--trials", "3", "--storage", str(base / "runs" / "journal.log"),
                 "--no-progress", cwd=base)
     assert done.returncode == 0, done.stderr
     return base
@@ -62,8 +64,8 @@ def test_resume_after_a_cut_tail_backs_up_cuts_and_goes_on(run_dir):
     journal = run_dir / "runs" / "journal.log"
     _cut_tail(journal)
     cut = journal.read_bytes()
-    done = _cli("search", "fast.yaml", "--trials", "3", "--storage", str(journal), "--resume", "--no-progress",
-                cwd=run_dir)
+    done = _process("search", "fast.yaml", "--trials", "3", "--storage", str(journal), "--resume", "--no-progress",
+                    cwd=run_dir)
     assert done.returncode == 0, done.stderr
     notes = [line for line in done.stderr.splitlines() if "cut off" in line]
     assert len(notes) == 1 and str(journal) in notes[0] and "kept a copy in" in notes[0], done.stderr
@@ -74,9 +76,9 @@ def test_resume_after_a_cut_tail_backs_up_cuts_and_goes_on(run_dir):
     # the cut record was the last trial's tell: that trial is failed as lost and run again
     assert states.count("COMPLETE") == 3 and "RUNNING" not in states, states
     # and every reader after it: export, report, results
-    out = _cli("export", "--storage", str(journal), "--study", "fast", "--out", "best", cwd=run_dir)
+    out = run_cli("export", "--storage", str(journal), "--study", "fast", "--out", "best", cwd=run_dir)
     assert out.returncode == 0, out.stderr
-    rep = _cli("report", "--storage", str(journal), "--study", "fast", "-o", "r.html", cwd=run_dir)
+    rep = run_cli("report", "--storage", str(journal), "--study", "fast", "-o", "r.html", cwd=run_dir)
     assert rep.returncode == 0, rep.stderr
 
 
@@ -85,9 +87,10 @@ def test_readers_read_a_cut_journal_unchanged(run_dir):
     _cut_tail(journal)
     before = _digest(journal)
     assert len(_plain_states(journal)) == 3  # plain Optuna already skips a partial last record
-    out = _cli("export", "--storage", str(journal), "--study", "fast", "--out", "best", cwd=run_dir)
+    # each its own process: a process says so once per file (the dashboard reads a journal again and again)
+    out = _process("export", "--storage", str(journal), "--study", "fast", "--out", "best", cwd=run_dir)
     assert out.returncode == 0, out.stderr
-    rep = _cli("report", "--storage", str(journal), "--study", "fast", "-o", "r.html", cwd=run_dir)
+    rep = _process("report", "--storage", str(journal), "--study", "fast", "-o", "r.html", cwd=run_dir)
     assert rep.returncode == 0, rep.stderr
     for done in (out, rep):  # each says so, in one line
         said = [line for line in done.stderr.splitlines() if "record cut mid-write" in line]
@@ -109,7 +112,7 @@ def test_a_cut_in_the_middle_is_one_line_with_the_offset_and_a_fix(run_dir):
         ("export", "--storage", str(journal), "--study", "fast", "--out", "best"),
         ("report", "--storage", str(journal), "--study", "fast", "-o", "r.html"),
     ):
-        done = _cli(*args, cwd=run_dir)
+        done = run_cli(*args, cwd=run_dir)
         assert done.returncode == 2, done.stderr
         lines = done.stderr.strip().splitlines()
         assert len(lines) == 1, done.stderr
@@ -186,7 +189,7 @@ def test_another_file_given_as_the_journal_is_refused_and_never_changed(run_dir,
         ("export", "--storage", str(other), "--study", "fast", "--out", "best"),
         ("report", "--storage", str(other), "--study", "fast", "-o", "r.html"),
     ):
-        done = _cli(*args, cwd=run_dir)
+        done = run_cli(*args, cwd=run_dir)
         lines = done.stderr.strip().splitlines()
         assert done.returncode == 2 and len(lines) == 1 and str(other) in lines[0], done.stderr
         assert "Traceback" not in done.stderr

@@ -17,6 +17,7 @@ import optnas
 from optnas import results
 from optnas.errors import UsageError
 from optnas.search import SearchSpace, run_search
+from tests._support.cli import run_cli
 
 DIVERGE = """
 task: {name: polynomial, params: {n_samples: 300}}
@@ -116,6 +117,7 @@ def test_resume_refuses_and_completes(write_space, tmp_path):
 
 
 def _cli(*argv, **kw):
+    """`optnas` in its own process: where several processes (--jobs) or a killed one are the point."""
     return subprocess.run([sys.executable, "-m", "optnas", *argv], capture_output=True, text=True, timeout=300, **kw)
 
 
@@ -177,7 +179,7 @@ def test_sigkill_mid_trial_loses_nothing_and_resume_completes(write_space, tmp_p
     ],
 )
 def test_bad_flags_exit_2_one_line(write_space, tmp_path, argv, needle):
-    proc = _cli("search", str(write_space()), "--storage", str(tmp_path / "j.log"), *argv, cwd=tmp_path)
+    proc = run_cli("search", str(write_space()), "--storage", str(tmp_path / "j.log"), *argv, cwd=tmp_path)
     assert proc.returncode == 2 and needle in proc.stderr, proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
 
@@ -185,7 +187,8 @@ def test_bad_flags_exit_2_one_line(write_space, tmp_path, argv, needle):
 def test_bad_files_exit_2_and_existing_storage_intact(write_space, tmp_path):
     storage = tmp_path / "j.log"
     assert (
-        _cli("search", str(write_space()), "--trials", "1", "--storage", str(storage), "--no-progress").returncode == 0
+        run_cli("search", str(write_space()), "--trials", "1", "--storage", str(storage), "--no-progress").returncode
+        == 0
     )
     before = storage.read_bytes()
     bad = write_space("task: {name: rings}\nspace: {algorithm: [nope]}", "bad.yaml")
@@ -194,14 +197,14 @@ def test_bad_files_exit_2_and_existing_storage_intact(write_space, tmp_path):
         ["search", str(tmp_path / "missing.yaml")],
         ["search", str(write_space()), "--trials", "2"],
     ):  # exists, no --resume
-        proc = _cli(*argv, "--storage", str(storage))
+        proc = run_cli(*argv, "--storage", str(storage))
         assert proc.returncode == 2, proc.stderr
         assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
     assert storage.read_bytes() == before
 
 
 def test_default_storage_is_a_journal_under_optnas_runs(write_space, tmp_path):
-    proc = _cli("search", str(write_space()), "--trials", "1", "--no-progress", cwd=tmp_path)
+    proc = run_cli("search", str(write_space()), "--trials", "1", "--no-progress", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "optnas-runs" / "journal.log").is_file()
     assert any((tmp_path / "optnas-runs" / "artifacts").iterdir())

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import optuna
 import pytest
 from rich.console import Console
@@ -15,6 +12,7 @@ from optnas.search import SearchSpace, run_search
 from optnas.search.leaderboard import render_summary
 from optnas.search.progress import best_text
 from optnas.search.runner import check_complete, resume_command
+from tests._support.cli import run_cli
 
 LONG_NAMES = """
 task: {name: rings, params: {n_samples: 200}}
@@ -33,10 +31,7 @@ trials: 3
 def test_cli_summary_names_storage_counts_best_and_next_commands_in_80_columns(write_space, tmp_path):
     space_file = write_space(LONG_NAMES)
     storage = "runs/journal.log"  # relative to the search's folder, as users type it
-    done = subprocess.run(
-        [sys.executable, "-m", "optnas", "search", str(space_file), "--storage", storage, "--study", "wide"],
-        capture_output=True, text=True, cwd=tmp_path, check=False,
-    )
+    done = run_cli("search", str(space_file), "--storage", storage, "--study", "wide", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert all(len(line) <= 80 for line in out.splitlines()), out

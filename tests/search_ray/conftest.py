@@ -16,23 +16,9 @@ from types import SimpleNamespace
 
 import pytest
 
+from tests._support.spaces import FAST, SLOW
+
 ray = pytest.importorskip("ray")
-
-FAST = """
-task: {name: rings, params: {n_samples: 300}}
-train: {epochs: 2, batch_size: 64, lr: 0.01}
-space:
-  algorithm: {gd: {}, heavy_ball: {beta: {low: 0.0, high: 0.9}}}
-  block: {mlp2: {hidden: 8}}
-  activation: [relu, tanh]
-  depth: {low: 2, high: 3}
-  width: [4, 8]
-pruner: {name: none}
-trials: 4
-"""
-
-# epochs long enough (~0.1-0.3 s each here) to act on a trial while it runs
-SLOW = FAST.replace("epochs: 2", "epochs: 12").replace("n_samples: 300", "n_samples: 3000")
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from optnas.errors import UsageError
 from optnas.search import SearchSpace, run_search
 from optnas.search.ray_backend import run_ray_search
 from optnas.training import train
+from tests._support.cli import run_cli
 
 DDP = """
 task: {name: rings, params: {n_samples: 600}}
@@ -50,9 +51,9 @@ def test_a_trial_over_two_workers_records_what_one_worker_would(local_ray, write
         assert curves[name] == pytest.approx(alone.curves[name], abs=1e-5), name
 
 
-def test_the_optuna_backend_refuses_data_parallel_trials(write_space, cli, tmp_path):
+def test_the_optuna_backend_refuses_data_parallel_trials(write_space, tmp_path):
     path = write_space(DDP.replace("workers_per_trial: 2", ""), "one.yaml")
-    done = cli("search", str(path), "--workers-per-trial", "2")
+    done = run_cli("search", str(path), "--workers-per-trial", "2")
     assert done.returncode == 2 and done.stderr.count("\n") == 1
     assert "--workers-per-trial 2 needs --backend ray" in done.stderr
     with pytest.raises(UsageError, match=r"workers_per_trial=2 \(--workers-per-trial\) needs --backend ray"):

@@ -18,6 +18,7 @@ from optnas.artifacts import beside
 from optnas.search import SearchSpace, open_storage
 from optnas.search.ray_backend import run_ray_search
 from optnas.training import train
+from tests._support.cli import run_cli
 
 
 def _trials(storage: str, study: str) -> list:
@@ -78,7 +79,7 @@ def test_killed_worker_is_retried_from_its_checkpoint(local_ray, write_space, tm
     assert trial.user_attrs["metrics"]["test_metric"] == pytest.approx(clean.metrics["test_metric"], abs=1e-6)
 
 
-def test_interrupted_search_resumes_without_repeating_finished_trials(write_space, tmp_path, texts, cli):
+def test_interrupted_search_resumes_without_repeating_finished_trials(local_ray, write_space, tmp_path, texts):
     path = write_space(texts.SLOW, "slow.yaml")
     storage = str(tmp_path / "j.log")
     argv = ["search", str(path), "--backend", "ray", "--trials", "3", "--storage", storage, "--no-progress"]
@@ -103,7 +104,8 @@ def test_interrupted_search_resumes_without_repeating_finished_trials(write_spac
     interrupted = [t.number for t in _trials(storage, "slow") if t.state == TrialState.RUNNING]
     assert interrupted
 
-    result = cli(*argv, "--resume", env={"OPTNAS_RAY_CHECKPOINT_S": "0"})
+    # the resume in this process (`main(argv)` on the session's Ray): the interrupted command was a process
+    result = run_cli(*argv, "--resume", env={"OPTNAS_RAY_CHECKPOINT_S": "0"})
     assert result.returncode == 0, result.stderr
     trials = _trials(storage, "slow")
     counted = [t for t in trials if "status" in t.user_attrs]

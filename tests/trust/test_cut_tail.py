@@ -17,6 +17,7 @@ import optnas.results
 from optnas.cli import main
 from optnas.dashboard.storage import StudySource
 from optnas.errors import CutJournalWarning
+from tests._support.cli import run_cli
 
 OPTNAS = str(Path(sys.executable).parent / "optnas")
 CHECKOUT = str(Path(__file__).resolve().parents[2])
@@ -93,8 +94,9 @@ trials: 2
 def test_resume_says_a_cut_tail_not_dead_workers(tmp_path: Path) -> None:
     (tmp_path / "s.yaml").write_text(textwrap.dedent(SPACE))
     env = {**os.environ, "PYTHONPATH": CHECKOUT, "OPTNAS_LOCK_DIR": str(tmp_path / "locks")}
-    run = [OPTNAS, "search", "s.yaml", "--storage", "runs/j.log", "--no-progress"]
-    done = subprocess.run(run, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600, check=False)
+    run = ["search", "s.yaml", "--storage", "runs/j.log", "--no-progress"]
+    done = subprocess.run([OPTNAS, *run], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
+                          check=False)
     assert done.returncode == 0, done.stderr
     journal = tmp_path / "runs" / "j.log"
     storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(journal)))
@@ -103,8 +105,7 @@ def test_resume_says_a_cut_tail_not_dead_workers(tmp_path: Path) -> None:
     lines = journal.read_bytes().splitlines(keepends=True)
     last = max(i for i, line in enumerate(lines) if b'"state":1' in line)
     journal.write_bytes(b"".join(lines[:last]) + lines[last][:15])
-    done = subprocess.run([*run, "--resume"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
-                          check=False)
+    done = run_cli(*run, "--resume", cwd=tmp_path, env={"OPTNAS_LOCK_DIR": env["OPTNAS_LOCK_DIR"]})  # main(argv)
     assert done.returncode == 0, done.stderr
     assert "its last record was cut off" in done.stderr, done.stderr
     assert "the journal's cut tail (repaired above) lost their last records" in done.stderr, done.stderr
