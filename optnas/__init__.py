@@ -15,12 +15,11 @@ from typing import Any
 
 from . import activations, algorithms, blocks, schedules
 from ._shapes import Signal
+from ._version import __version__
 from .build import build
 from .certify import Certificate, Condition, UncertifiedArchitecture, certify
 from .spec import ArchSpec
 from .training import RunResult, StopTraining, train
-
-__version__ = "0.1.0"
 
 __all__ = [
     "ArchSpec",
@@ -31,6 +30,7 @@ __all__ = [
     "Signal",
     "StopTraining",
     "UncertifiedArchitecture",
+    "__version__",
     "activations",
     "algorithms",
     "blocks",

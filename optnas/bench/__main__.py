@@ -50,10 +50,10 @@ def _parser() -> argparse.ArgumentParser:
 def _studies(storage: str, tables: list[str]) -> dict[str, object]:
     import optuna
 
-    from ..search.storage import open_existing
+    from ..storage import open_readonly
     from .build import study_name
 
-    store = open_existing(storage)
+    store = open_readonly(storage)
     return {t: optuna.load_study(study_name=study_name(t), storage=store) for t in tables}
 
 

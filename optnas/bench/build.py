@@ -30,6 +30,7 @@ from .._process import alive
 from .._validate import is_integer, is_number
 from ..errors import UsageError
 from ..spec import ArchSpec
+from ..storage import open_readonly, open_storage
 from ..training.seeding import seeded
 from . import grid, proxies
 
@@ -135,8 +136,6 @@ def _pid_file(path: Path) -> Iterator[None]:
 
 
 def _open(storage: str, table: str) -> optuna.Study:
-    from ..search.storage import open_storage
-
     return optuna.create_study(
         storage=open_storage(storage), study_name=study_name(table), direction="maximize", load_if_exists=True
     )
@@ -274,9 +273,7 @@ def merge(storage: str, source: str, tables: list[str]) -> dict[str, int]:
     Example (from the repository root; stop the second builder first):
         python -m optnas.bench merge --from benchmarks/optnas_bench/second.log --tables mnist1d
     """
-    from ..search.storage import open_existing
-
-    src_store = open_existing(source, flag="--from")
+    src_store = open_readonly(source, flag="--from")
     held = {s.study_name for s in src_store.get_all_studies()}
     for name in tables:
         if study_name(name) not in held:

@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from optnas.dashboard.serve import check_port, listen, serve, warn_if_exposed
-    from optnas.dashboard.storage import StudySource
+    from optnas.dashboard.source import StudySource
 
     check_port(args.port)
     if not args.refresh > 0:

@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _summary(args: argparse.Namespace, study: Any, resume: str | None = None) -> None:
     from optnas.search.leaderboard import render_summary
-    from optnas.search.storage import DEFAULT_STORAGE
+    from optnas.storage import DEFAULT_STORAGE
 
     render_summary(study, storage=args.storage or DEFAULT_STORAGE, resume=resume)
 

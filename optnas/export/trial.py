@@ -15,12 +15,12 @@ from safetensors import SafetensorError
 from safetensors.torch import load_model
 from torch import nn
 
-from .. import artifacts, plugins
+from .. import plugins
 from .._shapes import as_shape
 from ..build import build
 from ..spec import ArchSpec
+from ..storage import DEFAULT_STORAGE, artifacts, open_readonly
 from . import _folder, _formats, _select
-from ._storage import DEFAULT_STORAGE, open_existing
 from .writer import Exported, export_model
 
 
@@ -97,7 +97,7 @@ def export_trial(
 
 
 def _load_study(storage: str | None, name: str) -> optuna.Study:
-    opened = open_existing(storage)
+    opened = open_readonly(storage)
     names = optuna.study.get_all_study_names(opened)
     if name not in names:
         valid = ", ".join(sorted(names)) or "none (the storage is empty)"

@@ -92,7 +92,7 @@ class _Console(Console):
 
 
 def _default_storage() -> str:
-    from .storage import DEFAULT_STORAGE
+    from ..storage import DEFAULT_STORAGE
 
     return DEFAULT_STORAGE
 

@@ -38,11 +38,11 @@ from optuna.trial import TrialState
 from safetensors.torch import save_model
 from torch import nn
 
-from .. import artifacts, trial_record
-from ..artifacts import ArtifactWriteError
 from ..build import build
 from ..errors import StorageWriteError
 from ..spec import ArchSpec
+from ..storage import artifacts, trial_record
+from ..storage.artifacts import ArtifactWriteError
 from ..training import RunResult, Trainer
 from ..training.metrics import count_params, flops_per_sample
 from ..training.result import json_safe

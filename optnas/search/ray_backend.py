@@ -12,18 +12,18 @@ import time
 import optuna
 
 from .. import _validate
-from ..artifacts import open_store
 from ..errors import UsageError
+from ..storage import DEFAULT_STORAGE, MAX_RETRY, open_readonly
+from ..storage.artifacts import open_store
 from .runner import check_budget
 from .space import SearchSpace
-from .storage import DEFAULT_STORAGE, MAX_RETRY, open_existing
 from .study import choose_store
 
 
 def _readable(url: str) -> optuna.storages.BaseStorage | None:
     """The storage to read a resumed study's store from; None when it cannot be opened (the run says why)."""
     try:
-        return open_existing(url)
+        return open_readonly(url)
     except UsageError:
         return None
 

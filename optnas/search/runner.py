@@ -27,17 +27,16 @@ from typing import Any
 import optuna
 import torch
 
-from .. import __version__
 from .._validate import shown
+from .._version import __version__
 from ..errors import SearchIncomplete, StorageWriteError, UsageError
+from ..storage import DEFAULT_STORAGE, is_rdb, open_storage, repaired
 from . import bounds, failpoints
-from ._journal_file import repaired
 from .counts import counted, lost, running, waiting
 from .lifecycle import Lifecycle, record, tell, uploader
 from .liveness import Heartbeat, fail_stale, sweep
 from .locks import TrialLock, claim_lock
 from .space import SearchSpace
-from .storage import DEFAULT_STORAGE, is_rdb, open_storage
 from .study import choose_store, make_pruner, make_sampler
 
 log = logging.getLogger("optnas.search")

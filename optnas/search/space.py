@@ -21,7 +21,7 @@ import optuna
 import yaml
 from pydantic import ValidationError
 
-from .. import activations, algorithms, artifacts, blocks, plugins, schedules
+from .. import activations, algorithms, blocks, plugins, schedules
 from .. import tasks as task_registry
 from .._shapes import state_features
 from .._validate import ECHO_MAX, LINE_MAX, shown
@@ -29,6 +29,7 @@ from ..build import INITS
 from ..certify import Certificate, certify
 from ..errors import UsageError
 from ..spec import STEMS, ArchSpec
+from ..storage import artifacts
 from ._yaml import load_space_file
 from .checks import check_memory, check_values, format_validation
 from .config import Range, Scalar, SpaceFile, Value

@@ -9,12 +9,13 @@ from typing import Any
 
 import optuna
 
-from .. import __version__, artifacts, plugins
+from .. import plugins
+from .._version import __version__
 from ..errors import UsageError
+from ..storage import artifacts, open_storage
 from ..training.result import json_safe
 from .locks import enter_search
 from .space import SearchSpace
-from .storage import open_storage
 
 
 def _constraints(trial: optuna.trial.FrozenTrial) -> list[float]:

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from optnas import artifacts
 from optnas.errors import UsageError
 from optnas.search.ray.cluster import experiment_root
+from optnas.storage import artifacts
 
 
 def test_defaults_beside_a_file_storage_and_a_database_needs_one(tmp_path, monkeypatch):

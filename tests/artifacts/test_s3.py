@@ -17,11 +17,12 @@ import pytest
 from safetensors.torch import load_file
 
 import optnas
-from optnas import artifacts, results
-from optnas.dashboard.storage import StudySource
+from optnas import results
+from optnas.dashboard import StudySource
 from optnas.export import load
 from optnas.search import SearchSpace, run_search
 from optnas.search.lifecycle import Outcome, record, tell, uploader
+from optnas.storage import artifacts
 
 FAST = """
 task: {name: rings, params: {n_samples: 300}}

@@ -13,9 +13,8 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
-from ... import artifacts
 from ...errors import UsageError
-from ..storage import DEFAULT_DIR
+from ...storage import DEFAULT_DIR, artifacts
 
 log = logging.getLogger("optnas.search")
 
