@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from torch import nn
 
-from .. import activations, limits
+from .. import activations, footprint
 from .._shapes import check_shape
 from ..spec import ArchSpec
 from ..stages import StagePlan
@@ -41,7 +41,7 @@ def certify_plan(
     if not isinstance(spec, ArchSpec):
         raise ValueError(f"certify expects an ArchSpec, got {type(spec).__name__}")
     shape = None if input_shape is None else check_shape(input_shape)  # a Signal stays a Signal
-    limits.check_spec(spec, shape)  # before any table exists
+    footprint.check_spec(spec, shape)  # before any table exists
     ctx = resolve(spec, shape, stages)
     return _run(ctx)
 
@@ -79,7 +79,7 @@ def certify_model(
         spec = ArchSpec.from_dict(recorded.spec)
     given = input_shape if input_shape is not None else getattr(net, "input_shape", None)
     shape = None if given is None else check_shape(given)  # a Signal stays a Signal
-    limits.check_spec(spec, shape)
+    footprint.check_spec(spec, shape)
     ctx = resolve(spec, shape, read_plan(net))
     kind = type(activations.get(spec.activation, **spec.activation_params))
     ctx.act_modules = tuple(m for m in net.modules() if type(m) is kind)

@@ -315,12 +315,6 @@ class SearchSpace:
         options["weight_decay"] = float(suggest_value(trial, "weight_decay", t.weight_decay))
         return {k: v for k, v in options.items() if v is not None or k == "clip"}
 
-    def certificates(self, limit: int | None = None) -> list[Certificate]:
-        """Certificates of the space's corners (see `optnas.search.corners`: every corner, or the first ``limit``)."""
-        from .corners import LIMIT, check_corners
-
-        return check_corners(self, LIMIT if limit is None else limit).certificates
-
     def objectives(self) -> list[tuple[str, str]]:
         """(metric, direction) pairs; task metrics take the task's direction unless the file says otherwise."""
         task_direction = self.task().direction
