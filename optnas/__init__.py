@@ -11,13 +11,15 @@ Example:
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
-from . import activations, algorithms, blocks, schedules
+from . import activations, algorithms, blocks, plugins, schedules
 from ._shapes import Signal
 from ._version import __version__
 from .build import build
 from .certify import Certificate, Condition, UncertifiedArchitecture, certify
+from .errors import UsageError
 from .spec import ArchSpec
 from .training import RunResult, StopTraining, train
 
@@ -57,11 +59,6 @@ def __getattr__(name: str) -> Any:
 def _load_plugins() -> None:
     # worker processes and Ray workers import the plugins of the command that started them (optnas.plugins);
     # a broken one is a warning here, so `import optnas` (and the CLI's own one-line error) still works
-    import warnings
-
-    from . import plugins
-    from .errors import UsageError
-
     try:
         plugins.load_from_env()
     except UsageError as exc:

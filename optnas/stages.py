@@ -24,6 +24,7 @@ from torch import nn
 
 from . import algorithms, schedules
 from .algorithms import Layer
+from .algorithms.base import Sweep
 from .nn.steps import FixedSteps, LearnableSteps
 from .spec import ArchSpec
 
@@ -78,8 +79,6 @@ def read_plan(net: nn.Module) -> tuple[StagePlan, ...]:
 
     ``optnas.certify.certify_plan(spec, read_plan(net))`` recomputes the verdict from the module itself.
     """
-    from .algorithms.base import Sweep  # local: the numpy tables of the algorithms package
-
     plan = []
     for i, stage in enumerate(net.stages):  # type: ignore[arg-type]
         layers = tuple(

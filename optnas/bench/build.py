@@ -26,11 +26,16 @@ from typing import Any
 import optuna
 import torch
 
+from .. import tasks
 from .._process import alive
 from .._validate import is_integer, is_number
+from ..build import build as build_net
+from ..certify import certify
 from ..errors import UsageError
 from ..spec import ArchSpec
 from ..storage import open_readonly, open_storage
+from ..theory import trainability_score
+from ..training import train
 from ..training.seeding import seeded
 from . import grid, proxies
 
@@ -63,22 +68,16 @@ def _r(value: Any, digits: int = 6) -> Any:
 
 
 def _task(table: grid.Table) -> Any:
-    from .. import tasks
-
     return tasks.get(table.task["name"], **table.task["params"])
 
 
 def _certificate(spec: ArchSpec, input_shape: tuple[int, ...]) -> dict[str, Any]:
-    from ..certify import certify
-
     cert = certify(spec, input_shape=input_shape)
     return {"ok": cert.ok, "conditions": {c.name: bool(c.holds) for c in cert.conditions}}
 
 
 def zero_cost(spec: ArchSpec, task: Any, seed: int) -> dict[str, float]:
     """Every proxy of ``spec`` at the initialization `optnas.train` gives it with ``seed``."""
-    from ..build import build as build_net
-
     x, y = next(iter(task.batches("train", batch_size=PROXY_BATCH)))
     with seeded(seed, torch.device("cpu")):  # optnas.train's seeding rule: the same weights
         model = build_net(spec, task.input_shape, task.num_outputs)
@@ -86,16 +85,12 @@ def zero_cost(spec: ArchSpec, task: Any, seed: int) -> dict[str, float]:
 
 
 def theory(spec: ArchSpec, input_shape: tuple[int, ...]) -> dict[str, float]:
-    from ..theory import trainability_score
-
     s = trainability_score(spec, input_shape=input_shape)
     return {"theory_score": _r(s.score), "theory_deviation": _r(s.deviation)}
 
 
 def train_row(spec: ArchSpec, table: grid.Table, task: Any, seed: int) -> dict[str, Any]:
     """One (architecture, seed) row: the metrics of `optnas.train` under the table's setup, and its proxies."""
-    from ..training import train
-
     kwargs = table.train_kwargs(seed)
     kwargs.pop("task")
     cpu = time.process_time()

@@ -15,7 +15,7 @@ from torch import nn
 from .. import activations, footprint
 from .._shapes import check_shape
 from ..spec import ArchSpec
-from ..stages import StagePlan
+from ..stages import StagePlan, read_plan
 from .certificate import Certificate, Condition, Stage, UncertifiedArchitecture
 from .conditions import CONDITIONS, Context, resolve
 
@@ -69,8 +69,6 @@ def certify_model(
         >>> certify_model(net).ok
         True
     """
-    from ..stages import read_plan
-
     recorded = getattr(net, "certificate", None)
     if spec is None:
         if not isinstance(recorded, Certificate):

@@ -15,11 +15,12 @@ from safetensors import SafetensorError
 from safetensors.torch import load_model
 from torch import nn
 
-from .. import plugins
+from .. import plugins, tasks
 from .._shapes import as_shape
 from ..build import build
 from ..spec import ArchSpec
 from ..storage import DEFAULT_STORAGE, artifacts, open_readonly
+from ..training import TrainOptions, train
 from . import _folder, _formats, _select
 from .writer import Exported, export_model
 
@@ -118,8 +119,6 @@ def _task(meta: dict[str, Any], need_task: bool) -> tuple[tuple[int, ...], int, 
             f"the study's task {task['name']!r} was a Task object given in Python (e.g. from_tensors), which "
             "the study cannot rebuild: retrain with optnas.train(spec, task, ...) and optnas.export.export_model"
         )
-    from .. import tasks
-
     made = tasks.get(task["name"], **(task.get("params") or {}))
     return made.input_shape, int(made.num_outputs), made
 
@@ -153,8 +152,6 @@ def _stored_weights(
 def _retrain(
     spec: ArchSpec, meta: dict[str, Any], trial: FrozenTrial, device: str
 ) -> tuple[nn.Module, dict[str, Any], tuple[int, ...], int, dict[str, Any]]:
-    from ..training import TrainOptions, train
-
     # the trial's own options (searched lr, weight decay, epochs, seed) when recorded, else the study's
     recorded = trial.user_attrs.get("train")
     options = dict(recorded if isinstance(recorded, dict) and recorded else meta.get("train") or {})

@@ -20,6 +20,8 @@ from rich.console import Console
 from rich.table import Table
 
 from .. import outcome
+from ..results import frame
+from ..storage import DEFAULT_STORAGE
 
 # (column of optnas.results.frame, header, right-aligned); the objectives are added between them
 SPEC_COLUMNS = (("number", "#", True), ("algorithm", "algorithm", False), ("block", "block", False),
@@ -51,8 +53,6 @@ def render_summary(
 
     ``resume`` is the command that continues a search its workers left short (`SearchIncomplete.command`).
     """
-    from ..results import frame
-
     console = console or _Console(width=None if Console().is_terminal else WIDTH, highlight=False)
     df = frame(study)
     directions = [d.name.lower() for d in study.directions]
@@ -71,7 +71,7 @@ def render_summary(
         for line in lines:
             console.print(line, soft_wrap=True)
         console.print(_table(ranked.head(top), df.attrs.get("objectives", [])))
-    flag = "" if storage == _default_storage() else f" --storage {shlex.quote(storage)}"
+    flag = "" if storage == DEFAULT_STORAGE else f" --storage {shlex.quote(storage)}"
     name = shlex.quote(study.study_name)
     lines = [f"optnas dashboard{flag}", f"optnas report{flag} --study {name} -o {name}-report.html"]
     if not ranked.empty:
@@ -89,12 +89,6 @@ class _Console(Console):
         # rich's own answer is SystemExit(1); the CLI ends every command alike when stdout's reader has gone
         self.quiet = True
         raise BrokenPipeError
-
-
-def _default_storage() -> str:
-    from ..storage import DEFAULT_STORAGE
-
-    return DEFAULT_STORAGE
 
 
 def _best_line(row: pd.Series, objectives: list[dict[str, str]]) -> tuple[str, str]:

@@ -39,6 +39,7 @@ from safetensors.torch import save_model
 from torch import nn
 
 from ..build import build
+from ..certify import certify_model
 from ..errors import StorageWriteError
 from ..spec import ArchSpec
 from ..storage import artifacts, trial_record
@@ -98,8 +99,6 @@ def trained_certificate(model: Any) -> dict[str, Any] | None:
 
     It replaces the draw's certificate: the record, the export and the dashboard show the network as trained
     (a learnable σ's slope, the solver budget), which the spec alone cannot tell."""
-    from ..certify import certify_model
-
     net = getattr(model, "_orig_mod", model)  # torch.compile's wrapper holds the network
     if getattr(net, "certificate", None) is None:
         return None
@@ -136,6 +135,7 @@ class Lifecycle:
     def prepare(self, spec: ArchSpec) -> Prepared:
         attrs: dict[str, Any] = {}
         if self.space.config.trainability.skip_untrainable:
+            # lazy: the effective theory loads scipy.optimize (about a second): only for a space that screens
             from .. import theory
 
             # tolerance 1e3: AdamW with clipping trains networks whose initial signal grows up to ~1e5x

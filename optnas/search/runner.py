@@ -36,8 +36,9 @@ from .counts import counted, lost, running, waiting
 from .lifecycle import Lifecycle, record, tell, uploader
 from .liveness import Heartbeat, fail_stale, sweep
 from .locks import TrialLock, claim_lock
+from .progress import Progress
 from .space import SearchSpace
-from .study import choose_store, make_pruner, make_sampler
+from .study import check_resumable, choose_store, create_or_resume, make_pruner, make_sampler
 
 log = logging.getLogger("optnas.search")
 
@@ -191,9 +192,6 @@ def run_search(
         >>> space = SearchSpace.from_yaml("search_spaces/rings.yaml")        # doctest: +SKIP
         >>> study = run_search(space, trials=10, storage="runs/journal.log")  # doctest: +SKIP
     """
-    from .progress import Progress
-    from .study import check_resumable, create_or_resume
-
     check_budget(trials, timeout, study)
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise UsageError(f"jobs={jobs!r} (--jobs) is invalid: it must be an integer >= 1")
