@@ -46,7 +46,7 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     # Heavier parts load on first use, so `import optnas` stays fast and models never pull in the search stack.
     lazy = {"theory": "optnas.theory", "tasks": "optnas.tasks", "results": "optnas.results",
-            "search": "optnas.search", "export": "optnas.export"}
+            "search": "optnas.search", "export": "optnas.export", "storage": "optnas.storage"}
     import importlib
 
     if name in lazy:

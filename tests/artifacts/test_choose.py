@@ -1,4 +1,4 @@
-"""Which store a search uses (`optnas.artifacts.choose`), and where its Ray checkpoints go: the rules of
+"""Which store a search uses (`optnas.storage.artifacts.choose`), and where its Ray checkpoints go: the rules of
 docs/storage.md, without a server."""
 
 from pathlib import Path

@@ -1,7 +1,7 @@
 """Artifact stores on a real S3 API server (moto, loopback): searches write there, any folder reads it back.
 
 The readers run in another working directory, beside no artifact folder: they find the store from the study's
-record alone (`optnas.artifacts`), and what they read is what the trial stored, byte for byte.
+record alone (`optnas.storage.artifacts`), and what they read is what the trial stored, byte for byte.
 """
 
 import json
