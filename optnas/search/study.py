@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import optuna
@@ -12,7 +11,7 @@ import optuna
 from .. import plugins
 from .._version import __version__
 from ..errors import UsageError
-from ..storage import artifacts, open_storage
+from ..storage import artifacts, local_file, open_storage
 from ..training.result import json_safe
 from .locks import enter_search
 from .space import SearchSpace
@@ -81,8 +80,8 @@ def check_resumable(storage: str, name: str) -> None:
         ...
         optnas.errors.UsageError: resume=True (--resume): no study named 'rings' in /nonexistent/journal.log; ...
     """
-    path = storage[len("sqlite:///"):] if storage.startswith("sqlite:///") else None if "://" in storage else storage
-    if path is not None and not Path(path).exists():
+    path = local_file(storage)
+    if path is not None and not path.exists():
         raise UsageError(
             f"resume=True (--resume): no study named {name!r} in {storage}; valid: none (no storage there yet: "
             "drop --resume to start a search, or pass the --storage it used)"

@@ -21,7 +21,7 @@ from ._journal_file import repaired
 from ._rdb import SUPPORTED as RDB_OPTUNA
 from .readonly import gc_paused, open_readonly, read_study
 from .readwrite import MAX_RETRY, open_storage
-from .urls import DEFAULT_DIR, DEFAULT_STORAGE, hide_password, is_rdb
+from .urls import DEFAULT_DIR, DEFAULT_STORAGE, hide_password, is_rdb, local_file
 
 __all__ = [
     "DEFAULT_DIR",
@@ -32,6 +32,7 @@ __all__ = [
     "gc_paused",
     "hide_password",
     "is_rdb",
+    "local_file",
     "open_readonly",
     "open_storage",
     "read_study",

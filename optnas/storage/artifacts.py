@@ -41,7 +41,6 @@ from .urls import DEFAULT_DIR, hide_password
 
 LOCAL = "local"  # the keyword for ./optnas-runs/artifacts: every process of the search runs on this machine
 DEFAULT_FOLDER = DEFAULT_DIR / "artifacts"
-FILE_DATABASES = ("sqlite",)  # a database that is one file on one machine: its artifacts go beside it
 READ_THREADS = 16  # concurrent reads of a remote store (`prefetch`): one round trip each
 
 
@@ -215,17 +214,8 @@ def normalize(url: str, *, flag: str = "--artifacts", base: Path | None = None) 
 # -- which store a search uses, and which a stored study used ----------------------------------------------
 def beside(storage: str) -> Path | None:
     """``artifacts/`` beside a journal file or a SQLite database; None for a network database."""
-    kind = urls.scheme(storage)
-    if kind is None:
-        return Path(storage).resolve().parent / "artifacts"
-    if kind in FILE_DATABASES:
-        # SQLAlchemy (Optuna's RDB dependency) is imported only for a database URL, as Optuna itself does
-        from sqlalchemy.engine import make_url
-
-        path = make_url(storage).database
-        if path and path != ":memory:":
-            return Path(path).resolve().parent / "artifacts"
-    return None
+    path = urls.local_file(storage)
+    return None if path is None else path.resolve().parent / "artifacts"
 
 
 def choose(storage: str, given: str | None, *, recorded: str | None = None, base: Path | None = None,

@@ -29,6 +29,26 @@ def is_rdb(url: str) -> bool:
     return scheme(url) in RDB_SCHEMES
 
 
+def local_file(url: str) -> Path | None:
+    """The file on this machine a storage is: a journal path, or a SQLite URL's database file (as given,
+    relative or absolute); None for a network database or an in-memory one.
+
+    Example:
+        >>> local_file("sqlite:///runs/optuna.db"), local_file("postgresql://db/optnas")
+        (PosixPath('runs/optuna.db'), None)
+    """
+    kind = scheme(url)
+    if kind is None:
+        return Path(url)
+    if kind != "sqlite":
+        return None
+    # SQLAlchemy (Optuna's RDB dependency) is imported only for a database URL, as Optuna itself does
+    from sqlalchemy.engine import make_url
+
+    database = make_url(url).database
+    return Path(database) if database and database != ":memory:" else None
+
+
 def hide_password(url: str) -> str:
     """``postgresql://u:secret@h/db`` -> ``postgresql://u:***@h/db``; a file path is returned unchanged."""
     if "://" not in url:
