@@ -34,7 +34,6 @@ from ..certify import certify
 from ..errors import UsageError
 from ..spec import ArchSpec
 from ..storage import open_readonly, open_storage
-from ..theory import trainability_score
 from ..training import train
 from ..training.seeding import seeded
 from . import grid, proxies
@@ -85,6 +84,9 @@ def zero_cost(spec: ArchSpec, task: Any, seed: int) -> dict[str, float]:
 
 
 def theory(spec: ArchSpec, input_shape: tuple[int, ...]) -> dict[str, float]:
+    # lazy: the effective theory loads scipy.optimize (about a second); optnas.bench's readers never need it
+    from ..theory import trainability_score
+
     s = trainability_score(spec, input_shape=input_shape)
     return {"theory_score": _r(s.score), "theory_deviation": _r(s.deviation)}
 
