@@ -5,7 +5,7 @@
 - `artifacts`: the store of a study's weights, curve records and checkpoints (a folder or ``s3://``);
 - `trial_record`: a trial's bulky record (curves, initialisation record), kept as one artifact;
 - `read_study(storage, name)`: a study to read; on an RDB storage a fast reader (``_rdb``, the one place that
-  reads Optuna's private table definitions, for the Optuna versions it was checked against: `RDB_OPTUNA`).
+  reads Optuna's private table definitions, for the Optuna versions it was checked against: ``_rdb.SUPPORTED``).
 
 Example:
     >>> from optnas import storage
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from . import artifacts, trial_record
 from ._journal_file import repaired
-from ._rdb import SUPPORTED as RDB_OPTUNA
 from .readonly import gc_paused, open_readonly, read_study
 from .readwrite import MAX_RETRY, open_storage
 from .urls import DEFAULT_DIR, DEFAULT_STORAGE, hide_password, is_rdb, local_file
@@ -27,7 +26,6 @@ __all__ = [
     "DEFAULT_DIR",
     "DEFAULT_STORAGE",
     "MAX_RETRY",
-    "RDB_OPTUNA",
     "artifacts",
     "gc_paused",
     "hide_password",

@@ -28,7 +28,6 @@ import optuna
 from optuna.storages import BaseStorage, RDBStorage
 
 from ..errors import UsageError
-from . import _rdb
 from ._journal_file import foreign_error, replay, warn_cut_tail
 from ._journal_reader import ReadOnlyJournal
 from .urls import DEFAULT_STORAGE, hide_password
@@ -138,7 +137,11 @@ def read_study(storage: BaseStorage, name: str) -> optuna.Study:
     """Study ``name`` of an opened storage, to read its trials: on an RDB storage `_rdb.FastRDBStudy`, whose
     `get_trials` is fast and incremental but leaves out params, distributions and intermediate values (which
     `optnas.results.frame` does not read); else Optuna's own study."""
-    if isinstance(storage, RDBStorage) and _rdb.AVAILABLE:
-        return _rdb.FastRDBStudy(name, storage)
+    if isinstance(storage, RDBStorage):
+        # lazy: Optuna's RDB table definitions import SQLAlchemy: loaded for a database only, as Optuna does
+        from . import _rdb
+
+        if _rdb.AVAILABLE:
+            return _rdb.FastRDBStudy(name, storage)
     # a fixed sampler: load_study would otherwise build a TPE sampler nobody uses
     return optuna.load_study(study_name=name, storage=storage, sampler=optuna.samplers.RandomSampler())

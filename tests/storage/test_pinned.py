@@ -10,7 +10,8 @@ import optuna
 from optuna.storages import RDBStorage
 from packaging.version import Version
 
-from optnas.storage import RDB_OPTUNA, _rdb
+from optnas.storage import _rdb
+from optnas.storage._rdb import SUPPORTED as RDB_OPTUNA
 
 PACKAGE = Path(__file__).resolve().parents[2] / "optnas"
 # the RDB schema (Optuna's alembic head) whose tables, columns and value encoding `_rdb` reads
