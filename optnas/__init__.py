@@ -11,16 +11,17 @@ Example:
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
-from . import activations, algorithms, blocks, schedules
+from . import activations, algorithms, blocks, plugins, schedules
 from ._shapes import Signal
+from ._version import __version__
 from .build import build
 from .certify import Certificate, Condition, UncertifiedArchitecture, certify
+from .errors import UsageError
 from .spec import ArchSpec
 from .training import RunResult, StopTraining, train
-
-__version__ = "0.1.0"
 
 __all__ = [
     "ArchSpec",
@@ -31,6 +32,7 @@ __all__ = [
     "Signal",
     "StopTraining",
     "UncertifiedArchitecture",
+    "__version__",
     "activations",
     "algorithms",
     "blocks",
@@ -44,7 +46,7 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     # Heavier parts load on first use, so `import optnas` stays fast and models never pull in the search stack.
     lazy = {"theory": "optnas.theory", "tasks": "optnas.tasks", "results": "optnas.results",
-            "search": "optnas.search", "export": "optnas.export"}
+            "search": "optnas.search", "export": "optnas.export", "storage": "optnas.storage"}
     import importlib
 
     if name in lazy:
@@ -57,11 +59,6 @@ def __getattr__(name: str) -> Any:
 def _load_plugins() -> None:
     # worker processes and Ray workers import the plugins of the command that started them (optnas.plugins);
     # a broken one is a warning here, so `import optnas` (and the CLI's own one-line error) still works
-    import warnings
-
-    from . import plugins
-    from .errors import UsageError
-
     try:
         plugins.load_from_env()
     except UsageError as exc:

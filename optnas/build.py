@@ -141,7 +141,9 @@ def _zero_last_init(net: Network, spec: ArchSpec) -> dict[str, Any]:
 
 def _critical_init(net: Network, spec: ArchSpec) -> dict[str, Any]:
     """T's layers at the activation's critical (C_b, C_W) from the effective theory (THEORY.md §2)."""
-    from . import theory  # the theory is only needed for this init
+    # lazy: the effective theory loads scipy.optimize (about a second); `import optnas` loads it only for the
+    # init that needs it, as optnas/__init__ defers optnas.theory
+    from . import theory
 
     choice = theory.init_parameters(spec.activation, **spec.activation_params)
     for t in _t_modules(net):

@@ -22,9 +22,10 @@ import numpy as np
 import optuna
 import pandas as pd
 
-from . import artifacts, outcome, trial_record
+from . import outcome
 from .errors import UsageError
 from .outcome import trial_status
+from .storage import DEFAULT_STORAGE, artifacts, open_readonly, trial_record
 
 SPEC_COLUMNS = ("algorithm", "schedule", "block", "activation", "depth", "width", "init", "stem", "stages")
 PARAM_COLUMNS = ("algorithm_params", "schedule_params", "block_params", "activation_params")
@@ -32,11 +33,9 @@ METRIC_COLUMNS = ("val_metric", "test_metric", "params", "flops", "latency_ms", 
 
 
 def open_study(storage: str | None, study: str | None) -> optuna.Study:
-    """Load a study read-only in spirit (nothing is written); errors name the valid studies."""
-    from .search.storage import DEFAULT_STORAGE, open_existing
-
+    """Load a study read-only (nothing is created or written); errors name the valid studies."""
     url = storage or DEFAULT_STORAGE
-    backend = open_existing(url)
+    backend = open_readonly(url)
     names = optuna.study.get_all_study_names(backend)
     if study is None:
         if len(names) != 1:
@@ -50,7 +49,7 @@ def open_study(storage: str | None, study: str | None) -> optuna.Study:
 def frame(study: optuna.Study, storage: str | None = None, *, strict: bool = True) -> pd.DataFrame:
     """The DataFrame of an already loaded study (``storage``: its URL, where a moved run's artifacts may be).
 
-    A study's artifact store that cannot be read raises `optnas.artifacts.ArtifactStoreError`; with
+    A study's artifact store that cannot be read raises `optnas.storage.artifacts.ArtifactStoreError`; with
     ``strict=False`` the frame is built without the records kept there (curves None) and
     ``df.attrs["artifacts_error"]`` says why (the dashboard shows it)."""
     record = study.user_attrs.get("optnas", {})
@@ -79,13 +78,7 @@ def frame(study: optuna.Study, storage: str | None = None, *, strict: bool = Tru
 
 def load(storage: str | None, study: str | None) -> pd.DataFrame:
     """One row per trial of ``study`` in ``storage`` (a journal file path or an RDB URL)."""
-    return frame(open_study(storage, study), storage or _default())
-
-
-def _default() -> str:
-    from .search.storage import DEFAULT_STORAGE
-
-    return DEFAULT_STORAGE
+    return frame(open_study(storage, study), storage or DEFAULT_STORAGE)
 
 
 def _row(t: optuna.trial.FrozenTrial, objectives: list[str], store: artifacts.Store | None) -> dict[str, Any]:

@@ -126,8 +126,8 @@ def prefill(url: str, space: Any, name: str) -> None:
     A journal gets all 10,000 through Optuna. PostgreSQL gets the first 200 through Optuna, then 49 copies of
     them by SQL on Optuna's tables (trial numbers shifted by 200 each): Optuna writes ~2 trials a second on
     this loaded machine, and the copies are the same rows a slower prefill would write."""
-    from optnas.search.storage import open_storage
     from optnas.search.study import create_or_resume
+    from optnas.storage import open_storage
 
     storage = open_storage(url)
     store = tempfile.mkdtemp(prefix="optnas-scale-artifacts-")
@@ -191,8 +191,8 @@ def run(url: str, space: Any, name: str, cycles: int, sampler: str) -> dict[str,
     from optnas.search.ray.cluster import Resources
     from optnas.search.ray.searcher import next_config
     from optnas.search.ray.session import Session, bind
-    from optnas.search.storage import open_storage
     from optnas.search.study import create_or_resume
+    from optnas.storage import open_storage
 
     storage = open_storage(url)
     store = tempfile.mkdtemp(prefix="optnas-scale-artifacts-")

@@ -113,9 +113,9 @@ def run_one(name: str, flags: list[str], space: Path, work: Path, trials: int, t
 
 
 def _storage(path: Path) -> Any:
-    from optnas.search.storage import open_existing
+    from optnas.storage import open_readonly
 
-    return open_existing(str(path))
+    return open_readonly(str(path))
 
 
 def _stop(proc: subprocess.Popen[str]) -> None:

@@ -68,7 +68,7 @@ def retrain(job: tuple[dict[str, Any], int, int, dict[str, Any]]) -> dict[str, A
 
 
 def search_summary(storage: str, study_name: str) -> dict[str, Any]:
-    study = optuna.load_study(study_name=study_name, storage=optnas.search.storage.open_existing(storage))
+    study = optuna.load_study(study_name=study_name, storage=optnas.storage.open_readonly(storage))
     trials = study.get_trials(deepcopy=False)
     durations = [(t.datetime_complete - t.datetime_start).total_seconds()
                  for t in trials if t.datetime_start and t.datetime_complete]
@@ -105,7 +105,7 @@ def main() -> None:
     folder = Path(args.exported)
     spec = optnas.ArchSpec.from_dict(json.loads((folder / "spec.json").read_text()))
     source = json.loads((folder / "export.json").read_text())["source"]
-    study = optuna.load_study(study_name=args.study, storage=optnas.search.storage.open_existing(args.storage))
+    study = optuna.load_study(study_name=args.study, storage=optnas.storage.open_readonly(args.storage))
     chosen = study.trials[int(source["trial"])]
     train_options = dict(chosen.user_attrs["train"])
     epochs, _ = train_options.pop("epochs"), train_options.pop("seed", None)

@@ -18,8 +18,13 @@ import argparse
 import sys
 from pathlib import Path
 
+import optuna
+
 from ..errors import UsageError
+from ..storage import open_readonly
 from . import grid
+from .build import build, check_limits, done_specs, merge, restore, snapshot, study_name
+from .table import export, rows_from_study
 
 DEFAULT_STORAGE = "benchmarks/optnas_bench/journal.log"
 DEFAULT_PID = "benchmarks/optnas_bench/build.pid"
@@ -48,12 +53,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _studies(storage: str, tables: list[str]) -> dict[str, object]:
-    import optuna
-
-    from ..search.storage import open_existing
-    from .build import study_name
-
-    store = open_existing(storage)
+    store = open_readonly(storage)
     return {t: optuna.load_study(study_name=study_name(t), storage=store) for t in tables}
 
 
@@ -64,8 +64,6 @@ def main(argv: list[str] | None = None) -> int:
             grid.get(t)
         snap = getattr(args, "snapshot", None) or args.storage + ".gz"
         if args.command == "build":
-            from .build import build, check_limits, restore
-
             check_limits(args.max_cells, args.max_seconds)  # before anything is restored or created
             if "://" not in args.storage and restore(args.storage, snap):
                 print(f"restored {args.storage} from {snap}", flush=True)
@@ -75,23 +73,15 @@ def main(argv: list[str] | None = None) -> int:
                             log=lambda s: print(s, flush=True))
             print(f"trained {trained}")
         elif args.command == "merge":
-            from .build import merge
-
             print(f"copied {merge(args.storage, args.source, args.tables)}")
         elif args.command == "snapshot":
-            from .build import snapshot
-
             print(f"journal -> {snapshot(args.storage, snap)}")
         if args.command in ("export", "snapshot"):
-            from .table import export, rows_from_study
-
             for t, study in _studies(args.storage, args.tables).items():
                 rows = rows_from_study(study, grid.get(t))
                 path = export(rows, grid.get(t), Path(args.out) / f"{t}.json.gz")
                 print(f"{t}: {len(rows)} rows -> {path} ({path.stat().st_size / 1e6:.2f} MB)")
         elif args.command == "status":
-            from .build import done_specs
-
             for t, study in _studies(args.storage, args.tables).items():
                 print(f"{t}: {len(done_specs(study))}/{len(grid.cells(t))} architectures")  # type: ignore[arg-type]
     except (UsageError, ValueError, KeyError) as exc:

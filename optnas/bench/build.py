@@ -26,10 +26,15 @@ from typing import Any
 import optuna
 import torch
 
+from .. import tasks
 from .._process import alive
 from .._validate import is_integer, is_number
+from ..build import build as build_net
+from ..certify import certify
 from ..errors import UsageError
 from ..spec import ArchSpec
+from ..storage import open_readonly, open_storage
+from ..training import train
 from ..training.seeding import seeded
 from . import grid, proxies
 from .fingerprint import fingerprint
@@ -73,22 +78,16 @@ def _r(value: Any, digits: int = 6) -> Any:
 
 
 def _task(table: grid.Table) -> Any:
-    from .. import tasks
-
     return tasks.get(table.task["name"], **table.task["params"])
 
 
 def _certificate(spec: ArchSpec, input_shape: tuple[int, ...]) -> dict[str, Any]:
-    from ..certify import certify
-
     cert = certify(spec, input_shape=input_shape)
     return {"ok": cert.ok, "conditions": {c.name: bool(c.holds) for c in cert.conditions}}
 
 
 def zero_cost(spec: ArchSpec, task: Any, seed: int) -> dict[str, float]:
     """Every proxy of ``spec`` at the initialization `optnas.train` gives it with ``seed``."""
-    from ..build import build as build_net
-
     x, y = next(iter(task.batches("train", batch_size=PROXY_BATCH)))
     with seeded(seed, torch.device("cpu")):  # optnas.train's seeding rule: the same weights
         model = build_net(spec, task.input_shape, task.num_outputs)
@@ -96,6 +95,7 @@ def zero_cost(spec: ArchSpec, task: Any, seed: int) -> dict[str, float]:
 
 
 def theory(spec: ArchSpec, input_shape: tuple[int, ...]) -> dict[str, float]:
+    # lazy: the effective theory loads scipy.optimize (about a second); optnas.bench's readers never need it
     from ..theory import trainability_score
 
     s = trainability_score(spec, input_shape=input_shape)
@@ -104,8 +104,6 @@ def theory(spec: ArchSpec, input_shape: tuple[int, ...]) -> dict[str, float]:
 
 def train_row(spec: ArchSpec, table: grid.Table, task: Any, seed: int) -> dict[str, Any]:
     """One (architecture, seed) row: the metrics of `optnas.train` under the table's setup, and its proxies."""
-    from ..training import train
-
     kwargs = table.train_kwargs(seed)
     kwargs.pop("task")
     cpu = time.process_time()
@@ -146,8 +144,6 @@ def _pid_file(path: Path) -> Iterator[None]:
 
 
 def _open(storage: str, table: str) -> optuna.Study:
-    from ..search.storage import open_storage
-
     return optuna.create_study(
         storage=open_storage(storage), study_name=study_name(table), direction="maximize", load_if_exists=True
     )
@@ -286,9 +282,7 @@ def merge(storage: str, source: str, tables: list[str]) -> dict[str, int]:
     Example (from the repository root; stop the second builder first):
         python -m optnas.bench merge --from benchmarks/optnas_bench/second.log --tables mnist1d
     """
-    from ..search.storage import open_existing
-
-    src_store = open_existing(source, flag="--from")
+    src_store = open_readonly(source, flag="--from")
     held = {s.study_name for s in src_store.get_all_studies()}
     for name in tables:
         if study_name(name) not in held:

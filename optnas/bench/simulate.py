@@ -31,6 +31,7 @@ import optuna
 import pandas as pd
 
 from .._validate import is_number
+from . import grid
 from .table import SPEC_COLUMNS, load
 
 SamplerLike = optuna.samplers.BaseSampler | Callable[..., optuna.samplers.BaseSampler]
@@ -157,8 +158,6 @@ class _Table:
 
 
 def _grid_keys(df: pd.DataFrame, columns: tuple[str, ...]) -> set[tuple[Any, ...]] | None:
-    from . import grid
-
     name = df.attrs.get("meta", {}).get("table")
     if name not in grid.TABLES:
         return None  # not a registered table: no grid to tell an unbuilt cell from an uncertified one

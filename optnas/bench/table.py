@@ -19,10 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import optuna
 import pandas as pd
 
 from ..spec import ArchSpec
 from . import grid, quality
+from .build import PROXY_BATCH, valid
 
 DATA = "data"
 SPEC_COLUMNS = ("algorithm", "schedule", "activation", "depth", "width")
@@ -52,10 +54,6 @@ def arch_key(spec: ArchSpec | dict[str, Any]) -> str:
 def rows_from_study(study: Any, table: grid.Table) -> list[dict[str, Any]]:
     """The table rows of a build study's valid COMPLETE trials (`build.valid`; of an architecture trained
     twice, the newest), in the order they were built."""
-    import optuna
-
-    from .build import valid
-
     out = []
     trials = study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.COMPLETE])
     newest = {arch_key(t.user_attrs["spec"]): t for t in sorted(trials, key=lambda t: t.number) if valid(t)}
@@ -77,8 +75,6 @@ def rows_from_study(study: Any, table: grid.Table) -> list[dict[str, Any]]:
 
 
 def _migrate(row: dict[str, Any], version: int) -> dict[str, Any]:
-    from .build import PROXY_BATCH
-
     if version < 2 and isinstance(row.get("synflow"), float):
         # version 1 fed PROXY_BATCH identical all-ones inputs: R, and so synflow, was PROXY_BATCH times larger
         row = {**row, "synflow": row["synflow"] / PROXY_BATCH}

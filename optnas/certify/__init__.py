@@ -12,10 +12,10 @@ from collections.abc import Sequence
 
 from torch import nn
 
-from .. import activations, limits
+from .. import activations, footprint
 from .._shapes import check_shape
 from ..spec import ArchSpec
-from ..stages import StagePlan
+from ..stages import StagePlan, read_plan
 from .certificate import Certificate, Condition, Stage, UncertifiedArchitecture
 from .conditions import CONDITIONS, Context, resolve
 
@@ -41,7 +41,7 @@ def certify_plan(
     if not isinstance(spec, ArchSpec):
         raise ValueError(f"certify expects an ArchSpec, got {type(spec).__name__}")
     shape = None if input_shape is None else check_shape(input_shape)  # a Signal stays a Signal
-    limits.check_spec(spec, shape)  # before any table exists
+    footprint.check_spec(spec, shape)  # before any table exists
     ctx = resolve(spec, shape, stages)
     return _run(ctx)
 
@@ -69,8 +69,6 @@ def certify_model(
         >>> certify_model(net).ok
         True
     """
-    from ..stages import read_plan
-
     recorded = getattr(net, "certificate", None)
     if spec is None:
         if not isinstance(recorded, Certificate):
@@ -79,7 +77,7 @@ def certify_model(
         spec = ArchSpec.from_dict(recorded.spec)
     given = input_shape if input_shape is not None else getattr(net, "input_shape", None)
     shape = None if given is None else check_shape(given)  # a Signal stays a Signal
-    limits.check_spec(spec, shape)
+    footprint.check_spec(spec, shape)
     ctx = resolve(spec, shape, read_plan(net))
     kind = type(activations.get(spec.activation, **spec.activation_params))
     ctx.act_modules = tuple(m for m in net.modules() if type(m) is kind)

@@ -12,13 +12,10 @@ activations without a global Lipschitz constant are rejected, with the reason.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 from .. import activations
 from .certificate import Condition
-
-if TYPE_CHECKING:
-    from .conditions import Context
+from .context import Context
 
 
 def iterations_needed(q: float, tol: float) -> int:

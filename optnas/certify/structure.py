@@ -38,6 +38,9 @@ from typing import Any
 import torch
 from torch import fx, nn
 
+from .. import activations, blocks
+from .._shapes import input_kind, state_features
+from ..nn.io import downsampled
 from . import probe
 from .certificate import Condition
 
@@ -190,9 +193,6 @@ def stage_shapes(
     spec: Any, kind: str, input_shape: tuple[int, ...] | None, implicit: bool
 ) -> list[tuple[int, ...]]:
     """The input shape of T (batch excluded) in each stage, at the state widths `optnas.build` uses."""
-    from .._shapes import input_kind, state_features
-    from ..nn.io import downsampled
-
     width = spec.width if spec.stem == "lift" or input_shape is None else state_features(input_shape)
     # a shape of another kind than the block's (build refuses it with its own message): default sizes
     given = input_shape if input_shape is not None and input_kind(input_shape) == kind else None
@@ -219,9 +219,6 @@ def check_block(
 ) -> Condition:
     """The certificate's ``two_layer_structure`` condition: build T as `optnas.build` does (every stage's
     width; the contractive construction for implicit algorithms) and `verify` it."""
-    from .. import activations, blocks
-    from .._shapes import input_kind
-
     first = next(k for k in ("vector", "token", "signal", "image") if k in block.inputs)  # the cheapest probe
     kind = input_kind(input_shape) if input_shape is not None else first
     kind = kind if kind in block.inputs else first  # build rejects the mismatch with its own message
@@ -253,8 +250,6 @@ def _build(block: Any, width: int, act: nn.Module, kind: str, shape: tuple[int, 
 
 
 def _check(spec: Any, block: Any, kind: str, shapes: list[tuple[int, ...]], implicit: bool) -> tuple[bool, str]:
-    from .. import activations
-
     why = ""
     for shape in shapes:
         width = shape[1] if kind == "token" else shape[0]

@@ -17,7 +17,9 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
-from optnas.errors import OutputWriteError, StorageWriteError
+from optnas import plugins
+from optnas._validate import LINE_MAX
+from optnas.errors import OptnasWarning, OutputWriteError, StorageWriteError
 
 # name -> (module under optnas.cli, one-line help). Modules are imported lazily: `optnas list` must not
 # pay for Ray or Dash.
@@ -56,8 +58,6 @@ def build_parser() -> argparse.ArgumentParser:
 def _one_line(text: str) -> str:
     """An error as one line of at most `LINE_MAX` characters: messages echo values cut already, this is
     the backstop for any that does not (a library's message quoting a huge input)."""
-    from optnas._validate import LINE_MAX
-
     text = " ".join(text.split("\n"))
     return text if len(text) <= LINE_MAX else f"{text[: LINE_MAX - 30]}... ({len(text)} characters cut)"
 
@@ -80,8 +80,6 @@ def _main(argv: Sequence[str] | None) -> int:
 
 def _one_line_warning(command: str) -> Any:
     """optnas's own warnings (a cut journal read) as one line on stderr; others as Python shows them."""
-    from optnas.errors import OptnasWarning
-
     shown = warnings.showwarning
 
     def show(message: Warning | str, category: type[Warning], *rest: Any, **kw: Any) -> None:
@@ -95,8 +93,6 @@ def _one_line_warning(command: str) -> Any:
 
 def _run(args: argparse.Namespace) -> int:
     try:
-        from optnas import plugins
-
         plugins.load_entry_points()
         plugins.load(args.plugin, folder=os.getcwd())  # a module the user names may sit in their folder
         return int(args._module.run(args))

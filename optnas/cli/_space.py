@@ -6,10 +6,10 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from optnas.search import SearchSpace
+
 
 def load_space(path: Path, command: str) -> Any:
-    from optnas.search import SearchSpace
-
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         space = SearchSpace.from_yaml(path)

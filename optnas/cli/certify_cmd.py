@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from optnas._shapes import as_shape
+from optnas.certify import certify
 from optnas.spec import ArchSpec
 
 from .search_cmd import positive_int
@@ -53,12 +54,11 @@ def _load_spec(path: Path) -> ArchSpec:
 
 
 def run(args: argparse.Namespace) -> int:
-    from optnas.certify import certify
-
     path: Path = args.path
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file (give an ArchSpec .json or a search-space .yaml)")
     if path.suffix in (".yaml", ".yml"):
+        # lazy: loaded when this command runs (the parser imports every command's module)
         from optnas.cli._space import load_space
         from optnas.search.corners import LIMIT, check_corners
 

@@ -26,13 +26,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # lazy: loaded when this command runs (the parser imports every command's module)
     from optnas.dashboard.serve import check_port, listen, serve, warn_if_exposed
-    from optnas.dashboard.storage import StudySource
+    from optnas.dashboard.source import StudySource
 
     check_port(args.port)
     if not args.refresh > 0:
         raise ValueError(f"--refresh {args.refresh!r} is invalid: it must be > 0 seconds")
     try:
+        # lazy: Dash is an optional extra (optnas[dashboard])
         from optnas.dashboard.app import create_app, preload
     except ImportError as exc:
         missing = exc.name or "dash"

@@ -30,6 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # lazy: loaded when this command runs (the parser imports every command's module)
     from optnas.export import export_trial
 
     done = export_trial(

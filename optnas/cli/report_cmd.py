@@ -22,6 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # lazy: loaded when this command runs (the parser imports every command's module)
     from optnas.dashboard.report import write_report
 
     done = write_report(args.storage, args.study, args.output, trust_plugins=args.trust_plugins)

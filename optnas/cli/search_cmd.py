@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from optnas.errors import SearchIncomplete
+
 BACKENDS = ("optuna", "ray")
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -75,8 +77,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Search, then print the leaderboard; exit 1 (after the leaderboard) when workers died short of the count."""
-    from optnas.errors import SearchIncomplete
-
     try:
         study = _search(args)
     except SearchIncomplete as exc:
@@ -88,19 +88,22 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _summary(args: argparse.Namespace, study: Any, resume: str | None = None) -> None:
+    # lazy: loaded when this command runs (the parser imports every command's module)
     from optnas.search.leaderboard import render_summary
-    from optnas.search.storage import DEFAULT_STORAGE
+    from optnas.storage import DEFAULT_STORAGE
 
     render_summary(study, storage=args.storage or DEFAULT_STORAGE, resume=resume)
 
 
 def _search(args: argparse.Namespace) -> Any:
+    # lazy: loaded when this command runs (the parser imports every command's module)
     from optnas.cli._space import load_space
 
     space = load_space(args.space, "search")
     common = dict(trials=args.trials, timeout=args.timeout, study=args.study, storage=args.storage, seed=args.seed,
                   device=args.device, resume=args.resume, artifacts=args.artifacts)
     if args.backend == "ray":
+        # lazy: loaded when this command runs (the parser imports every command's module)
         from optnas.search.ray_backend import run_ray_search
 
         study = run_ray_search(space, address=args.ray_address, gpus_per_trial=args.gpus_per_trial,
@@ -114,6 +117,7 @@ def _search(args: argparse.Namespace) -> Any:
                 f"--workers-per-trial {args.workers_per_trial} needs --backend ray: the optuna backend trains each "
                 "trial in one process"
             )
+        # lazy: loaded when this command runs (the parser imports every command's module)
         from optnas.search import run_search
 
         study = run_search(space, jobs=args.jobs, progress=not args.no_progress, **common)

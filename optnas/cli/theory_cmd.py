@@ -57,7 +57,7 @@ def _finite(value: Any) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from optnas import theory  # heavy (torch, scipy): only when this command runs
+    from optnas import theory  # lazy: scipy.optimize and plotly, only when this command runs
 
     params = parse_params(args.param)
     plot_path = Path(args.plot) if args.plot else None

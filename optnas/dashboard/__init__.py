@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..storage import open_readonly
 from . import figures
 from .data import Metric, leaderboard_page, task_metric
-from .storage import StudySource, open_readonly
+from .source import StudySource
 from .trial import TrialDetail, trial_detail
 
 if TYPE_CHECKING:

@@ -33,7 +33,7 @@ from .data import best_number
 from .pages import activation, analysis, overview, trial
 from .pages._view import register_view, view_store
 from .routes import PAGES, Route, clicked_trial, parse, path
-from .storage import StudySource
+from .source import StudySource
 
 # Never created: pointing Dash's assets folder at a fixed, absent directory means /assets/ serves nothing.
 _NO_ASSETS = str(Path(__file__).with_name("_no_assets"))

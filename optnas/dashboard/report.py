@@ -22,11 +22,12 @@ import pandas as pd
 
 from .. import outcome
 from .._output import check_target, write_file
+from .._version import __version__
 from ..errors import UsageError
 from . import figures as F
 from . import plotlyjs
 from .data import COSTS, LEADERBOARD_COLUMNS, best_and_ties, best_number, fmt, label, leaderboard_page, task_metric
-from .storage import StudySource
+from .source import StudySource
 from .trial import TrialDetail, trial_detail
 
 if TYPE_CHECKING:
@@ -126,8 +127,6 @@ def _note(text: str) -> str:
 
 
 def _summary(df: pd.DataFrame) -> str:
-    from .. import __version__
-
     tally = outcome.format_counts(outcome.counts(df["status"].astype(str))) if len(df) else "none"
     items = {
         "storage": df.attrs.get("storage", ""),

@@ -20,6 +20,7 @@ from typing import Any
 from torch import nn
 
 from ._source import runtime_modules
+from ._user import import_path
 
 _ATTR = "_optnas_export_call"
 _LOCK = threading.Lock()
@@ -58,8 +59,6 @@ def torch_only_classes() -> list[type]:
 
 def user_classes() -> list[type]:
     """Module classes of importable user modules (plugins): model.py imports them, so their calls are recorded."""
-    from ._user import import_path
-
     found, todo = [], list(nn.Module.__subclasses__())
     while todo:
         cls = todo.pop()

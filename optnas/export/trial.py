@@ -15,12 +15,13 @@ from safetensors import SafetensorError
 from safetensors.torch import load_model
 from torch import nn
 
-from .. import artifacts, plugins
+from .. import plugins, tasks
 from .._shapes import as_shape
 from ..build import build
 from ..spec import ArchSpec
+from ..storage import DEFAULT_STORAGE, artifacts, open_readonly
+from ..training import TrainOptions, train
 from . import _folder, _formats, _select
-from ._storage import DEFAULT_STORAGE, open_existing
 from .writer import Exported, export_model
 
 
@@ -97,7 +98,7 @@ def export_trial(
 
 
 def _load_study(storage: str | None, name: str) -> optuna.Study:
-    opened = open_existing(storage)
+    opened = open_readonly(storage)
     names = optuna.study.get_all_study_names(opened)
     if name not in names:
         valid = ", ".join(sorted(names)) or "none (the storage is empty)"
@@ -118,8 +119,6 @@ def _task(meta: dict[str, Any], need_task: bool) -> tuple[tuple[int, ...], int, 
             f"the study's task {task['name']!r} was a Task object given in Python (e.g. from_tensors), which "
             "the study cannot rebuild: retrain with optnas.train(spec, task, ...) and optnas.export.export_model"
         )
-    from .. import tasks
-
     made = tasks.get(task["name"], **(task.get("params") or {}))
     return made.input_shape, int(made.num_outputs), made
 
@@ -153,8 +152,6 @@ def _stored_weights(
 def _retrain(
     spec: ArchSpec, meta: dict[str, Any], trial: FrozenTrial, device: str
 ) -> tuple[nn.Module, dict[str, Any], tuple[int, ...], int, dict[str, Any]]:
-    from ..training import TrainOptions, train
-
     # the trial's own options (searched lr, weight decay, epochs, seed) when recorded, else the study's
     recorded = trial.user_attrs.get("train")
     options = dict(recorded if isinstance(recorded, dict) and recorded else meta.get("train") or {})

@@ -16,6 +16,7 @@ from torch import nn
 
 from .. import _validate
 from .._shapes import check_shape, input_kind
+from .._version import __version__
 from ..build import build
 from ..certify import Certificate, certify, certify_model
 from ..nn.io import Standardize
@@ -97,7 +98,7 @@ def export_model(
     cert = certificate if certificate is not None else (
         certify_model(built, spec, shape) if built is not None else certify(spec, input_shape=shape))
     info = {
-        "optnas_version": _version(),
+        "optnas_version": __version__,
         "torch_version": torch.__version__,
         "input_shape": list(shape),
         "input_kind": input_kind(shape),  # a signal's (channels, length) and tokens' (tokens, features) look alike
@@ -188,9 +189,3 @@ def _write_json(path: Path, data: Any) -> None:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return " ".join(text.splitlines()[:3]) if text else type(exc).__name__
-
-
-def _version() -> str:
-    import optnas
-
-    return str(getattr(optnas, "__version__", "unknown"))

@@ -13,10 +13,10 @@ Example (the plugin entry point in your own Optuna objective):
 from __future__ import annotations
 
 from ..errors import TrialFailed
+from ..storage import DEFAULT_STORAGE, open_storage
 from .optuna_log import install as _quiet_outcomes
 from .runner import run_search
 from .space import SearchSpace, UncertifiedDraw
-from .storage import DEFAULT_STORAGE, open_storage
 
 _quiet_outcomes()  # a caught TrialFailed / UncertifiedDraw: Optuna's one line, without its traceback
 

@@ -30,8 +30,8 @@ import optuna
 import torch
 from optuna.storages import BaseStorage
 
-from .. import artifacts
 from ..errors import StorageWriteError, UsageError
+from ..storage import artifacts
 
 DEFAULT_INTERVAL_S = 30.0
 log = logging.getLogger("optnas.search")

@@ -22,7 +22,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from .. import _validate, limits
+from .. import _validate, footprint, limits
 from .._shapes import SPATIAL_DIMS, input_kind
 from .._validate import shown
 from ..errors import UsageError
@@ -164,5 +164,5 @@ def check_memory(config: SpaceFile, where: Path, input_shape: tuple[int, ...]) -
                 algorithm=alg, algorithm_params={k: first(v) for k, v in alg_params.items()},
                 block=block, block_params=params, depth=depth, width=width, stages=stages,
             )
-            limits.check_spec(spec, input_shape, label=f"{where}: space: the largest corner")
+            footprint.check_spec(spec, input_shape, label=f"{where}: space: the largest corner")
 

@@ -241,7 +241,7 @@ class SpaceFile(BaseModel):
     constraints: Constraints = Field(default_factory=lambda: Constraints())
     trainability: Trainability = Field(default_factory=lambda: Trainability())
     trials: Int = Field(20, ge=1, le=bounds.MAX_TRIALS)
-    # where weights and curve records go (optnas.artifacts): a folder, s3://BUCKET/PREFIX or "local"
+    # where weights and curve records go (optnas.storage.artifacts): a folder, s3://BUCKET/PREFIX or "local"
     artifacts: Annotated[str, Strict()] | None = None
     seed: Int = Field(0, ge=0, le=2**32 - 1)  # numpy's seed range, which every sampler uses
     # data-parallel workers per trial (Ray backend: DDP through Ray Train); batch_size stays the global batch

@@ -26,7 +26,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .. import footprint
 from ..certify import Certificate, certify
+from ..certify.conditions import CONDITIONS, resolve
 from ..spec import ArchSpec, describe_fields, describe_line
 from .values import ends, family_corners
 
@@ -145,16 +147,13 @@ LINEAR_PART = frozenset({"consistency", "zero_stability", "step_sizes"})
 
 def _certify(spec: ArchSpec, shape: tuple[int, ...], shared: dict[str, Certificate]) -> Certificate:
     """``certify(spec)``, reusing the linear-part conditions (and any per-stage data) of its group's first corner."""
-    from .. import limits
-    from ..certify.conditions import CONDITIONS, resolve
-
     group = repr((spec.algorithm, spec.algorithm_params, spec.schedule, spec.schedule_params, spec.depth,
                   spec.stages, spec.stem))
     first = shared.get(group)
     if first is None:
         shared[group] = first = certify(spec, input_shape=shape)
         return first
-    limits.check_spec(spec, shape)
+    footprint.check_spec(spec, shape)
     ctx = resolve(spec, shape)
     known = {c.name: c for c in first.conditions if c.name in LINEAR_PART}
     out = [known.get(check.__name__) or check(ctx) for check in CONDITIONS]

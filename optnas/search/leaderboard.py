@@ -21,6 +21,7 @@ from rich.table import Table
 from .. import outcome, results
 from .._format import number
 from ..spec import FAMILIES, describe_fields, describe_line
+from ..storage import DEFAULT_STORAGE
 
 # (column of optnas.results.frame, header, right-aligned); the objectives are added between them
 SPEC_COLUMNS = (("number", "#", True), ("algorithm", "algorithm", False), ("block", "block", False),
@@ -67,7 +68,7 @@ def render_summary(
         for line in lines:
             console.print(line, soft_wrap=True)
         console.print(_table(ranked.head(top), df.attrs.get("objectives", [])))
-    flag = "" if storage == _default_storage() else f" --storage {shlex.quote(storage)}"
+    flag = "" if storage == DEFAULT_STORAGE else f" --storage {shlex.quote(storage)}"
     name = shlex.quote(study.study_name)
     lines = [f"optnas dashboard{flag}", f"optnas report{flag} --study {name} -o {name}-report.html"]
     if not ranked.empty:
@@ -85,12 +86,6 @@ class _Console(Console):
         # rich's own answer is SystemExit(1); the CLI ends every command alike when stdout's reader has gone
         self.quiet = True
         raise BrokenPipeError
-
-
-def _default_storage() -> str:
-    from .storage import DEFAULT_STORAGE
-
-    return DEFAULT_STORAGE
 
 
 def _best_line(row: pd.Series, objectives: list[dict[str, str]]) -> tuple[str, str]:

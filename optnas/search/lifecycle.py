@@ -39,12 +39,12 @@ from optuna.trial import TrialState
 from safetensors.torch import save_model
 from torch import nn
 
-from .. import artifacts, trial_record
-from ..artifacts import ArtifactWriteError
 from ..build import build
-from ..certify import Certificate
+from ..certify import Certificate, certify_model
 from ..errors import StorageWriteError
 from ..spec import ArchSpec
+from ..storage import artifacts, trial_record
+from ..storage.artifacts import ArtifactWriteError
 from ..training import RunResult, Trainer
 from ..training.metrics import count_params, flops_per_sample
 from ..training.result import json_safe
@@ -110,8 +110,6 @@ def trained_certificate(model: Any) -> dict[str, Any] | None:
 
     It replaces the draw's certificate: the record, the export and the dashboard show the network as trained
     (a learnable σ's slope, the solver budget), which the spec alone cannot tell."""
-    from ..certify import certify_model
-
     net = getattr(model, "_orig_mod", model)  # torch.compile's wrapper holds the network
     if getattr(net, "certificate", None) is None:
         return None
@@ -164,6 +162,7 @@ class Lifecycle:
         """The zero-cost trainability screen, when the file asks for it (a pruned outcome if it fails)."""
         attrs: dict[str, Any] = {}
         if self.space.config.trainability.skip_untrainable:
+            # lazy: the effective theory loads scipy.optimize (about a second): only for a space that screens
             from .. import theory
 
             # tolerance 1e3: AdamW with clipping trains networks whose initial signal grows up to ~1e5x
@@ -314,7 +313,7 @@ Upload = Callable[[str], str]  # a weights file -> the artifact id it was stored
 
 
 def uploader(store: str, trial: optuna.Trial | optuna.trial.FrozenTrial, storage: BaseStorage) -> Upload:
-    """Upload a trial's files as its Optuna artifacts in the store ``store`` names (`optnas.artifacts`).
+    """Upload a trial's files as its Optuna artifacts in the store ``store`` names (`optnas.storage.artifacts`).
 
     A folder that cannot be written raises `StorageWriteError` (exit 2); a remote store's failure
     `ArtifactWriteError`, which `record` turns into a failed trial."""

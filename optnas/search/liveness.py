@@ -27,9 +27,9 @@ import optuna
 from optuna.storages import BaseStorage, RDBStorage
 from optuna.trial import TrialState
 
+from ..storage import is_rdb
 from . import checkpoints
 from .locks import trial_lock_state
-from .storage import is_rdb
 
 
 def sweep(

@@ -16,6 +16,7 @@ from rich.progress import (
 )
 from rich.progress import Progress as RichProgress
 
+from .. import outcome
 from .counts import counted
 
 
@@ -61,8 +62,6 @@ class Progress:
 
 def best_text(study: optuna.Study) -> str:
     """'best val_metric=0.98 (#3)' by the one rule of `optnas.outcome`, or 'no complete trial yet'."""
-    from .. import outcome
-
     complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
     directions = [d.name.lower() for d in study.directions]
     number = outcome.best([(t.number, t.values) for t in complete], directions)

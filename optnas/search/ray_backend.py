@@ -12,18 +12,18 @@ import time
 import optuna
 
 from .. import _validate
-from ..artifacts import open_store
 from ..errors import UsageError
+from ..storage import DEFAULT_STORAGE, MAX_RETRY, open_readonly
+from ..storage.artifacts import open_store
 from .runner import check_budget
 from .space import SearchSpace
-from .storage import DEFAULT_STORAGE, MAX_RETRY, open_existing
-from .study import choose_store
+from .study import check_resumable, choose_store
 
 
 def _readable(url: str) -> optuna.storages.BaseStorage | None:
     """The storage to read a resumed study's store from; None when it cannot be opened (the run says why)."""
     try:
-        return open_existing(url)
+        return open_readonly(url)
     except UsageError:
         return None
 
@@ -75,6 +75,7 @@ def run_ray_search(
         import ray.tune  # noqa: F401
     except ImportError:
         raise UsageError("--backend ray needs Ray Tune: pip install 'optnas[ray]'") from None
+    # lazy: optnas.search.ray imports Ray, an optional extra (optnas[ray]), checked just above
     from .ray.cluster import check_address, check_flags, checkpoint_interval, experiment_root
     from .ray.run import RaySearch
     from .ray.tally import reconcile_interval
@@ -93,8 +94,7 @@ def run_ray_search(
     store = choose_store(space, url, name, artifacts, resume=resume, backend=_readable(url) if resume else None,
                          probe=False)
     if resume:  # before Ray starts: Tuner.restore would unpickle what is in the experiment folder
-        from .ray.trust import check_experiment
-        from .study import check_resumable
+        from .ray.trust import check_experiment  # lazy: as above
 
         check_experiment(f"{experiment_root(url, store)}/{name}")
         check_resumable(url, name)  # a study that does not exist: refused before anything is made

@@ -26,18 +26,18 @@ from typing import Any
 import optuna
 import torch
 
-from .. import __version__
 from .._validate import shown
+from .._version import __version__
 from ..errors import SearchIncomplete, StorageWriteError, UsageError
+from ..storage import DEFAULT_STORAGE, is_rdb, open_storage, repaired
 from . import bounds, failpoints
-from ._journal_file import repaired
 from .counts import counted, lost, running, waiting
 from .lifecycle import Lifecycle, record, tell, uploader
 from .liveness import Heartbeat, fail_stale, sweep
 from .locks import TrialLock, claim_lock
+from .progress import Progress
 from .space import SearchSpace
-from .storage import DEFAULT_STORAGE, is_rdb, open_storage
-from .study import choose_store, make_pruner, make_sampler
+from .study import check_resumable, choose_store, create_or_resume, make_pruner, make_sampler
 
 log = logging.getLogger("optnas.search")
 
@@ -56,7 +56,7 @@ class SearchJob:
     trials: int
     timeout: float | None
     device: str
-    artifacts: str  # the artifact store's URL (optnas.artifacts)
+    artifacts: str  # the artifact store's URL (optnas.storage.artifacts)
     jobs: int = 1
 
 
@@ -180,7 +180,7 @@ def run_search(
 ) -> optuna.Study:
     """Run (or resume) the search of ``space``; returns the Optuna study.
 
-    ``artifacts``: where weights and curve records go (`optnas.artifacts`): a folder or ``s3://bucket/prefix``;
+    ``artifacts``: where weights and curve records go (`optnas.storage.artifacts`): a folder or ``s3://bucket/prefix``;
     default the space file's ``artifacts:``, else beside a journal or SQLite file (a PostgreSQL URL needs one,
     or ``"local"``). A resumed study keeps the store it recorded.
 
@@ -191,9 +191,6 @@ def run_search(
         >>> space = SearchSpace.from_yaml("search_spaces/rings.yaml")        # doctest: +SKIP
         >>> study = run_search(space, trials=10, storage="runs/journal.log")  # doctest: +SKIP
     """
-    from .progress import Progress
-    from .study import check_resumable, create_or_resume
-
     check_budget(trials, timeout, study)
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise UsageError(f"jobs={jobs!r} (--jobs) is invalid: it must be an integer >= 1")

@@ -20,7 +20,7 @@ import optuna
 import yaml
 from pydantic import ValidationError
 
-from .. import activations, algorithms, artifacts, blocks, plugins, schedules
+from .. import activations, algorithms, blocks, plugins, schedules
 from .. import tasks as task_registry
 from .._shapes import state_features
 from .._validate import ECHO_MAX, LINE_MAX, shown
@@ -28,6 +28,7 @@ from ..build import INITS
 from ..certify import Certificate, certify
 from ..errors import UsageError
 from ..spec import STEMS, ArchSpec
+from ..storage import artifacts
 from . import values
 from ._yaml import load_space_file
 from .checks import check_memory, check_values, format_validation
@@ -331,12 +332,6 @@ class SearchSpace:
         options["lr"] = float(suggest_value(trial, "lr", t.lr))
         options["weight_decay"] = float(suggest_value(trial, "weight_decay", t.weight_decay))
         return {k: v for k, v in options.items() if v is not None or k == "clip"}
-
-    def certificates(self, limit: int | None = None) -> list[Certificate]:
-        """Certificates of the space's corners (see `optnas.search.corners`: every corner, or the first ``limit``)."""
-        from .corners import LIMIT, check_corners
-
-        return check_corners(self, LIMIT if limit is None else limit).certificates
 
     def objectives(self) -> list[tuple[str, str]]:
         """(metric, direction) pairs; task metrics take the task's direction unless the file says otherwise."""

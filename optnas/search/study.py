@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import optuna
 
-from .. import __version__, artifacts, plugins
+from .. import plugins
+from .._version import __version__
 from ..errors import UsageError
+from ..storage import artifacts, local_file, open_storage
 from ..training.result import json_safe
 from .locks import enter_search
 from .samplers import evolution, local
 from .space import SearchSpace
-from .storage import open_storage
 
 
 def _constraints(trial: optuna.trial.FrozenTrial) -> list[float]:
@@ -83,8 +83,8 @@ def check_resumable(storage: str, name: str) -> None:
         ...
         optnas.errors.UsageError: resume=True (--resume): no study named 'rings' in /nonexistent/journal.log; ...
     """
-    path = storage[len("sqlite:///"):] if storage.startswith("sqlite:///") else None if "://" in storage else storage
-    if path is not None and not Path(path).exists():
+    path = local_file(storage)
+    if path is not None and not path.exists():
         raise UsageError(
             f"resume=True (--resume): no study named {name!r} in {storage}; valid: none (no storage there yet: "
             "drop --resume to start a search, or pass the --storage it used)"
@@ -95,7 +95,7 @@ def choose_store(
     space: SearchSpace, storage: str, name: str, given: str | None, *, resume: bool,
     backend: optuna.storages.BaseStorage | None = None, probe: bool = True,
 ) -> str:
-    """The artifact store URL of a search (`optnas.artifacts.choose`), checked writable when ``probe``.
+    """The artifact store URL of a search (`optnas.storage.artifacts.choose`), checked writable when ``probe``.
 
     ``given``: ``--artifacts`` (else the space file's ``artifacts:``). A resumed study keeps the store it
     recorded (read from ``backend``, the opened storage). A store that cannot be written is one `UsageError`,
@@ -125,7 +125,8 @@ def create_or_resume(
     ``seed``: the run's (the sampler's, recorded as the space's ``seed``); default the file's.
 
     ``backend``: the storage ``storage`` names, when the caller opened it already (it keeps using it).
-    ``store``: the artifact store URL a new study records (`choose_store`; default: `optnas.artifacts.choose`'s)."""
+    ``store``: the artifact store URL a new study records (`choose_store`; default:
+    `optnas.storage.artifacts.choose`'s)."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     # sampler and pruner first: a bad seed or parameter must not leave an (empty) storage behind
     seed = space.config.seed if seed is None else seed

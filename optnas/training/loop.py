@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from .. import _validate
+from ..errors import UsageError
 from ..spec import ArchSpec
 from ..tasks import Task
 from .result import RunResult
@@ -66,7 +67,5 @@ def train(
     """
     _validate.integer("epochs", epochs, 1)
     if not isinstance(spec, ArchSpec | dict):
-        from ..errors import UsageError
-
         raise UsageError(f"spec must be an optnas.ArchSpec or its dict, got {type(spec).__name__}")
     return Trainer(spec, task, seed=seed, device=device, **options).fit(epochs, callback=callback)

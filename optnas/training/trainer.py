@@ -32,7 +32,6 @@ Example:
 
 from __future__ import annotations
 
-import importlib
 import math
 import time
 from collections.abc import Callable, Iterator
@@ -42,6 +41,7 @@ import torch
 from torch import nn
 
 from .. import _validate
+from ..build import build
 from ..errors import UsageError
 from ..spec import ArchSpec
 from ..tasks import Task, resolve
@@ -108,7 +108,7 @@ class Trainer:
             if self.spec is None:
                 model = spec_or_module
             else:
-                model = _builder()(
+                model = build(
                     self.spec, self.task.input_shape, self.task.num_outputs, allow_uncertified=opts.allow_uncertified,
                     certificate=certificate,
                 )
@@ -447,11 +447,3 @@ def _spec_of(value: Any) -> ArchSpec | None:
     if not isinstance(value, ArchSpec):
         raise UsageError(f"spec must be an optnas.ArchSpec, its dict or a torch module, got {type(value).__name__}")
     return value
-
-
-def _builder() -> Callable[..., nn.Module]:
-    # Imported when called: optnas/__init__ imports this module, and the builder is another part's code.
-    build = getattr(importlib.import_module("optnas"), "build", None)
-    if build is None:
-        raise RuntimeError("optnas.build is not available in this installation")
-    return build

@@ -1,13 +1,13 @@
-"""Which store a search uses (`optnas.artifacts.choose`), and where its Ray checkpoints go: the rules of
+"""Which store a search uses (`optnas.storage.artifacts.choose`), and where its Ray checkpoints go: the rules of
 docs/storage.md, without a server."""
 
 from pathlib import Path
 
 import pytest
 
-from optnas import artifacts
 from optnas.errors import UsageError
 from optnas.search.ray.cluster import experiment_root
+from optnas.storage import artifacts
 
 
 def test_defaults_beside_a_file_storage_and_a_database_needs_one(tmp_path, monkeypatch):

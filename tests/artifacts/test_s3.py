@@ -1,7 +1,7 @@
 """Artifact stores on a real S3 API server (moto, loopback): searches write there, any folder reads it back.
 
 The readers run in another working directory, beside no artifact folder: they find the store from the study's
-record alone (`optnas.artifacts`), and what they read is what the trial stored, byte for byte.
+record alone (`optnas.storage.artifacts`), and what they read is what the trial stored, byte for byte.
 """
 
 import json
@@ -17,11 +17,12 @@ import pytest
 from safetensors.torch import load_file
 
 import optnas
-from optnas import artifacts, results
-from optnas.dashboard.storage import StudySource
+from optnas import results
+from optnas.dashboard import StudySource
 from optnas.export import load
 from optnas.search import SearchSpace, run_search
 from optnas.search.lifecycle import TrialEnd, record, tell, uploader
+from optnas.storage import artifacts
 from tests._support.cli import run_cli
 from tests._support.spaces import fast_space
 

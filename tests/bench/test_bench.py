@@ -25,6 +25,7 @@ import optnas.bench
 from optnas.bench import __main__ as bench_main
 from optnas.bench import build as bench_build
 from optnas.bench import grid, table
+from optnas.storage import open_storage
 
 SPECS = (
     optnas.ArchSpec(algorithm="gd", block="mlp2", block_params={"hidden": 16}, activation="relu", depth=2, width=72),
@@ -51,7 +52,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         assert again == {TINY.name: 1}  # resumed: only the cell not yet done
     finally:
         torch.set_num_threads(torch_threads)
-    storage = optnas.search.storage.open_storage(str(journal))
+    storage = open_storage(str(journal))
     study = optuna.load_study(study_name=bench_build.study_name(TINY.name), storage=storage)
     path = table.export(table.rows_from_study(study, TINY), TINY, folder / "tiny.json.gz")
     return journal, path
@@ -70,14 +71,14 @@ def test_table_columns_and_rows(built: tuple[Path, Path]) -> None:
     assert df.groupby("arch").size().eq(len(TINY.seeds)).all()
     # one trial per architecture, every seed inside it, nothing duplicated by the resume
     study = optuna.load_study(study_name=bench_build.study_name(TINY.name),
-                              storage=optnas.search.storage.open_storage(str(built[0])))
+                              storage=open_storage(str(built[0])))
     assert bench_build.done_specs(study) == {s.to_json() for s in SPECS}
 
 
 def test_file_is_deterministic(built: tuple[Path, Path], tmp_path: Path) -> None:
     journal, path = built
     study = optuna.load_study(study_name=bench_build.study_name(TINY.name),
-                              storage=optnas.search.storage.open_storage(str(journal)))
+                              storage=open_storage(str(journal)))
     again = table.export(table.rows_from_study(study, TINY), TINY, tmp_path / "again.json.gz")
     assert again.read_bytes() == path.read_bytes()
     assert json.loads(gzip.decompress(path.read_bytes()))["meta"]["rows"] == 6
@@ -297,13 +298,13 @@ def test_second_builder_from_the_end_and_merge(tmp_path: Path) -> None:
     finally:
         torch.set_num_threads(torch_threads)
     order = [s.to_json() for s in grid.cells(TINY.name)]
-    storage = optnas.search.storage.open_storage(str(second))
+    storage = open_storage(str(second))
     b = optuna.load_study(study_name=bench_build.study_name(TINY.name), storage=storage)
     assert [optnas.ArchSpec.from_dict(t.user_attrs["spec"]).to_json() for t in b.trials] == order[::-1][:2]
     assert bench_build.merge(str(first), str(second), [TINY.name]) == {TINY.name: 2}
     assert bench_build.merge(str(first), str(second), [TINY.name]) == {TINY.name: 0}  # nothing twice
     a = optuna.load_study(study_name=bench_build.study_name(TINY.name),
-                          storage=optnas.search.storage.open_storage(str(first)))
+                          storage=open_storage(str(first)))
     assert sorted(bench_build.done_specs(a)) == sorted(order)
     copied = {optnas.ArchSpec.from_dict(t.user_attrs["spec"]).to_json(): t for t in a.trials}
     for t in b.trials:

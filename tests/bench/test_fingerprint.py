@@ -48,6 +48,6 @@ def test_a_build_records_the_fingerprint(tmp_path: Path) -> None:
                                  log=lambda s: None) == {TINY.name: 1}
     finally:
         torch.set_num_threads(threads)
-    storage = optnas.search.storage.open_storage(str(tmp_path / "j.log"))
+    storage = optnas.storage.open_storage(str(tmp_path / "j.log"))
     (trial,) = optuna.load_study(study_name=bench_build.study_name(TINY.name), storage=storage).trials
     assert trial.user_attrs[bench_build.CODE_KEY] == fp.fingerprint() and bench_build.valid(trial)

@@ -11,7 +11,7 @@ import optuna
 import pytest
 
 from optnas.dashboard import StudySource
-from optnas.dashboard._rdb import FastRDBStudy
+from optnas.storage._rdb import FastRDBStudy
 
 
 def test_postgres_is_read_only_and_read_fast(postgres_url, edge_study_maker):

@@ -17,9 +17,9 @@ from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 
 from optnas.dashboard import StudySource, open_readonly
-from optnas.dashboard._rdb import FastRDBStudy
-from optnas.dashboard.storage import hide_password
 from optnas.errors import UsageError
+from optnas.storage import hide_password
+from optnas.storage._rdb import FastRDBStudy
 
 
 def _digest(path: str) -> tuple[str, float]:
@@ -151,7 +151,7 @@ def test_concurrent_first_reads_build_the_frame_once(edge_journal):
 
 
 def test_read_only_journal_reads_what_optunas_backend_reads(tmp_path, edge_study_maker):
-    from optnas.dashboard._journal import ReadOnlyJournal
+    from optnas.storage._journal_reader import ReadOnlyJournal
 
     path = tmp_path / "j.log"
     edge_study_maker(JournalStorage(JournalFileBackend(str(path))))
@@ -179,7 +179,7 @@ def test_read_only_journal_reads_what_optunas_backend_reads(tmp_path, edge_study
 def test_gc_pause_nests_and_restores():
     import gc
 
-    from optnas.dashboard.storage import gc_paused
+    from optnas.storage import gc_paused
 
     assert gc.isenabled()
     with gc_paused():

@@ -15,9 +15,10 @@ import torch
 from optuna.trial import TrialState
 
 import optnas
-from optnas import outcome, trial_record
-from optnas.artifacts import beside
+from optnas import outcome
 from optnas.search import SearchSpace
+from optnas.storage import trial_record
+from optnas.storage.artifacts import beside
 from optnas.training import train
 
 

@@ -14,9 +14,9 @@ import pytest
 from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 
-from optnas.dashboard.storage import StudySource
+from optnas.dashboard import StudySource
 from optnas.errors import CutJournalWarning, StorageWriteError
-from optnas.search._journal_file import SafeJournalFile, repair_tail
+from optnas.storage._journal_file import SafeJournalFile, repair_tail
 from tests._support.cli import run_cli
 
 

@@ -10,10 +10,11 @@ from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 
 import optnas
-from optnas import results, trial_record
-from optnas.artifacts import ArtifactStoreError
+from optnas import results
 from optnas.search.dominance import DominanceRule
 from optnas.search.lifecycle import TrialEnd, record, tell, uploader
+from optnas.storage import trial_record
+from optnas.storage.artifacts import ArtifactStoreError
 
 SPEC = optnas.ArchSpec(algorithm="gd", block="mlp2", block_params={"hidden": 8}, activation="tanh", depth=3, width=8)
 CURVES = {k: [0.1 * i + 0.123456789 for i in range(40)] for k in ("train_loss", "val_loss", "val_metric", "lr")}

@@ -8,10 +8,11 @@ from optuna.trial import TrialState
 from safetensors.torch import load_model
 
 import optnas
-from optnas import results, trial_record
+from optnas import results
 from optnas.errors import UsageError
 from optnas.search import SearchSpace, run_search
 from optnas.search.ray_backend import run_ray_search
+from optnas.storage import trial_record
 from tests._support.cli import run_cli
 
 

@@ -6,10 +6,10 @@ import pytest
 import torch
 from optuna.trial import TrialState
 
-from optnas import trial_record
 from optnas.errors import UsageError
 from optnas.search import SearchSpace, run_search
 from optnas.search.ray_backend import run_ray_search
+from optnas.storage import trial_record
 from optnas.training import train
 from tests._support.cli import run_cli
 

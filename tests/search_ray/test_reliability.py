@@ -13,10 +13,10 @@ import pytest
 import torch
 from optuna.trial import TrialState
 
-from optnas import trial_record
-from optnas.artifacts import beside
 from optnas.search import SearchSpace, open_storage
 from optnas.search.ray_backend import run_ray_search
+from optnas.storage import trial_record
+from optnas.storage.artifacts import beside
 from optnas.training import train
 from tests._support.cli import run_cli
 

@@ -15,7 +15,7 @@ import pytest
 
 import optnas.results
 from optnas.cli import main
-from optnas.dashboard.storage import StudySource
+from optnas.dashboard import StudySource
 from optnas.errors import CutJournalWarning
 from tests._support.cli import run_cli
 

@@ -97,8 +97,8 @@ def test_trust_plugins_names_the_list_before_importing(folder: Path) -> None:
 def test_python_readers_import_nothing(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(folder)
     import optnas.results
+    from optnas.dashboard import StudySource
     from optnas.dashboard.app import create_app
-    from optnas.dashboard.storage import StudySource
 
     before = set(sys.modules)
     df = optnas.results.load("runs/journal.log", "evil")

@@ -53,8 +53,8 @@ from optnas.training import fit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the papers' shared helpers (_common)
 
-from _common import machine, write_csv  # noqa: E402
-from _common import write_outputs as write_files  # noqa: E402
+from _common import machine, write_csv
+from _common import write_outputs as write_files
 
 HERE = Path(__file__).resolve().parent
 

@@ -63,6 +63,7 @@ def activation_choices(df: pd.DataFrame) -> list[ActivationChoice]:
 
 @lru_cache(maxsize=64)
 def _plot_data(name: str, params_json: str, depth: int) -> TheoryPlotData:
+    # lazy: the effective theory loads scipy.optimize (about a second): only when this page is drawn
     from ...theory import theory_plot_data
 
     return theory_plot_data(name, depth=depth, **json.loads(params_json or "{}"))
@@ -75,7 +76,7 @@ def criticality_data(choice: ActivationChoice, depth: int = 100) -> TheoryPlotDa
 
 def plot_criticality(data: TheoryPlotData) -> go.Figure:
     """`optnas.theory.plot_theory`: kernel flow with depth and susceptibilities at the recommended init."""
-    from ...theory import plot_theory
+    from ...theory import plot_theory  # lazy: as in _plot_data
 
     fig = plot_theory(data)
     r = data.report

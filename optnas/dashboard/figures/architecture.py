@@ -18,6 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ... import algorithms, blocks
+from ...spec import ArchSpec
+from ...stages import stage_plan
 from ._plotly import TEMPLATE, graph_objects
 
 if TYPE_CHECKING:
@@ -63,10 +66,6 @@ def architecture_data(spec: dict[str, Any], *, max_layers: int = 4, max_slots: i
 
     Unknown names or invalid parameters raise the registries' ValueError.
     """
-    from ... import algorithms, blocks
-    from ...spec import ArchSpec
-    from ...stages import stage_plan
-
     s = ArchSpec.from_dict(spec)
     algo = algorithms.get(s.algorithm, **s.algorithm_params)
     block = blocks.get(s.block, **s.block_params)

@@ -15,7 +15,7 @@ from ..data import label
 from ..figures.importance import RELIABLE_FROM, importance_data, objective_names, plot_importance
 from ..figures.optuna_plots import param_names, plot_contour, plot_edf, plot_rank, plot_slice
 from ..figures.timeline import plot_timeline, timeline_data
-from ..storage import StudySource
+from ..source import StudySource
 from . import parallel
 from ._common import FrameGetter, card
 from ._view import route_of, view_id

@@ -13,9 +13,9 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
-from ... import artifacts
+from ... import plugins
 from ...errors import UsageError
-from ..storage import DEFAULT_DIR
+from ...storage import DEFAULT_DIR, artifacts
 
 log = logging.getLogger("optnas.search")
 
@@ -104,8 +104,6 @@ def connect(address: str | None, num_cpus: int | None = None) -> bool:
 
     A local Ray gets ``num_cpus`` (default: all of this machine's) and no dashboard."""
     import ray
-
-    from ... import plugins
 
     if ray.is_initialized():  # a notebook or a test that already holds a Ray: use it as it is
         return False

@@ -16,13 +16,13 @@ import ray
 from ray import tune
 from ray.tune.experiment import Trial
 
-from ... import __version__
+from ..._version import __version__
 from ...errors import SearchIncomplete
+from ...storage import open_storage
 from ..counts import counted
 from ..progress import Progress
 from ..runner import check_complete, resume_command
 from ..space import SearchSpace
-from ..storage import open_storage
 from ..study import create_or_resume, make_pruner, make_sampler
 from . import cluster
 from .schedulers import make_scheduler
@@ -59,7 +59,7 @@ class RaySearch:
     target: int
     deadline: float | None
     device: str
-    artifacts: str  # the artifact store's URL (optnas.artifacts)
+    artifacts: str  # the artifact store's URL (optnas.storage.artifacts)
     max_failures: int
     seed: int  # the run's: --seed, else the file's
     workers_per_trial: int

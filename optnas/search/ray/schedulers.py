@@ -16,7 +16,7 @@ from optuna.trial import TrialState
 from ray.tune.experiment import Trial
 from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, TrialScheduler
 
-from ... import trial_record
+from ...storage import trial_record
 from ..space import SearchSpace
 from .session import Session, bound
 

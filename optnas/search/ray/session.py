@@ -67,7 +67,7 @@ class Session:
     target: int
     deadline: float | None
     experiment: str
-    artifacts: str  # the artifact store's URL (optnas.artifacts)
+    artifacts: str  # the artifact store's URL (optnas.storage.artifacts)
     device: str
     resources: Resources
     milestones: list[int]

@@ -47,11 +47,11 @@ from ray.tune.result import AUTO_RESULT_KEYS
 from ray.tune.search import Searcher
 
 from ...errors import UsageError
+from ...storage import DEFAULT_STORAGE, open_storage
 from ..lifecycle import Lifecycle, TrialEnd, record, tell, uploader
 from ..liveness import sweep
 from ..locks import TrialLock, claim_lock
 from ..space import SearchSpace, UncertifiedDraw
-from ..storage import DEFAULT_STORAGE, open_storage
 from ..study import choose_store, create_or_resume
 
 MAX_UNCERTIFIED_IN_A_ROW = 100  # a space whose draws all fail their certificate: stop rather than spin

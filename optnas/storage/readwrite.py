@@ -1,7 +1,8 @@
-"""Open Optuna storages from what users type: a plain path (journal file) or an RDB URL.
+"""Open an Optuna storage to search in: a plain path (journal file, created) or an RDB URL (with heartbeats).
 
 The embedded default is a journal file under ``./optnas-runs/``: safe for several processes on one machine.
 RDB URLs get heartbeats, so a trial whose worker died is failed and retried (PostgreSQL across machines).
+Readers open storages with `optnas.storage.open_readonly` instead: nothing created, nothing written.
 """
 
 from __future__ import annotations
@@ -12,23 +13,16 @@ from pathlib import Path
 from typing import Any
 
 import optuna
-from optuna.storages import JournalStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
-from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
+from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 
 from ..errors import UsageError
-from ._journal_file import SafeJournalFile, damaged_error, foreign_error, repair_tail, warn_cut_tail
+from ._journal_file import SafeJournalFile, foreign_error, repair_tail, replay
+from .urls import DEFAULT_STORAGE, RDB_SCHEMES, is_rdb
 
-DEFAULT_DIR = Path("optnas-runs")
-DEFAULT_STORAGE = str(DEFAULT_DIR / "journal.log")
-RDB_SCHEMES = ("sqlite", "postgresql", "postgres", "mysql")
 # Heartbeat every 10 s; a trial silent for 30 s is stale. Tests shorten both through the environment.
 HEARTBEAT_S = int(os.environ.get("OPTNAS_HEARTBEAT_INTERVAL", "10"))
 GRACE_S = int(os.environ.get("OPTNAS_GRACE_PERIOD", "30"))
 MAX_RETRY = 3
-
-
-def is_rdb(url: str) -> bool:
-    return "://" in url and url.split("://", 1)[0].split("+")[0] in RDB_SCHEMES
 
 
 def open_storage(url: str | None = None, *, create: bool = True, heartbeat: bool = True) -> optuna.storages.BaseStorage:
@@ -82,52 +76,4 @@ def open_storage(url: str | None = None, *, create: bool = True, heartbeat: bool
         raise foreign
     backend = SafeJournalFile(str(path))
     repair_tail(str(path))  # a record cut off by a crash or a full disk: backed up and cut, with a note
-    return _replay(str(path), backend)
-
-
-def _replay(path: str, backend: JournalFileBackend, flag: str = "--storage") -> JournalStorage:
-    """Optuna's `JournalStorage` over ``backend``; a journal damaged in the middle is one line with a fix."""
-    try:
-        return JournalStorage(backend)
-    # Optuna's reader raises JSONDecodeError / "Invalid log format." for a bad line, KeyError or TypeError
-    # for a JSON line that is no journal record
-    except (ValueError, KeyError, TypeError) as exc:
-        error = damaged_error(path, flag) or UsageError(
-            f"{flag} {path!r} cannot be read as an Optuna journal ({type(exc).__name__}: {exc}); pass the "
-            "journal a search wrote, e.g. optnas-runs/journal.log")
-        raise error from None
-
-
-def open_existing(url: str | None = None, *, flag: str = "--storage") -> optuna.storages.BaseStorage:
-    """Open a storage for reading only: nothing is created (a missing journal is an error), no heartbeat.
-    ``flag``: the command-line option errors name.
-
-    Example:
-        >>> open_existing("/nonexistent/journal.log")  # doctest: +ELLIPSIS
-        Traceback (most recent call last):
-        ...
-        optnas.errors.UsageError: --storage '/nonexistent/journal.log': no such journal file ...
-    """
-    url = url or DEFAULT_STORAGE
-    if "://" in url:
-        if url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).is_file():
-            raise UsageError(f"{flag} {url!r}: no such SQLite file")
-        try:
-            return RDBStorage(url, skip_table_creation=True)
-        except Exception as exc:  # sqlalchemy raises many types for bad URLs and unreachable databases
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise UsageError(f"{flag} {url!r} cannot be opened: {first}") from None
-    path = Path(url)
-    if path.is_dir():
-        raise UsageError(f"{flag} {url!r} is a directory; give the journal file, e.g. {path / 'journal.log'}")
-    if path.exists() and not path.is_file():
-        raise UsageError(f"{flag} {url!r} is not a regular file; give the journal file a search wrote")
-    if not path.is_file():
-        raise UsageError(f"{flag} {url!r}: no such journal file (run `optnas search` first, or pass the right path)")
-    if (foreign := foreign_error(str(path), flag)) is not None:
-        raise foreign
-    # Optuna's reader skips a partial last record, so a journal cut at its tail reads as its complete
-    # records, and nothing here writes: the repair is left to the next search or resume, and said here
-    warn_cut_tail(str(path), flag)
-    return _replay(str(path), JournalFileBackend(str(path), lock_obj=JournalFileOpenLock(str(path))), flag)
-
+    return replay(str(path), backend)

@@ -7,8 +7,13 @@ that with three plain SELECTs over Optuna's own table definitions, and keeps fin
 change) between calls: a refresh re-reads only new and unfinished trials.
 
 The trials it returns have no params, distributions, system attributes or intermediate values; use
-`optuna.load_study` for those. When Optuna's table definitions cannot be imported (a future Optuna
-moved them), `AVAILABLE` is False and callers fall back to Optuna's API.
+`optuna.load_study` for those.
+
+This module is the only place in optnas that reads Optuna's internals (``optuna.storages._rdb.models``, the
+table definitions). It trusts them only for the Optuna versions in `SUPPORTED`, those whose tables were
+checked against it (tests/storage/test_pinned.py fails on any other, saying to re-check and widen the range);
+under any other version, or when the definitions cannot be imported, `AVAILABLE` is False and callers fall
+back to Optuna's public API (slower, same trials).
 """
 
 from __future__ import annotations
@@ -22,19 +27,26 @@ from typing import Any
 import optuna
 from optuna.storages import RDBStorage
 from optuna.trial import FrozenTrial, TrialState
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
 
 from ._json import loads as _loads
 
-try:  # Optuna's table definitions: private, so guarded
-    from optuna.storages._rdb import models as _models
+# Optuna versions whose RDB tables (trials, trial_values, trial_user_attributes, the columns read below) were
+# checked against this reader: their schema has been unchanged since Optuna 3.0's value_type column
+SUPPORTED = SpecifierSet(">=4.0,<6")
+AVAILABLE = False
+if Version(optuna.__version__) in SUPPORTED:
+    try:  # Optuna's table definitions: private, so guarded
+        from optuna.storages._rdb import models as _models
 
-    _TRIALS = _models.TrialModel.__table__
-    _VALUES = _models.TrialValueModel.__table__
-    _USER_ATTRS = _models.TrialUserAttributeModel.__table__
-    _to_value: Callable[[Any, Any], float] = _models.TrialValueModel.stored_repr_to_value
-    AVAILABLE = True
-except (ImportError, AttributeError):  # pragma: no cover - depends on the installed Optuna
-    AVAILABLE = False
+        _TRIALS = _models.TrialModel.__table__
+        _VALUES = _models.TrialValueModel.__table__
+        _USER_ATTRS = _models.TrialUserAttributeModel.__table__
+        _to_value: Callable[[Any, Any], float] = _models.TrialValueModel.stored_repr_to_value
+        AVAILABLE = True
+    except (ImportError, AttributeError):  # pragma: no cover - depends on the installed Optuna
+        pass
 
 _CHUNK = 500  # ids per IN (...) list: below SQLite's oldest bound-parameter limit (999)
 

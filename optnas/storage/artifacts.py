@@ -35,11 +35,12 @@ from typing import Any
 from optuna.artifacts import FileSystemArtifactStore, upload_artifact
 from optuna.artifacts.exceptions import ArtifactNotFound
 
-from .errors import StorageWriteError, UsageError
+from ..errors import StorageWriteError, UsageError
+from . import urls
+from .urls import DEFAULT_DIR, hide_password
 
 LOCAL = "local"  # the keyword for ./optnas-runs/artifacts: every process of the search runs on this machine
-DEFAULT_FOLDER = Path("optnas-runs") / "artifacts"
-FILE_DATABASES = ("sqlite",)  # a database that is one file on one machine: its artifacts go beside it
+DEFAULT_FOLDER = DEFAULT_DIR / "artifacts"
 READ_THREADS = 16  # concurrent reads of a remote store (`prefetch`): one round trip each
 
 
@@ -211,22 +212,10 @@ def normalize(url: str, *, flag: str = "--artifacts", base: Path | None = None) 
 
 
 # -- which store a search uses, and which a stored study used ----------------------------------------------
-def _scheme(storage: str) -> str | None:
-    return storage.split("://", 1)[0].split("+")[0] if "://" in storage else None
-
-
 def beside(storage: str) -> Path | None:
     """``artifacts/`` beside a journal file or a SQLite database; None for a network database."""
-    scheme = _scheme(storage)
-    if scheme is None:
-        return Path(storage).resolve().parent / "artifacts"
-    if scheme in FILE_DATABASES:
-        from sqlalchemy.engine import make_url  # Optuna's RDB storage depends on SQLAlchemy
-
-        path = make_url(storage).database
-        if path and path != ":memory:":
-            return Path(path).resolve().parent / "artifacts"
-    return None
+    path = urls.local_file(storage)
+    return None if path is None else path.resolve().parent / "artifacts"
 
 
 def choose(storage: str, given: str | None, *, recorded: str | None = None, base: Path | None = None,
@@ -246,7 +235,7 @@ def choose(storage: str, given: str | None, *, recorded: str | None = None, base
         return wanted
     folder = beside(storage)
     if folder is None:
-        shown = _hide_password(storage)
+        shown = hide_password(storage)
         raise UsageError(
             f"--storage {shown!r} is a database other machines can share, but trial weights and curves would stay "
             f"on this machine's disk: pass {flag} s3://BUCKET/PREFIX or a folder every machine mounts, or "
@@ -285,12 +274,3 @@ def checkpoint_root(store: str, storage: str) -> str | None:
     if "://" in store or store in (str(DEFAULT_FOLDER.resolve()), str(beside(storage))):
         return None
     return str(Path(store) / "ray")
-
-
-def _hide_password(url: str) -> str:
-    if "://" not in url or "@" not in url:
-        return url
-    scheme, rest = url.split("://", 1)
-    auth, _, host = rest.rpartition("@")
-    user = auth.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{host}" if ":" in auth else url

@@ -7,7 +7,8 @@ right after the partial bytes and the merged line breaks every later read ("Expe
 cuts the partial last record (or, when only its newline was lost, restores the newline), saying so in
 one line. `SafeJournalFile` is Optuna's file backend whose appends check the tail first and, when a write
 fails (ENOSPC, EIO), cut their own partial bytes before raising, so the file always ends at a record.
-`check_readable` turns a bad record in the middle of the file into one line with its byte offset and a fix.
+`damaged` turns a bad record in the middle of the file into one line with its byte offset and a fix (the one
+place that message is written: the writer's and the read-only reader's replays both raise it).
 
 Example:
     >>> import tempfile, os
@@ -31,7 +32,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
+from optuna.storages import JournalStorage
+from optuna.storages.journal import BaseJournalBackend, JournalFileBackend, JournalFileOpenLock
 
 from ..errors import CutJournalWarning, StorageWriteError, UsageError
 
@@ -213,17 +215,32 @@ def first_bad_record(path: str) -> tuple[int, int, int] | None:
     return bad[0], bad[1], after
 
 
-def damaged_error(path: str, flag: str = "--storage") -> UsageError | None:
-    """The one-line error for a journal damaged in the middle (None when it is not)."""
+def damaged(path: str, flag: str = "--storage", why: BaseException | None = None) -> UsageError:
+    """The one-line error for a journal that cannot be replayed: a record damaged in the middle (its number,
+    byte offset and a fix), else ``why`` (what Optuna's reader raised)."""
     found = first_bad_record(path)
     if found is None:
-        return None
+        what = f" ({type(why).__name__}: {str(why)[:200]})" if why is not None else ""
+        return UsageError(f"{flag} {path!r} cannot be read as an Optuna journal{what}; pass the journal a search "
+                          "wrote, e.g. optnas-runs/journal.log")
     number, offset, after = found
     return UsageError(
         f"{flag} {path!r}: record {number} at byte {offset} is not valid JSON and {after} record(s) follow "
         f"it (the file was cut or edited in the middle); restore a backup copy, or keep the {number - 1} "
         f"record(s) before it: cp {path} {path}.damaged && truncate -s {offset} {path}"
     )
+
+
+def replay(path: str, backend: BaseJournalBackend, flag: str = "--storage") -> JournalStorage:
+    """Optuna's `JournalStorage` over ``backend``; a journal that cannot be replayed is `damaged`'s one line."""
+    try:
+        return JournalStorage(backend)
+    except UsageError:  # the reader said it already (`ReadOnlyJournal`)
+        raise
+    # Optuna's reader raises JSONDecodeError / "Invalid log format." for a bad line, KeyError or TypeError
+    # for a JSON line that is no journal record
+    except (ValueError, KeyError, TypeError) as exc:
+        raise damaged(path, flag, exc) from None
 
 
 class SafeJournalFile(JournalFileBackend):

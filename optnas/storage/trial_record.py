@@ -38,10 +38,10 @@ def pack(attrs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
 def bulk(attrs: dict[str, Any], store: Store | str | None) -> dict[str, Any]:
     """The bulk record of a trial with user attributes ``attrs`` (artifact or inline); missing keys are None.
 
-    ``store``: the study's artifact store (`optnas.artifacts.of_study`) or its URL. An artifact the store does
+    ``store``: the study's artifact store (`optnas.storage.artifacts.of_study`) or its URL. An artifact the store does
     not hold (a file deleted) reads as no record: the results table, the dashboard and the dominance rule go
     on with the rest. A store that cannot be read (not mounted, no credentials) raises
-    `optnas.artifacts.ArtifactStoreError`: never a silent "no curves"."""
+    `optnas.storage.artifacts.ArtifactStoreError`: never a silent "no curves"."""
     found: dict[str, Any] = {}
     artifact = attrs.get(KEY)
     if isinstance(artifact, str) and store:
@@ -61,7 +61,7 @@ def _read(store: Store, artifact: str) -> dict[str, Any]:
 
 
 def ids(trials: Iterable[Any]) -> list[str]:
-    """The record artifacts of ``trials`` (for `optnas.artifacts.Store.prefetch`)."""
+    """The record artifacts of ``trials`` (for `optnas.storage.artifacts.Store.prefetch`)."""
     return [a for t in trials if isinstance(a := t.user_attrs.get(KEY), str)]
 
 
