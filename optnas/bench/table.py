@@ -24,7 +24,7 @@ import pandas as pd
 
 from ..spec import ArchSpec
 from . import grid, quality
-from .build import PROXY_BATCH, valid
+from .build import PROXY_BATCH, PROXY_VERSION, valid
 
 DATA = "data"
 SPEC_COLUMNS = ("algorithm", "schedule", "activation", "depth", "width")
@@ -98,8 +98,6 @@ def log_synflow(raw: Any) -> float:
 
 def export(rows: list[dict[str, Any]], table: grid.Table, path: str | Path, **meta: Any) -> Path:
     """Write ``rows`` as table file ``path`` atomically (never a half-written file)."""
-    from .build import PROXY_VERSION
-
     path = Path(path)
     archs = {r["arch"] for r in rows}
     header = {
