@@ -5,12 +5,14 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import save_model
 from torch import nn
 
@@ -171,7 +173,11 @@ def _save_weights(staging: Path, state: dict[str, torch.Tensor]) -> None:
         module.load_state_dict(state, strict=True)
     except RuntimeError as exc:
         raise NotExportable(f"the model does not match its spec: {_first_line(exc)}") from None
-    save_model(module, str(staging / "weights.safetensors"), metadata={"format": "pt", "producer": "optnas.export"})
+    try:
+        save_model(module, str(staging / "weights.safetensors"), metadata={"format": "pt", "producer": "optnas.export"})
+    except SafetensorError as exc:  # its I/O errors (a full disk) are not OSErrors: `staging` makes them one line
+        code = re.search(r"os error (\d+)", str(exc))
+        raise (OSError(int(code[1]), os.strerror(int(code[1]))) if code else OSError(str(exc))) from None
 
 
 def _max_abs_diff(a: nn.Module, b: nn.Module, x: torch.Tensor) -> tuple[float, bool]:
