@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from tests._support.fixtures import _lock_dir  # noqa: F401 (every test its own lock folder)
 from tests._support.spaces import fast_space
 
 moto_server = pytest.importorskip("moto.server")
@@ -69,15 +70,10 @@ def aws():
 
 
 @pytest.fixture
-def write_space(tmp_path: Path):
+def write_space(tmp_path: Path):  # the shared one's, with this folder's FAST (3 epochs, 3 trials)
     def write(text: str = FAST, name: str = "fast.yaml") -> Path:
         path = tmp_path / name
         path.write_text(textwrap.dedent(text))
         return path
 
     return write
-
-
-@pytest.fixture(autouse=True)
-def _lock_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("OPTNAS_LOCK_DIR", str(tmp_path / "locks"))

@@ -9,31 +9,16 @@ import socket
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
+from tests._support.fixtures import _lock_dir, write_space  # noqa: F401 (fixtures this folder uses)
 from tests._support.spaces import FAST, SLOW
 
 ray = pytest.importorskip("ray")
-
-
-@pytest.fixture
-def write_space(tmp_path: Path):
-    def write(text: str = FAST, name: str = "fast.yaml") -> Path:
-        path = tmp_path / name
-        path.write_text(textwrap.dedent(text))
-        return path
-
-    return write
-
-
-@pytest.fixture(autouse=True)
-def _lock_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("OPTNAS_LOCK_DIR", str(tmp_path / "locks"))
 
 
 @pytest.fixture(scope="session")
