@@ -4,7 +4,6 @@
 environment, as boto3 reads it (``AWS_ENDPOINT_URL``, keys, region; no profile or config file of the machine).
 """
 
-import socket
 import textwrap
 import uuid
 from pathlib import Path
@@ -13,22 +12,13 @@ from types import SimpleNamespace
 import pytest
 
 from tests._support.fixtures import _lock_dir  # noqa: F401 (every test its own lock folder)
+from tests._support.processes import free_port
 from tests._support.spaces import fast_space
 
 moto_server = pytest.importorskip("moto.server")
 boto3 = pytest.importorskip("boto3")
 
 FAST = fast_space(epochs=3, trials=3)
-
-
-def free_port() -> int:
-    """A free TCP port outside Ray's default worker-port range (10002-19999): a Ray test runs beside it."""
-    while True:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = int(s.getsockname()[1])
-        if not 10002 <= port <= 19999:
-            return port
 
 
 @pytest.fixture(scope="session")

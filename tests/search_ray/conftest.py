@@ -1,10 +1,8 @@
 """Ray backend tests: real Ray (one local Ray per test session, started on first use), real journal
 storages, real training on tiny tasks."""
 
-import contextlib
 import os
 import secrets
-import signal
 import socket
 import subprocess
 import sys
@@ -16,6 +14,7 @@ from types import SimpleNamespace
 import pytest
 
 from tests._support.fixtures import _lock_dir, write_space  # noqa: F401 (fixtures this folder uses)
+from tests._support.processes import free_port, stop_group
 from tests._support.spaces import FAST, SLOW
 
 ray = pytest.importorskip("ray")
@@ -50,16 +49,6 @@ def _free_port():
 @pytest.fixture(name="cli")
 def _cli():
     return cli
-
-
-def free_port() -> int:
-    """A free TCP port outside Ray's default worker-port range (10002-19999)."""
-    while True:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if not 10002 <= port <= 19999:
-            return port
 
 
 def cli(*argv: str, env: dict | None = None, **kw) -> subprocess.CompletedProcess:
@@ -119,18 +108,7 @@ def ray_cluster():
         time.sleep(1)  # the raylet registers just after the GCS listens
         yield SimpleNamespace(address=f"127.0.0.1:{port}", env=env, node=node)
     finally:
-        _stop_group(head)
+        stop_group(head, term_wait=5)
         subprocess.run(["rm", "-rf", temp], check=False)
 
 
-def _stop_group(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        pass
-    except ProcessLookupError:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)  # what SIGTERM left of this cluster, and only of it
-    proc.wait(timeout=10)

@@ -8,8 +8,6 @@ import contextlib
 import os
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -18,15 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
-def free_port() -> int:
-    """A free TCP port outside Ray's default worker-port range (10002-19999)."""
-    while True:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if not 10002 <= port <= 19999:
-            return port
+from tests._support.processes import free_port, stop_group
 
 
 @dataclass
@@ -70,19 +60,6 @@ def ray_nodes(head_gpus: int, head_cpus: int = 1) -> Iterator[Cluster]:
         yield cluster
     finally:
         for proc in reversed(cluster.procs):
-            _stop_group(proc)
+            stop_group(proc)
         for temp in cluster.temps:
             shutil.rmtree(temp, ignore_errors=True)
-
-
-def _stop_group(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        pass
-    except ProcessLookupError:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=10)
