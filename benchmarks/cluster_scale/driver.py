@@ -127,7 +127,7 @@ def prefill(url: str, space: Any, name: str) -> None:
     them by SQL on Optuna's tables (trial numbers shifted by 200 each): Optuna writes ~2 trials a second on
     this loaded machine, and the copies are the same rows a slower prefill would write."""
     from optnas.search.study import create_or_resume
-    from optnas.storage import open_storage
+    open_storage = _open_storage()
 
     storage = open_storage(url)
     store = tempfile.mkdtemp(prefix="optnas-scale-artifacts-")
@@ -185,6 +185,15 @@ def _artifacts(session_class: Any, store: str) -> dict[str, Any]:
     return {"artifacts": store} if "artifacts" in names else {"artifact_dir": Path(store)}
 
 
+def _open_storage() -> Any:
+    # the code before (49027b9) kept open_storage in optnas.search.storage; optnas.storage since issue 29
+    try:
+        from optnas.storage import open_storage
+    except ModuleNotFoundError:
+        from optnas.search.storage import open_storage  # type: ignore[no-redef]
+    return open_storage
+
+
 def run(url: str, space: Any, name: str, cycles: int, sampler: str) -> dict[str, Any]:
     """Play Tune's control loop for ``cycles`` completions; the latencies."""
     from optnas.search.ray import writer
@@ -192,7 +201,7 @@ def run(url: str, space: Any, name: str, cycles: int, sampler: str) -> dict[str,
     from optnas.search.ray.searcher import next_config
     from optnas.search.ray.session import Session, bind
     from optnas.search.study import create_or_resume
-    from optnas.storage import open_storage
+    open_storage = _open_storage()
 
     storage = open_storage(url)
     store = tempfile.mkdtemp(prefix="optnas-scale-artifacts-")
@@ -206,7 +215,9 @@ def run(url: str, space: Any, name: str, cycles: int, sampler: str) -> dict[str,
         FakeTrial(f"t{t.number}", {"optnas": {"number": t.number}}, epoch=len(t.intermediate_values))
         for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
     ]
-    session = Session(space=space, seed=space.config.seed, study=study, storage=storage, url=url, target=20_000,
+    # the seed became an explicit argument with issue 29 (the code before read it from the space)
+    seeded = {"seed": space.config.seed} if "seed" in inspect.signature(Session).parameters else {}
+    session = Session(space=space, **seeded, study=study, storage=storage, url=url, target=20_000,
                       deadline=None, experiment="bench", device="cpu", resources=Resources(cpu=1, gpu=0), milestones=[],
                       scheduler_name="none", **_artifacts(Session, store))
     records: list[float] = []
