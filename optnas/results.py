@@ -23,27 +23,12 @@ import optuna
 import pandas as pd
 
 from . import outcome
-from .errors import UsageError
 from .outcome import trial_status
-from .storage import DEFAULT_STORAGE, artifacts, open_readonly, trial_record
+from .storage import DEFAULT_STORAGE, artifacts, load_readonly, trial_record
 
 SPEC_COLUMNS = ("algorithm", "schedule", "block", "activation", "depth", "width", "init", "stem", "stages")
 PARAM_COLUMNS = ("algorithm_params", "schedule_params", "block_params", "activation_params")
 METRIC_COLUMNS = ("val_metric", "test_metric", "params", "flops", "latency_ms", "peak_mem_mb", "wall_s", "epochs")
-
-
-def open_study(storage: str | None, study: str | None) -> optuna.Study:
-    """Load a study read-only (nothing is created or written); errors name the valid studies."""
-    url = storage or DEFAULT_STORAGE
-    backend = open_readonly(url)
-    names = optuna.study.get_all_study_names(backend)
-    if study is None:
-        if len(names) != 1:
-            raise UsageError(f"--study is required: {url} holds {len(names)} studies ({', '.join(names) or 'none'})")
-        study = names[0]
-    if study not in names:
-        raise UsageError(f"unknown study {study!r} in {url}; valid: {', '.join(names) or 'none'}")
-    return optuna.load_study(study_name=study, storage=backend)
 
 
 def frame(study: optuna.Study, storage: str | None = None, *, strict: bool = True) -> pd.DataFrame:
@@ -78,7 +63,7 @@ def frame(study: optuna.Study, storage: str | None = None, *, strict: bool = Tru
 
 def load(storage: str | None, study: str | None) -> pd.DataFrame:
     """One row per trial of ``study`` in ``storage`` (a journal file path or an RDB URL)."""
-    return frame(open_study(storage, study), storage or DEFAULT_STORAGE)
+    return frame(load_readonly(storage, study), storage or DEFAULT_STORAGE)
 
 
 def _row(t: optuna.trial.FrozenTrial, objectives: list[str], store: artifacts.Store | None) -> dict[str, Any]:

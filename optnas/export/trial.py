@@ -9,7 +9,6 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-import optuna
 from optuna.trial import FrozenTrial
 from safetensors import SafetensorError
 from safetensors.torch import load_model
@@ -19,7 +18,7 @@ from .. import plugins, tasks
 from .._shapes import as_shape
 from ..build import build
 from ..spec import ArchSpec
-from ..storage import DEFAULT_STORAGE, artifacts, open_readonly
+from ..storage import DEFAULT_STORAGE, artifacts, load_readonly
 from ..training import TrainOptions, train
 from . import _folder, _formats, _select
 from .writer import Exported, export_model
@@ -54,7 +53,7 @@ def export_trial(
     """
     extra = _formats.parse(formats)
     target = _folder.check_out(out, force)
-    handle = _load_study(storage, study)
+    handle = load_readonly(storage, study)
     meta = handle.user_attrs.get("optnas")
     if not isinstance(meta, dict):
         raise ValueError(f"study {study!r} has no 'optnas' user attribute: it was not written by optnas search")
@@ -95,15 +94,6 @@ def export_trial(
         spec, target, input_shape=shape, num_outputs=outputs, model=model, metrics=metrics,
         formats=extra, force=force, source=source, standardize=scaling,
     )
-
-
-def _load_study(storage: str | None, name: str) -> optuna.Study:
-    opened = open_readonly(storage)
-    names = optuna.study.get_all_study_names(opened)
-    if name not in names:
-        valid = ", ".join(sorted(names)) or "none (the storage is empty)"
-        raise ValueError(f"unknown study {name!r} in {storage or 'optnas-runs/journal.log'}; studies: {valid}")
-    return optuna.load_study(study_name=name, storage=opened)
 
 
 def _task(meta: dict[str, Any], need_task: bool) -> tuple[tuple[int, ...], int, Any]:

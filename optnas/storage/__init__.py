@@ -2,6 +2,7 @@
 
 - `open_storage(url)`: to search in (a journal file, created with its folder, or an RDB URL with heartbeats);
 - `open_readonly(url)`: to read (dashboard, report, export, results, bench): nothing created or written;
+  `load_readonly(url, name)` loads one study of it, an unknown name listing the valid ones;
 - `artifacts`: the store of a study's weights, curve records and checkpoints (a folder or ``s3://``);
 - `trial_record`: a trial's bulky record (curves, initialisation record), kept as one artifact;
 - `read_study(storage, name)`: a study to read; on an RDB storage a fast reader (``_rdb``, the one place that
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 from . import artifacts, trial_record
 from ._journal_file import repaired
-from .readonly import gc_paused, open_readonly, read_study
+from .readonly import gc_paused, load_readonly, open_readonly, read_study
 from .readwrite import MAX_RETRY, open_storage
 from .urls import DEFAULT_DIR, DEFAULT_STORAGE, hide_password, is_rdb, local_file
 
@@ -30,6 +31,7 @@ __all__ = [
     "gc_paused",
     "hide_password",
     "is_rdb",
+    "load_readonly",
     "local_file",
     "open_readonly",
     "open_storage",

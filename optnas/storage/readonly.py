@@ -145,3 +145,28 @@ def read_study(storage: BaseStorage, name: str) -> optuna.Study:
             return _rdb.FastRDBStudy(name, storage)
     # a fixed sampler: load_study would otherwise build a TPE sampler nobody uses
     return optuna.load_study(study_name=name, storage=storage, sampler=optuna.samplers.RandomSampler())
+
+
+def load_readonly(url: str | None, name: str | None) -> optuna.Study:
+    """Study ``name`` of the storage at ``url`` (default: the default journal), opened read-only; ``name`` may
+    be left out when the storage holds one study. A missing or ambiguous name is a `UsageError` listing the
+    studies there.
+
+    Example:
+        >>> load_readonly("/no/such/journal.log", "x")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        optnas.errors.UsageError: --storage '/no/such/journal.log': no such journal file ...
+    """
+    url = url or DEFAULT_STORAGE
+    backend = open_readonly(url)
+    names = sorted(optuna.study.get_all_study_names(backend))
+    valid = ", ".join(names) or "none (the storage is empty)"
+    if name is None:
+        if len(names) != 1:
+            raise UsageError(f"--study is required: {hide_password(url)} holds {len(names)} studies ({valid})")
+        name = names[0]
+    if name not in names:
+        raise UsageError(f"unknown study {name!r} in {hide_password(url)}; valid: {valid}")
+    return optuna.load_study(study_name=name, storage=backend)
+

@@ -82,7 +82,7 @@ def test_best_trial_without_weights_asks_for_retrain_then_retrains(study: StudyM
 @pytest.mark.parametrize(
     ("study_name", "trial", "objective", "message"),
     [
-        ("nope", "best", None, r"unknown study 'nope' in .*; studies: rings"),
+        ("nope", "best", None, r"unknown study 'nope' in .*; valid: rings"),
         ("rings", 99, None, r"study 'rings' has no trial 99; its trials are numbered 0..5"),
         ("rings", "4", None, r"trial 4 of study 'rings' is FAIL \(diverged: loss is nan at epoch 0, step 3\)"),
         ("rings", "first", None, r"--trial 'first' is invalid: use 'best' or a trial number"),
