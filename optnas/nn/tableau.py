@@ -80,10 +80,12 @@ class Layer:
             bad = next((r for r in s.values() if not isinstance(r, Row)), None)
             if bad is not None:
                 raise ValueError(f"Layer: sweep {n} holds {str(bad)[:80]}; valid: rows written Row(a0=..., b1=...)")
-        used = [*self.c, *(j for s in self.sweeps for i, r in s.items() for j in (i, *(t[0] for t in r.terms)))]
+        used = [*self.c, *(j for s in self.sweeps for i, r in s.items() for j in (i, *r.a0, *r.a1))]
         wrong = [j for j in used if not 0 <= j < self.slots]
         if wrong:
             raise ValueError(f"Layer: slot {wrong[0]!r} is out of range; valid: 0..{self.slots - 1}")
+        if self.mix is not None and not (isinstance(self.mix, int) and 1 <= self.mix <= self.slots):
+            raise ValueError(f"Layer.mix={self.mix!r} is invalid; valid: None or 1..{self.slots}")
         c = {int(j): float(v) for j, v in sorted(self.c.items()) if v}
         sweeps = tuple({int(i): r for i, r in sorted(s.items()) if not r.keeps(i)} for s in self.sweeps)
         object.__setattr__(self, "c", c)

@@ -66,6 +66,10 @@ def test_linear_part_is_the_closed_form():
 def test_tables_are_checked_where_they_are_written():
     with pytest.raises(ValueError, match=r"slot 3 is out of range; valid: 0\.\.1"):
         Layer(2, c={0: 1.0}, sweeps=({0: Row(a0={3: 1.0})},))
+    with pytest.raises(ValueError, match=r"slot 2 is out of range"):  # a zero weight names a slot too
+        Layer(2, c={0: 1.0}, sweeps=({0: Row(a1={2: 0.0}, b1=1.0)},))
+    with pytest.raises(ValueError, match=r"Layer\.mix=3 is invalid; valid: None or 1\.\.2"):
+        Layer(2, c={0: 1.0}, sweeps=(), mix=3)
     with pytest.raises(ValueError, match=r"Layer\.slots=0 is invalid"):
         Layer(0, c={}, sweeps=())
     with pytest.raises(ValueError, match=r"sweep 0 holds .*; valid: rows written Row"):
