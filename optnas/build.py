@@ -113,7 +113,7 @@ def skeleton(
         tensor([2.2500])
     """
     depth = len(ts)
-    tables = [layer.to_table() for layer in (algorithm.layers(depth) if layers is None else layers)]
+    tables = list(algorithm.layers(depth) if layers is None else layers)  # the algorithm's rows, run as written
     # max_iter: the certificate's solver_iterations when given (raised to what the certified q needs)
     budget = max_iter if max_iter is not None else getattr(algorithm, "max_iter", 30)
     solver = {"max_iter": budget, "tol": algorithm.tol} if algorithm.implicit else {}  # type: ignore[attr-defined]

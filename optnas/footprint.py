@@ -1,9 +1,10 @@
 """A network's memory footprint: a lower bound on what a spec needs, checked against `optnas.limits`' budget.
 
-A network needs at least, for every unrolled layer, ``LAYER_BYTES`` of module objects, the algorithm's
-coefficient tables (4 arrays of slots² floats a sweep: DenseNet-like mixing keeps every earlier iterate, so
-its tables grow with depth³) and T's two weight layers W1, W2 (2·width·hidden parameters, each
-``PARAM_BYTES`` with its gradient and two AdamW moments), plus one sample's saved activations. Being a lower
+A network needs at least, for every unrolled layer, ``LAYER_BYTES`` of module objects, its coefficient
+tables' dense linear part (slots² floats, which the certificate holds for every layer of a stage at once:
+DenseNet-like mixing keeps every earlier iterate, so these grow with depth³) and T's two weight layers W1,
+W2 (2·width·hidden parameters, each ``PARAM_BYTES`` with its gradient and two AdamW moments), plus one
+sample's saved activations. Being a lower
 bound, a refused size certainly does not fit; an accepted one may still be too large for a given batch or
 device (training reports that as a failed trial).
 
@@ -27,11 +28,11 @@ from .spec import ArchSpec
 __all__ = ["check_spec", "estimate_bytes"]
 
 
-def _slots(spec: ArchSpec) -> tuple[int, int, int]:
-    """(slots at depth 1, growth of slots per layer, sweeps per layer), read from tables of depth 1 and 2."""
+def _slots(spec: ArchSpec) -> tuple[int, int]:
+    """(slots at depth 1, growth of slots per layer), read from the slot names at depth 1 and 2."""
     alg = algorithms.get(spec.algorithm, **spec.algorithm_params)
     m1, m2 = len(alg.slot_names(1)), len(alg.slot_names(2))
-    return m1, max(0, m2 - m1), len(alg.layer(0, 1).sweeps)
+    return m1, max(0, m2 - m1)
 
 
 def estimate_bytes(spec: ArchSpec, input_shape: tuple[int, ...] | None = None) -> float:
@@ -43,9 +44,9 @@ def estimate_bytes(spec: ArchSpec, input_shape: tuple[int, ...] | None = None) -
     except OverflowError:
         return math.inf
     hidden_first, hidden_last = float(block.hidden_width(spec.width)), float(block.hidden_width(int(widest)))
-    m1, growth, sweeps = _slots(spec)
+    m1, growth = _slots(spec)
     slots = m1 + growth * (depth - 1)
-    tables = depth * (TABLE_BYTES + sweeps * 4 * 8 * float(slots) ** 2)
+    tables = depth * (TABLE_BYTES + 8 * float(slots) ** 2)  # the rows are sparse; each layer's A_k is not
     # every layer holds at least the first stage's W1, W2; one layer holds the last stage's
     params = 2 * ((depth - 1) * spec.width * hidden_first + widest * hidden_last)
     activations = depth * (spec.width + hidden_first) * positions(input_shape) * FLOAT_BYTES

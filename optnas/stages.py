@@ -73,13 +73,13 @@ def stage_plan(spec: ArchSpec) -> tuple[StagePlan, ...]:
 
 
 def read_plan(net: nn.Module) -> tuple[StagePlan, ...]:
-    """The stage plan of a built network, read back from the tables its forward pass runs.
+    """The stage plan of a built network: the very tables (`Layer` objects) its forward pass runs.
 
     ``optnas.certify.certify_plan(spec, read_plan(net))`` recomputes the verdict from the module itself.
     """
     plan = []
     for i, stage in enumerate(net.stages):  # type: ignore[arg-type]
-        layers = tuple(Layer.from_table(t) for t in stage.tables())
+        layers = tuple(stage.layers)
         h_max = getattr(stage.steps, "h_max", None)
         plan.append(StagePlan(i, len(layers), layers, stage.step_values(), None if h_max is None else float(h_max)))
     return tuple(plan)

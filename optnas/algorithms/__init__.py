@@ -14,7 +14,7 @@ its ``a`` and ``b`` coefficients), registered with ``@optnas.algorithms.register
 from __future__ import annotations
 
 from .._registry import Interval
-from .base import Algorithm, Layer, Row, Sweep, implicit_table_problem, sweep, unit
+from .base import Algorithm, Layer, LinearPart, Row, implicit_table_problem, linear_part
 from .explicit import (  # noqa: F401  (imported: its classes register themselves)
     APG2,
     AdamsBashforth2,
@@ -31,6 +31,6 @@ from .multistep import LinearMultistep
 from .registry import describe, entry, get, names, ranges, register, unregister
 
 __all__ = [
-    "Algorithm", "Interval", "Layer", "LinearMultistep", "Row", "Sweep", "describe", "entry", "get",
-    "implicit_table_problem", "names", "ranges", "register", "sweep", "unit", "unregister",
+    "Algorithm", "Interval", "Layer", "LinearMultistep", "LinearPart", "Row", "describe", "entry", "get",
+    "implicit_table_problem", "linear_part", "names", "ranges", "register", "unregister",
 ]

@@ -6,114 +6,58 @@ An algorithm keeps a state s of m slots (its sequences x, y, z, λ... and their 
     f_k = T_k(z_k)                             (explicit)   or   f_k = T_k(x_{k+1})  (implicit)
     s  <- (A0 + h_k·A1) s + (b0 + h_k·b1) f_k  (one or more sweeps, applied in order)
 
-The network's forward pass and the certificate both read these tables, so they cannot disagree.
+An algorithm writes each layer as named rows (`Row`, `Layer`: `optnas.nn.tableau`); the network's forward
+pass runs those objects and the certificate reads them back from it, so the two cannot disagree. The dense
+matrices the certificate's tests need are made from the rows by `linear_part`, the one place that does.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from types import MappingProxyType
 from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
 from .._registry import Interval, Range
+from ..nn.tableau import Layer, Row
 
-_NONE: Mapping[int, float] = MappingProxyType({})
+__all__ = ["SOLVER", "Algorithm", "Implicit", "Layer", "LinearPart", "Row", "implicit_table_problem", "linear_part"]
 
 
-class Row(NamedTuple):
-    """Row i of a sweep by name, as a tableau writes it: ``s_i <- Σ_j (a0[j] + h·a1[j])·s_j + (b0 + h·b1)·f``.
+class LinearPart(NamedTuple):
+    """A layer at step h as dense arrays: ``s+ = A s + b f`` (f held fixed) and T's input weights ``c``."""
 
-    Left-out terms are zero: ``Row(a0={0: 1 + beta, 1: -beta}, b1=1.0)`` is heavy ball's x+ row.
+    a: np.ndarray  # (m, m)
+    b: np.ndarray  # (m,)
+    c: np.ndarray  # (m,)
+
+
+def linear_part(layer: Layer, h: float) -> LinearPart:
+    """Compose the sweeps of ``layer`` at step ``h`` into one dense ``s+ = A s + b f``, with dense ``c``.
+
+    Example:
+        >>> from optnas import algorithms
+        >>> linear_part(algorithms.get("heavy_ball", beta=0.9).layer(3, depth=8), 0.1).a
+        array([[ 1.9, -0.9],
+               [ 1. ,  0. ]])
     """
-
-    a0: Mapping[int, float] = _NONE  # slot j -> weight of s_j
-    a1: Mapping[int, float] = _NONE  # slot j -> weight of h·s_j
-    b0: float = 0.0  # weight of f = T(z)
-    b1: float = 0.0  # weight of h·f
-
-
-RowSpec = Row | tuple[Mapping[int, float], Mapping[int, float], float, float]  # a Row, or its plain tuple
-
-
-@dataclass(frozen=True)
-class Sweep:
-    """One simultaneous affine update ``s <- (a0 + h·a1) s + (b0 + h·b1) f``; a0, a1: (m, m); b0, b1: (m,)."""
-
-    a0: np.ndarray
-    a1: np.ndarray
-    b0: np.ndarray
-    b1: np.ndarray
-
-    def at(self, h: float) -> tuple[np.ndarray, np.ndarray]:
-        """(A, b) of this sweep at step size h."""
-        return self.a0 + h * self.a1, self.b0 + h * self.b1
-
-
-SWEEP_FIELDS = ("a0", "a1", "b0", "b1")
-
-
-@dataclass(frozen=True)
-class Layer:
-    """The coefficients of one unrolled iteration.
-
-    c: weights of T's input over the slots (explicit algorithms). mix: when set, row 0 of the first sweep
-    is replaced by a learnable convex combination (softmax) of the first ``mix`` slots (DenseNet-like).
-    """
-
-    c: np.ndarray
-    sweeps: tuple[Sweep, ...]
-    mix: int | None = None
-
-    def to_table(self) -> dict[str, Any]:
-        """The table the forward pass runs (`optnas.nn.unrolled.Unrolled`, plain lists); `from_table` reads it back.
-
-        Example:
-            >>> from optnas import algorithms
-            >>> layer = algorithms.get("heavy_ball", beta=0.5).layer(3, depth=4)
-            >>> back = Layer.from_table(layer.to_table())
-            >>> all((x == y).all() for x, y in zip(back.linear_part(0.1), layer.linear_part(0.1)))
-            True
-        """
-        return {"c": self.c.tolist(), "mix": self.mix,
-                "sweeps": [{f: getattr(s, f).tolist() for f in SWEEP_FIELDS} for s in self.sweeps]}
-
-    @classmethod
-    def from_table(cls, table: Mapping[str, Any]) -> Layer:
-        """The layer of a table `to_table` wrote (a built network's, `optnas.stages.read_plan`)."""
-        sweeps = tuple(Sweep(*(np.array(s[f]) for f in SWEEP_FIELDS)) for s in table["sweeps"])
-        return cls(c=np.array(table["c"]), sweeps=sweeps, mix=table["mix"])
-
-    def linear_part(self, h: float) -> tuple[np.ndarray, np.ndarray]:
-        """Compose the sweeps at step h into one layer ``s+ = A s + b f`` (f held fixed)."""
-        m = len(self.c)
-        a, b = np.eye(m), np.zeros(m)
-        for sweep in self.sweeps:
-            sa, sb = sweep.at(h)
-            a, b = sa @ a, sa @ b + sb
-        return a, b
-
-
-def sweep(m: int, rows: Mapping[int, RowSpec]) -> Sweep:
-    """Build a Sweep from sparse rows ``{i: Row(a0={j: a0_ij}, a1={j: a1_ij}, b0=b0_i, b1=b1_i)}``; other rows
-    keep s_i."""
-    a0, a1, b0, b1 = np.eye(m), np.zeros((m, m)), np.zeros(m), np.zeros(m)
-    for i, (r0, r1, c0, c1) in rows.items():
-        a0[i] = 0.0
-        for j, v in r0.items():
-            a0[i, j] = v
-        for j, v in r1.items():
-            a1[i, j] = v
-        b0[i], b1[i] = c0, c1
-    return Sweep(a0, a1, b0, b1)
-
-
-def unit(m: int, j: int = 0) -> np.ndarray:
-    e = np.zeros(m)
-    e[j] = 1.0
-    return e
+    m = layer.slots
+    a, b = np.eye(m), np.zeros(m)
+    for sweep in layer.sweeps:
+        a0, a1, b0, b1 = np.eye(m), np.zeros((m, m)), np.zeros(m), np.zeros(m)
+        for i, row in sweep.items():  # a slot without a row keeps its value: row i of the identity
+            a0[i] = 0.0
+            for j, v in row.a0.items():
+                a0[i, j] = v
+            for j, v in row.a1.items():
+                a1[i, j] = v
+            b0[i], b1[i] = row.b0, row.b1
+        sa, sb = a0 + h * a1, b0 + h * b1
+        a, b = sa @ a, sa @ b + sb
+    c = np.zeros(m)
+    for j, v in layer.c.items():
+        c[j] = v
+    return LinearPart(a, b, c)
 
 
 class Algorithm:
@@ -125,9 +69,8 @@ class Algorithm:
 
     Example:
         >>> from optnas import algorithms
-        >>> algorithms.get("heavy_ball", beta=0.9).layer(3, depth=8).linear_part(0.1)[0]
-        array([[ 1.9, -0.9],
-               [ 1. ,  0. ]])
+        >>> algorithms.get("heavy_ball", beta=0.9).layer(3, depth=8).sweeps
+        ({0: Row(a0={0: 1.9, 1: -0.9}, a1={}, b0=0.0, b1=1.0), 1: Row(a0={0: 1.0}, a1={}, b0=0.0, b1=0.0)},)
     """
 
     implicit: ClassVar[bool] = False
@@ -185,19 +128,18 @@ def implicit_table_problem(layers: Sequence[Layer]) -> str | None:
     """Why the implicit forward pass cannot run these tables, or None.
 
     It runs one sweep per layer: x+ = u + c·T(x+) from row 0 (c = b0 + h·b1 must involve T), T reads the
-    new iterate (c of the layer = unit slot 0), and the other rows shift history from the old state only.
+    new iterate (c of the layer = {0: 1.0}), and the other rows shift history from the old state only.
     """
     for k, layer in enumerate(layers):
         where = f"layer {k} of depth {len(layers)}"
         if len(layer.sweeps) != 1:
             return f"{where} has {len(layer.sweeps)} sweeps; an implicit layer runs exactly one"
-        s = layer.sweeps[0]
-        if s.b0[0] == 0.0 and s.b1[0] == 0.0:
-            return f"{where}: row 0 (x+) has no T term (b0[0] = b1[0] = 0), so there is no fixed point to solve"
-        if np.any(s.b0[1:] != 0.0) or np.any(s.b1[1:] != 0.0):
-            rows = np.flatnonzero((s.b0 != 0) | (s.b1 != 0))
-            return f"{where}: only row 0 may receive T(x+); rows {[int(i) for i in rows if i]} do"
-        if not np.array_equal(layer.c, unit(len(layer.c))):
-            return f"{where}: c = {layer.c.tolist()}; an implicit T reads the new iterate x+ (c = unit slot 0)"
+        rows = layer.sweeps[0]
+        if 0 not in rows or (rows[0].b0 == 0.0 and rows[0].b1 == 0.0):
+            return f"{where}: row 0 (x+) has no T term (b0 = b1 = 0), so there is no fixed point to solve"
+        fed = [i for i, row in rows.items() if i and (row.b0 or row.b1)]
+        if fed:
+            return f"{where}: only row 0 may receive T(x+); rows {fed} do"
+        if dict(layer.c) != {0: 1.0}:
+            return f"{where}: c = {dict(layer.c)}; an implicit T reads the new iterate x+ (c = {{0: 1.0}})"
     return None
-

@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import schedules
 from .._registry import Interval, Range
-from .base import Algorithm, Layer, Row, sweep, unit
+from .base import Algorithm, Layer, Row
 from .multistep import LinearMultistep
 from .registry import register
 
@@ -92,8 +92,8 @@ class Nesterov(Algorithm):
 
     def layer(self, k: int, depth: int) -> Layer:
         beta = float(momentum_sequence(self.name, self.beta, self.momentum, depth)[k])
-        c = np.array([1.0 + beta, -beta])
-        return Layer(c=c, sweeps=(sweep(2, {0: Row(a0={0: 1 + beta, 1: -beta}, b1=1.0), 1: Row(a0={0: 1.0})}),))
+        rows = {0: Row(a0={0: 1 + beta, 1: -beta}, b1=1.0), 1: Row(a0={0: 1.0})}
+        return Layer(2, c={0: 1.0 + beta, 1: -beta}, sweeps=(rows,))
 
 
 @register("fista")
@@ -125,9 +125,9 @@ class APG2(Algorithm):
 
     def layer(self, k: int, depth: int) -> Layer:
         th = float(schedules.get(self.theta).values(depth)[k])
-        z_step = sweep(2, {1: Row(a0={1: 1.0}, b1=1.0 / th)})
-        x_mix = sweep(2, {0: Row(a0={0: 1.0 - th, 1: th})})
-        return Layer(c=np.array([1.0 - th, th]), sweeps=(z_step, x_mix))
+        z_step = {1: Row(a0={1: 1.0}, b1=1.0 / th)}
+        x_mix = {0: Row(a0={0: 1.0 - th, 1: th})}
+        return Layer(2, c={0: 1.0 - th, 1: th}, sweeps=(z_step, x_mix))
 
 
 @register("ladmm")
@@ -151,10 +151,10 @@ class LinearizedADMM(Algorithm):
 
     def layer(self, k: int, depth: int) -> Layer:
         r = self.rho
-        sx = sweep(3, {0: Row(a0={0: 1.0}, a1={0: -r, 1: r, 2: -1.0}, b1=1.0)})
-        sy = sweep(3, {1: Row(a0={1: 1.0}, a1={0: r, 1: -r, 2: 1.0})})
-        sl = sweep(3, {2: Row(a0={2: 1.0}, a1={0: r, 1: -r})})
-        return Layer(c=unit(3), sweeps=(sx, sy, sl))
+        sx = {0: Row(a0={0: 1.0}, a1={0: -r, 1: r, 2: -1.0}, b1=1.0)}
+        sy = {1: Row(a0={1: 1.0}, a1={0: r, 1: -r, 2: 1.0})}
+        sl = {2: Row(a0={2: 1.0}, a1={0: r, 1: -r})}
+        return Layer(3, c={0: 1.0}, sweeps=(sx, sy, sl))
 
 
 @register("dense")
@@ -180,4 +180,4 @@ class Dense(Algorithm):
         uniform = {j: 1.0 / (k + 1) for j in range(k + 1)}
         rows: dict[int, Row] = {0: Row(a0=uniform, b1=1.0)}
         rows.update({i: Row(a0={i - 1: 1.0}) for i in range(1, m)})
-        return Layer(c=unit(m), sweeps=(sweep(m, rows),), mix=k + 1)
+        return Layer(m, c={0: 1.0}, sweeps=(rows,), mix=k + 1)

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import ClassVar
 
 from .._registry import Range
-from .base import SOLVER, Algorithm, Implicit, Layer, Row, sweep, unit
+from .base import SOLVER, Algorithm, Implicit, Layer, Row
 from .explicit import BETA, MOMENTUM, momentum_sequence
 from .multistep import LinearMultistep
 from .registry import register
@@ -54,6 +54,6 @@ class AcceleratedProximal(Implicit, Algorithm):
     def layer(self, k: int, depth: int) -> Layer:
         beta = float(momentum_sequence("accel_proximal", self.beta, self.momentum, depth)[k])
         rows = {0: Row(a0={0: 1.0 + beta, 1: -beta}, b1=1.0), 1: Row(a0={0: 1.0})}
-        return Layer(c=unit(2), sweeps=(sweep(2, rows),))
+        return Layer(2, c={0: 1.0}, sweeps=(rows,))
 
 

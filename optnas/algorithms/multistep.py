@@ -13,7 +13,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from .base import Algorithm, Layer, Row, sweep, unit
+from .base import Algorithm, Layer, Row
 
 
 class LinearMultistep(Algorithm):
@@ -67,4 +67,4 @@ class LinearMultistep(Algorithm):
         if m > p:  # cache this layer's T output, shift older ones
             rows[p] = Row(b0=1.0)
             rows.update({i: Row(a0={i - 1: 1.0}) for i in range(p + 1, m)})
-        return Layer(c=unit(m), sweeps=(sweep(m, rows),))
+        return Layer(m, c={0: 1.0}, sweeps=(rows,))

@@ -26,8 +26,8 @@ from .structure import check_block
 GROWTH_LIMIT = 4.5
 
 
-def linear_parts(stage: StagePlan, h: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    return [layer.linear_part(float(hk)) for layer, hk in zip(stage.layers, h, strict=True)]
+def linear_parts(stage: StagePlan, h: np.ndarray) -> list[algorithms.LinearPart]:
+    return [algorithms.linear_part(layer, float(hk)) for layer, hk in zip(stage.layers, h, strict=True)]
 
 
 def _deeper_bound(ctx: Context, depth: int, h: float | None) -> float:
@@ -37,7 +37,7 @@ def _deeper_bound(ctx: Context, depth: int, h: float | None) -> float:
     if key not in ctx.deeper:
         steps = np.full(depth, h) if h is not None else ctx.schedule.values(depth)
         layers = ctx.algorithm.layers(depth)
-        mats = [layer.linear_part(float(hk))[0] for layer, hk in zip(layers, steps, strict=True)]
+        mats = [algorithms.linear_part(layer, float(hk)).a for layer, hk in zip(layers, steps, strict=True)]
         ctx.deeper[key] = max_product_norm(mats)
     return ctx.deeper[key]
 
@@ -64,8 +64,8 @@ def consistency(ctx: Context) -> Condition:
         e = ctx.algorithm.equilibrium(stage.depth)
         at = ctx.where(stage)
         for h in ctx.steps(stage):
-            for k, (layer, (a, b)) in enumerate(zip(stage.layers, linear_parts(stage, h), strict=True)):
-                d = drift(a, b, layer.c, e, proven_simple=proven)
+            for k, (a, b, c) in enumerate(linear_parts(stage, h)):
+                d = drift(a, b, c, e, proven_simple=proven)
                 if not d.preserved:
                     why = f"{at}layer {k}: the equilibrium state {e.tolist()} is not kept (A·e != e)"
                     return Condition("consistency", False, why)
@@ -116,7 +116,7 @@ def zero_stability(ctx: Context) -> Condition:
 
 def _zero_stable(ctx: Context, stage: StagePlan, h: np.ndarray) -> Condition:
     L = stage.depth
-    mats = [a for a, _ in linear_parts(stage, h)]
+    mats = [part.a for part in linear_parts(stage, h)]
     body = mats[ctx.algorithm.startup :] or mats
     if all(np.allclose(m, body[0], atol=1e-12) for m in body):
         ok, detail = power_bounded(body[0])

@@ -40,8 +40,8 @@ def contraction(ctx: Context) -> Condition:
     for stage in ctx.stages:
         steps = [stage.h_max] * stage.depth if stage.h_max is not None else stage.steps
         for layer, h in zip(stage.layers, steps, strict=True):
-            row = layer.sweeps[0]
-            coefs.append(abs(row.b0[0] + h * row.b1[0]))
+            x_row = layer.sweeps[0][0]  # x+ = u + (b0 + h·b1)·T(x+)
+            coefs.append(abs(x_row.b0 + h * x_row.b1))
     c = max(coefs)
     info = activations.info(spec.activation, **spec.activation_params)
     lip_sigma = info.lipschitz

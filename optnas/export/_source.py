@@ -15,7 +15,7 @@ from functools import cache
 from types import ModuleType
 
 # Dependency order: a module's code only refers to definitions of the modules before it (or its own).
-RUNTIME = ("activations", "steps", "blocks", "io", "unrolled")
+RUNTIME = ("tableau", "activations", "steps", "blocks", "io", "unrolled")
 
 
 def runtime_modules() -> list[ModuleType]:

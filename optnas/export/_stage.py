@@ -15,19 +15,22 @@ For a depth-3 heavy-ball stage (β = 0.9) model.py reads::
 (1.9 + (−0.9) is not 1.0 in floats, so the skeleton does not take its one-``lerp`` path here, and neither
 does the code.)
 
-Each statement is one sweep of the skeleton's tables (`optnas.nn.unrolled`), written with the kernels the
-skeleton runs (`._arith`) so the outputs are bit-identical; consecutive layers whose code is the same
-become one loop. Slots are named variables (``x``, ``x_prev``, ``lam``), coefficients are expressions over
-the algorithm's named quantities (`._forms`) where they evaluate to the same floats, numbers otherwise.
+Each statement is one sweep of the stage's tables (the algorithm's named rows, `optnas.nn.tableau`, that
+the skeleton runs), written with the kernels the skeleton runs (`._arith`) so the outputs are bit-identical;
+consecutive layers whose code is the same become one loop. Slots are named variables (``x``, ``x_prev``,
+``lam``), coefficients are expressions over the algorithm's named quantities (`._forms`) where they evaluate
+to the same floats, numbers otherwise.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..algorithms import Algorithm
+from ..nn.tableau import Row
 from ..nn.unrolled import Unrolled
 from ._arith import Coef, atom, combination
 from ._forms import Quantities, quantities, slot_variables
@@ -186,17 +189,17 @@ def _live_before(stage: Unrolled, k: int, slots: list[str]) -> set[int]:
     """Slots holding a tensor before layer k (a zero-equilibrium slot is empty until a sweep writes it)."""
     live = {j for j, e in enumerate(stage.equilibrium) if e != 0.0}
     for layer in range(k):
-        for rows in stage.sweeps[layer]:
+        for rows in stage.layers[layer].sweeps:
             live = _after(rows, live, stage, layer)
     return live
 
 
-def _after(rows: list, live: set[int], stage: Unrolled, k: int) -> set[int]:
+def _after(rows: Mapping[int, Row], live: set[int], stage: Unrolled, k: int) -> set[int]:
     new = set(live)
-    for i, terms, b0, b1 in rows:
-        mix = stage.mix[k] if i == 0 else None
-        reads = range(mix) if mix else [j for j, _, _ in terms]
-        has_f = (b0 or b1) and not (stage.implicit and i != 0)
+    for i, row in rows.items():
+        mix = stage.layers[k].mix if i == 0 else None
+        reads = range(mix) if mix else [j for j, _, _ in row.terms]
+        has_f = (row.b0 or row.b1) and not (stage.implicit and i != 0)
         if any(j in live for j in reads) or has_f or (stage.implicit and i == 0):
             new.add(i)
         else:
@@ -207,47 +210,47 @@ def _after(rows: list, live: set[int], stage: Unrolled, k: int) -> set[int]:
 def _layer(stage: Unrolled, k: int, slots: list[str], namer: _Namer, live: set[int]) -> list[str]:
     """Layer k's statements, written with ``k`` for the layer index (so equal layers compare equal)."""
     lines: list[str] = []
-    mix = stage.mix[k]
+    layer = stage.layers[k]
+    mix = layer.mix
     weights: list[Coef] = []
     if mix:
-        index = sum(1 for m in stage.mix[:k] if m)
+        index = sum(1 for earlier in stage.layers[:k] if earlier.mix)
         lines.append(f"w = torch.softmax(self.mix_logits[{'k' if index == k else index}], 0)")
         weights = [Coef(None, f"w[{j}]") for j in range(mix)]
 
-    def pairs(row: tuple, role: Any) -> list[tuple[Coef, str]]:
-        i, terms, _, _ = row
+    def pairs(i: int, row: Row, role: Any) -> list[tuple[Coef, str]]:
         if i == 0 and weights:
             return [(weights[j], slots[j]) for j in range(len(weights)) if j in live]
-        return [(namer.coef(a0, a1, k, (role, i, j)), slots[j]) for j, a0, a1 in terms if j in live]
+        return [(namer.coef(a0, a1, k, (role, i, j)), slots[j]) for j, a0, a1 in row.terms if j in live]
 
     if stage.implicit:
-        rows = stage.sweeps[k][0]
-        row0 = next(r for r in rows if r[0] == 0)
-        u = combination(pairs(row0, 0))
+        rows = layer.sweeps[0]
+        row0 = rows[0]
+        u = combination(pairs(0, row0, 0))
         assert u is not None, "an implicit layer's x+ has an empty combination"
         if u not in slots:
             lines.append(f"u = {u}")
             u = "u"
-        solved = f"fixed_point(T[k], {u}, {namer.coef(row0[2], row0[3], k, (0, 0, 'f')).text})"
-        targets = [(0, solved)] + [(r[0], combination(pairs(r, 0))) for r in rows if r[0] != 0]
+        solved = f"fixed_point(T[k], {u}, {namer.coef(row0.b0, row0.b1, k, (0, 0, 'f')).text})"
+        targets = [(0, solved)] + [(i, combination(pairs(i, r, 0))) for i, r in rows.items() if i != 0]
         lines.append(_assign(sorted(targets), slots))
         return lines
 
-    z = combination([(Coef(c, namer.name(c, k, ("c", j))), slots[j]) for j, c in stage.c_terms[k] if j in live])
+    z = combination([(Coef(c, namer.name(c, k, ("c", j))), slots[j]) for j, c in layer.c.items() if j in live])
     assert z is not None, "T's input is an empty combination"
     known: dict[str, str] = {}
     if z not in slots:
         var = next(v for v in ("y", "v", "y_k") if v not in slots)
         lines.append(f"{var} = {z}")
         known, z = {z: var}, var
-    f_uses = sum(1 for rows in stage.sweeps[k] for r in rows if namer.coef(r[2], r[3], k).value != 0.0)
+    f_uses = sum(1 for rows in layer.sweeps for r in rows.values() if namer.coef(r.b0, r.b1, k).value != 0.0)
     f = f"T[k]({z})"
     if f_uses > 1:
         lines.append(f"f = {f}")
         f = "f"
-    for n, rows in enumerate(stage.sweeps[k]):
-        targets = [(r[0], combination([*pairs(r, n), (namer.coef(r[2], r[3], k, (n, r[0], "f")), f)], known))
-                   for r in rows]
+    for n, rows in enumerate(layer.sweeps):
+        targets = [(i, combination([*pairs(i, r, n), (namer.coef(r.b0, r.b1, k, (n, i, "f")), f)], known))
+                   for i, r in rows.items()]
         lines.append(_assign(targets, slots))
         live = _after(rows, live, stage, k)
         known = {}  # the sweep changed the state: T's input is no longer a prefix of what follows
@@ -273,7 +276,7 @@ def _class_text(
     reads = ["T", "h", *tables]
     sources = ["self.blocks", "self.steps()" if learnable else "self.h", *(f"self.{n}" for n in tables)]
     init = [f"{', '.join(attrs)} = {', '.join(values)}"]
-    sizes = [m for m in stage.mix if m]
+    sizes = [layer.mix for layer in stage.layers if layer.mix]
     if sizes:
         counts = "range(1, len(blocks) + 1)" if sizes == list(range(1, len(sizes) + 1)) else flat(sizes)
         init.append("# DenseNet-like mixing: softmax weights over the previous iterates (learned)")

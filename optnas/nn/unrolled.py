@@ -6,33 +6,21 @@ One layer k, over a state of m slots s (the algorithm's sequences and their hist
     f = T_k(x+), x+ = u + c_f·T_k(x+) solved by fixed point    (implicit)
     s <- (A0 + h_k·A1) s + (b0 + h_k·b1) f                     (each sweep in order)
 
-Tables are plain nested lists of floats, so exported models carry them as literals. Rows that keep a
-slot unchanged are skipped and unit coefficients cost no multiply: a depth-L skeleton keeps only the
-slots its algorithm needs and does little more tensor work than a hand-written residual loop.
+The tables are the algorithm's own named rows (`.tableau`), run as written: only the rows a sweep names
+change a slot, only the terms a row names are added, and unit coefficients cost no multiply, so a depth-L
+skeleton does little more tensor work than a hand-written residual loop.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import torch
 from torch import nn
 
-Term = tuple[int, float, float]  # (slot j, a0_ij, a1_ij)
-Row = tuple[int, list[Term], float, float]  # (slot i, terms, b0_i, b1_i)
-
-
-def _compile_sweep(sweep: dict[str, Any]) -> list[Row]:
-    rows: list[Row] = []
-    a0, a1, b0, b1 = sweep["a0"], sweep["a1"], sweep["b0"], sweep["b1"]
-    for i in range(len(a0)):
-        terms = [(j, float(a0[i][j]), float(a1[i][j])) for j in range(len(a0)) if a0[i][j] or a1[i][j]]
-        if terms == [(i, 1.0, 0.0)] and not b0[i] and not b1[i]:
-            continue  # s_i unchanged
-        rows.append((i, terms, float(b0[i]), float(b1[i])))
-    return rows
+from .tableau import Layer, Row
 
 
 @contextmanager
@@ -98,7 +86,7 @@ class Unrolled(nn.Module):
 
     Args:
         blocks: the modules T_k, one per layer.
-        layers: per layer, ``{"c": [...], "sweeps": [{"a0", "a1", "b0", "b1"}], "mix": int | None}``.
+        layers: per layer, its `Layer` of named rows (kept as ``self.layers``: what the certificate reads back).
         equilibrium: the initial state is ``equilibrium[j] · x`` (0 marks an empty slot).
         steps: a module returning the L step sizes (floats, or a tensor when learnable).
         implicit: T is applied to the new iterate x+ (slot 0), found by fixed-point iteration.
@@ -108,7 +96,7 @@ class Unrolled(nn.Module):
     def __init__(
         self,
         blocks: list[nn.Module],
-        layers: list[dict[str, Any]],
+        layers: Sequence[Layer],
         equilibrium: list[float],
         steps: nn.Module,
         implicit: bool = False,
@@ -122,13 +110,14 @@ class Unrolled(nn.Module):
         self.steps = steps
         self.equilibrium = [float(e) for e in equilibrium]
         self.implicit, self.max_iter, self.tol = implicit, int(max_iter), float(tol)
-        self.c_terms = [[(j, float(c)) for j, c in enumerate(layer["c"]) if c] for layer in layers]
-        self.sweeps = [[_compile_sweep(sw) for sw in layer["sweeps"]] for layer in layers]
-        self.mix = [layer.get("mix") for layer in layers]
+        wrong = next((layer.slots for layer in layers if layer.slots != len(self.equilibrium)), None)
+        if wrong is not None:
+            raise ValueError(f"a layer of {wrong} slots for a state of {len(self.equilibrium)}")
+        self.layers = tuple(layers)
         # DenseNet-like layers: learnable logits of a convex combination of the previous iterates,
         # initialised to favour the latest one (a ResNet at initialisation).
         self.mix_logits = nn.ParameterList(
-            [nn.Parameter(torch.tensor([3.0] + [0.0] * (n - 1))) for n in self.mix if n]
+            [nn.Parameter(torch.tensor([3.0] + [0.0] * (layer.mix - 1))) for layer in layers if layer.mix]
         )
         self.last_residual = 0.0  # worst relative fixed-point residual of the last forward (implicit)
         self.last_iterations = 0
@@ -138,19 +127,19 @@ class Unrolled(nn.Module):
         hs = self.steps()
         self.last_residual, self.last_iterations = 0.0, 0
         mix_index = 0
-        for k, block in enumerate(self.blocks):
+        for k, (block, layer) in enumerate(zip(self.blocks, self.layers, strict=True)):
             h = hs[k]
             weights = None
-            if self.mix[k]:
+            if layer.mix:
                 weights = torch.softmax(self.mix_logits[mix_index], 0)
                 mix_index += 1
             if self.implicit:
-                s = self._implicit_layer(block, self.sweeps[k][0], s, h, weights)
+                s = self._implicit_layer(block, layer.sweeps[0], s, h, weights)
                 continue
-            z = _combine([(c, s[j]) for j, c in self.c_terms[k]])
+            z = _combine([(c, s[j]) for j, c in layer.c.items()])
             assert z is not None, "T's input is an empty combination"
             f = block(z)
-            for rows in self.sweeps[k]:
+            for rows in layer.sweeps:
                 s = self._sweep(rows, s, f, h, weights)
         out = s[0]
         assert out is not None
@@ -161,50 +150,26 @@ class Unrolled(nn.Module):
         hs = self.steps()
         return tuple(float(h) for h in (hs.detach().tolist() if isinstance(hs, torch.Tensor) else hs))
 
-    def tables(self) -> list[dict[str, Any]]:
-        """The coefficient tables as the forward pass runs them, rebuilt from the compiled rows (the
-        certificate can be recomputed from these: ``optnas.stages.read_plan``)."""
-        m = len(self.equilibrium)
-        out = []
-        for k, sweeps in enumerate(self.sweeps):
-            c = [0.0] * m
-            for j, v in self.c_terms[k]:
-                c[j] = v
-            compiled = []
-            for rows in sweeps:
-                a0 = [[float(i == j) for j in range(m)] for i in range(m)]
-                a1 = [[0.0] * m for _ in range(m)]
-                b0, b1 = [0.0] * m, [0.0] * m
-                for i, terms, f0, f1 in rows:
-                    a0[i] = [0.0] * m
-                    for j, t0, t1 in terms:
-                        a0[i][j], a1[i][j] = t0, t1
-                    b0[i], b1[i] = f0, f1
-                compiled.append({"a0": a0, "a1": a1, "b0": b0, "b1": b1})
-            out.append({"c": c, "mix": self.mix[k], "sweeps": compiled})
-        return out
-
-    def _row_pairs(self, row: Row, s: list[torch.Tensor | None], h: Any, weights: torch.Tensor | None) -> list:
-        i, terms, _, _ = row
+    def _row_pairs(self, i: int, row: Row, s: list[torch.Tensor | None], h: Any, weights: torch.Tensor | None) -> list:
         if i == 0 and weights is not None:
             return [(weights[j], s[j]) for j in range(weights.numel())]
-        return [(_coef(a0, a1, h), s[j]) for j, a0, a1 in terms]
+        return [(_coef(a0, a1, h), s[j]) for j, a0, a1 in row.terms]
 
-    def _sweep(self, rows: list[Row], s: list, f: torch.Tensor, h: Any, weights: torch.Tensor | None) -> list:
+    def _sweep(self, rows: Mapping[int, Row], s: list, f: torch.Tensor, h: Any, weights: torch.Tensor | None) -> list:
         new = list(s)
-        for row in rows:
-            new[row[0]] = _combine([*self._row_pairs(row, s, h, weights), (_coef(row[2], row[3], h), f)])
+        for i, row in rows.items():
+            new[i] = _combine([*self._row_pairs(i, row, s, h, weights), (_coef(row.b0, row.b1, h), f)])
         return new
 
-    def _implicit_layer(self, block: nn.Module, rows: list[Row], s: list, h: Any, weights: Any) -> list:
-        row0 = next(r for r in rows if r[0] == 0)
-        u = _combine(self._row_pairs(row0, s, h, weights))
+    def _implicit_layer(self, block: nn.Module, rows: Mapping[int, Row], s: list, h: Any, weights: Any) -> list:
+        row0 = rows[0]
+        u = _combine(self._row_pairs(0, row0, s, h, weights))
         assert u is not None
-        x_new = self._solve(block, u, _coef(row0[2], row0[3], h))
+        x_new = self._solve(block, u, _coef(row0.b0, row0.b1, h))
         new = list(s)
-        for row in rows:  # the other rows (history shifts) read the old state only
-            if row[0] != 0:
-                new[row[0]] = _combine(self._row_pairs(row, s, h, weights))
+        for i, row in rows.items():  # the other rows (history shifts) read the old state only
+            if i != 0:
+                new[i] = _combine(self._row_pairs(i, row, s, h, weights))
         new[0] = x_new
         return new
 

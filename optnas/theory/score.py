@@ -239,8 +239,8 @@ def _flow(setup: _Setup, q0: float) -> tuple[float, float] | str:
             sigma, delta = x_sigma * np.outer(e, e), x_delta * np.outer(e, e)
         for layer, h in zip(stage.layers, stage.steps, strict=True):
             done += 1
-            a, b = layer.linear_part(h)
-            qz, dz = float(layer.c @ sigma @ layer.c), float(layer.c @ delta @ layer.c)
+            a, b, c = algorithms.linear_part(layer, h)
+            qz, dz = float(c @ sigma @ c), float(c @ delta @ c)
             kernel = init.c_b1 + init.c_w1 * (1.0 if normalized else qz)
             if init.c_w2 == 0.0 and init.c_b2 == 0.0:
                 tau = gain = 0.0

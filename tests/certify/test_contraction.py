@@ -9,7 +9,7 @@ from torch import nn
 import optnas
 from optnas import ArchSpec, activations, algorithms, blocks
 from optnas.algorithms import LinearMultistep
-from optnas.algorithms.base import Implicit, Layer, sweep, unit
+from optnas.algorithms.base import Implicit, Layer, Row
 from optnas.certify.lipschitz import batchnorm_gain, chain_bound, conv_operator_norm
 from optnas.nn.blocks import GainCappedBatchNorm2d, OperatorNormConv2d
 
@@ -159,8 +159,8 @@ def test_no_contraction_condition_prints_as_holding_unchecked():
 def test_implicit_scheme_with_two_sweeps_is_refused_at_registration():
     class TwoSweeps(Implicit, algorithms.Algorithm):
         def layer(self, k, depth):
-            rows = {0: ({0: 1.0}, {}, 0.0, 0.5)}
-            return Layer(c=unit(1), sweeps=(sweep(1, rows), sweep(1, rows)))
+            rows = {0: Row(a0={0: 1.0}, b1=0.5)}
+            return Layer(1, c={0: 1.0}, sweeps=(rows, rows))
 
     with pytest.raises(ValueError, match=r"implicit algorithm 'two_sweeps_test' cannot run: layer 0 .* 2 sweeps"):
         algorithms.register("two_sweeps_test")(TwoSweeps)
@@ -176,8 +176,8 @@ def test_implicit_scheme_with_parameters_is_checked_when_certified():
             self.weight = weight
 
         def layer(self, k, depth):  # T(x+) also written into the history slot: the forward cannot run it
-            rows = {0: ({0: 1.0}, {}, 0.0, 1.0), 1: ({0: 1.0}, {}, self.weight, 0.0)}
-            return Layer(c=unit(2), sweeps=(sweep(2, rows),))
+            rows = {0: Row(a0={0: 1.0}, b1=1.0), 1: Row(a0={0: 1.0}, b0=self.weight)}
+            return Layer(2, c={0: 1.0}, sweeps=(rows,))
 
     algorithms.register("shifted_test")(Shifted)
     try:

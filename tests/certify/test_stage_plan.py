@@ -72,7 +72,7 @@ def test_stage_plan_closed_form() -> None:
     assert [p.depth for p in plan] == [3, 2, 2]
     assert [p.steps for p in plan] == [(2 / 3,) * 3, (1.0, 1.0), (1.0, 1.0)]
     for p in plan:  # row 0 of layer k: x+ = (1 + β_k)x − β_k x− + h·T(y), β_k = k/(k + 3)
-        betas = [-float(layer.sweeps[0].a0[0, 1]) for layer in p.layers]
+        betas = [-layer.sweeps[0][0].a0[1] for layer in p.layers]
         assert betas == pytest.approx([k / (k + 3) for k in range(p.depth)], abs=1e-15)
 
 

@@ -23,7 +23,7 @@ def test_heavy_ball_certified_up_to_what_double_precision_resolves(beta):
     cert = certify(spec)
     assert cert.ok, cert.format()
     # rho(ζ) = (ζ − 1)(ζ − β): the spectrum of every layer is {1, β} (closed form)
-    a, _ = algorithms.get("heavy_ball", beta=beta).layer(3, 8).linear_part(1 / 8)
+    a = algorithms.linear_part(algorithms.get("heavy_ball", beta=beta).layer(3, 8), 1 / 8).a
     values = sorted(c.value.real for c in spectrum(a).clusters)
     assert values == pytest.approx(sorted([1.0, beta]), abs=1e-9)
     # effective step h·σ(1)/ρ'(1) = h/(1 − β) (textbook), printed by consistency
@@ -45,7 +45,7 @@ def test_consistency_and_zero_stability_never_contradict(k):
     cert = certify(ArchSpec(algorithm="heavy_ball", algorithm_params={"beta": beta}, depth=8))
     c, z = cond(cert, "consistency"), cond(cert, "zero_stability")
     assert c.holds == z.holds, (c.detail, z.detail)
-    a, _ = algorithms.get("heavy_ball", beta=beta).layer(3, 8).linear_part(1 / 8)
+    a = algorithms.linear_part(algorithms.get("heavy_ball", beta=beta).layer(3, 8), 1 / 8).a
     tol = EIG_TOL * max(1.0, float(np.linalg.norm(a, 2)))
     assert z.holds == (1 - beta > tol)  # the documented policy, and nothing else
 
@@ -55,7 +55,7 @@ def test_jordan_blocks_and_semisimple_repeated_roots():
     class Triple(LinearMultistep):
         a = (3.0, -3.0, 1.0)
 
-    assert not power_bounded(Triple().layer(5, 8).linear_part(0.1)[0])[0]
+    assert not power_bounded(algorithms.linear_part(Triple().layer(5, 8), 0.1).a)[0]
     # a repeated unit eigenvalue with independent eigenvectors is power-bounded
     ok, detail = power_bounded(np.diag([1.0, 1.0, -1.0, 0.5]))
     assert ok and "1 (×2)" in detail
@@ -66,7 +66,7 @@ def test_jordan_blocks_and_semisimple_repeated_roots():
 
 def test_multistep_roots_match_rho():
     """BDF2: ρ(ζ) = (ζ − 1)(ζ − 1/3); lm_resnet k: (ζ − 1)(ζ + k)."""
-    a, _ = algorithms.get("bdf2").layer(3, 6).linear_part(0.1)
+    a = algorithms.linear_part(algorithms.get("bdf2").layer(3, 6), 0.1).a
     assert sorted(c.value.real for c in spectrum(a).clusters) == pytest.approx([1 / 3, 1.0], abs=1e-12)
-    a, _ = algorithms.get("lm_resnet", k=0.7).layer(3, 6).linear_part(0.1)
+    a = algorithms.linear_part(algorithms.get("lm_resnet", k=0.7).layer(3, 6), 0.1).a
     assert sorted(c.value.real for c in spectrum(a).clusters) == pytest.approx([-0.7, 1.0], abs=1e-12)

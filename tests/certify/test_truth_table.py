@@ -185,8 +185,8 @@ def test_effective_step_matches_closed_form(algorithm, params, expected):
     alg = algorithms.get(algorithm, **params)
     h, depth = 0.1, 6
     layer = alg.layer(depth - 1, depth)  # past the start-up layers
-    a, b = layer.linear_part(h)
-    assert drift(a, b, layer.c, alg.equilibrium(depth)).step == pytest.approx(h * expected, rel=1e-12)
+    a, b, c = algorithms.linear_part(layer, h)
+    assert drift(a, b, c, alg.equilibrium(depth)).step == pytest.approx(h * expected, rel=1e-12)
 
 
 def test_apg2_bounded_products_and_nesterov_linear_growth():
@@ -195,7 +195,7 @@ def test_apg2_bounded_products_and_nesterov_linear_growth():
 
     def norms(name, depth):
         alg = algorithms.get(name)
-        return max_product_norm([layer.linear_part(0.1)[0] for layer in alg.layers(depth)])
+        return max_product_norm([algorithms.linear_part(layer, 0.1).a for layer in alg.layers(depth)])
 
     assert norms("apg2", 64) == pytest.approx(2**0.5, rel=1e-9)
     n32, n128 = norms("nesterov", 32), norms("nesterov", 128)
@@ -208,10 +208,10 @@ def test_ladmm_linear_part_claims():
 
     from optnas.certify.stability import power_bounded
 
-    a, _ = algorithms.get("ladmm", rho=1.0).layer(0, 4).linear_part(1.0)
+    a = algorithms.linear_part(algorithms.get("ladmm", rho=1.0).layer(0, 4), 1.0).a
     assert sorted(np.round(np.abs(np.linalg.eigvals(a)), 9)) == [0.0, 0.0, 1.0]
     assert power_bounded(a)[0]
-    a, _ = algorithms.get("ladmm", rho=2.0).layer(0, 4).linear_part(1.0)
+    a = algorithms.linear_part(algorithms.get("ladmm", rho=2.0).layer(0, 4), 1.0).a
     ok, detail = power_bounded(a)
     assert not ok and "repeated" in detail
     assert np.linalg.norm(np.linalg.matrix_power(a, 200)) > 1e3

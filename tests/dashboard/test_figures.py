@@ -165,14 +165,14 @@ def test_architecture_edges_are_the_coefficient_tables(name):
     assert data.slots == algo.slot_names(depth)[:6] and data.implicit == algo.implicit
     for k in range(data.shown):
         layer = algo.layer(k, depth)
-        a, b = layer.linear_part(float(steps[k]))
+        a, b, _ = optnas.algorithms.linear_part(layer, float(steps[k]))
         m = len(data.slots)
         assert {(i, j): v for i, j, v in data.updates[k]} == pytest.approx(
             {(i, j): a[i, j] for i, j in itertools.product(range(m), range(m)) if a[i, j] != 0}
         )
         assert dict(data.t_outputs[k]) == pytest.approx({i: b[i] for i in range(m) if b[i] != 0})
         if not algo.implicit:
-            assert dict(data.t_inputs[k]) == pytest.approx({j: c for j, c in enumerate(layer.c) if c != 0})
+            assert dict(data.t_inputs[k]) == pytest.approx({j: c for j, c in layer.c.items() if j < m})
     fig = F.plot_architecture(data)
     t_nodes = next(t for t in fig.data if t.name == "T (learnable)")
     assert len(t_nodes.x) == data.shown and all(data.structure in h for h in t_nodes.hovertext)

@@ -1,7 +1,7 @@
 """Architecture diagram of an unrolled skeleton: which iterates feed T and each new iterate, layer by layer.
 
 Read from the same coefficient tables and steps the forward pass runs (`optnas.stages.stage_plan`): T_k's input is
-``z_k = Σ_j c_j s_j``; the layer's sweeps, composed at the step h_k (`Layer.linear_part`), give the edges
+``z_k = Σ_j c_j s_j``; the layer's sweeps, composed at the step h_k (`optnas.algorithms.linear_part`), give the edges
 ``s_j -> s+_i`` (``A_ij ≠ 0``) and ``T_k -> s+_i`` (``b_i ≠ 0``). Implicit schemes feed T the new iterate
 (a fixed point). T's inner structure is the block's declared `Block.structure`.
 
@@ -79,11 +79,11 @@ def architecture_data(spec: dict[str, Any], *, max_layers: int = 4, max_slots: i
     mixed: list[bool] = []
     for k in range(min(depth, max_layers)):
         layer = first.layers[k]
-        a, b = layer.linear_part(steps[k])
+        a, b, _ = algorithms.linear_part(layer, steps[k])
         if algo.implicit:
             t_inputs.append(((0, 1.0),))
         else:
-            t_inputs.append(tuple((j, float(c)) for j, c in enumerate(layer.c) if abs(c) > TOL and j < keep))
+            t_inputs.append(tuple((j, c) for j, c in layer.c.items() if abs(c) > TOL and j < keep))
         updates.append(tuple((i, j, float(a[i, j])) for i in range(keep) for j in range(keep) if abs(a[i, j]) > TOL))
         t_outputs.append(tuple((i, float(b[i])) for i in range(keep) if abs(b[i]) > TOL))
         mixed.append(layer.mix is not None)
