@@ -221,14 +221,11 @@ def _int(value: Any) -> str:
         return "?"
 
 
-def hover_text(df: pd.DataFrame, *, brief: bool = False) -> list[str]:
+def hover_text(df: pd.DataFrame) -> list[str]:
     """Hover text per trial (Plotly's <br> line breaks): number, the spec, schedule and init, metrics.
 
-    ``brief``: the number and the spec only (a fifth of the characters), for plots of thousands of points,
-    whose hover template adds the plotted values; the trial's page, one click away, has the rest."""
+    Plots of thousands of points send none (`figures._plotly.brief`); the trial's page has the same."""
     labels = spec_labels(df)
-    if brief:
-        return [f"trial {n}<br>{lab}" for n, lab in zip(df["number"].tolist(), labels, strict=True)]
     schedules = [named(s, p) for s, p in zip(_strings(df, "schedule"), _strings(df, "schedule_params"), strict=True)]
     inits = _strings(df, "init")
     metrics = [(m, column(df, m).to_numpy()) for m in HOVER_METRICS if m in df.columns]
