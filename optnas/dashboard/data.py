@@ -11,13 +11,16 @@ Example:
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import math
 import threading
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -77,27 +80,57 @@ def complete(df: pd.DataFrame, *, require: tuple[str, ...] = ()) -> pd.DataFrame
 objectives = results.objective_columns  # (column, direction) per objective, as the ranking reads them
 
 
-_RANKINGS: dict[int, tuple[weakref.ref[pd.DataFrame], list[int]]] = {}
-_RANKINGS_LOCK = threading.Lock()
+F = TypeVar("F", bound=Callable[..., Any])
 
 
+def per_frame(fn: F) -> F:
+    """Remember ``fn(df, *args, **kwargs)`` per DataFrame object and arguments (the dashboard's frames are
+    shared and never modified, `StudySource`; a new study version is a new frame): the overview's figures
+    are computed once per version, by whichever comes first (`app.preload` as the server starts, or the
+    page's callbacks), and shared by the others. A copy or a filtered frame is another object, computed
+    afresh; a frame no longer referenced takes its results with it. Callers must not modify a result.
+
+    Example:
+        >>> calls = []
+        >>> count = per_frame(lambda df, col: calls.append(col) or len(df[col]))
+        >>> df = pd.DataFrame({"a": [1, 2]})
+        >>> count(df, "a"), count(df, "a"), len(calls)
+        (2, 2, 1)
+    """
+    held: dict[int, tuple[weakref.ref[pd.DataFrame], dict[str, Any]]] = {}
+    lock = threading.Lock()
+    signature = inspect.signature(fn)
+
+    @functools.wraps(fn)
+    def memoized(df: pd.DataFrame, *args: Any, **kwargs: Any) -> Any:
+        bound = signature.bind(df, *args, **kwargs)  # f(df), f(df, x="number"): one key when that is the default
+        bound.apply_defaults()
+        key = repr(list(bound.arguments.values())[1:])
+        with lock:
+            entry = held.get(id(df))
+            if entry is not None and entry[0]() is df and key in entry[1]:
+                return entry[1][key]
+        value = fn(df, *args, **kwargs)
+        with lock:
+            for gone in [k for k, (ref, _) in held.items() if ref() is None]:
+                del held[gone]  # frames gone: their ids may be reused
+            entry = held.get(id(df))
+            if entry is None or entry[0]() is not df:
+                entry = held[id(df)] = (weakref.ref(df), {})
+            entry[1][key] = value
+        return value
+
+    return memoized  # type: ignore[return-value]
+
+
+@per_frame
 def ranking(df: pd.DataFrame) -> list[int]:
     """Numbers of the COMPLETE trials, best first, by the one best-trial rule (`optnas.outcome.ranking`).
 
-    Remembered per DataFrame object (the dashboard's frames are shared and never modified, `StudySource`):
-    the overview asks for it from five figures, and at 50,000 trials each ranking takes a second or more.
-    A copy or a filtered frame is another object, ranked afresh. Callers must not modify the result.
+    Remembered per DataFrame object (`per_frame`): the overview asks for it from five figures, and at
+    50,000 trials each ranking takes a second or more. Callers must not modify the result.
     """
-    with _RANKINGS_LOCK:
-        held = _RANKINGS.get(id(df))
-        if held is not None and held[0]() is df:
-            return held[1]
-    order = _ranking(df)
-    with _RANKINGS_LOCK:
-        for key in [k for k, (ref, _) in _RANKINGS.items() if ref() is None]:
-            del _RANKINGS[key]  # frames gone: their ids may be reused
-        _RANKINGS[id(df)] = (weakref.ref(df), order)
-    return order
+    return _ranking(df)
 
 
 def _ranking(df: pd.DataFrame) -> list[int]:
@@ -188,14 +221,11 @@ def _int(value: Any) -> str:
         return "?"
 
 
-def hover_text(df: pd.DataFrame, *, brief: bool = False) -> list[str]:
+def hover_text(df: pd.DataFrame) -> list[str]:
     """Hover text per trial (Plotly's <br> line breaks): number, the spec, schedule and init, metrics.
 
-    ``brief``: the number and the spec only (a fifth of the characters), for plots of thousands of points,
-    whose hover template adds the plotted values; the trial's page, one click away, has the rest."""
+    Plots of thousands of points send none (`figures._plotly.brief`); the trial's page has the same."""
     labels = spec_labels(df)
-    if brief:
-        return [f"trial {n}<br>{lab}" for n, lab in zip(df["number"].tolist(), labels, strict=True)]
     schedules = [named(s, p) for s, p in zip(_strings(df, "schedule"), _strings(df, "schedule_params"), strict=True)]
     inits = _strings(df, "init")
     metrics = [(m, column(df, m).to_numpy()) for m in HOVER_METRICS if m in df.columns]
@@ -266,8 +296,10 @@ class LeaderboardPage:
     total: int
 
 
+@per_frame
 def leaderboard_frame(df: pd.DataFrame) -> pd.DataFrame:
-    """The leaderboard's columns for every trial, best first (`ranked`); names carry their parameters."""
+    """The leaderboard's columns for every trial, best first (`ranked`); names carry their parameters.
+    Remembered per frame (`per_frame`): each page, sort and refresh of the leaderboard starts from it."""
     order = ranked(df)
     table = pd.DataFrame(index=order.index)
     for col, _ in LEADERBOARD_COLUMNS:
@@ -301,13 +333,14 @@ def filtered(df: pd.DataFrame, filters: Any) -> pd.DataFrame:
 
     ``filters`` maps a `FILTERS` key to a list of values; anything else in it (crafted input) is ignored.
     """
-    if not isinstance(filters, dict) or df.empty:
-        return df
+    active = {c: v for c, v in filters.items() if c in FILTERS and isinstance(v, list) and v} \
+        if isinstance(filters, dict) else {}
+    if not active or df.empty:
+        return df  # the frame itself, so `leaderboard_frame` finds it remembered
     mask = np.ones(len(df), dtype=bool)
-    for col, chosen in filters.items():
-        if col in FILTERS and isinstance(chosen, list) and chosen:
-            wanted = {str(c) for c in chosen}
-            mask &= np.array([v in wanted for v in _filter_column(df, col)], dtype=bool)
+    for col, chosen in active.items():
+        wanted = {str(c) for c in chosen}
+        mask &= np.array([v in wanted for v in _filter_column(df, col)], dtype=bool)
     return df[mask]
 
 

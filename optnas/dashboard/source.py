@@ -37,7 +37,7 @@ class StudySource:
         self.url = url or DEFAULT_STORAGE
         # absolute, so the export command shown on a trial page works from any folder
         self.display_url = hide_password(self.url) if "://" in self.url else os.path.abspath(self.url)
-        with gc_paused():  # a journal is replayed here
+        with gc_paused(freeze=True):  # a journal is replayed here; its trials are kept
             self.storage = open_readonly(self.url)
         self._studies: dict[str, optuna.Study] = {}
         self._frames: dict[str, tuple[tuple[int, ...], pd.DataFrame]] = {}
@@ -72,7 +72,9 @@ class StudySource:
     def signature(self, name: str) -> tuple[int, ...]:
         """Trials per state (in `TrialState` order): changes whenever a trial is added, starts or ends."""
         counts = dict.fromkeys(TrialState, 0)
-        with gc_paused():  # the first read of an RDB study loads every trial
+        # the first read of an RDB study loads every trial, kept from then on (frozen: `gc_paused`); later
+        # reads add the few new ones (freezing at every refresh would also freeze the requests' garbage)
+        with gc_paused(freeze=name not in self._studies):
             trials = self.study(name).get_trials(deepcopy=False)
         for t in trials:
             counts[t.state] += 1

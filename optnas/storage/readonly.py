@@ -38,20 +38,35 @@ _SQLITE_HEADER = b"SQLite format 3\x00"
 _gc_lock = threading.Lock()
 _gc_pauses = 0  # pauses in progress (nested or in other threads)
 _gc_resume = False  # whether the collector was running when the first of them began
+_gc_freeze = False  # whether a pause in progress asked for what it read to be frozen (`gc_paused`)
 
 
 @contextmanager
-def gc_paused() -> Iterator[None]:
+def gc_paused(*, freeze: bool = False) -> Iterator[None]:
     """Pause CPython's cyclic garbage collector while a large study is read.
 
     Why: replaying or reading 10,000 trials allocates millions of long-lived objects, and the generational
     collector rescans all of them every time the oldest generation grows by a quarter (about 0.4 s a pass,
     half the cold load time), while there are no cycles to collect. Nested and concurrent pauses are counted:
     the collector runs again when the last one ends (if it was running before).
+
+    ``freeze``: when the last pause ends, move every object alive then out of the collector's reach
+    (`gc.freeze`), for a process that keeps what it read (the dashboard keeps its studies' trials). Without
+    it the first collections after the pause walk all of them anyway: three passes (young, middle, full)
+    over 1.3 million objects at 50,000 trials cost 5.7 s of CPU, inside whichever request ran next. Frozen
+    objects are still freed when no longer referenced; only a reference cycle among them is never collected.
+
+    Example:
+        >>> with gc_paused(freeze=True):
+        ...     trials = [{"number": n} for n in range(3)]
+        >>> gc.is_tracked(trials) and gc.get_freeze_count() > 0
+        True
+        >>> gc.unfreeze()
     """
-    global _gc_pauses, _gc_resume
+    global _gc_pauses, _gc_resume, _gc_freeze
     with _gc_lock:
         _gc_pauses += 1
+        _gc_freeze |= freeze
         if _gc_pauses == 1:
             _gc_resume = gc.isenabled()
             gc.disable()
@@ -60,8 +75,12 @@ def gc_paused() -> Iterator[None]:
     finally:
         with _gc_lock:
             _gc_pauses -= 1
-            if _gc_pauses == 0 and _gc_resume:
-                gc.enable()
+            if _gc_pauses == 0:
+                if _gc_freeze:
+                    gc.freeze()
+                    _gc_freeze = False
+                if _gc_resume:
+                    gc.enable()
 
 
 def open_readonly(url: str | None = None, *, flag: str = "--storage") -> BaseStorage:

@@ -195,3 +195,31 @@ def test_gc_pause_nests_and_restores():
         assert not gc.isenabled()  # a collector that was off stays off
     finally:
         gc.enable()
+
+
+def test_gc_pause_freezes_what_was_read_when_asked():
+    """What a study read left alive is moved out of the collector's reach when the pause ends (the collector
+    would otherwise walk all of it in its next passes), and only with ``freeze``."""
+    import gc
+
+    from optnas.storage import gc_paused
+
+    gc.unfreeze()
+    try:
+        with gc_paused():
+            kept = [{"trial": n} for n in range(1000)]
+        assert gc.get_freeze_count() == 0
+        with gc_paused(freeze=True):
+            with gc_paused():  # an inner pause without freeze: the outer one's request holds
+                more = [{"trial": n} for n in range(1000)]
+            assert gc.get_freeze_count() == 0  # not before the last pause ends
+        assert gc.get_freeze_count() >= len(kept) + len(more)
+        assert gc.isenabled()
+        with gc_paused():
+            pass
+        frozen = gc.get_freeze_count()
+        with gc_paused():
+            [{"trial": n} for n in range(10)]
+        assert gc.get_freeze_count() == frozen  # a later pause without freeze freezes nothing
+    finally:
+        gc.unfreeze()

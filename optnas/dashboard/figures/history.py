@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ..data import Metric, best_and_ties, column, complete, hover_text, label, task_metric
-from ._plotly import TEMPLATE, brief, empty_figure, graph_objects, hover, integer_axis, mark_best, scatter
+from ..data import Metric, best_and_ties, column, complete, hover_text, label, per_frame, task_metric
+from ._plotly import TEMPLATE, brief, empty_figure, graph_objects, hover, integer_axis, mark_best, scatter, steps
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -35,7 +35,7 @@ class HistoryData:
     numbers: np.ndarray
     values: np.ndarray
     best: np.ndarray
-    hover: list[str]
+    hover: list[str]  # empty when the plot's hover is brief (`_plotly.brief`): nothing to send
     total: int  # trials of any state
     x: str = "number"  # or "time"
     times: np.ndarray | None = None  # end time of each complete trial (x="time")
@@ -55,6 +55,7 @@ def _ended(df: pd.DataFrame) -> np.ndarray:
     return (start + duration).to_numpy()
 
 
+@per_frame  # once per study version: the preload and every page share it
 def history_data(df: pd.DataFrame, *, x: str = "number", include_pruned: bool = False) -> HistoryData:
     """``x``: ``"number"`` or ``"time"``; ``include_pruned``: also the last value of pruned trials."""
     if x not in X_AXES:
@@ -73,14 +74,14 @@ def history_data(df: pd.DataFrame, *, x: str = "number", include_pruned: bool = 
         numbers=done["number"].to_numpy(dtype=int) if len(done) else np.zeros(0, dtype=int),
         values=values,
         best=best,
-        hover=hover_text(done, brief=brief(len(done))),
+        hover=[] if brief(len(done)) else hover_text(done),
         total=len(df),
         x=x,
         times=_ended(done) if len(done) else None,
         pruned_numbers=pruned["number"].to_numpy(dtype=int) if include_pruned else None,
         pruned_values=column(pruned, metric.name).to_numpy() if include_pruned else None,
         pruned_times=_ended(pruned) if include_pruned and len(pruned) else None,
-        pruned_hover=tuple(hover_text(pruned, brief=brief(len(pruned)))) if include_pruned else (),
+        pruned_hover=tuple(hover_text(pruned)) if include_pruned and not brief(len(pruned)) else (),
         best_trial=(chosen := best_and_ties(df))[0],
         ties=chosen[1],
     )
@@ -108,7 +109,8 @@ def plot_history(data: HistoryData, *, log_y: bool = False) -> go.Figure:
                               **hover(list(data.pruned_hover), short, label(data.metric.name)),
                               marker={"size": 6, "symbol": "x", "color": "#9ca3af"}))
     word = "highest" if data.metric.maximize else "lowest"
-    fig.add_trace(scatter(n, x=xs, y=data.best, mode="lines", name=f"best so far ({word})",
+    step_x, step_y = steps(xs, data.best)  # the same line from its corners: a few dozen points, not n
+    fig.add_trace(scatter(len(step_x), x=step_x, y=step_y, mode="lines", name=f"best so far ({word})",
                           line={"shape": "hv", "color": "firebrick"}, hoverinfo="skip"))
     mark_best(fig, xs, data.values, data.numbers, data.best_trial, data.ties)
     fig.update_layout(title=f"{TITLE}: {n} complete of {data.total} trials", template=TEMPLATE,

@@ -13,7 +13,18 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ..data import COSTS, Metric, best_and_ties, column, complete, hover_text, label, spec_labels, task_metric
+from ..data import (
+    COSTS,
+    Metric,
+    best_and_ties,
+    column,
+    complete,
+    hover_text,
+    label,
+    per_frame,
+    spec_labels,
+    task_metric,
+)
 from ._plotly import TEMPLATE, brief, empty_figure, graph_objects, hover, mark_best, scatter
 
 if TYPE_CHECKING:
@@ -49,7 +60,7 @@ class ParetoData:
     costs: np.ndarray
     values: np.ndarray
     front: np.ndarray
-    hover: list[str]
+    hover: list[str]  # empty when the plot's hover is brief (`_plotly.brief`): nothing to send
     best_trial: int | None = None  # the one best-trial rule (`data.best_and_ties`)
     ties: tuple[int, ...] = ()
     # latency only: the range the same spec was measured at (min, max per point) and a one-line summary
@@ -63,6 +74,7 @@ class ParetoData:
         return idx[np.argsort(self.costs[idx], kind="stable")]
 
 
+@per_frame  # once per study version: the preload and every page share it
 def pareto_data(df: pd.DataFrame, cost: str = "params") -> ParetoData:
     if cost not in COSTS:
         raise ValueError(f"cost={cost!r} is invalid; valid: {', '.join(COSTS)}")
@@ -76,7 +88,7 @@ def pareto_data(df: pd.DataFrame, cost: str = "params") -> ParetoData:
         costs=costs,
         values=values,
         front=pareto_mask(costs, values, maximize=metric.maximize),
-        hover=hover_text(done, brief=brief(len(done))),
+        hover=[] if brief(len(done)) else hover_text(done),
         best_trial=(chosen := best_and_ties(df))[0],
         ties=chosen[1],
         **(_latency_spread(done, costs) if cost == "latency_ms" else {}),
@@ -111,7 +123,7 @@ def plot_pareto(data: ParetoData) -> go.Figure:
     go = graph_objects()
     rest = np.flatnonzero(~data.front)
     front = data.front_order
-    text = np.asarray(data.hover, dtype=object)
+    text = np.asarray(data.hover if data.hover else [""] * len(data.numbers), dtype=object)
     short, names = brief(len(data.numbers)), (label(data.metric.name), COSTS[data.cost])
     counts = data.cost in ("params", "flops")
 
