@@ -135,7 +135,11 @@ def _cost(x: dict[str, Any]) -> str:
     gp = sum(r["wall_s"] for k, r in x["runs"].items() if k.startswith("gp"))
     loads = [r["load_1min"] for r in runs if "load_1min" in r]
     at = f", 1-minute load {min(loads):.0f}–{max(loads):.0f} on 2 cores where recorded" if loads else ""
-    return f"Cost: {wall / 60:.0f} min wall with 2 worker processes (GP {gp / 60:.0f} min){at}."
+    cpu = {k: r["cpu_s"] for k, r in x["runs"].items() if "cpu_s" in r}
+    gp_cpu = [f"`{k}` {v / 60:.1f} min ({v / x['runs'][k]['repeats']:.0f} s a repeat)" for k, v in cpu.items()
+              if k.startswith("gp")]
+    cpus = f"; CPU where recorded: GP {', '.join(gp_cpu)}" if gp_cpu else ""
+    return f"Cost: {wall / 60:.0f} min wall with 2 worker processes (GP {gp / 60:.0f} min){at}{cpus}."
 
 
 def search(r: dict[str, Any]) -> list[str]:

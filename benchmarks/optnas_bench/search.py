@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import sys
 import time
 from collections.abc import Callable
@@ -165,6 +166,12 @@ def summarize(sim: optnas.bench.Simulation, tolerances: dict[str, float]) -> dic
     }
 
 
+def _cpu_s() -> float:
+    """CPU seconds of this process and its ended workers: a run's cost apart from the machine's load."""
+    own, workers = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + workers.ru_utime + workers.ru_stime
+
+
 def run_table(name: str, repeats: int, trials: int, screens: tuple[str, ...], gp_repeats: int,
               gp_trials: int, random_trials: int, out_path: Path | None = None,
               only: list[str] | None = None, command: str = "", gp: bool = True) -> dict[str, Any]:
@@ -199,7 +206,7 @@ def run_table(name: str, repeats: int, trials: int, screens: tuple[str, ...], gp
         reps, n = (gp_repeats, min(gp_trials, trials)) if is_gp else (repeats, trials)
         if label == "random":
             n = max(n, random_trials)  # the baseline's own median must be measured, not censored
-        start, load_1min = time.perf_counter(), os.getloadavg()[0]
+        start, load_1min, cpu = time.perf_counter(), os.getloadavg()[0], _cpu_s()
         # GP models COMPLETE trials only: told as FAIL (uncertified) or PRUNED (screened out), a draw that
         # trains nothing is proposed again and again (gp_probe.py); GP is told it as accuracy 0 instead
         sim = optnas.bench.simulate(df, sampler, trials=n, repeats=reps, seed=SEED, pruner=pruner, screen=scr,
@@ -208,7 +215,7 @@ def run_table(name: str, repeats: int, trials: int, screens: tuple[str, ...], gp
         summary = summarize(sim, tg["tolerances"])
         summary.update(repeats=reps, trials=n, seeds=[SEED, SEED + reps - 1],
                        wall_s=round(time.perf_counter() - start, 2),
-                       load_1min=round((load_1min + os.getloadavg()[0]) / 2, 1))
+                       load_1min=round((load_1min + os.getloadavg()[0]) / 2, 1), cpu_s=round(_cpu_s() - cpu, 1))
         if only:  # added to an earlier run's file: the command that ran this one
             summary["command"] = command
         out["runs"][label] = summary
