@@ -1,8 +1,7 @@
 """Write benchmarks/optnas_bench/README.md from the analyses' JSON (proxies, search, papers, speed).
 
     python benchmarks/optnas_bench/analyses.py   # proxies.py, screen.py, papers.py (every table with data), report.py
-    python benchmarks/optnas_bench/search.py --tables mnist1d & python benchmarks/optnas_bench/search.py --tables digits
-    python benchmarks/optnas_bench/search.py --select && python benchmarks/optnas_bench/report.py
+    python benchmarks/optnas_bench/search.py && python benchmarks/optnas_bench/report.py   # every strategy, table
 Every number below is read from those files; the text marks a partial table as such.
 """
 
