@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 import optuna
+import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 from common import HERE, counts, data_tables, load, write_figure, write_json
@@ -50,6 +51,10 @@ import optnas.bench
 from optnas.bench import stats
 from optnas.search.samplers import EvolutionSampler, LocalSearchSampler
 
+# one torch thread, set before this process runs any torch op: the theory screen runs torch here, and a
+# replay worker forked after that with an OpenMP pool running hangs in GP's first torch call (seen: GP
+# repeats forked after the theory screen slept on a futex at 0 CPU seconds for 18 minutes)
+torch.set_num_threads(1)
 GP_PENALTY = 0.0  # what GP is told for a draw that trains nothing: the accuracy a diverged seed counts
 MAIN_TARGET = "1se"  # the target the default is chosen by: within one noise unit of the best mean
 CHOSEN_ON = "mnist1d"

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import subprocess
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -99,3 +101,16 @@ def test_the_theory_screen_keeps_mrepu_out_before_training(monkeypatch: pytest.M
     assert (np.nanmax(plain.best, axis=1) == 1.0).all()  # unscreened, random search draws MRePU in 60 trials
     assert (np.nanmax(screened.best, axis=1) < 1.0).all()  # screened: never trained
     assert (screened.draws > 60).all()  # its MRePU draws were asked, rejected and not counted as trials
+
+
+def test_gp_forked_after_the_theory_screen_does_not_hang(tmp_path: Path) -> None:
+    """The theory screen runs torch in search.py's process; GP replay workers forked after it (past GP's 10
+    random startup trials) with torch's OpenMP pool running there hung on a futex at 0 CPU seconds;
+    search.py keeps torch at one thread."""
+    out = tmp_path / "s.json"
+    code = (f"import sys; sys.path.insert(0, {str(HERE)!r}); from pathlib import Path; import search; "
+            f"search.run_table('digits', 2, 12, search.SCREENS, 2, 12, 10, out_path=Path({str(out)!r}), "
+            "only=['gp', 'gp+theory'], command='test')")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert set(json.loads(out.read_text())["runs"]) == {"gp", "gp+theory"}
