@@ -1,8 +1,7 @@
 """Write benchmarks/optnas_bench/README.md from the analyses' JSON (proxies, search, papers, speed).
 
     python benchmarks/optnas_bench/analyses.py   # proxies.py, screen.py, papers.py (every table with data), report.py
-    python benchmarks/optnas_bench/search.py --tables mnist1d & python benchmarks/optnas_bench/search.py --tables digits
-    python benchmarks/optnas_bench/search.py --select && python benchmarks/optnas_bench/report.py
+    python benchmarks/optnas_bench/search.py && python benchmarks/optnas_bench/report.py   # every strategy, table
 Every number below is read from those files; the text marks a partial table as such.
 """
 
@@ -110,6 +109,38 @@ def _vs(row: dict[str, Any], ref: str, unit: str, ratio: bool = True) -> str:
     return f"{r}p {_f(t['p_holm'], 2)}, {t['wins']}/{t['ties']}/{t['losses']}"
 
 
+def _budget(x: dict[str, Any]) -> str:
+    """The table's budget: trials as a share of its architectures, random's and GP's own."""
+    runs, n = x["runs"], x["counts"]["architectures"]
+    out = f"{x['trials']} trials × {x['repeats']} repeats ({x['trials'] / n:.0%} of its {n} architectures"
+    out += f"; {x['budget_capped']})" if x.get("budget_capped") else ")"
+    out += f", random {runs['random']['trials']} trials" if "random" in runs else ""
+    gp = [k for k in runs if k.startswith("gp")]
+    if gp:
+        out += f", GP its first {runs[gp[0]]['trials']} trials × {runs[gp[0]]['repeats']} repeats"
+    return out
+
+
+def _added(x: dict[str, Any]) -> str:
+    """The commands that added strategies to the table's first run (``--only``), where they differ."""
+    more = sorted({r["command"] for r in x["runs"].values() if r.get("command", x["command"]) != x["command"]})
+    return "; added by " + ", ".join(f"`{c}`" for c in more) if more else ""
+
+
+def _cost(x: dict[str, Any]) -> str:
+    """What the runs cost in wall time, and at what load (the machine was shared)."""
+    runs = x["runs"].values()
+    wall = sum(r["wall_s"] for r in runs)
+    gp = sum(r["wall_s"] for k, r in x["runs"].items() if k.startswith("gp"))
+    loads = [r["load_1min"] for r in runs if "load_1min" in r]
+    at = f", 1-minute load {min(loads):.0f}–{max(loads):.0f} on 2 cores where recorded" if loads else ""
+    cpu = {k: r["cpu_s"] for k, r in x["runs"].items() if "cpu_s" in r}
+    gp_cpu = [f"`{k}` {v / 60:.1f} min ({v / x['runs'][k]['repeats']:.0f} s a repeat)" for k, v in cpu.items()
+              if k.startswith("gp")]
+    cpus = f"; CPU where recorded: GP {', '.join(gp_cpu)}" if gp_cpu else ""
+    return f"Cost: {wall / 60:.0f} min wall with 2 worker processes (GP {gp / 60:.0f} min){at}{cpus}."
+
+
 def search(r: dict[str, Any]) -> list[str]:
     tables = r.get("tables", list(TABLES))
     sel = r["selection"]
@@ -129,11 +160,10 @@ def search(r: dict[str, Any]) -> list[str]:
         tg = x["targets"]
         comp = x["comparison"]
         tol = ", ".join(f"{k} = {100 * v:.2f} pt" for k, v in tg["tolerances"].items())
-        out += [f"**{t}** ({_counts(x['counts'])}; {x['trials']} trials × {x['repeats']} repeats, random "
-                f"{x['runs'].get('random', {}).get('trials', '–')} trials; seeds {x['seed']}–"
+        out += [f"**{t}** ({_counts(x['counts'])}; {_budget(x)}; seeds {x['seed']}–"
                 f"{x['seed'] + x['repeats'] - 1}, paired across strategies). Best mean {100 * tg['best']:.2f}%, "
                 f"noise unit (se) {100 * tg['noise_unit']:.2f} points; targets: {tol}. "
-                f"Command: `{x['command']}`.", "",
+                f"Command: `{x['command']}`{_added(x)}. {_cost(x)}", "",
                 f"Target {main} (within one noise unit of the best):", "",
                 "| strategy | trials to target | ÷ random; p, W/T/L vs random | simulated s to target | "
                 f"÷ {sel['current_default']}; p, W/T/L (seconds) | p, W/T/L vs {sel['current_default']} (trials) | "
@@ -168,10 +198,8 @@ def search(r: dict[str, Any]) -> list[str]:
             + ("" if sel["held_out_passes"] else " (the held-out check fails: the safer default is kept)") + ".", ""]
     missing = {t: v for t, v in sel.get("not_run", {}).items() if v}
     if missing:
-        out += ["Not run here: " + "; ".join(f"{t}: {', '.join(v)}" for t, v in missing.items()) + " (GP's asks "
-                "cost ~0.3–1 s, ~100× TPE's: at this machine's load, 35–40 on 2 cores, 10 repeats did not finish in "
-                "30 minutes; `search.py --tables T --only gp` adds it; the screened variants: `--screen --only "
-                "NAME+screen`).", ""]
+        out += ["Not run here: " + "; ".join(f"{t}: {', '.join(v)}" for t, v in missing.items()) + " "
+                "(`search.py --tables T --only NAME ...` adds them to the table's results).", ""]
     return out + gp_probe()
 
 

@@ -1,44 +1,60 @@
 """Search strategies replayed on the optnas-bench tables (issues 17 and 26, item 4).
 
 Strategies: random, TPE (Optuna's default; multivariate + group), NSGA-II, QMC, optnas's regularized
-evolution and local search (`optnas.search.samplers`), GP, each without and (``--screen``) with the
-zero-cost screen; random, TPE, evolution and local search with median, Hyperband and successive-halving
-pruning. Targets are stated in noise units (`optnas.bench.stats`): the incumbent architecture's mean
-validation accuracy (over trained seeds) within 0.5, 1 and 2 noise units (the median standard error of an
+evolution and local search (`optnas.search.samplers`), GP, each without and with each screen (``+proxy``:
+proxies.json's best single zero-cost proxy drops its lowest half; ``+theory``: screen.py's ``a1_positive``
+rule, the theory's divergence prediction, drops superlinear activations with a1 > 0, MRePU, before
+training); random, TPE, evolution and local search with median, Hyperband and successive-halving pruning.
+Targets are stated in noise units (`optnas.bench.stats`): the incumbent architecture's mean validation
+accuracy (over trained seeds) within 0.5, 1 and 2 noise units (the median standard error of an
 architecture's mean) of the table's best, or in its top 1% / 5%. Per strategy, table and target: trials
 and simulated seconds (``train_s``) to the target per repeat, the median with a bootstrap 95% interval,
 the ratio to random search's median with a paired bootstrap interval, and Wilcoxon signed-rank tests
 paired by repeat seed against random search and against optnas's default (Holm over strategies). The
 default sampler and pruner are chosen on MNIST-1D; every other table is a held-out check. Run from the
-repository root (one process per table can run side by side; then ``--select`` combines them):
-    python benchmarks/optnas_bench/search.py --tables mnist1d
-    python benchmarks/optnas_bench/search.py --tables digits
-    python benchmarks/optnas_bench/search.py --tables mnist1d_signal      # any table optnas.bench ships
+repository root; with no arguments, every strategy on every table optnas.bench ships, then the selection:
+    python benchmarks/optnas_bench/search.py
+    python benchmarks/optnas_bench/search.py --tables mnist1d_signal     # one table (processes can run side by side)
+    python benchmarks/optnas_bench/search.py --tables digits --only gp gp+proxy gp+theory --gp-repeats 10
     python benchmarks/optnas_bench/search.py --select     # search.json, search.html from every search_TABLE.json
-On a partial table ``--trials`` is capped at a third of its built architectures (a search of 100 trials
-over 60 architectures measures nothing) and a draw of an unbuilt cell gets its nearest built neighbour
-(``missing="nearest"``); the JSON records what ran, with the command and the repeat seeds.
+The budget (`budget`): every strategy but random gets ``--trials`` (default: TRIALS of the table), at most
+half of the table's built architectures: past half the grid a search that only lists it in random order
+without repeats draws any given architecture in more than half of its repeats, so a finite median would
+no longer say that a strategy searched. Random search gets ``--random-trials`` (its median is measured, not
+censored); GP the first ``--gp-trials`` on ``--gp-repeats`` repeats (the first seeds: paired with the
+others'). On a partial table a draw of an unbuilt cell gets its nearest built neighbour
+(``missing="nearest"``). The JSON records what ran: the budget and why, the command, the repeat seeds,
+each run's wall seconds and the load it ran under.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import optuna
+import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import HERE, counts, load, write_figure, write_json
+from common import HERE, counts, data_tables, load, write_figure, write_json
+from screen import RULES as THEORY_RULES
 
 import optnas.bench
 from optnas.bench import stats
 from optnas.search.samplers import EvolutionSampler, LocalSearchSampler
 
+# one torch thread, set before this process runs any torch op: the theory screen runs torch here, and a
+# replay worker forked after that with an OpenMP pool running hangs in GP's first torch call (seen: GP
+# repeats forked after the theory screen slept on a futex at 0 CPU seconds for 18 minutes)
+torch.set_num_threads(1)
 GP_PENALTY = 0.0  # what GP is told for a draw that trains nothing: the accuracy a diverged seed counts
 MAIN_TARGET = "1se"  # the target the default is chosen by: within one noise unit of the best mean
 CHOSEN_ON = "mnist1d"
@@ -47,6 +63,9 @@ DEFAULT = "tpe+hyperband"  # optnas's default today: sampler auto (TPE for one o
 OFFERED_SAMPLERS = {"tpe", "random", "nsga2", "evolution", "local"}
 OFFERED_PRUNERS = {None, "median", "hyperband"}
 SEED = 0  # repeat r runs with seed SEED + r for every strategy: the pairing of the paired tests
+MAX_GRID_SHARE = 0.5  # the budget's cap: this share of the table's built architectures (see `budget`)
+PROXY_SHARE = 0.5  # the proxy screen drops this lowest share of architectures by the proxy
+THEORY_RULE = "a1_positive"  # screen.py's rule nearest to passing: it rejects MRePU-like activations only
 
 
 def _tpe_mv(seed: int) -> optuna.samplers.BaseSampler:
@@ -79,20 +98,57 @@ PRUNERS: dict[str, Any] = {
 ORDER = ("random", "tpe", "evolution", "local", "tpe+hyperband", "evolution+hyperband", "local+hyperband",
          "tpe+median", "evolution+median", "local+median", "nsga2", "random+hyperband", "random+median",
          "tpe_mv_group", "qmc", "tpe+sha", "evolution+sha", "local+sha", "random+sha")
+SCREENS = ("proxy", "theory")  # the screened variants' suffixes (`screen_for`)
 
 
-def configs(screen: tuple[str, float] | None) -> list[tuple[str, Any, Any, Any]]:
-    """Every strategy in `ORDER` (with ``screen``, the screened variants too), then GP."""
-    out = []
+def configs(screens: tuple[str, ...] = SCREENS) -> list[tuple[str, Any, Any, str | None]]:
+    """Every strategy in `ORDER`, each sampler with each of ``screens`` (unpruned), then GP and its
+    screened variants: (label, sampler, pruner, screen name)."""
+    out: list[tuple[str, Any, Any, str | None]] = []
     for label in ORDER:
         base, _, pname = label.partition("+")
         out.append((label, SAMPLERS[base], PRUNERS[pname] if pname else None, None))
-    if screen is not None:
-        out += [(f"{name}+screen", sampler, None, screen) for name, sampler in SAMPLERS.items() if name != "gp"]
+    for screen in screens:
+        out += [(f"{name}+{screen}", sampler, None, screen) for name, sampler in SAMPLERS.items() if name != "gp"]
     out.append(("gp", SAMPLERS["gp"], None, None))
-    if screen is not None:
-        out.append(("gp+screen", SAMPLERS["gp"], None, screen))
+    out += [(f"gp+{screen}", SAMPLERS["gp"], None, screen) for screen in screens]
     return out
+
+
+def theory_screen(df: Any) -> Callable[[dict[str, Any]], bool]:
+    """`THEORY_RULE` as `simulate`'s screen on table ``df``: keeps the architectures the rule does not reject."""
+    task = df["train"].iloc[0]["task"]
+    shape = tuple(optnas.tasks.get(task["name"], **task["params"]).input_shape)
+    rejects = THEORY_RULES[THEORY_RULE]
+    return lambda spec: not rejects(optnas.ArchSpec.from_dict(spec), shape)
+
+
+def screen_for(name: str | None, df: Any) -> Any:
+    """`simulate`'s ``screen`` for a screened variant's suffix (None: no screen), and how the JSON names it."""
+    if name is None:
+        return None, None
+    if name == "proxy":  # chosen on mnist1d (proxies.json)
+        proxy = json.loads((HERE / "proxies.json").read_text())["selection"]["best_single"]
+        return (proxy, PROXY_SHARE), [proxy, PROXY_SHARE]
+    if name == "theory":
+        return theory_screen(df), f"screen.py's {THEORY_RULE} rule"
+    raise ValueError(f"screen {name!r} is unknown; valid: {', '.join(SCREENS)}")
+
+
+def budget(c: dict[str, Any], requested: int) -> tuple[int, str | None]:
+    """Trials per search on a table with counts ``c``: ``requested``, capped at `MAX_GRID_SHARE` of its built
+    architectures; the second value says why where the cap applied.
+
+    Example:
+        >>> budget({"architectures": 331}, 300)
+        (165, '300 trials asked, 165 run: at most half of the 331 built architectures')
+        >>> budget({"architectures": 1278}, 500)
+        (500, None)
+    """
+    cap = max(5, int(c["architectures"] * MAX_GRID_SHARE))
+    if requested <= cap:
+        return requested, None
+    return cap, f"{requested} trials asked, {cap} run: at most half of the {c['architectures']} built architectures"
 
 
 def _finite(x: np.ndarray) -> list[float | None]:
@@ -115,30 +171,47 @@ def summarize(sim: optnas.bench.Simulation, tolerances: dict[str, float]) -> dic
     }
 
 
-def run_table(name: str, repeats: int, trials: int, screen: tuple[str, float] | None, gp_repeats: int,
+def _cpu_s() -> float:
+    """CPU seconds of this process and its ended workers: a run's cost apart from the machine's load."""
+    own, workers = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + workers.ru_utime + workers.ru_stime
+
+
+def run_table(name: str, repeats: int, trials: int, screens: tuple[str, ...], gp_repeats: int,
               gp_trials: int, random_trials: int, out_path: Path | None = None,
               only: list[str] | None = None, command: str = "", gp: bool = True) -> dict[str, Any]:
     """Every strategy on table ``name`` (``only``: just these, added to ``out_path``'s earlier results;
-    ``gp=False``: all but GP);
+    ``gp=False``: all but GP), ``trials`` each as `budget` allows;
     ``out_path`` gets the results so far after each (a run stopped early keeps what it measured)."""
     df = load(name)
     c = counts(df)
-    if not c["complete"]:
-        trials = min(trials, max(5, c["architectures"] // 3))
+    requested = trials
+    trials, capped = budget(c, requested)
+    if capped:
+        print(f"{name}: {capped}", file=sys.stderr, flush=True)
     tg = stats.targets(df)
-    out: dict[str, Any] = {"counts": c, "trials": trials, "repeats": repeats,
-                           "screen": list(screen) if screen else None, "targets": tg, "seed": SEED,
+    out: dict[str, Any] = {"counts": c, "trials": trials, "trials_requested": requested, "budget_capped": capped,
+                           "repeats": repeats, "screens": {}, "targets": tg, "seed": SEED,
                            "command": command, "runs": {}}
     if only and out_path is not None and out_path.exists():
         out = json.loads(out_path.read_text())
-    for label, sampler, pruner, scr in configs(screen):
+        if out["trials"] != trials:  # the paired tests censor at a shared budget: one budget per table
+            print(f"{out_path}: its runs have {out['trials']} trials, this run {trials}: rerun every strategy "
+                  "(without --only) or ask for the same --trials", file=sys.stderr)
+            raise SystemExit(2)
+        out.setdefault("trials_requested", requested)  # files from before the budget was recorded
+        out.setdefault("budget_capped", capped)
+    for label, sampler, pruner, screen_name in configs(screens):
         if (only and label not in only) or (not gp and label.startswith("gp")):
             continue
+        scr, recorded = screen_for(screen_name, df)
+        if screen_name is not None:
+            out.setdefault("screens", {})[screen_name] = recorded
         is_gp = label.startswith("gp")
         reps, n = (gp_repeats, min(gp_trials, trials)) if is_gp else (repeats, trials)
-        if label == "random" and c["complete"]:
+        if label == "random":
             n = max(n, random_trials)  # the baseline's own median must be measured, not censored
-        start = time.perf_counter()
+        start, load_1min, cpu = time.perf_counter(), os.getloadavg()[0], _cpu_s()
         # GP models COMPLETE trials only: told as FAIL (uncertified) or PRUNED (screened out), a draw that
         # trains nothing is proposed again and again (gp_probe.py); GP is told it as accuracy 0 instead
         sim = optnas.bench.simulate(df, sampler, trials=n, repeats=reps, seed=SEED, pruner=pruner, screen=scr,
@@ -146,7 +219,8 @@ def run_table(name: str, repeats: int, trials: int, screen: tuple[str, float] | 
                                     penalty=GP_PENALTY if is_gp else None)
         summary = summarize(sim, tg["tolerances"])
         summary.update(repeats=reps, trials=n, seeds=[SEED, SEED + reps - 1],
-                       wall_s=round(time.perf_counter() - start, 2))
+                       wall_s=round(time.perf_counter() - start, 2),
+                       load_1min=round((load_1min + os.getloadavg()[0]) / 2, 1), cpu_s=round(_cpu_s() - cpu, 1))
         if only:  # added to an earlier run's file: the command that ran this one
             summary["command"] = command
         out["runs"][label] = summary
@@ -256,7 +330,7 @@ def select(results: dict[str, Any], tables: list[str]) -> dict[str, Any]:
         "chosen_on": CHOSEN_ON, "target": MAIN_TARGET, "current_default": DEFAULT, "best": best,
         "ranking": ranked, "better_than_default_on_chosen_table": better_on_chosen, "candidate": candidate,
         "held_out": held_out, "held_out_passes": passes,
-        "not_run": {t: [k for k, *_ in configs(None) if k not in results[t]["runs"]] for t in tables},
+        "not_run": {t: [k for k, *_ in configs() if k not in results[t]["runs"]] for t in tables},
         "default": candidate if passes else DEFAULT,
         "rule": "fewest median simulated seconds to the 1-noise-unit target on MNIST-1D among the strategies a "
                 "space file can name (no screen); it replaces the default only if faster than it there (paired "
@@ -300,10 +374,11 @@ def figure(results: dict[str, Any], tables: list[str]) -> Any:
     return fig
 
 
-# trials per strategy: 1.5-2x random search's median need on each table (320.5 on MNIST-1D, 139 on
-# digits at the earlier 0.5-point target), so every strategy that beats random has room to show it
-TRIALS = {"mnist1d": 500, "digits": 300, "mnist1d_signal": 300}  # the signal table: 560 architectures
-DEFAULT_TRIALS = 500  # a table without its own entry
+# trials per strategy, set at the earlier 0.5-point target to 1.5-2x random search's median need (320.5 on
+# MNIST-1D, 139 on digits) so that a strategy beating random had room to show it; the signal table's 560
+# architectures get half of them (`budget`'s cap), which a table without its own entry gets too
+TRIALS = {"mnist1d": 500, "digits": 300, "mnist1d_signal": 280}
+DEFAULT_TRIALS = 10**9  # a table without its own entry: `budget` caps it at half its architectures
 
 
 def tables_run() -> list[str]:
@@ -314,8 +389,8 @@ def tables_run() -> list[str]:
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("--tables", nargs="+", default=[CHOSEN_ON, "digits"],
-                   help=f"any of {', '.join(optnas.bench.names())}; one process per table can run side by side")
+    p.add_argument("--tables", nargs="+", default=list(data_tables()), choices=optnas.bench.names(),
+                   help="default: every table; one process per table can run side by side")
     # 20 repeats: the machine these were run on was shared (2 cores, load 15-20); the intervals say what
     # that costs
     p.add_argument("--repeats", type=int, default=20)
@@ -325,24 +400,26 @@ def main() -> None:
     # cubically, so it gets the first --gp-trials
     p.add_argument("--random-trials", type=int, default=2000)
     p.add_argument("--gp-trials", type=int, default=100)
-    p.add_argument("--screen", action="store_true", help="also the screened variants (proxies.json's best proxy)")
-    p.add_argument("--screen-share", type=float, default=0.5)
-    p.add_argument("--no-gp", action="store_true", help="leave GP out (its 30 x 100 asks take ~45 min per table)")
-    p.add_argument("--select", action="store_true", help="only compare and choose from the search_TABLE.json")
+    p.add_argument("--no-screen", action="store_true", help="leave the screened variants (+proxy, +theory) out")
+    p.add_argument("--no-gp", action="store_true", help="leave GP out (its asks cost ~100x TPE's)")
+    p.add_argument("--select", action="store_true",
+                   help="only compare and choose from the search_TABLE.json (a run does this after its tables)")
     p.add_argument("--only", nargs="+", default=None, help="run just these strategies, added to search_TABLE.json")
     args = p.parse_args()
-    screen = None
-    if args.screen:
-        proxies = json.loads((HERE / "proxies.json").read_text())
-        screen = (proxies["selection"]["best_single"], args.screen_share)  # chosen on mnist1d
+    valid = {k for k, *_ in configs()}
+    bad = [k for k in args.only or () if k not in valid]
+    if bad:
+        print(f"--only {bad[0][:60]!r} is not a strategy; valid: {', '.join(sorted(valid))}", file=sys.stderr)
+        raise SystemExit(2)
+    screens = () if args.no_screen else SCREENS
     command = "python benchmarks/optnas_bench/search.py " + " ".join(sys.argv[1:])
     for t in args.tables if not args.select else ():
-        run_table(t, args.repeats, args.trials or TRIALS.get(t, DEFAULT_TRIALS), screen, args.gp_repeats,
+        run_table(t, args.repeats, args.trials or TRIALS.get(t, DEFAULT_TRIALS), screens, args.gp_repeats,
                   args.gp_trials, args.random_trials, out_path=HERE / f"search_{t}.json", only=args.only,
-                  command=command, gp=not args.no_gp)
-    if not args.select:
-        return
+                  command=command.strip(), gp=not args.no_gp)
     tables = tables_run()
+    if CHOSEN_ON not in tables:
+        return  # nothing to choose from yet
     results: dict[str, Any] = {t: json.loads((HERE / f"search_{t}.json").read_text()) for t in tables}
     for t in tables:
         results[t]["comparison"] = compare(results[t])

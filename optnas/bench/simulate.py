@@ -259,9 +259,16 @@ def _repeat(r: int) -> tuple[list[float], list[float], list[float], list[float],
     return out_best, out_mean, out_test, out_time, draws
 
 
-def _screen_keys(df: pd.DataFrame, screen: tuple[str, float] | None) -> set[tuple[Any, ...]] | None:
+ScreenLike = tuple[str, float] | Callable[[dict[str, Any]], bool] | None
+
+
+def _screen_keys(df: pd.DataFrame, screen: ScreenLike) -> set[tuple[Any, ...]] | None:
     if screen is None:
         return None
+    if callable(screen):  # a rule on the architecture's spec (the theory's screens): True keeps it
+        df, columns = key_columns(df)
+        first = df.groupby([df[c] for c in columns], sort=False)["spec"].first()
+        return {tuple(k) for k, spec in first.items() if screen(spec)}
     column, share = screen
     if column not in df.columns or not 0 <= share < 1:
         raise ValueError(f"screen={screen!r} is invalid: it must be (a proxy column of the table, a share in [0, 1))")
@@ -281,7 +288,7 @@ def simulate(
     repeats: int,
     seed: int = 0,
     pruner: PrunerLike = None,
-    screen: tuple[str, float] | None = None,
+    screen: ScreenLike = None,
     time_column: str = "train_s",
     missing: str = "fail",
     jobs: int | None = None,
@@ -294,7 +301,8 @@ def simulate(
     is named from its seed (`study_name`), so equal calls give equal results with every sampler and pruner
     (Optuna's Hyperband hashes the study name), given factories or seeded instances.
     ``screen=(column, share)`` skips, before training, the architectures whose mean ``column`` (higher is
-    better) lies in the table's lowest ``share``. ``missing``: "fail" or
+    better) lies in the table's lowest ``share``; ``screen`` may instead be a function of an architecture's
+    spec (its dict) that returns True to keep it, a rule known before training. ``missing``: "fail" or
     "nearest" (for partial tables, see the module docstring). ``jobs`` worker processes
     (default: the CPU count) run the repeats where fork is available. ``penalty``: tell draws that train
     nothing (uncertified or screened out) as COMPLETE with this value instead of FAIL / PRUNED, for samplers
