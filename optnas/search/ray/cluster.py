@@ -22,6 +22,10 @@ log = logging.getLogger("optnas.search")
 CONNECT_TIMEOUT_S = 5.0
 # Ray's object store holds only results and small configs here: keep the local Ray light.
 LOCAL_OBJECT_STORE_BYTES = 256 * 1024**2
+# Ray waits a fixed 30 s for a new raylet to register (ray-project/ray#47087); a busy machine can miss that, and
+# Ray then raises a bare Exception saying so. A local start is tried this many times before giving up.
+LOCAL_START_TRIES = 3
+_STARTUP_TIMEOUT = "timed out during startup"
 
 
 RELAY_CPU = 0.01  # what the Tune actor of a data-parallel trial asks for: it only relays its workers' reports
@@ -111,16 +115,7 @@ def connect(address: str | None, num_cpus: int | None = None) -> bool:
     # that are not installed packages (Ray uploads them to each node)
     runtime_env = plugins.ray_runtime_env() or None
     if address is None:
-        # "local", not None: None would join whatever cluster RAY_ADDRESS or /tmp/ray points at
-        ray.init(
-            address="local",
-            num_cpus=num_cpus or os.cpu_count() or 1,
-            include_dashboard=False,
-            object_store_memory=LOCAL_OBJECT_STORE_BYTES,
-            log_to_driver=False,
-            logging_level=logging.ERROR,
-            runtime_env=runtime_env,
-        )
+        _start_local(num_cpus or os.cpu_count() or 1, runtime_env)
         return True
     try:
         ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR, runtime_env=runtime_env)
@@ -128,6 +123,31 @@ def connect(address: str | None, num_cpus: int | None = None) -> bool:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UsageError(f"--ray-address {address!r}: cannot join the Ray cluster: {first}") from None
     return True
+
+
+def _start_local(num_cpus: int, runtime_env: dict | None) -> None:
+    """A local Ray (no dashboard, a light object store), started again when its raylet registered too late."""
+    import ray
+
+    for attempt in range(1, LOCAL_START_TRIES + 1):
+        try:
+            # "local", not None: None would join whatever cluster RAY_ADDRESS or /tmp/ray points at
+            ray.init(
+                address="local",
+                num_cpus=num_cpus,
+                include_dashboard=False,
+                object_store_memory=LOCAL_OBJECT_STORE_BYTES,
+                log_to_driver=False,
+                logging_level=logging.ERROR,
+                runtime_env=runtime_env,
+            )
+            return
+        except Exception as exc:  # Ray raises a bare Exception when the raylet does not register in time
+            if _STARTUP_TIMEOUT not in str(exc) or attempt == LOCAL_START_TRIES:
+                raise
+            log.warning("the local Ray did not start within Ray's 30 s (try %d of %d); starting it again",
+                        attempt, LOCAL_START_TRIES)
+            ray.shutdown()
 
 
 def resources(
