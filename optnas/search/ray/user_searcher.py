@@ -96,6 +96,7 @@ class OptnasSearcher(Searcher):
         self.known = TrialList()  # the trials the sampler reads (`ask`), loaded whole by `_sweep`
         self.asker = Asker(self.study, self.backend, self.known)
         self.loaded_at = -math.inf  # time.monotonic() of the last whole read into `known`
+        self.reload_s = reconcile_interval()  # a bad OPTNAS_RAY_RECONCILE_S is refused here, not in Tune's loop
         self.trials: dict[str, int] = {}  # Tune trial id -> Optuna trial number, while it runs
         self.reported: dict[str, int] = {}  # Tune trial id -> last step told to the Optuna trial
         # Tune trial id -> its last report seen: a trial HyperBand paused and resumed ends with an empty result
@@ -159,7 +160,7 @@ class OptnasSearcher(Searcher):
     def suggest(self, trial_id: str) -> dict[str, Any] | None:
         if not self.swept:  # unpickled without a searcher checkpoint to restore
             self._sweep()
-        elif time.monotonic() - self.loaded_at >= reconcile_interval():
+        elif time.monotonic() - self.loaded_at >= self.reload_s:
             self.reload()
         for _ in range(MAX_UNCERTIFIED_IN_A_ROW):
             # drawn as a draft, written whole and locked under the claim lock: a sibling's sweep never sees
