@@ -11,6 +11,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from optnas import plugins, results
 from optnas.search import SearchSpace
 from optnas.search.ray_backend import run_ray_search
@@ -19,6 +21,7 @@ from tests._support.spaces import fast_space
 PLUGIN = Path(__file__).parents[1] / "plugin_files" / "count_calls.py"
 
 
+@pytest.mark.slow  # 60-120 s on a loaded 2-core machine (load 14-40): a Ray Tune run of two trial actors
 def test_a_ray_trial_is_certified_once_and_built_once(local_ray, write_space, tmp_path, monkeypatch):
     monkeypatch.delenv(plugins.ENV, raising=False)  # the plugin is this test's only (later tests' workers inherit it)
     monkeypatch.setattr(sys, "path", list(sys.path))  # its folder joins the import path
