@@ -37,7 +37,7 @@ def test_a_ray_trial_is_certified_once_and_built_once(local_ray, write_space, tm
     try:
         run_ray_search(space, trials=2, storage=storage, progress=False)
     finally:
-        sys.modules[name].stop()
+        sys.modules.pop(name).stop()
     df = results.load(storage, "multi")
     assert len(df) == 2 and set(df["state"]) == {"COMPLETE"} and df["params"].notna().all()
     lines = [line.split() for line in calls.read_text().splitlines()]
