@@ -3,9 +3,9 @@
 Both backends are thin drivers around this module (docs/storage.md is the record it writes):
 
 - the optuna backend's workers run `Lifecycle.run` on an asked trial, then `record` and `tell`;
-- the Ray backend draws on the driver (`Lifecycle.draw`), screens and trains on a Ray worker
-  (`Lifecycle.prepare`, its own resumable fit with `Lifecycle.finish`), and the driver calls the same
-  `record` and `tell` with the `TrialEnd` the worker sent back.
+- the Ray backend draws and certifies on the driver (`Lifecycle.draw`), screens and trains on a Ray worker
+  (`Lifecycle.screen` and `start` with the driver's certificate, its own resumable fit, `Lifecycle.finish`),
+  and the driver calls the same `record` and `tell` with the `TrialEnd` the worker sent back.
 
 An `TrialEnd` is the whole result of a trial: its Optuna state, values and record (user attributes). A diverged
 run or an uncertified draw is a failed trial with its reason; a pruned, infeasible or predicted-untrainable
@@ -146,11 +146,27 @@ class Lifecycle:
 
     # -- before training: the zero-cost screen and the static costs --------------------------------------
     def prepare(self, spec: ArchSpec, certificate: Certificate | None = None) -> Prepared:
-        """`screen`, then the static costs of a network built for them (`costs`)."""
+        """`screen`, then the static costs of a network built for them (`costs`): for a caller that trains
+        networks of its own (a data-parallel Ray trial's workers); a trial trained here uses `start`."""
         prepared = self.screen(spec)
         if prepared.stop is not None or not self.needs_costs:
             return prepared
         return self.costs(prepared, build(spec, self.task.input_shape, self.task.num_outputs, certificate=certificate))
+
+    def start(
+        self, spec: ArchSpec, certificate: Certificate | None, options: dict[str, Any], prepared: Prepared,
+        *, device: str | None = None,
+    ) -> tuple[Trainer, Prepared]:
+        """The trial's one build (the trainer's network, from the draw's ``certificate``) and, when they are
+        read, the static costs counted on it (``prepared.stop``: over a constraint, never trained).
+
+        Both backends start a screened trial here: the optuna backend's `run` and the Ray worker."""
+        trainer = Trainer(
+            spec, self.task, seed=self.seed, device=device or self.device, certificate=certificate, **options
+        )
+        if self.needs_costs:
+            prepared = self.costs(prepared, trainer.model)
+        return trainer, prepared
 
     @property
     def needs_costs(self) -> bool:
@@ -230,12 +246,9 @@ class Lifecycle:
             if prepared.stop is not None:
                 return prepared.stop
             cfg = self.space.config
-            # the trial's one build: the trainer's network, which the static costs are counted on
-            trainer = Trainer(spec, self.task, seed=self.seed, device=self.device, certificate=certificate, **options)
-            if self.needs_costs:
-                prepared = self.costs(prepared, trainer.model)
-                if prepared.stop is not None:
-                    return prepared.stop
+            trainer, prepared = self.start(spec, certificate, options, prepared)
+            if prepared.stop is not None:
+                return prepared.stop
             saved = trial.user_attrs.get(checkpoints.KEY)
             if isinstance(saved, dict) and store is not None:  # the continuation of a dead trial
                 trainer.load_state_dict(checkpoints.load(store, saved)["trainer"])

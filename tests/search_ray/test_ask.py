@@ -1,5 +1,6 @@
 """The Ray driver's ask (`optnas.search.ray.ask`) on a real PostgreSQL and a real journal, through the
-searcher's `next_config` and the study writer's `finish` as Tune calls them (no Ray: the driver alone)."""
+searcher's `next_config` and the study writer's `finish` as Tune calls them (no Ray: the driver alone), and
+through the searcher of a user's own Tune job (`user_searcher`)."""
 
 import secrets
 
@@ -14,6 +15,7 @@ from optnas.search.ray.cluster import Resources
 from optnas.search.ray.searcher import next_config
 from optnas.search.ray.session import Session, bind
 from optnas.search.ray.tally import reconcile
+from optnas.search.ray.user_searcher import searcher
 from optnas.search.study import create_or_resume
 
 from .conftest import FAST
@@ -139,3 +141,27 @@ def test_an_ask_reads_the_same_rows_whatever_the_running_trials(postgres_url, tm
         session.close()
     assert driver[0] == driver[1], driver  # the driver's ask: no row of the running trials
     assert plain[1] >= plain[0] + 25 * 5, plain  # plain Optuna's ask reads each running trial and its epochs
+
+
+def test_the_user_searcher_asks_the_same_way(postgres_url, tmp_path):
+    # optnas's searcher in a user's own Tune job (`user_searcher`): the same ask, the same rows read
+    path = tmp_path / "space.yaml"
+    path.write_text(FAST)
+    name = f"user-{secrets.token_hex(4)}"
+    alg = searcher(SearchSpace.from_yaml(path), storage=postgres_url, study=name, artifacts=str(tmp_path / "a"))
+    engine = alg.backend.engine
+    running = [create_trial(state=TrialState.RUNNING, params={"x": 0.5},
+                            distributions={"x": optuna.distributions.FloatDistribution(0, 1)},
+                            intermediate_values={e: 0.1 * e for e in range(5)}) for _ in range(30)]
+    alg.suggest("first")
+    reads, numbers = [], []
+    for count in (5, 30):
+        alg.study.add_trials(running[: count - (0 if count == 5 else 5)])
+        alg.reload()  # as the periodic whole read does
+        alg.asker.study.sampler = optuna.samplers.RandomSampler(seed=0)  # the same draw, the same writes
+        tune_id = f"r{count}"
+        reads.append(_rows_read(engine, lambda: numbers.append(alg.suggest(tune_id)["optnas"]["trial"])))  # noqa: B023
+    assert reads[0] == reads[1], reads  # no row of the running trials
+    trials = _plain(postgres_url, name)
+    assert numbers == [6, 32] and all(trials[n].user_attrs["spec"] and trials[n].params for n in numbers)
+    assert trials[numbers[1]].user_attrs["ray"] == {"trial_id": "r30"}

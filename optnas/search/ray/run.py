@@ -29,7 +29,7 @@ from .schedulers import make_scheduler
 from .searcher import OptunaBridge
 from .session import Session, bind
 from .tally import reconcile_interval
-from .worker import train_trial
+from .worker import trainable as worker_trainable
 from .writer import StudyWriter
 
 log = logging.getLogger("optnas.search")
@@ -131,7 +131,8 @@ class RaySearch:
         for key, value in TUNE_DEFAULTS.items():
             os.environ.setdefault(key, value)
         os.environ.update(TUNE_REQUIRED)
-        trainable = tune.with_resources(train_trial, session.resources.as_dict())
+        # the validated space goes to Ray's object store once a run (Tuner.restore is given it again)
+        trainable = tune.with_resources(worker_trainable(self.space), session.resources.as_dict())
         with _pending(session):
             self._fit_runs(session, root, scheduler, trainable, resume=resume)
 

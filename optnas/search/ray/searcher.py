@@ -2,8 +2,9 @@
 
 `OptunaBridge.suggest` asks the study (its own sampler), draws the spec with the trial lifecycle's `draw`
 (certified, or recorded as a failed trial with its conditions, and the next one asked), takes the trial's
-lock (`optnas.search.locks`) and hands Ray a plan for the worker: the spec, the training options, the Optuna
-trial number. The searcher holds no state: the study is the search's state (`session`).
+lock (`optnas.search.locks`) and hands Ray a plan for the worker: the spec and its certificate (the worker
+builds from it, never certifies again), the training options, the Optuna trial number. The searcher holds no
+state: the study is the search's state (`session`).
 
 Example:
     >>> tune.TuneConfig(search_alg=OptunaBridge(), num_samples=-1)     # doctest: +SKIP
@@ -22,6 +23,7 @@ from typing import Any
 import optuna
 from ray.tune.search import Searcher
 
+from ...certify import Certificate
 from ...errors import StorageWriteError
 from ...spec import ArchSpec
 from ..lifecycle import Lifecycle, TrialEnd, record, tell
@@ -77,8 +79,8 @@ def next_config(session: Session, ray_trial_id: str) -> dict[str, Any] | str | N
                 number = session.commit(trial)
             session.ray_attrs[number] = ray_record
             if isinstance(drawn, tuple):
-                spec, options = drawn
-                return {"optnas": plan(session, number, spec.to_dict(), options)}
+                spec, options, certificate = drawn
+                return {"optnas": plan(session, number, spec.to_dict(), options, certificate)}
             # a draw that never reaches Ray: recorded and told (uncertified: its conditions are recorded)
             _fail_draw(session, number, TrialEnd("FAIL") if drawn is None else life.error(drawn, number))
 
@@ -91,11 +93,13 @@ def _finished(session: Session) -> bool:
     return session.due() >= session.target
 
 
-def _draw(life: Lifecycle, trial: optuna.Trial) -> tuple[ArchSpec, dict[str, Any]] | Exception | None:
-    """The certified spec and training options, None for an uncertified draw, or the error of a draw."""
+def _draw(
+    life: Lifecycle, trial: optuna.Trial
+) -> tuple[ArchSpec, dict[str, Any], Certificate] | Exception | None:
+    """The certified spec, its training options and certificate, None for an uncertified draw, or the error of
+    a draw."""
     try:
-        spec, options, _ = life.draw(trial)  # the worker builds from the spec (it certifies it again)
-        return spec, options
+        return life.draw(trial)  # the trial's one certificate: the worker builds from it
     except UncertifiedDraw:  # recorded with its conditions by suggest; the count goes on
         return None
     except StorageWriteError:
@@ -114,12 +118,16 @@ def _fail_draw(session: Session, number: int, outcome: TrialEnd) -> None:
     session.done()
 
 
-def plan(session: Session, number: int, spec: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
-    """What a Ray worker gets: everything to rebuild the task and train the spec (`worker.train_trial`)."""
+def plan(
+    session: Session, number: int, spec: dict[str, Any], options: dict[str, Any], certificate: Certificate
+) -> dict[str, Any]:
+    """What a Ray worker gets for one trial besides the run's validated space (`worker.trainable`): the spec
+    and its certificate, the training options and resources (`worker.train_trial`)."""
     cfg = session.space.config
     return {
         "number": number,
         "spec": spec,
+        "certificate": certificate.to_dict(),  # JSON, as the whole plan: Tune stores it with the experiment
         "train": options,
         "epochs": cfg.train.epochs,
         "seed": session.seed,
@@ -128,8 +136,6 @@ def plan(session: Session, number: int, spec: dict[str, Any], options: dict[str,
         "workers": session.resources.workers,  # > 1: data-parallel over Ray Train workers of cpu and gpu each
         "cpu": session.resources.cpu,
         "gpu": session.resources.gpu,
-        "space": json.dumps(session.space.to_dict(), sort_keys=True),
-        "space_file": str(session.space.path) if session.space.path else None,
         "milestones": session.milestones,
         "checkpoint_every_s": checkpoint_interval(CHECKPOINT_EVERY_S),
     }

@@ -18,6 +18,11 @@ It holds a lock for each trial it runs (`optnas.search.locks`); creating a searc
 trials a dead job left RUNNING (the rule of ``optnas search --resume``: trials whose lock nobody holds), and
 ``Tuner.restore`` continues the same study (``save``/``restore``: which Tune trial is which Optuna trial).
 
+It asks as the Ray backend's driver does (`optnas.search.ray.ask`): the sampler reads the searcher's own copy
+of the trials (`TrialList`: its told trials as stored, read again whole every `RECONCILE_EVERY_S`, new trials
+of other processes as they appear), and a drawn trial is written in one transaction, so a suggestion costs
+O(1) storage round trips however many trials the study holds or runs.
+
 Your trainable's config (a Ray Train ``TorchTrainer`` runs inside it: Ray Train V2 runs trainers in Tune trials)::
 
     {"spec": {...ArchSpec.to_dict()...}, "train": {"lr": ..., "epochs": ..., "seed": ..., ...},
@@ -39,6 +44,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +59,8 @@ from ..liveness import sweep
 from ..locks import TrialLock, claim_lock
 from ..space import SearchSpace, UncertifiedDraw
 from ..study import choose_store, create_or_resume
+from .ask import Asker, TrialList
+from .tally import reconcile_interval
 
 MAX_UNCERTIFIED_IN_A_ROW = 100  # a space whose draws all fail their certificate: stop rather than spin
 # what Tune adds to every report (flattened): not the user's metrics
@@ -85,6 +93,10 @@ class OptnasSearcher(Searcher):
             self.space, self.url, study_name, resume=resume, backend=self.backend, store=self.store
         )
         self.lifecycle = Lifecycle(self.space)
+        self.known = TrialList()  # the trials the sampler reads (`ask`), loaded whole by `_sweep`
+        self.asker = Asker(self.study, self.backend, self.known)
+        self.loaded_at = -math.inf  # time.monotonic() of the last whole read into `known`
+        self.reload_s = reconcile_interval()  # a bad OPTNAS_RAY_RECONCILE_S is refused here, not in Tune's loop
         self.trials: dict[str, int] = {}  # Tune trial id -> Optuna trial number, while it runs
         self.reported: dict[str, int] = {}  # Tune trial id -> last step told to the Optuna trial
         # Tune trial id -> its last report seen: a trial HyperBand paused and resumed ends with an empty result
@@ -99,7 +111,14 @@ class OptnasSearcher(Searcher):
                 if number not in self.locks:
                     self.locks[number] = TrialLock(self.url, self.study.study_name, number)
             sweep(self.study, self.url, backend=self.backend, keep=set(self.trials.values()))
+        self.reload()
         self.swept = True
+
+    def reload(self) -> None:
+        """Read the study whole into the sampler's copy (`TrialList`), as `suggest` does every
+        `RECONCILE_EVERY_S`: the sampler then sees what other processes finished since."""
+        self.known.load(self.study.get_trials(deepcopy=False))
+        self.loaded_at = time.monotonic()
 
     # -- pickling: Tuner stores its TuneConfig (tuner.pkl); Tuner.restore unpickles it, then calls `restore` ----
 
@@ -141,24 +160,33 @@ class OptnasSearcher(Searcher):
     def suggest(self, trial_id: str) -> dict[str, Any] | None:
         if not self.swept:  # unpickled without a searcher checkpoint to restore
             self._sweep()
+        elif time.monotonic() - self.loaded_at >= self.reload_s:
+            self.reload()
         for _ in range(MAX_UNCERTIFIED_IN_A_ROW):
-            with claim_lock(self.url, self.study.study_name):  # a sibling's sweep must not fail it before its lock
-                trial = self.study.ask()
-                self.locks[trial.number] = TrialLock(self.url, self.study.study_name, trial.number)
-            try:
-                spec, options, _ = self.lifecycle.draw(trial)
-            except UncertifiedDraw:  # recorded by the draw (status, reason, certificate): failed, ask again
-                self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
-                self._release(trial.number)
+            # drawn as a draft, written whole and locked under the claim lock: a sibling's sweep never sees
+            # it RUNNING without its lock
+            with claim_lock(self.url, self.study.study_name):
+                trial = self.asker.ask()
+                try:
+                    spec, options, _ = self.lifecycle.draw(trial)
+                except UncertifiedDraw:  # recorded by the draw (status, reason, certificate): failed, ask again
+                    spec = None
+                else:
+                    trial.set_user_attr("ray", {"trial_id": trial_id})
+                stored_id, number = self.asker.commit(trial)
+                self.locks[number] = TrialLock(self.url, self.study.study_name, number)
+            if spec is None:
+                self.study.tell(number, state=optuna.trial.TrialState.FAIL)
+                self.known.put(self.backend.get_trial(stored_id))
+                self._release(number)
                 continue
-            trial.set_user_attr("ray", {"trial_id": trial_id})
-            self.trials[trial_id] = trial.number
+            self.trials[trial_id] = number
             cfg = self.space.config
             return {
                 "spec": spec.to_dict(),
                 "train": {**options, "epochs": cfg.train.epochs, "seed": self.lifecycle.seed},
                 "task": {"name": self.space.task_name, "params": self.space.task().params},
-                "optnas": {"study": self.study.study_name, "trial": trial.number},
+                "optnas": {"study": self.study.study_name, "trial": number},
             }
         raise UsageError(f"{MAX_UNCERTIFIED_IN_A_ROW} draws in a row failed their certificate; widen the space")
 
@@ -182,11 +210,13 @@ class OptnasSearcher(Searcher):
         self.last.pop(trial_id, None)
         outcome = _outcome(result, error, [n for n, _ in self.space.objectives()], stopped=stopped)
         weights = result.get("weights") if outcome.state == "COMPLETE" else None
-        trial = self._trial(number)
+        stored_id = self._stored_id(number)
+        trial = optuna.Trial(self.study, stored_id)
         upload = uploader(self.store, trial, self.backend) if weights else None
         weights_file = weights if weights and os.path.isfile(weights) else None
         outcome = record(trial, outcome, upload=upload, weights_file=weights_file)
         tell(self.study, number, outcome)
+        self.known.put(self.backend.get_trial(stored_id))  # the sampler sees it finished, as stored
         self._release(number)
 
     # -- helpers ---------------------------------------------------------------------------------------------
@@ -201,8 +231,11 @@ class OptnasSearcher(Searcher):
 
     def _trial(self, number: int) -> optuna.Trial:
         """The running Optuna trial ``number`` (public storage calls: a restored searcher has only numbers)."""
-        study_id = self.backend.get_study_id_from_name(self.study.study_name)
-        return optuna.Trial(self.study, self.backend.get_trial_id_from_study_id_trial_number(study_id, number))
+        return optuna.Trial(self.study, self._stored_id(number))
+
+    def _stored_id(self, number: int) -> int:
+        """The storage's id of trial ``number``."""
+        return self.backend.get_trial_id_from_study_id_trial_number(self.asker.study_id, number)
 
     def _release(self, number: int) -> None:
         lock = self.locks.pop(number, None)

@@ -1,7 +1,9 @@
 """Worker side of the Ray backend: one trial in a Ray Tune actor, checkpointed at the end of its epochs.
 
-The worker never opens the Optuna storage (the driver is the single writer; docs/ray.md). It gets a spec
-the driver drew and certified, trains it, and reports to the driver:
+The worker never opens the Optuna storage (the driver is the single writer; docs/ray.md). It gets the
+validated search space once per run (`trainable`: Tune's ``with_parameters``, a pickle in Ray's object store,
+never a file to parse and check again) and, in each trial's plan, a spec the driver drew with its certificate:
+it builds the network once from that certificate, trains it, and reports to the driver:
 
 - a start report: where it runs (host, pid, Ray node, GPU) and the epoch it starts from;
 - at the end of an epoch, a ``ray.tune.Checkpoint`` (the `Trainer`'s state: model, optimizer, random state,
@@ -18,7 +20,6 @@ A retried trial (its worker died) continues from its last checkpoint exactly (`o
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import os
 import shutil
@@ -26,6 +27,7 @@ import socket
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,7 @@ import torch
 from ray import tune
 from safetensors.torch import save_model
 
+from ...certify import Certificate
 from ...spec import ArchSpec
 from ...training import RunResult, Trainer
 from ..lifecycle import Lifecycle, TrialEnd
@@ -45,13 +48,33 @@ from .fatal import check_device, failed, retryable
 CHECKPOINT_EVERY_S = 10.0
 STATE_FILE, FINAL_FILE, WEIGHTS_FILE = "state.pt", "final.json", "model.safetensors"
 Send = Callable[[dict[str, Any], dict[str, Any]], None]  # (report metrics, checkpoint state) to the driver
+LIVES_KEPT = 4  # Lifecycles (each with its task's data) a worker process keeps, the latest runs'
+_LIVES: dict[tuple[str, int, str], Lifecycle] = {}
 
 
-@functools.lru_cache(maxsize=4)
-def _lifecycle(space_json: str, space_file: str | None, device: str) -> Lifecycle:
-    """One `Lifecycle` (validated space, loaded task) per worker process and search."""
-    space = SearchSpace.from_dict(json.loads(space_json), Path(space_file) if space_file else None)
-    return Lifecycle(space, device=device)
+def trainable(space: SearchSpace) -> Callable[[dict[str, Any]], None]:
+    """The Ray Tune trainable of one run: `train_trial` with ``space`` as Ray Tune passes large objects
+    (``tune.with_parameters``: put in Ray's object store once, unpickled in the trial, not validated again).
+
+    ``run`` names this run's space, so that a worker process loads its task once per run (`_lifecycle`)."""
+    return tune.with_parameters(train_trial, space=space, run=uuid.uuid4().hex)
+
+
+def _lifecycle(run: str, space: SearchSpace, seed: int, device: str) -> Lifecycle:
+    """One `Lifecycle` (the space, its task's data) per worker process and run: an actor trains many trials."""
+    key = (run, seed, device)
+    if key not in _LIVES:
+        while len(_LIVES) >= LIVES_KEPT:
+            _LIVES.pop(next(iter(_LIVES)))
+        _LIVES[key] = Lifecycle(space, seed=seed, device=device)
+    return _LIVES[key]
+
+
+def drawn_certificate(plan: dict[str, Any]) -> Certificate | None:
+    """The certificate the driver computed for the plan's spec (None in a plan written before plans carried it,
+    an experiment restored across an upgrade: the build certifies then)."""
+    data = plan.get("certificate")
+    return Certificate.from_dict(data) if isinstance(data, dict) else None
 
 
 def where() -> dict[str, Any]:
@@ -71,19 +94,20 @@ def where() -> dict[str, Any]:
     }
 
 
-def train_trial(config: dict[str, Any]) -> None:
-    """The Ray Tune trainable, the entry point of every Ray worker: ``config["optnas"]`` is the driver's plan
-    (`searcher.plan`). The trial lifecycle's steps run here: screen, static costs, train, the outcome."""
+def train_trial(config: dict[str, Any], space: SearchSpace, run: str) -> None:
+    """The Ray Tune trainable (`trainable` passes ``space`` and ``run``), the entry point of every Ray worker:
+    ``config["optnas"]`` is the driver's plan (`searcher.plan`). The trial lifecycle's steps run here: screen,
+    the one build and the static costs, train, the outcome."""
     plan = config["optnas"]
     try:
-        _train_trial(plan)
+        _train_trial(plan, space, run)
     except Exception as exc:
         if retryable(exc):  # a node or memory problem: Ray retries the trial from its checkpoint
             raise
         _finish(plan, failed(plan, exc))  # a retry would raise it again (`fatal`): recorded, not retried
 
 
-def _train_trial(plan: dict[str, Any]) -> None:
+def _train_trial(plan: dict[str, Any], space: SearchSpace, run: str) -> None:
     torch.set_num_threads(int(plan["threads"]))
     checkpoint = tune.get_checkpoint()
     saved = _load(checkpoint)
@@ -93,42 +117,47 @@ def _train_trial(plan: dict[str, Any]) -> None:
     place = where()
     tune.report({"epoch": int(saved.get("epoch", 0)), "optnas_start": place})
     plan = {**plan, "device": check_device(plan["device"], place["gpu_ids"])}  # a GPU share trains on it
-    life = _lifecycle(plan["space"], plan["space_file"], plan["device"])
+    life = _lifecycle(run, space, int(plan["seed"]), plan["device"])
     spec = ArchSpec.from_dict(plan["spec"])
-    prepared = life.prepare(spec)
+    outcome, stats = _run(life, plan, spec, drawn_certificate(plan), saved, run)
+    _finish(plan, outcome, stats)
+
+
+def _run(
+    life: Lifecycle, plan: dict[str, Any], spec: ArchSpec, certificate: Certificate | None, saved: dict[str, Any],
+    run: str,
+) -> tuple[TrialEnd, dict[str, Any] | None]:
+    """The trial from its screen to its outcome, and this attempt's checkpoint count and time."""
+    if int(plan.get("workers", 1)) > 1:  # each data-parallel worker builds its own replica
+        prepared = life.prepare(spec, certificate)
+        if prepared.stop is not None:
+            return prepared.stop, None
+        result, stats = data_parallel_fit(life, plan, spec, saved, prepared.costs, run)
+        return life.finish(result, prepared), stats
+    prepared = life.screen(spec)
+    if prepared.stop is None:
+        trainer, prepared = life.start(spec, certificate, plan["train"], prepared)  # the trial's one build
     if prepared.stop is not None:  # predicted untrainable, or over a constraint: never trained
-        _finish(plan, prepared.stop)
-        return
-    fit = resumed_fit if int(plan.get("workers", 1)) <= 1 else data_parallel_fit
-    result, checkpoints = fit(life, plan, spec, saved, prepared.costs)
-    _finish(plan, life.finish(result, prepared), stats=checkpoints)
+        return prepared.stop, None
+    result, stats = resumed_fit(trainer, plan, saved, prepared.costs)
+    return life.finish(result, prepared), stats
 
 
 def resumed_fit(
-    life: Lifecycle, plan: dict[str, Any], spec: ArchSpec, saved: dict[str, Any], costs: dict[str, float]
+    trainer: Trainer, plan: dict[str, Any], saved: dict[str, Any], costs: dict[str, float]
 ) -> tuple[RunResult, dict[str, Any]]:
-    """Train ``spec`` for the plan's epochs, from ``saved`` (a checkpoint's state) when a retry has one.
+    """Train for the plan's epochs, from ``saved`` (a checkpoint's state) when a retry has one.
 
     Returns the result (curves and counts over all attempts) and this attempt's checkpoint count and time.
     A retry continues the run exactly (`optnas.training.Trainer`'s state: model, optimizer, learning-rate
     schedule position, random state and batch order, curves): on the CPU its curves are the uninterrupted run's.
     """
-    return _fit(life, plan, spec, saved, costs, plan["device"], _report_to_tune)
+    return _fit(trainer, plan, saved, costs, _report_to_tune)
 
 
 def _fit(
-    life: Lifecycle,
-    plan: dict[str, Any],
-    spec: ArchSpec,
-    saved: dict[str, Any],
-    costs: dict[str, float],
-    device: str,
-    send: Send | None,
-    data_parallel: bool = False,
+    trainer: Trainer, plan: dict[str, Any], saved: dict[str, Any], costs: dict[str, float], send: Send | None
 ) -> tuple[RunResult, dict[str, Any]]:
-    trainer = Trainer(
-        spec, life.task, seed=int(plan["seed"]), device=device, data_parallel=data_parallel, **plan["train"]
-    )
     done = int(saved.get("epoch", 0))
     if done:
         trainer.load_state_dict(saved["trainer"])
@@ -147,7 +176,7 @@ def _report_to_tune(metrics: dict[str, Any], state: dict[str, Any]) -> None:
 
 
 def data_parallel_fit(
-    life: Lifecycle, plan: dict[str, Any], spec: ArchSpec, saved: dict[str, Any], costs: dict[str, float]
+    life: Lifecycle, plan: dict[str, Any], spec: ArchSpec, saved: dict[str, Any], costs: dict[str, float], run: str
 ) -> tuple[RunResult, dict[str, Any]]:
     """`resumed_fit` over ``plan["workers"]`` Ray Train workers (DDP; gloo on CPU, NCCL on GPUs).
 
@@ -167,20 +196,22 @@ def data_parallel_fit(
     root = tempfile.mkdtemp(prefix="optnas-ddp-")  # Ray Train's own run folder: the study keeps the record
     trainer = TorchTrainer(
         _rank_loop,
-        train_loop_config={"plan": plan, "saved": saved, "costs": costs, "queue": queue},
+        # the validated space travels pickled, as to the trial itself
+        train_loop_config={"plan": plan, "saved": saved, "costs": costs, "queue": queue, "space": life.space,
+                           "run": run},
         scaling_config=scaling,
         torch_config=TorchConfig(backend="nccl" if gpu > 0 else "gloo"),
         run_config=RunConfig(storage_path=root, name=f"optnas-{plan['number']}"),
     )
     failure: list[BaseException] = []
 
-    def run() -> None:
+    def fit() -> None:
         try:
             trainer.fit()
         except BaseException as exc:  # re-raised in the trial's thread below
             failure.append(exc)
 
-    thread = threading.Thread(target=run, name="optnas-ddp", daemon=True)
+    thread = threading.Thread(target=fit, name="optnas-ddp", daemon=True)
     thread.start()
     try:
         while True:
@@ -208,17 +239,17 @@ def _rank_loop(config: dict[str, Any]) -> None:
 
     plan, queue = config["plan"], config["queue"]
     torch.set_num_threads(int(plan["threads"]))
-    life = _lifecycle(plan["space"], plan["space_file"], plan["device"])
     rank = ray.train.get_context().get_world_rank()
     device = str(ray.train.torch.get_device()) if float(plan.get("gpu", 0.0)) > 0 else "cpu"
+    life = _lifecycle(config["run"], config["space"], int(plan["seed"]), device)
 
     def send(metrics: dict[str, Any], state: dict[str, Any]) -> None:
         queue.put(("report", metrics, state))
 
     spec = ArchSpec.from_dict(plan["spec"])
-    result, stats = _fit(
-        life, plan, spec, config["saved"], config["costs"], device, send if rank == 0 else None, data_parallel=True
-    )
+    trainer = Trainer(spec, life.task, seed=life.seed, device=device, data_parallel=True,
+                      certificate=drawn_certificate(plan), **plan["train"])
+    result, stats = _fit(trainer, plan, config["saved"], config["costs"], send if rank == 0 else None)
     if rank == 0:
         queue.put(("final", dataclasses.replace(result, model=result.model.cpu() if result.model else None), stats))
 
