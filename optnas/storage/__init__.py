@@ -4,7 +4,7 @@
 - `open_readonly(url)`: to read (dashboard, report, export, results, bench): nothing created or written;
 - `artifacts`: the store of a study's weights, curve records and checkpoints (a folder or ``s3://``);
 - `trial_record`: a trial's bulky record (curves, initialisation record), kept as one artifact;
-- `NewTrials(storage)`: new trials written whole, one transaction each (the Ray driver's drafted trials);
+- `BatchWriter(storage)`: new trials written whole, one transaction each (the Ray driver's drafted trials);
 - `read_study(storage, name)`: a study to read; on an RDB storage a fast reader (``_rdb``, the one place that
   reads Optuna's private table definitions, for the Optuna versions it was checked against: ``_rdb.SUPPORTED``).
 
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from . import artifacts, trial_record
 from ._journal_file import repaired
-from .new_trials import NewTrials
+from .batch import BatchWriter
 from .readonly import gc_paused, open_readonly, read_study
 from .readwrite import MAX_RETRY, open_storage
 from .urls import DEFAULT_DIR, DEFAULT_STORAGE, hide_password, is_rdb, local_file
@@ -28,7 +28,7 @@ __all__ = [
     "DEFAULT_DIR",
     "DEFAULT_STORAGE",
     "MAX_RETRY",
-    "NewTrials",
+    "BatchWriter",
     "artifacts",
     "gc_paused",
     "hide_password",

@@ -13,7 +13,10 @@ The trials it returns have no params, distributions, system attributes or interm
 one transaction of five or six statements (the study's lock, the trial with its number, one multi-row
 INSERT per table), where Optuna's ``create_new_trial(template_trial=)`` sends a SELECT and an INSERT per
 parameter and attribute (about 45 statements for an optnas trial), then a read of six more for its number.
-The rows are those Optuna writes (tests/storage/test_rdb_write.py reads them back through Optuna).
+`TrialWriter.set_user_attrs` writes several records of a running trial the same way: its state read (a
+finished trial is refused, as Optuna refuses it), then one INSERT ... ON CONFLICT for all of them, where
+Optuna's ``set_trial_user_attr`` takes a transaction of two statements for each.
+The rows are those Optuna writes (tests/storage/test_batch.py reads them back through Optuna).
 
 This module is the only place in optnas that reads Optuna's internals (``optuna.storages._rdb.models``, the
 table definitions). It trusts them only for the Optuna versions in `SUPPORTED`, those whose tables were
@@ -36,10 +39,12 @@ from typing import Any
 import optuna
 import sqlalchemy as sa
 from optuna.distributions import check_distribution_compatibility, distribution_to_json, json_to_distribution
+from optuna.exceptions import UpdateFinishedTrialError
 from optuna.storages import RDBStorage
 from optuna.trial import FrozenTrial, TrialState
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
+from sqlalchemy.dialects import postgresql, sqlite
 
 from ._json import loads as _loads
 
@@ -159,6 +164,7 @@ class FastRDBStudy(optuna.Study):
 
 # dialects whose INSERT takes a scalar subquery on its own table and has RETURNING (MySQL has neither)
 _WHOLE_TRIAL_DIALECTS = ("postgresql", "sqlite")
+_UPSERTS: dict[str, Any] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}  # INSERT .. ON CONFLICT
 _RETRIES = 5  # as Optuna's create_new_trial: a deadlock between processes creating trials is retried
 
 
@@ -254,6 +260,23 @@ class TrialWriter:
                     continue
                 self._checked[key] = json_to_distribution(row[0])
             check_distribution_compatibility(self._checked[key], distribution)
+
+    def set_user_attrs(self, trial_id: int, attrs: dict[str, Any]) -> None:
+        """Set ``attrs`` on a running trial, in one transaction (all or none); a finished one is refused."""
+        if not attrs:
+            return
+        t, a = _TRIALS.c, _USER_ATTRS.c
+        with self.engine.begin() as conn:
+            state = conn.execute(sa.select(t.state).where(t.trial_id == trial_id)).scalar_one_or_none()
+            if state is None:
+                raise KeyError(f"no trial with trial_id {trial_id}")
+            if state.is_finished():  # Optuna's own message and error (RDBStorage.check_trial_is_updatable)
+                raise UpdateFinishedTrialError(
+                    f"Trial#{trial_id} has already finished and can not be updated.")
+            insert = _UPSERTS[self.engine.dialect.name](_USER_ATTRS).values(
+                [{"trial_id": trial_id, "key": k, "value_json": json.dumps(v)} for k, v in attrs.items()])
+            conn.execute(insert.on_conflict_do_update(
+                index_elements=[a.trial_id, a.key], set_={"value_json": insert.excluded.value_json}))
 
     def waiting(self, study_id: int) -> bool:
         """Whether the study has a WAITING trial (one narrow query)."""

@@ -139,3 +139,24 @@ def test_an_ask_reads_the_same_rows_whatever_the_running_trials(postgres_url, tm
         session.close()
     assert driver[0] == driver[1], driver  # the driver's ask: no row of the running trials
     assert plain[1] >= plain[0] + 25 * 5, plain  # plain Optuna's ask reads each running trial and its epochs
+
+
+def test_records_set_together_are_written_all_or_none(url, tmp_path):
+    path = tmp_path / "space.yaml"
+    path.write_text(FAST)
+    space, name = SearchSpace.from_yaml(path), f"batch-{secrets.token_hex(4)}"
+    session = _session(url, space, name, tmp_path / "artifacts")
+    with bind(session):
+        writer.reconcile(session, [])
+        number = next_config(session, "ray0")["optnas"]["number"]
+        st = session.trial(number)
+        with pytest.raises(RuntimeError, match="mid-record"), st.batched():
+            st.set_user_attr("half", 1)
+            raise RuntimeError("mid-record")
+        with st.batched():
+            st.set_user_attr("a", {"x": [1, 2]})
+            st.set_user_attr("status", "ok")
+            assert "a" not in st.frozen().user_attrs  # held until the block ends
+        session.close()
+    attrs = {t.number: t for t in _plain(url, name)}[number].user_attrs
+    assert attrs["a"] == {"x": [1, 2]} and attrs["status"] == "ok" and "half" not in attrs

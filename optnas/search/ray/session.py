@@ -22,6 +22,7 @@ from typing import Any
 import optuna
 from optuna.storages import BaseStorage
 
+from ...storage import BatchWriter
 from ..lifecycle import Lifecycle
 from ..locks import TrialLock
 from ..space import SearchSpace
@@ -37,16 +38,37 @@ class StoredTrial:
     """A trial of the study written through the storage's public methods (the driver's `TrialSink`).
 
     The driver writes trials that Tune may have restored from an earlier run, for which no ``optuna.Trial``
-    exists in this process: the storage, the study's name and the trial's number are all it needs."""
+    exists in this process: the storage, the study's name and the trial's number are all it needs.
+    Records set inside `batched` are written together at its end (`optnas.storage.BatchWriter`)."""
 
-    def __init__(self, storage: BaseStorage, study_id: int, number: int, trial_id: int | None = None) -> None:
+    def __init__(
+        self, storage: BaseStorage, study_id: int, number: int, trial_id: int | None = None,
+        writes: BatchWriter | None = None,
+    ) -> None:
         self.storage, self.number = storage, number
         if trial_id is None:
             trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, number)
         self.trial_id = trial_id
+        self.writes = writes or BatchWriter(storage)
+        self._batch: dict[str, Any] | None = None
 
     def set_user_attr(self, key: str, value: Any) -> None:
+        if self._batch is not None:
+            self._batch[key] = value
+            return
         self.storage.set_trial_user_attr(self.trial_id, key, value)
+
+    @contextmanager
+    def batched(self) -> Iterator[None]:
+        """The records set inside, written at the end in one transaction on an RDB (two statements, where
+        each record on its own takes two and a commit), all or none: none if the block raised."""
+        self._batch = {}
+        try:
+            yield
+            attrs = self._batch
+        finally:
+            self._batch = None
+        self.writes.set_user_attrs(self.trial_id, attrs)
 
     def frozen(self) -> optuna.trial.FrozenTrial:
         return self.storage.get_trial(self.trial_id)
@@ -102,7 +124,8 @@ class Session:
         trial_id, number = self.asking().commit(trial)
         if self._study_id is None:
             self._study_id = self.asking().study_id
-        self.trials[number] = StoredTrial(self.storage, self._study_id, number, trial_id)
+        self.trials[number] = StoredTrial(self.storage, self._study_id, number, trial_id, self.writes())
+        self.reported[number] = set()  # a new trial: no intermediate value to read back
         self.hold(number)
         return number
 
@@ -119,8 +142,12 @@ class Session:
         if number not in self.trials:
             if self._study_id is None:
                 self._study_id = self.storage.get_study_id_from_name(self.study.study_name)
-            self.trials[number] = StoredTrial(self.storage, self._study_id, number)
+            self.trials[number] = StoredTrial(self.storage, self._study_id, number, writes=self.writes())
         return self.trials[number]
+
+    def writes(self) -> BatchWriter:
+        """The storage's batched writes (`optnas.storage.BatchWriter`), shared with the asks."""
+        return self.asking().storage.writes
 
     def hold(self, number: int) -> None:
         """Take the trial's lock (`optnas.search.locks`): while this process lives, nobody fails it."""

@@ -1,4 +1,4 @@
-"""A trial written whole (`optnas.storage.NewTrials`, `_rdb.TrialWriter`) is the trial Optuna's own
+"""A trial written whole (`optnas.storage.BatchWriter`, `_rdb.TrialWriter`) is the trial Optuna's own
 ``create_new_trial(template_trial=)`` writes, as plain Optuna reads it back, on a real PostgreSQL and SQLite."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 from optuna.storages import RDBStorage
 from optuna.trial import TrialState, create_trial
 
-from optnas.storage import NewTrials
+from optnas.storage import BatchWriter
 from optnas.storage._rdb import TrialWriter
 
 DISTRIBUTIONS = {
@@ -44,10 +44,7 @@ def _draft(k: int = 0, **changes) -> optuna.trial.FrozenTrial:
 
 @pytest.fixture(params=["postgres", "sqlite"])
 def storage(request, tmp_path):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'study.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
+    url = f"sqlite:///{tmp_path / 'study.db'}" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
     return RDBStorage(url)
 
 
@@ -89,7 +86,7 @@ def test_a_trial_written_whole_reads_back_as_optunas_own(storage, template):
         template.datetime_complete = template.datetime_start + datetime.timedelta(seconds=61)
     ours, ours_id = _study(storage)
     theirs, theirs_id = _study(storage)
-    trial_id, number = NewTrials(storage).create(ours_id, template)
+    trial_id, number = BatchWriter(storage).create(ours_id, template)
     optuna_id = storage.create_new_trial(theirs_id, template_trial=template)
     fresh = RDBStorage(storage.url)  # another process's view: nothing cached
     mine = optuna.load_study(study_name=ours, storage=fresh).trials
@@ -105,7 +102,7 @@ def test_numbers_stay_dense_among_optunas_own_creators(storage):
 
     def create(mine: bool) -> None:
         other = RDBStorage(storage.url)  # a connection pool of its own, as another process has
-        writer = NewTrials(other)
+        writer = BatchWriter(other)
         try:
             for k in range(8):
                 if mine:
@@ -127,10 +124,10 @@ def test_numbers_stay_dense_among_optunas_own_creators(storage):
 
 
 def test_a_trial_written_whole_costs_a_few_statements(storage):
-    name, study_id = _study(storage)
-    writer = NewTrials(storage)
+    _name, study_id = _study(storage)
+    writer = BatchWriter(storage)
     writer.create(study_id, _draft(0))  # the first reads each parameter's distribution once
-    (trial_id, number), seen = _statements(storage.engine, lambda: writer.create(study_id, _draft(1)))
+    (_trial_id, number), seen = _statements(storage.engine, lambda: writer.create(study_id, _draft(1)))
     assert number == 1
     # the study's lock, the trial, one INSERT for the parameters, one for the records, one for the system's
     assert len(seen) <= 5, seen
@@ -141,7 +138,7 @@ def test_a_trial_written_whole_costs_a_few_statements(storage):
 def test_an_incompatible_distribution_is_refused_and_nothing_written(storage):
     name, study_id = _study(storage)
     storage.create_new_trial(study_id, template_trial=_draft(0))
-    writer = NewTrials(storage)
+    writer = BatchWriter(storage)
     wrong = _draft(1, params={"depth": 0.5}, distributions={"depth": FloatDistribution(0.0, 1.0)})
     with pytest.raises(ValueError, match="Cannot set different distribution kind"):
         writer.create(study_id, wrong)
@@ -154,7 +151,7 @@ def test_an_incompatible_distribution_is_refused_and_nothing_written(storage):
 def test_waiting_trials_are_seen(storage):
     name, study_id = _study(storage)
     writer = TrialWriter(storage)
-    NewTrials(storage).create(study_id, _draft(0))
+    BatchWriter(storage).create(study_id, _draft(0))
     assert not writer.waiting(study_id)
     optuna.load_study(study_name=name, storage=storage).enqueue_trial({"lr": 0.02})
     assert writer.waiting(study_id)
@@ -162,4 +159,36 @@ def test_waiting_trials_are_seen(storage):
 
 def test_an_unknown_study_is_refused(storage):
     with pytest.raises(KeyError):
-        NewTrials(storage).create(10_000, _draft(0))
+        BatchWriter(storage).create(10_000, _draft(0))
+
+
+def test_records_written_together_read_back_as_optunas_own(storage):
+    _name, study_id = _study(storage)
+    ours, _ = BatchWriter(storage).create(study_id, _draft(0))
+    theirs = storage.create_new_trial(study_id, template_trial=_draft(0))
+    records = {"status": "ok", "metrics": {"val": 0.5, "nan": None}, "spec": [1, "two"], "weights": None}
+    BatchWriter(storage).set_user_attrs(ours, records)  # "spec" is there already: replaced, as Optuna does
+    for key, value in records.items():
+        storage.set_trial_user_attr(theirs, key, value)
+    fresh = RDBStorage(storage.url)
+    assert fresh.get_trial(ours).user_attrs == fresh.get_trial(theirs).user_attrs
+    assert list(fresh.get_trial(ours).user_attrs) == list(fresh.get_trial(theirs).user_attrs)
+
+
+def test_records_of_a_finished_trial_are_refused_as_optuna_refuses_them(storage):
+    _name, study_id = _study(storage)
+    trial_id, _ = BatchWriter(storage).create(study_id, _draft(0))
+    storage.set_trial_state_values(trial_id, TrialState.FAIL)
+    with pytest.raises(optuna.exceptions.UpdateFinishedTrialError):
+        BatchWriter(storage).set_user_attrs(trial_id, {"status": "ok", "late": 1})
+    with pytest.raises(optuna.exceptions.UpdateFinishedTrialError):
+        storage.set_trial_user_attr(trial_id, "late", 1)
+    assert "late" not in storage.get_trial(trial_id).user_attrs
+
+
+def test_records_written_together_cost_two_statements(storage):
+    _name, study_id = _study(storage)
+    trial_id, _ = BatchWriter(storage).create(study_id, _draft(0))
+    _, seen = _statements(storage.engine, lambda: BatchWriter(storage).set_user_attrs(
+        trial_id, {f"k{i}": i for i in range(8)}))
+    assert len(seen) == 2, seen

@@ -1,19 +1,23 @@
-"""New trials written whole, in one transaction: how the Ray driver writes the trial it drafted.
+"""Several rows of a trial written in one transaction: a new trial whole (how the Ray driver writes the trial
+it drafted), a trial's records at its end (how it records a finished trial).
 
 On PostgreSQL and SQLite (`optnas.storage._rdb.TrialWriter`, pinned to the Optuna versions it was checked
-against): one INSERT per table, five or six statements in all. Elsewhere (a journal, MySQL, another Optuna):
-Optuna's own ``create_new_trial(template_trial=)`` and a read of the trial's number, the same trial.
+against): one INSERT per table, five or six statements for a new trial, two for any number of records.
+Elsewhere (a journal, MySQL, another Optuna): Optuna's own ``create_new_trial(template_trial=)`` and a read
+of the trial's number, and one ``set_trial_user_attr`` per record, in order: the same rows.
 
 Example:
     >>> import optuna
     >>> storage = optuna.storages.InMemoryStorage()
     >>> study = optuna.create_study(storage=storage)
     >>> draft = optuna.trial.create_trial(state=optuna.trial.TrialState.RUNNING, user_attrs={"a": 1})
-    >>> NewTrials(storage).create(storage.get_study_id_from_name(study.study_name), draft)
+    >>> BatchWriter(storage).create(storage.get_study_id_from_name(study.study_name), draft)
     (0, 0)
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial
@@ -21,8 +25,8 @@ from optuna.trial import FrozenTrial
 from ._rdb import TrialWriter
 
 
-class NewTrials:
-    """Writes new trials of ``storage`` whole (see the module docstring)."""
+class BatchWriter:
+    """Writes several rows of a trial of ``storage`` at once (see the module docstring)."""
 
     def __init__(self, storage: BaseStorage) -> None:
         self.storage = storage
@@ -34,6 +38,14 @@ class NewTrials:
             return self._rdb.create(study_id, template)
         trial_id = self.storage.create_new_trial(study_id, template_trial=template)
         return trial_id, self.storage.get_trial_number_from_id(trial_id)
+
+    def set_user_attrs(self, trial_id: int, attrs: dict[str, Any]) -> None:
+        """Set ``attrs`` on a running trial: in one transaction on an RDB, else one write each, in order."""
+        if self._rdb is not None:
+            self._rdb.set_user_attrs(trial_id, attrs)
+            return
+        for key, value in attrs.items():
+            self.storage.set_trial_user_attr(trial_id, key, value)
 
     def waiting(self, study_id: int) -> bool:
         """Whether the study may have WAITING trials: a narrow query on an RDB; True elsewhere (read them)."""
