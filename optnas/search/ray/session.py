@@ -112,6 +112,7 @@ class Session:
     _study_id: int | None = None
     _shown: float = 0.0
     _asker: Asker | None = None
+    _batch: BatchWriter | None = None
 
     def asking(self) -> Asker:
         """How the driver asks the study (`optnas.search.ray.ask`): no read of the running trials, one write."""
@@ -146,8 +147,11 @@ class Session:
         return self.trials[number]
 
     def writes(self) -> BatchWriter:
-        """The storage's batched writes (`optnas.storage.BatchWriter`), shared with the asks."""
-        return self.asking().storage.writes
+        """The storage's batched writes (`optnas.storage.BatchWriter`) for the records. Its own, not the asks'
+        (`asking`): the writer thread calls this, and the asks' `Asker` belongs to Tune's control loop."""
+        if self._batch is None:
+            self._batch = BatchWriter(self.storage)  # two threads may each make one: both write the same
+        return self._batch
 
     def hold(self, number: int) -> None:
         """Take the trial's lock (`optnas.search.locks`): while this process lives, nobody fails it."""
