@@ -15,7 +15,8 @@ INSERT per table), where Optuna's ``create_new_trial(template_trial=)`` sends a 
 parameter and attribute (about 45 statements for an optnas trial), then a read of six more for its number.
 `TrialWriter.set_user_attrs` writes several records of a running trial the same way: its state read (a
 finished trial is refused, as Optuna refuses it), then one INSERT ... ON CONFLICT for all of them, where
-Optuna's ``set_trial_user_attr`` takes a transaction of two statements for each.
+Optuna's ``set_trial_user_attr`` takes a transaction of two statements for each; `set_intermediate_values`
+the same for a trial's reports (Optuna's ORM spends several ms of CPU on each, on the driver's writer thread).
 The rows are those Optuna writes (tests/storage/test_batch.py reads them back through Optuna).
 
 This module is the only place in optnas that reads Optuna's internals (``optuna.storages._rdb.models``, the
@@ -265,18 +266,37 @@ class TrialWriter:
         """Set ``attrs`` on a running trial, in one transaction (all or none); a finished one is refused."""
         if not attrs:
             return
-        t, a = _TRIALS.c, _USER_ATTRS.c
+        a = _USER_ATTRS.c
         with self.engine.begin() as conn:
-            state = conn.execute(sa.select(t.state).where(t.trial_id == trial_id)).scalar_one_or_none()
-            if state is None:
-                raise KeyError(f"no trial with trial_id {trial_id}")
-            if state.is_finished():  # Optuna's own message and error (RDBStorage.check_trial_is_updatable)
-                raise UpdateFinishedTrialError(
-                    f"Trial#{trial_id} has already finished and can not be updated.")
+            self._updatable(conn, trial_id)
             insert = _UPSERTS[self.engine.dialect.name](_USER_ATTRS).values(
                 [{"trial_id": trial_id, "key": k, "value_json": json.dumps(v)} for k, v in attrs.items()])
             conn.execute(insert.on_conflict_do_update(
                 index_elements=[a.trial_id, a.key], set_={"value_json": insert.excluded.value_json}))
+
+    def set_intermediate_values(self, trial_id: int, steps: dict[int, float]) -> None:
+        """Report ``steps`` ({step: value}) of a running trial, in one transaction; a finished one is refused."""
+        if not steps:
+            return
+        v = _STEPS.c
+        with self.engine.begin() as conn:
+            self._updatable(conn, trial_id)
+            insert = _UPSERTS[self.engine.dialect.name](_STEPS).values(
+                [{"trial_id": trial_id, "step": step, "intermediate_value": stored, "intermediate_value_type": kind}
+                 for step, (stored, kind) in ((k, _stored_step(x)) for k, x in steps.items())])
+            conn.execute(insert.on_conflict_do_update(
+                index_elements=[v.trial_id, v.step],
+                set_={"intermediate_value": insert.excluded.intermediate_value,
+                      "intermediate_value_type": insert.excluded.intermediate_value_type}))
+
+    @staticmethod
+    def _updatable(conn: Any, trial_id: int) -> None:
+        t = _TRIALS.c
+        state = conn.execute(sa.select(t.state).where(t.trial_id == trial_id)).scalar_one_or_none()
+        if state is None:
+            raise KeyError(f"no trial with trial_id {trial_id}")
+        if state.is_finished():  # Optuna's own message and error (RDBStorage.check_trial_is_updatable)
+            raise UpdateFinishedTrialError(f"Trial#{trial_id} has already finished and can not be updated.")
 
     def waiting(self, study_id: int) -> bool:
         """Whether the study has a WAITING trial (one narrow query)."""

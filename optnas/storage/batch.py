@@ -47,6 +47,14 @@ class BatchWriter:
         for key, value in attrs.items():
             self.storage.set_trial_user_attr(trial_id, key, value)
 
+    def set_intermediate_values(self, trial_id: int, steps: dict[int, float]) -> None:
+        """Report ``steps`` ({step: value}) of a running trial: one transaction on an RDB, else one each."""
+        if self._rdb is not None:
+            self._rdb.set_intermediate_values(trial_id, steps)
+            return
+        for step, value in steps.items():
+            self.storage.set_trial_intermediate_value(trial_id, step, value)
+
     def waiting(self, study_id: int) -> bool:
         """Whether the study may have WAITING trials: a narrow query on an RDB; True elsewhere (read them)."""
         return True if self._rdb is None else self._rdb.waiting(study_id)

@@ -192,3 +192,21 @@ def test_records_written_together_cost_two_statements(storage):
     _, seen = _statements(storage.engine, lambda: BatchWriter(storage).set_user_attrs(
         trial_id, {f"k{i}": i for i in range(8)}))
     assert len(seen) == 2, seen
+
+
+def test_reports_read_back_as_optunas_own(storage):
+    _name, study_id = _study(storage)
+    ours, _ = BatchWriter(storage).create(study_id, _draft(0))
+    theirs = storage.create_new_trial(study_id, template_trial=_draft(0))
+    steps = {0: 0.5, 1: float("inf"), 2: float("-inf"), 3: float("nan"), 4: -1e-300}
+    _, seen = _statements(storage.engine, lambda: BatchWriter(storage).set_intermediate_values(ours, steps))
+    assert len(seen) == 2, seen
+    BatchWriter(storage).set_intermediate_values(ours, {0: 0.25})  # a step reported again: replaced
+    for step, value in {**steps, 0: 0.25}.items():
+        storage.set_trial_intermediate_value(theirs, step, value)
+    fresh = RDBStorage(storage.url)
+    assert _fields(fresh.get_trial(ours))["intermediate_values"] == _fields(fresh.get_trial(theirs))[
+        "intermediate_values"]
+    storage.set_trial_state_values(ours, TrialState.PRUNED)
+    with pytest.raises(optuna.exceptions.UpdateFinishedTrialError):
+        BatchWriter(storage).set_intermediate_values(ours, {9: 1.0})

@@ -74,7 +74,7 @@ class StoredTrial:
         return self.storage.get_trial(self.trial_id)
 
     def report(self, value: float, step: int) -> None:
-        self.storage.set_trial_intermediate_value(self.trial_id, step, value)
+        self.writes.set_intermediate_values(self.trial_id, {step: value})  # Core, not Optuna's ORM, on an RDB
 
 
 @dataclass
