@@ -2,7 +2,7 @@
 after and before (``--before DIR``: a checkout of the code before, e.g. ``git worktree add DIR main``),
 alternating, each in its own process; writes results_driver.json.
 
-    python benchmarks/cluster_scale/bench_driver.py --before /tmp/before [--cycles 60] [--before-cycles 10]
+    python benchmarks/cluster_scale/bench_driver.py --before /tmp/before [--cycles 200] [--before-cycles 10]
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def _driver(code: Path, *argv: str) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--before", type=Path, required=True)
-    ap.add_argument("--cycles", type=int, default=60)
+    ap.add_argument("--cycles", type=int, default=200, help="suggestions of the code after (one a cycle)")
     ap.add_argument("--before-cycles", type=int, default=10)
     ap.add_argument("--tpe-cycles", type=int, default=0, help="cycles of the after code with the space's TPE")
     ap.add_argument("--storages", default="postgres,journal", help="which storages, in this order")

@@ -237,8 +237,11 @@ def run(url: str, space: Any, name: str, cycles: int, sampler: str) -> dict[str,
         cb.on_step_begin(0, live)
         start_s = time.perf_counter() - t0
         # round robin over the running trials, 20 reports a cycle: each trial reports 20 epochs, then
-        # completes and a new trial takes its place (one completion a cycle on average, 1,000 running)
-        queue = deque(sorted(live, key=lambda t: -t.epoch))
+        # completes and a new trial takes its place, 1,000 running. In number order the prefilled trials'
+        # epochs run 0, 1, ..., 19, 0, 1, ... (`_template`): each cycle's 20 reports hold one trial at its
+        # last epoch, so every cycle completes one trial and asks for one (``--cycles`` = suggestions); in
+        # order of epoch, the 50 trials at epoch 19 would all end in the first 3 cycles, then none for 47.
+        queue = deque(sorted(live, key=lambda t: int(t.config["optnas"]["number"])))
         n = 0
         for cycle in range(cycles):
             for _ in range(EPOCHS):

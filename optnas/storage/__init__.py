@@ -5,6 +5,7 @@
   `load_readonly(url, name)` loads one study of it, an unknown name listing the valid ones;
 - `artifacts`: the store of a study's weights, curve records and checkpoints (a folder or ``s3://``);
 - `trial_record`: a trial's bulky record (curves, initialisation record), kept as one artifact;
+- `BatchWriter(storage)`: new trials written whole, one transaction each (the Ray driver's drafted trials);
 - `read_study(storage, name)`: a study to read; on an RDB storage a fast reader (``_rdb``, the one place that
   reads Optuna's private table definitions, for the Optuna versions it was checked against: ``_rdb.SUPPORTED``).
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 from . import artifacts, trial_record
 from ._journal_file import repaired
+from .batch import BatchWriter
 from .readonly import gc_paused, load_readonly, open_readonly, read_study
 from .readwrite import MAX_RETRY, open_storage
 from .urls import DEFAULT_DIR, DEFAULT_STORAGE, hide_password, is_rdb, local_file
@@ -27,6 +29,7 @@ __all__ = [
     "DEFAULT_DIR",
     "DEFAULT_STORAGE",
     "MAX_RETRY",
+    "BatchWriter",
     "artifacts",
     "gc_paused",
     "hide_password",

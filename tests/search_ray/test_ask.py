@@ -165,3 +165,24 @@ def test_the_user_searcher_asks_the_same_way(postgres_url, tmp_path):
     trials = _plain(postgres_url, name)
     assert numbers == [6, 32] and all(trials[n].user_attrs["spec"] and trials[n].params for n in numbers)
     assert trials[numbers[1]].user_attrs["ray"] == {"trial_id": "r30"}
+
+
+def test_records_set_together_are_written_all_or_none(url, tmp_path):
+    path = tmp_path / "space.yaml"
+    path.write_text(FAST)
+    space, name = SearchSpace.from_yaml(path), f"batch-{secrets.token_hex(4)}"
+    session = _session(url, space, name, tmp_path / "artifacts")
+    with bind(session):
+        writer.reconcile(session, [])
+        number = next_config(session, "ray0")["optnas"]["number"]
+        st = session.trial(number)
+        with pytest.raises(RuntimeError, match="mid-record"), st.batched():
+            st.set_user_attr("half", 1)
+            raise RuntimeError("mid-record")
+        with st.batched():
+            st.set_user_attr("a", {"x": [1, 2]})
+            st.set_user_attr("status", "ok")
+            assert "a" not in st.frozen().user_attrs  # held until the block ends
+        session.close()
+    attrs = {t.number: t for t in _plain(url, name)}[number].user_attrs
+    assert attrs["a"] == {"x": [1, 2]} and attrs["status"] == "ok" and "half" not in attrs

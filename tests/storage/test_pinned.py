@@ -7,6 +7,7 @@ import ast
 from pathlib import Path
 
 import optuna
+import sqlalchemy
 from optuna.storages import RDBStorage
 from packaging.version import Version
 
@@ -46,3 +47,21 @@ def _private_optuna_imports(path: Path) -> list[str]:
 def test_optuna_internals_are_read_in_one_place():
     found = [hit for path in sorted(PACKAGE.rglob("*.py")) for hit in _private_optuna_imports(path)]
     assert found and all(hit.startswith("optnas/storage/_rdb.py:") for hit in found), found
+
+
+def test_the_whole_trial_writer_is_in_use_on_a_checked_version(tmp_path):
+    """The Ray driver's writes (`optnas.storage.BatchWriter`) go through `_rdb.TrialWriter` on SQLite and
+    PostgreSQL; the columns it writes are the schema's (a renamed column would fail here, not in a search)."""
+    storage = RDBStorage(f"sqlite:///{tmp_path / 'writer.db'}")
+    assert _rdb.TrialWriter.usable(storage)
+    written = {
+        "trials": {"number", "study_id", "state", "datetime_start", "datetime_complete"},
+        "trial_params": {"trial_id", "param_name", "param_value", "distribution_json"},
+        "trial_user_attributes": {"trial_id", "key", "value_json"},
+        "trial_system_attributes": {"trial_id", "key", "value_json"},
+        "trial_values": {"trial_id", "objective", "value", "value_type"},
+        "trial_intermediate_values": {"trial_id", "step", "intermediate_value", "intermediate_value_type"},
+    }
+    tables = sqlalchemy.inspect(storage.engine)
+    for table, columns in written.items():
+        assert columns <= {c["name"] for c in tables.get_columns(table)}, table

@@ -12,12 +12,13 @@ write and single-trial read, and answers the sampler's trial lists from `TrialLi
 - WAITING trials (continuations of dead ones) are asked of the storage itself: a query filtered by state.
 
 A new trial is drafted in memory while the space draws and certifies it (its parameters and records), then
-written whole by `DriverStorage.commit` (``create_new_trial`` with the draft as its template: one
-transaction, where writing each parameter and record on its own costs three or four round trips each).
-An ask is then O(1) storage round trips, whatever the study's size and running trials: one query for
-WAITING trials, the trial's creation, the read of its number; the sampler's own work over the finished
-trials stays the sampler's. Everything goes through Optuna's public storage and study API (``optuna.load_study`` on a
-`BaseStorage`), so the trial is an ordinary ``optuna.Trial`` for the trial lifecycle's `draw`.
+written whole by `DriverStorage.commit` (`optnas.storage.BatchWriter`: one transaction, on PostgreSQL and
+SQLite one INSERT per table, where writing each parameter and record on its own costs three or four round
+trips each). An ask is then O(1) storage round trips, whatever the study's size and running trials: one
+narrow query for WAITING trials, the trial's creation (about six statements, its number returned with it);
+the sampler's own work over the finished trials stays the sampler's. Everything else goes through Optuna's
+public storage and study API (``optuna.load_study`` on a `BaseStorage`), so the trial is an ordinary
+``optuna.Trial`` for the trial lifecycle's `draw`.
 
 Example:
     >>> storage = optuna.storages.InMemoryStorage()
@@ -45,6 +46,8 @@ from optuna.distributions import BaseDistribution
 from optuna.storages import BaseStorage
 from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
+
+from ...storage import BatchWriter
 
 # the trial being drawn, before `DriverStorage.commit` writes it: ids and numbers the storage never gives
 DRAFT_ID, DRAFT_NUMBER = -1, -1
@@ -80,6 +83,11 @@ class TrialList:
         if held is not None and held.state.is_finished() and not trial.state.is_finished():
             return
         self._trials[number] = trial
+
+    def get(self, number: int) -> FrozenTrial | None:
+        """Trial ``number`` as held, or None."""
+        with self._lock:
+            return self._trials[number] if 0 <= number < len(self._trials) else None
 
     def missing(self) -> list[int]:
         """Numbers below the highest one held that were never seen (trials other processes created)."""
@@ -117,6 +125,7 @@ class DriverStorage(BaseStorage):
 
     def __init__(self, backend: BaseStorage, known: TrialList) -> None:
         self.backend, self.known = backend, known
+        self.writes = BatchWriter(backend)  # the draft's write: one transaction, a few statements on an RDB
         self._draft: FrozenTrial | None = None  # the trial being drawn, before it is written (id DRAFT_ID)
 
     # -- the trial lists: the driver's copy -------------------------------------------------------------
@@ -124,6 +133,8 @@ class DriverStorage(BaseStorage):
         self, study_id: int, deepcopy: bool = True, states: Container[TrialState] | None = None
     ) -> list[FrozenTrial]:
         if isinstance(states, (tuple, list)) and list(states) == [TrialState.WAITING]:  # ask pops these: the truth
+            if not self.writes.waiting(study_id):  # the usual answer, from one narrow query on an RDB
+                return []
             return self.backend.get_all_trials(study_id, deepcopy=deepcopy, states=states)
         for number in self.known.missing():  # created by another process since the last full read
             trial_id = self.backend.get_trial_id_from_study_id_trial_number(study_id, number)
@@ -149,8 +160,7 @@ class DriverStorage(BaseStorage):
         draft, self._draft = self._draft, None
         if trial.number != DRAFT_NUMBER or draft is None:
             return self.backend.get_trial_id_from_study_id_trial_number(study_id, trial.number), trial.number
-        trial_id = self.backend.create_new_trial(study_id, template_trial=draft)
-        number = self.backend.get_trial_number_from_id(trial_id)
+        trial_id, number = self.writes.create(study_id, draft)
         self.known.put(_renumbered(draft, number, trial_id), trial_id)
         return trial_id, number
 

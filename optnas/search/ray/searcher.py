@@ -110,8 +110,9 @@ def _draw(
 
 def _fail_draw(session: Session, number: int, outcome: TrialEnd) -> None:
     sink = session.trial(number)
-    sink.set_user_attr("worker", {"host": socket.gethostname(), "pid": os.getpid()})
-    record(sink, outcome, upload=None)
+    with sink.batched():  # one transaction on an RDB: this is on Tune's control loop
+        sink.set_user_attr("worker", {"host": socket.gethostname(), "pid": os.getpid()})
+        record(sink, outcome, upload=None)
     tell(session.study, number, outcome)
     session.told(number)
     session.release(number, counts=True)

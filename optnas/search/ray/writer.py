@@ -121,13 +121,14 @@ def reconcile(session: Session, trials: list[Trial]) -> None:
 def _write_result(session: Session, number: int, start: dict[str, Any] | None, epoch: int, curve: list) -> None:
     st = session.trial(number)
     if start is not None:
-        st.set_user_attr("worker", {"host": start["host"], "pid": start["pid"]})
-        st.set_user_attr("node", start["node"])
-        st.set_user_attr("gpu", start["gpu"])
-        extra = {"node_ip": start["node_ip"], "gpu_ids": start["gpu_ids"]}
-        if epoch:
-            extra["resumed_from_epoch"] = epoch
-        _update_ray(session, number, extra)
+        with st.batched():  # one transaction on an RDB
+            st.set_user_attr("worker", {"host": start["host"], "pid": start["pid"]})
+            st.set_user_attr("node", start["node"])
+            st.set_user_attr("gpu", start["gpu"])
+            extra = {"node_ip": start["node_ip"], "gpu_ids": start["gpu_ids"]}
+            if epoch:
+                extra["resumed_from_epoch"] = epoch
+            _update_ray(session, number, extra)
     _report(session, st, curve)
 
 
@@ -148,14 +149,16 @@ def finish(session: Session, ended: Ended) -> None:
             outcome = TrialEnd("FAIL", None, _partial(result, "error", error_line(error)))
         elif final is not None:
             outcome = TrialEnd.from_dict(final)
-            _update_ray(session, number, final.get("worker_stats") or {}, frozen)
         else:  # stopped by the scheduler (ASHA, or the dominance rule)
             epoch = int(result.get("epoch", 0))
             reason = session.stopped.pop(number, f"pruned by {session.scheduler_name} at epoch {max(epoch - 1, 0)}")
             outcome = TrialEnd("PRUNED", None, _partial(result, "pruned", reason))
         _report(session, st, (outcome.attrs.get("curves") or {}).get("val_metric", []), frozen)
         upload = uploader(session.artifacts, frozen, session.storage)
-        with session.timed("upload"):
+        # the record in one transaction on an RDB (its ``status`` with the rest, or none of it), then the tell
+        with session.timed("upload"), st.batched():
+            if final is not None and error is None:
+                _update_ray(session, number, final.get("worker_stats") or {}, frozen)
             if outcome.state == "COMPLETE" and ended.checkpoint is not None:
                 with ended.checkpoint.as_directory() as path:
                     weights = Path(path, WEIGHTS_FILE)
@@ -189,8 +192,11 @@ def _report(session: Session, st: StoredTrial, curve: list[Any], frozen: FrozenT
     """Intermediate values (one objective): each epoch's val_metric once, as the optuna backend does."""
     if len(session.study.directions) > 1:
         return
-    if st.number not in session.reported:  # read once a trial (a restored trial's steps may be there)
-        session.reported[st.number] = set((frozen or st.frozen()).intermediate_values)
+    if st.number not in session.reported:  # a restored trial's steps may be there: as the driver's copy holds
+        # them (read when the run started, and only this driver writes its held trials), else read once
+        held = session.known.get(st.number)
+        source = frozen or (held if held is not None and not held.state.is_finished() else None) or st.frozen()
+        session.reported[st.number] = set(source.intermediate_values)
     done = session.reported[st.number]
     for step, value in enumerate(curve):
         if step not in done and value is not None and math.isfinite(value):
