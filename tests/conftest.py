@@ -30,6 +30,23 @@ os.environ.setdefault("OPTNAS_TORCH_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
+# Under pytest-xdist (`-n 2 --dist loadgroup`, the README's test command) a worker takes whole groups: a test
+# module by default, so its module-scoped fixtures (a browser, a searched study) are built once; a folder where
+# a session fixture is shared by every module (one local Ray, one searched study for the dashboard); an
+# ``xdist_group`` mark written on a test wins. Without xdist the marks do nothing.
+FOLDER_GROUPS = {"search_ray": "ray", "dashboard": "dashboard"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the marks into the node ids
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    tests = Path(__file__).parent
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None and item.path.is_relative_to(tests):
+            where = item.path.relative_to(tests)
+            group = FOLDER_GROUPS.get(where.parts[0]) if len(where.parts) > 1 else None
+            item.add_marker(pytest.mark.xdist_group(group or where.as_posix()))
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--device", default="cpu", choices=("cpu", "cuda"),
                      help="device of the tests that take the `device` fixture (default cpu)")

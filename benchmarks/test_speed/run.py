@@ -8,6 +8,7 @@ the repository (its own tests, its own optnas), so a before/after pair can run s
     nice python benchmarks/test_speed/run.py --label before --checkout /tmp/before   # git worktree add ...
 
 On a loaded machine compare CPU seconds (wall time grows with the load, CPU time much less so).
+``--whole -n 2 --dist loadgroup`` times the README's command instead: the whole default run in one pytest.
 """
 
 from __future__ import annotations
@@ -36,14 +37,15 @@ def folders(checkout: Path) -> list[str]:
     return [str(p.relative_to(checkout)) for p in found]
 
 
-def time_one(checkout: Path, target: str, timeout: float) -> dict:
+def time_one(checkout: Path, target: str, timeout: float, extra: list[str] | None = None) -> dict:
     """Run the default selection of one folder in ``checkout``; its times, load and pytest's last line."""
     env = {**os.environ, "PYTHONPATH": str(checkout)}
     load_before = os.getloadavg()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "pytest", target, "-p", "no:cacheprovider"], cwd=checkout,
-                          env=env, capture_output=True, text=True, timeout=timeout, check=False)
+    command = [sys.executable, "-m", "pytest", target, "-p", "no:cacheprovider", *(extra or [])]
+    done = subprocess.run(command, cwd=checkout, env=env, capture_output=True, text=True, timeout=timeout,
+                          check=False)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     summary = [line for line in done.stdout.splitlines() if re.search(r"\b(passed|failed|error|skipped)\b.* in ",
@@ -56,6 +58,12 @@ def time_one(checkout: Path, target: str, timeout: float) -> dict:
     }
 
 
+def time_whole(checkout: Path, pytest_args: list[str], timeout: float) -> dict:
+    """The whole default selection in one pytest command (e.g. the README's, with its xdist workers)."""
+    row = time_one(checkout, "tests", timeout, pytest_args)
+    return {**row, "target": " ".join(["python -m pytest", *pytest_args])}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--checkout", type=Path, default=ROOT, help="the repository checkout to time")
@@ -63,11 +71,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="*", help="test folders to time (default: all)")
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds a folder may take")
     parser.add_argument("--out", type=Path, default=HERE / "results.json")
+    parser.add_argument("--whole", nargs=argparse.REMAINDER, metavar="PYTEST_ARGS",
+                        help="time the whole default run as one command with these pytest arguments instead "
+                             "(e.g. --whole -n 2 --dist loadgroup, the README's command); must come last")
     args = parser.parse_args(argv)
     checkout = args.checkout.resolve()
     targets = args.only or folders(checkout)
     rows = []
-    for target in targets:
+    if args.whole is not None:
+        rows.append(time_whole(checkout, args.whole, args.timeout))
+        print(json.dumps(rows[-1]), flush=True)
+    for target in [] if args.whole is not None else targets:
         rows.append(time_one(checkout, target, args.timeout))
         print(json.dumps(rows[-1]), flush=True)
     results = json.loads(args.out.read_text()) if args.out.exists() else {}

@@ -174,6 +174,9 @@ def test_a_write_that_fails_mid_search_fails_that_trial_and_the_search_goes_on(m
     server.start()
     host, port = server.get_host_and_port()
     aws.env(monkeypatch, f"http://{host}:{port}", tmp_path)
+    # each later trial's upload fails at once instead of after botocore's retries (seconds of backoff each);
+    # the wait for an unreachable endpoint with the default retries is the "no server" case above
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
     import boto3
 
     boto3.client("s3").create_bucket(Bucket="optnas-fails")
@@ -232,6 +235,7 @@ def test_an_upload_to_a_server_that_is_gone_fails_the_trial(s3, tmp_path, monkey
     study = optuna.create_study(storage=storage)
     trial = study.ask()
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{aws.free_port()}")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")  # botocore's retries (seconds of backoff) are not the point here
     artifacts.open_store.cache_clear()
     outcome = TrialEnd("COMPLETE", [0.5], {"status": "complete", "reason": None, "curves": {"val_metric": [0.5]}})
     told = record(trial, outcome, upload=uploader(s3.url, trial, storage))

@@ -23,8 +23,11 @@ def _run(tmp_path: Path, *args: str) -> dict[str, Any]:
     out_dir.mkdir()
     results = tmp_path / "results.json"
     env = {**os.environ, "OUT": str(out_dir), "OPTNAS_LOCK_DIR": str(tmp_path / "locks")}
-    proc = subprocess.run([sys.executable, str(RUN), "--tiny", "--device", "cpu", "--out", str(results), *args],
-                          capture_output=True, text=True, timeout=900, env=env, cwd=tmp_path)
+    # a wall budget far above the tiny run's (300 s, shared by the sections): these tests check that every section
+    # runs and writes its keys, and a loaded machine (or a second pytest-xdist worker) must not make a section
+    # skip for time; the budget is a cap, so a quiet run takes as long as before
+    proc = subprocess.run([sys.executable, str(RUN), "--tiny", "--device", "cpu", "--budget-s", "1800", "--out",
+                           str(results), *args], capture_output=True, text=True, timeout=2400, env=env, cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert (out_dir / "results.json").read_text() == results.read_text()
     return json.loads(results.read_text())

@@ -27,6 +27,10 @@ from optnas.dashboard import create_app, plotlyjs, write_report
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 # Dash's dev-tools error UI (front-end, back-end and layout errors) and Dash's own error page
+# How long a wait for the page may take: on a quiet machine each returns within a second or two, but on a
+# loaded 2-core one (another pytest-xdist worker, Ray, other jobs) Dash's callbacks and Plotly's drawing took
+# over 30 s; a wait ends as soon as its condition holds, so a long limit costs a passing run nothing.
+WAIT_MS = 180_000
 ERROR_SELECTOR = (".dash-fe-error__title, .dash-be-error__str, .dash-backend-error, ._dash-error, "
                   ".dash-error-card__message")
 
@@ -56,6 +60,7 @@ class Watched:
 
     def __init__(self, browser: Any, allowed: str) -> None:
         self.page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        self.page.set_default_timeout(WAIT_MS)  # clicks, reads and navigations too (Playwright's default: 30 s)
         self.problems: list[str] = []
         self.scripts: list[str] = []  # every script the page asked for
         self.types: set[str] = set()  # every trace type Plotly drew
@@ -87,7 +92,7 @@ class Watched:
         self.types |= {t["type"] for t in drawn or []}
         return drawn
 
-    def wait_for_traces(self, graph_id: str, timeout: float = 30000) -> list[dict[str, Any]]:
+    def wait_for_traces(self, graph_id: str, timeout: float = WAIT_MS) -> list[dict[str, Any]]:
         self.page.wait_for_function(
             """id => { const gd = document.querySelector(`#${id} .js-plotly-plot`);
                        return gd && gd._fullData && gd._fullData.length > 0 && gd.querySelector('.main-svg'); }""",
@@ -173,7 +178,7 @@ def _click_point(w: Watched, graph: str, name: str, i: int) -> int:
 def _wait_url(w: Watched, href: str) -> None:
     """The address bar shows ``href`` (pushState navigations fire no load event to wait for)."""
     try:
-        w.page.wait_for_function("u => location.href === u", arg=href, timeout=20000)
+        w.page.wait_for_function("u => location.href === u", arg=href, timeout=WAIT_MS)
     except Exception:
         w.shot(Path(os.environ.get("OPTNAS_SCREENSHOT_DIR", "/tmp")) / "failed.png")
         raise AssertionError(f"expected {href}, the page shows {w.page.url}; problems: {w.problems}") from None
@@ -182,14 +187,14 @@ def _wait_url(w: Watched, href: str) -> None:
 def _wait_trial(w: Watched, url: str, study: str, number: int) -> None:
     _wait_url(w, f"{url}studies/{study}/trials/{number}")
     w.page.wait_for_function("n => (document.querySelector('#trial-title') || {}).innerText?.startsWith(`trial ${n}:`)",
-                             arg=number, timeout=20000)
+                             arg=number, timeout=WAIT_MS)
 
 
 def test_dashboard_renders_a_real_study(browser, served, tmp_path, searched):
     url, journal = served
     w = Watched(browser, url)
     w.page.goto(f"{url}studies/{searched.study}")  # a deep link loads directly
-    w.page.wait_for_selector(LEADERBOARD_CELL, timeout=30000)
+    w.page.wait_for_selector(LEADERBOARD_CELL, timeout=WAIT_MS)
     assert w.page.locator(LEADERBOARD_ROWS).count() == searched.trials
     history = w.wait_for_traces("history-graph")
     points, best_line = history[:2]
@@ -223,11 +228,11 @@ def test_dashboard_renders_a_real_study(browser, served, tmp_path, searched):
     w.shot(tmp_path / "dashboard_trial_from_history.png")
     w.page.go_back()
     _wait_url(w, f"{url}studies/{searched.study}")
-    w.page.wait_for_selector("#page-overview:not([style*='none'])", timeout=20000)
+    w.page.wait_for_selector("#page-overview:not([style*='none'])", timeout=WAIT_MS)
     w.page.go_forward()
     _wait_trial(w, url, searched.study, number)
     w.page.go_back()
-    w.page.wait_for_selector("#page-overview:not([style*='none'])", timeout=20000)
+    w.page.wait_for_selector("#page-overview:not([style*='none'])", timeout=WAIT_MS)
 
     # a real mouse click on the best trial's star opens it; its page draws its own curves and its intermediate
     # values beside the study's median
@@ -242,24 +247,24 @@ def test_dashboard_renders_a_real_study(browser, served, tmp_path, searched):
     w.page.wait_for_timeout(500)
     w.shot(tmp_path / "dashboard_trial_curves.png")
     w.page.go_back()
-    w.page.wait_for_selector("#page-overview:not([style*='none'])", timeout=20000)
+    w.page.wait_for_selector("#page-overview:not([style*='none'])", timeout=WAIT_MS)
 
     # ... and so does a click on a Pareto point (the front's cheapest one)
     w.wait_for_traces("pareto-graph")
     number = _click_point(w, "pareto-graph", "Pareto front", 0)
     _wait_trial(w, url, searched.study, number)
     w.page.go_back()
-    w.page.wait_for_selector("#page-overview:not([style*='none'])", timeout=20000)
+    w.page.wait_for_selector("#page-overview:not([style*='none'])", timeout=WAIT_MS)
 
     # the trial page of the leaderboard's second row: the click on the row opens it
     w.page.goto(f"{url}studies/{searched.study}")
-    w.page.wait_for_selector(LEADERBOARD_CELL, timeout=30000)
+    w.page.wait_for_selector(LEADERBOARD_CELL, timeout=WAIT_MS)
     rows = w.page.locator(LEADERBOARD_ROWS)  # the header row is in tbody too
     assert rows.first.locator("td[data-dash-column='number']").text_content() == best.removeprefix("trial ")
     second = int(rows.nth(1).locator("td[data-dash-column='number']").text_content())
     rows.nth(1).locator("td[data-dash-column='algorithm']").click()
     _wait_trial(w, url, searched.study, second)
-    w.page.wait_for_selector("#certificate-table", timeout=20000)
+    w.page.wait_for_selector("#certificate-table", timeout=WAIT_MS)
     assert w.page.locator("#certificate-table tr").count() == 1 + 7  # header + every condition
     assert f"--trial {second} " in w.page.locator("#export-command").inner_text()
     arch = w.wait_for_traces("architecture-graph")
@@ -285,7 +290,7 @@ def test_dashboard_renders_a_real_study(browser, served, tmp_path, searched):
     other = next(t for t in texts if not first.rstrip(")").split(" (")[0].endswith(f"against {t}"))
     options.filter(has_text=other).first.click()
     w.page.wait_for_function("t => (document.querySelector('#slice-graph .gtitle') || {}).textContent?.includes(t)",
-                             arg=f"against {other}", timeout=20000)
+                             arg=f"against {other}", timeout=WAIT_MS)
     timeline = w.wait_for_traces("timeline-graph")
     assert sum(t["n"] for t in timeline) == searched.trials
     w.page.wait_for_timeout(500)
@@ -312,7 +317,7 @@ def test_dashboard_renders_a_real_study(browser, served, tmp_path, searched):
 
     # a new trial lands in the storage: the open page picks it up on its own (dcc.Interval)
     w.page.goto(f"{url}studies/{searched.study}")
-    w.page.wait_for_selector(LEADERBOARD_CELL, timeout=30000)
+    w.page.wait_for_selector(LEADERBOARD_CELL, timeout=WAIT_MS)
     writer = optuna.load_study(study_name=searched.study, storage=JournalStorage(JournalFileBackend(journal)))
     template = writer.best_trial
     writer.add_trial(optuna.trial.create_trial(
@@ -321,14 +326,14 @@ def test_dashboard_renders_a_real_study(browser, served, tmp_path, searched):
     ))
     new = searched.trials
     w.page.wait_for_function(f"() => document.querySelectorAll('{LEADERBOARD_ROWS}').length === {new + 1}",
-                             timeout=20000)
+                             timeout=WAIT_MS)
     assert rows.first.locator("td[data-dash-column='number']").text_content() == str(new)  # the new best leads
-    w.page.wait_for_function(f"() => document.querySelector('#best-link').innerText === 'trial {new}'", timeout=20000)
+    w.page.wait_for_function(f"() => document.querySelector('#best-link').innerText === 'trial {new}'", timeout=WAIT_MS)
     # the default curve selection follows the search: the new best is among the drawn curves
     w.page.wait_for_function(
         """n => { const gd = document.querySelector('#curves-graph .js-plotly-plot');
                   return gd && gd._fullData && gd._fullData.some(t => t.name === `trial ${n}`); }""",
-        arg=new, timeout=20000)
+        arg=new, timeout=WAIT_MS)
 
     w.page.click("#nav-activations")
     _wait_url(w, f"{url}studies/{searched.study}/activations")
@@ -346,7 +351,7 @@ def test_dashboard_renders_a_real_study(browser, served, tmp_path, searched):
     assert f"{searched.study} ({searched.trials + 1} trials)" in text  # with the one added above
     w.shot(tmp_path / "dashboard_404.png")
     w.page.locator(f"#not-found a[href='/studies/{searched.study}']").first.click()
-    w.page.wait_for_selector(LEADERBOARD_CELL, timeout=30000)
+    w.page.wait_for_selector(LEADERBOARD_CELL, timeout=WAIT_MS)
     assert w.problems[0] == f"HTTP 404 {url}studies/nosuchstudy/trials/1"  # and the console's line about it
     assert all("404" in p for p in w.problems), w.problems
     w.problems.clear()
@@ -363,7 +368,7 @@ def test_leaderboard_scrolls_with_trial_and_status_pinned(browser, served, searc
     w = Watched(browser, url)
     w.page.set_viewport_size({"width": 760, "height": 900})
     w.page.goto(f"{url}studies/{searched.study}")
-    w.page.wait_for_selector(LEADERBOARD_CELL, timeout=30000)
+    w.page.wait_for_selector(LEADERBOARD_CELL, timeout=WAIT_MS)
     pinned = "#leaderboard .dash-fixed-column td[data-dash-column='{}']:not(.phantom-cell)"
     far = "#leaderboard .dash-fixed-content td[data-dash-column='certified']:not(.phantom-cell)"
     trial, status, certified = (w.page.locator(pinned.format("number")).first,
@@ -375,7 +380,7 @@ def test_leaderboard_scrolls_with_trial_and_status_pinned(browser, served, searc
     certified.hover()  # the mouse wheel's way there: scrolls the grid until the cell is in view
     w.page.mouse.wheel(2000, 0)
     w.page.wait_for_function(f"""() => {{ const c = document.querySelector("{far}").getBoundingClientRect();
-                                       return c.right <= {width}; }}""", timeout=10000)
+                                       return c.right <= {width}; }}""", timeout=WAIT_MS)
     assert (trial.bounding_box(), status.bounding_box()) == before  # pinned: not moved by the scroll
     assert w.page.locator(LEADERBOARD_CELL).first.bounding_box()["x"] < algorithm_x  # the rest did move
     w.shot(tmp_path / "leaderboard_scrolled.png")
@@ -392,7 +397,7 @@ def test_study_switch_resets_the_study_state(browser, served, searched, edge_stu
     w.page.goto(url)
     _wait_url(w, f"{url}studies/edge")  # the newest study first, by a redirect: no history entry for "/"
     assert w.page.evaluate("() => history.length") == 2  # the blank start page and the study
-    w.page.wait_for_function("() => document.querySelector('#best-link')?.innerText === 'trial 1'", timeout=30000)
+    w.page.wait_for_function("() => document.querySelector('#best-link')?.innerText === 'trial 1'", timeout=WAIT_MS)
     w.page.goto(f"{url}studies/{searched.study}/trials/4")
     _wait_trial(w, url, searched.study, 4)
     w.page.click("#study")
@@ -402,7 +407,7 @@ def test_study_switch_resets_the_study_state(browser, served, searched, edge_stu
         """() => { const gd = document.querySelector('#curves-graph .js-plotly-plot');
                    return gd && gd._fullData
                           && gd._fullData.map(t => t.name).join() === 'trial 1,trial 5,trial 0'; }""",
-        timeout=20000)
+        timeout=WAIT_MS)
     assert "3 complete, 1 pruned, 1 diverged, 1 running" in w.page.locator("header .status").first.inner_text()
     w.assert_clean()
 
@@ -411,9 +416,9 @@ def test_report_opens_offline(browser, searched, tmp_path):
     out = tmp_path / "report.html"
     write_report(searched.storage, searched.study, out)
     w = Watched(browser, f"file://{out}")
-    w.page.goto(f"file://{out}", timeout=120000)  # 4.7 MB of inlined plotly.js, parsed on a loaded machine
+    w.page.goto(f"file://{out}", timeout=WAIT_MS)  # 4.7 MB of inlined plotly.js, parsed on a loaded machine
     w.page.wait_for_function("() => [...document.querySelectorAll('.js-plotly-plot')].every(gd => gd.data && "
-                             "gd.querySelector('.main-svg'))", timeout=30000)
+                             "gd.querySelector('.main-svg'))", timeout=WAIT_MS)
     plots = w.page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')].map(gd => gd.data.length)")
     assert len(plots) == 9 and all(n > 0 for n in plots)
     w.shot(tmp_path / "report.png")
