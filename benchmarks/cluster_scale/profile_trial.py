@@ -70,7 +70,7 @@ def main() -> None:
     steps: dict[str, dict[str, float]] = {}
 
     def draw() -> dict[str, Any]:
-        spec, _ = life.draw(memory.ask())
+        spec, _, _ = life.draw(memory.ask())
         return spec.to_dict()
 
     steps["driver: draw (suggest + certify)"], spec_dict = _timed(draw, args.reps)
