@@ -79,7 +79,10 @@ def user_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
     for name in ("mylab_nn.py", "mylab_plugin.py"):
         shutil.copy(PLUGIN_FILES / name, folder / name)
     monkeypatch.syspath_prepend(str(folder))
-    monkeypatch.delenv("OPTNAS_PLUGINS", raising=False)
+    # set, then delete: delenv of an unset variable records nothing to undo, and loading the plugin writes
+    # OPTNAS_PLUGINS, which later tests' processes would inherit; this way the undo removes it
+    monkeypatch.setenv("OPTNAS_PLUGINS", "")
+    monkeypatch.delenv("OPTNAS_PLUGINS")
     yield folder
     plugin = sys.modules.pop("mylab_plugin", None)
     sys.modules.pop("mylab_nn", None)

@@ -23,7 +23,11 @@ PLUGIN = Path(__file__).parents[1] / "plugin_files" / "count_calls.py"
 
 @pytest.mark.slow  # 60-120 s on a loaded 2-core machine (load 14-40): a Ray Tune run of two trial actors
 def test_a_ray_trial_is_certified_once_and_built_once(local_ray, write_space, tmp_path, monkeypatch):
-    monkeypatch.delenv(plugins.ENV, raising=False)  # the plugin is this test's only (later tests' workers inherit it)
+    # the plugin is this test's only, and it must not outlive the test: loading it writes its name into the
+    # environment, which later tests' processes would inherit (and fail to import). delenv of an unset
+    # variable records nothing to undo, so set it first: the undo then removes whatever the load wrote.
+    monkeypatch.setenv(plugins.ENV, "")
+    monkeypatch.delenv(plugins.ENV)
     monkeypatch.setattr(sys, "path", list(sys.path))  # its folder joins the import path
     name = f"count_calls_{secrets.token_hex(4)}"
     shutil.copy(PLUGIN, tmp_path / f"{name}.py")
