@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["machine", "no_nan", "write_atomic", "write_csv", "write_outputs"]
+__all__ = ["machine", "no_nan", "reproduce_lines", "write_atomic", "write_csv", "write_outputs"]
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -65,3 +65,16 @@ def write_outputs(
         data = json.loads((out / "results.json").read_text())
     write_atomic(out / "figure.html", figure(data).to_html(include_plotlyjs=True, div_id="figure"))
     write_atomic(out / "README.md", readme(data))
+
+
+def reproduce_lines(data: dict[str, Any]) -> list[str]:
+    """A training benchmark's README opening after its title: the command that wrote it, the date, the machine,
+    the runs and the load they ran under (``data``: its results.json)."""
+    return [
+        "Reproduce from the repository root (the numbers below are written by this command from `results.json`):",
+        "",
+        "```", data["command"], "```", "",
+        f"Date: {data['date']}. Machine: {data['machine']}. {len(data['runs'])} runs, "
+        f"{data['train_wall_s'] / 60:.1f} min of training in all (1-min load average {data['load_average'][0]} at "
+        f"the start, {data['load_average'][1]} at the end: times are inflated by other jobs, metrics are not).",
+    ]

@@ -53,7 +53,7 @@ from optnas.training import fit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the papers' shared helpers (_common)
 
-from _common import machine, write_csv
+from _common import machine, reproduce_lines, write_csv
 from _common import write_outputs as write_files
 
 HERE = Path(__file__).resolve().parent
@@ -244,12 +244,7 @@ def readme(data: dict[str, Any]) -> str:
     lines = [
         "# Activations against depth: plain MLPs and the optnas residual skeleton",
         "",
-        "Reproduce from the repository root (the numbers below are written by this command from `results.json`):",
-        "",
-        "```", data["command"], "```", "",
-        f"Date: {data['date']}. Machine: {data['machine']}. {len(data['runs'])} runs, "
-        f"{data['train_wall_s'] / 60:.1f} min of training in all (1-min load average {data['load_average'][0]} at "
-        f"the start, {data['load_average'][1]} at the end: times are inflated by other jobs, metrics are not).",
+        *reproduce_lines(data),
         "",
         "Claims (Kim & Kang, arXiv 2408.02697): deep RePU networks fail whatever the initialization; MRePU "
         "(K* = 0 class) trains deep. Their numbers and exact settings were not obtained; this is our own small "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from _common import reproduce_lines
 from analysis import PROTOCOLS, mean
 from runs import ALPHA
 
@@ -73,12 +74,7 @@ def readme(data: dict[str, Any]) -> str:
     lines = [
         "# OptDNN families against ResNet on the papers' CPU tasks",
         "",
-        "Reproduce from the repository root (the numbers below are written by this command from `results.json`):",
-        "",
-        "```", data["command"], "```", "",
-        f"Date: {data['date']}. Machine: {data['machine']}. {len(data['runs'])} runs, "
-        f"{data['train_wall_s'] / 60:.1f} min of training in all (1-min load average {data['load_average'][0]} at "
-        f"the start, {data['load_average'][1]} at the end: times are inflated by other jobs, metrics are not).",
+        *reproduce_lines(data),
         "",
         "Claim (Wu, Xiao, Fang & Lin, TPAMI 2024): OptDNNs approximate nested rings, parity and Telgarsky's "
         "sawtooth better than ResNet. The paper's numbers and settings were not obtained; this is our own "
