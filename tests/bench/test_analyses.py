@@ -5,26 +5,14 @@ recomputation (the fast parts here; the whole files in the slow tests)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 import pandas as pd
 import pytest
 
-HERE = Path(__file__).resolve().parents[2] / "benchmarks" / "optnas_bench"
-
-
-def _script(name: str, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
-    monkeypatch.syspath_prepend(str(HERE))  # the scripts import their sibling common.py
-    spec = importlib.util.spec_from_file_location(f"optnas_bench_{name}", HERE / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests._support.bench_scripts import HERE, bench_script
 
 
 def _close(a: object, b: object) -> bool:
@@ -43,7 +31,7 @@ def _recorded(name: str) -> dict:
 
 
 def test_a_proxy_that_could_not_score_is_neither_ranked_nor_screened(monkeypatch) -> None:
-    proxies = _script("proxies", monkeypatch)
+    proxies = bench_script("proxies", monkeypatch)
     rng = np.random.default_rng(0)
     quality = pd.Series(rng.permutation(100) / 100.0)
     score = quality.copy()
@@ -57,7 +45,7 @@ def test_a_proxy_that_could_not_score_is_neither_ranked_nor_screened(monkeypatch
 
 
 def test_divergence_auc_is_reported_apart_on_the_scored_runs(monkeypatch) -> None:
-    proxies = _script("proxies", monkeypatch)
+    proxies = bench_script("proxies", monkeypatch)
     diverged = pd.Series([True, True, False, False, False, True])
     low = pd.Series([0.1, 0.2, 0.5, 0.6, 0.7, np.nan])
     r = proxies.divergence_auc(low, diverged)
@@ -66,7 +54,7 @@ def test_divergence_auc_is_reported_apart_on_the_scored_runs(monkeypatch) -> Non
 
 
 def test_recorded_proxies_are_on_trained_architectures(monkeypatch) -> None:
-    proxies = _script("proxies", monkeypatch)
+    proxies = bench_script("proxies", monkeypatch)
     recorded = _recorded("proxies")
     arch = proxies.per_arch("digits")
     again = proxies.evaluate(arch, arch["synflow"])
@@ -77,7 +65,7 @@ def test_recorded_proxies_are_on_trained_architectures(monkeypatch) -> None:
 
 
 def test_the_theory_rules_read_the_activation_s_theory(monkeypatch) -> None:
-    screen = _script("screen", monkeypatch)
+    screen = bench_script("screen", monkeypatch)
     p2 = (("p", 2),)
     assert screen.superlinear("repu", p2) and screen.superlinear("mrepu", p2)
     assert not any(screen.superlinear(a, ()) for a in ("relu", "gelu", "tanh"))
@@ -88,7 +76,7 @@ def test_the_theory_rules_read_the_activation_s_theory(monkeypatch) -> None:
 def test_the_default_screen_follows_the_recorded_evidence(monkeypatch) -> None:
     from optnas.search.config import Trainability
 
-    screen = _script("screen", monkeypatch)
+    screen = bench_script("screen", monkeypatch)
     recorded = _recorded("screen")
     for t in recorded["tables"]:
         for rule in screen.RULES:
@@ -104,7 +92,7 @@ def test_the_default_screen_follows_the_recorded_evidence(monkeypatch) -> None:
 
 
 def test_papers_pair_matched_settings_with_seeds_averaged(monkeypatch) -> None:
-    papers = _script("papers", monkeypatch)
+    papers = bench_script("papers", monkeypatch)
     df = papers.load("digits")
     fams = {f["family"]: f for f in papers.families("digits", df)}
     settings = df[df["algorithm"] == "gd"]["arch"].nunique()
@@ -118,7 +106,7 @@ def test_papers_pair_matched_settings_with_seeds_averaged(monkeypatch) -> None:
 
 
 def test_holm_adjusts_and_decides(monkeypatch) -> None:
-    papers = _script("papers", monkeypatch)
+    papers = bench_script("papers", monkeypatch)
     assert papers.holm([0.01, 0.04, float("nan"), 0.03]) == pytest.approx([0.03, 0.06, float("nan"), 0.06],
                                                                          nan_ok=True)
     assert papers.decision(0.5, 0.01) == "better" and papers.decision(-0.5, 0.01) == "worse"
@@ -128,7 +116,7 @@ def test_holm_adjusts_and_decides(monkeypatch) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("script", ["proxies", "papers", "screen"])
 def test_the_recorded_json_is_what_the_script_computes(script: str, monkeypatch, tmp_path) -> None:
-    module = _script(script, monkeypatch)
+    module = bench_script(script, monkeypatch)
     monkeypatch.setattr(module, "HERE", tmp_path)
     module.main()
     assert _close(json.loads((tmp_path / f"{script}.json").read_text()), _recorded(script))

@@ -4,28 +4,16 @@ benchmark README exactly what report.py writes from the committed JSON (so its n
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
-from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-HERE = Path(__file__).resolve().parents[2] / "benchmarks" / "optnas_bench"
-
-
-def _script(name: str, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
-    monkeypatch.syspath_prepend(str(HERE))  # the scripts import their sibling common.py
-    spec = importlib.util.spec_from_file_location(f"optnas_bench_{name}", HERE / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests._support.bench_scripts import HERE, bench_script
 
 
 def test_every_strategy_ran_its_repeats_on_every_table(monkeypatch: pytest.MonkeyPatch) -> None:
-    search = _script("search", monkeypatch)
+    search = bench_script("search", monkeypatch)
     recorded = json.loads((HERE / "search.json").read_text())
     configured = [name for name, *_ in search.configs()]  # what one search.py command runs (issue 26)
     assert {"evolution", "local", "evolution+hyperband", "local+hyperband", "tpe+hyperband", "gp", "gp+theory",
@@ -49,7 +37,7 @@ def test_every_strategy_ran_its_repeats_on_every_table(monkeypatch: pytest.Monke
 
 
 def test_the_comparison_and_the_choice_are_what_search_computes(monkeypatch: pytest.MonkeyPatch) -> None:
-    search = _script("search", monkeypatch)
+    search = bench_script("search", monkeypatch)
     recorded = json.loads((HERE / "search.json").read_text())
     tables = recorded["tables"]
     again = {t: {**recorded[t], "comparison": search.compare(recorded[t])} for t in tables}
@@ -62,5 +50,5 @@ def test_the_readme_is_what_report_writes(monkeypatch: pytest.MonkeyPatch) -> No
     readme = (HERE / "README.md").read_text()
     stamp = re.search(r"# Results \(generated (.+?) by report\.py\)", readme)
     assert stamp is not None
-    assert _script("report", monkeypatch).render(stamp.group(1)) == readme, (
+    assert bench_script("report", monkeypatch).render(stamp.group(1)) == readme, (
         "benchmarks/optnas_bench/README.md is stale: run python benchmarks/optnas_bench/report.py")

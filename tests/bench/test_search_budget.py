@@ -5,12 +5,10 @@ own budget. (The partial signal table's replay once ran 110 of 300 trials: a sil
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 import optuna
@@ -19,17 +17,7 @@ import pytest
 
 import optnas.bench
 from optnas.bench.simulate import MAX_DRAWS_PER_TRIAL
-
-HERE = Path(__file__).resolve().parents[2] / "benchmarks" / "optnas_bench"
-
-
-def _search(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
-    monkeypatch.syspath_prepend(str(HERE))  # the scripts import their sibling common.py
-    spec = importlib.util.spec_from_file_location("optnas_bench_search", HERE / "search.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests._support.bench_scripts import HERE, bench_script
 
 
 def _partial(architectures: int) -> pd.DataFrame:
@@ -52,7 +40,7 @@ def test_simulate_runs_every_trial_asked_past_the_tables_architectures() -> None
 
 
 def test_the_budget_is_capped_at_half_the_built_architectures(monkeypatch: pytest.MonkeyPatch) -> None:
-    search = _search(monkeypatch)
+    search = bench_script("search", monkeypatch)
     assert search.budget({"architectures": 331}, 300) == (
         165, "300 trials asked, 165 run: at most half of the 331 built architectures")
     assert search.budget({"architectures": 560}, 300)[0] == 280
@@ -64,7 +52,7 @@ def test_the_budget_is_capped_at_half_the_built_architectures(monkeypatch: pytes
 
 def test_a_capped_run_says_so_and_random_keeps_its_budget(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
                                                           capsys: pytest.CaptureFixture[str]) -> None:
-    search = _search(monkeypatch)
+    search = bench_script("search", monkeypatch)
     part = _partial(40)
     monkeypatch.setattr(search, "load", lambda name: part)  # the script's table: this partial one
     out = search.run_table("digits", 2, 300, (), 1, 100, 200, out_path=tmp_path / "s.json",
@@ -80,7 +68,7 @@ def test_a_capped_run_says_so_and_random_keeps_its_budget(monkeypatch: pytest.Mo
 
 
 def test_the_recorded_budgets_are_the_rule(monkeypatch: pytest.MonkeyPatch) -> None:
-    search = _search(monkeypatch)
+    search = bench_script("search", monkeypatch)
     for table in json.loads((HERE / "search.json").read_text())["tables"]:
         x = json.loads((HERE / f"search_{table}.json").read_text())
         assert x["trials"] == search.budget(x["counts"], x["trials_requested"])[0], table
@@ -89,7 +77,7 @@ def test_the_recorded_budgets_are_the_rule(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_the_theory_screen_keeps_mrepu_out_before_training(monkeypatch: pytest.MonkeyPatch) -> None:
-    search = _search(monkeypatch)
+    search = bench_script("search", monkeypatch)
     df = optnas.bench.load("digits").copy()
     mrepu = df["activation"] == "mrepu"
     df.loc[mrepu, ["val_metric", "status"]] = [1.0, "complete"]  # made the best, so a draw of one would show
