@@ -266,28 +266,25 @@ class TrialWriter:
         """Set ``attrs`` on a running trial, in one transaction (all or none); a finished one is refused."""
         if not attrs:
             return
-        a = _USER_ATTRS.c
-        with self.engine.begin() as conn:
-            self._updatable(conn, trial_id)
-            insert = _UPSERTS[self.engine.dialect.name](_USER_ATTRS).values(
-                [{"trial_id": trial_id, "key": k, "value_json": json.dumps(v)} for k, v in attrs.items()])
-            conn.execute(insert.on_conflict_do_update(
-                index_elements=[a.trial_id, a.key], set_={"value_json": insert.excluded.value_json}))
+        rows = [{"trial_id": trial_id, "key": k, "value_json": json.dumps(v)} for k, v in attrs.items()]
+        self._upsert(trial_id, _USER_ATTRS, rows, keys=("trial_id", "key"))
 
     def set_intermediate_values(self, trial_id: int, steps: dict[int, float]) -> None:
         """Report ``steps`` ({step: value}) of a running trial, in one transaction; a finished one is refused."""
         if not steps:
             return
-        v = _STEPS.c
+        rows = [{"trial_id": trial_id, "step": step, "intermediate_value": stored, "intermediate_value_type": kind}
+                for step, (stored, kind) in ((k, _stored_step(x)) for k, x in steps.items())]
+        self._upsert(trial_id, _STEPS, rows, keys=("trial_id", "step"))
+
+    def _upsert(self, trial_id: int, table: sa.Table, rows: list[dict[str, Any]], keys: tuple[str, ...]) -> None:
+        """Insert ``rows`` into ``table`` of a running trial, each replacing the row of its ``keys``, in one
+        transaction; a finished trial is refused."""
         with self.engine.begin() as conn:
             self._updatable(conn, trial_id)
-            insert = _UPSERTS[self.engine.dialect.name](_STEPS).values(
-                [{"trial_id": trial_id, "step": step, "intermediate_value": stored, "intermediate_value_type": kind}
-                 for step, (stored, kind) in ((k, _stored_step(x)) for k, x in steps.items())])
-            conn.execute(insert.on_conflict_do_update(
-                index_elements=[v.trial_id, v.step],
-                set_={"intermediate_value": insert.excluded.intermediate_value,
-                      "intermediate_value_type": insert.excluded.intermediate_value_type}))
+            insert = _UPSERTS[self.engine.dialect.name](table).values(rows)
+            updated = {name: insert.excluded[name] for name in rows[0] if name not in keys}
+            conn.execute(insert.on_conflict_do_update(index_elements=[table.c[k] for k in keys], set_=updated))
 
     @staticmethod
     def _updatable(conn: Any, trial_id: int) -> None:
