@@ -120,6 +120,7 @@ class _ActivationRegistry(Registry[Any]):
             else:  # a plain function of a tensor (and keyword parameters)
                 base(_wrap(obj, name))
             self._info[name] = info
+            self._forget(name)
             self._declared[name] = _Declaration(
                 None if lipschitz is None else float(lipschitz), polynomial, lipschitz_over_training)
             return obj
@@ -144,6 +145,14 @@ class _ActivationRegistry(Registry[Any]):
         super().unregister(name)
         self._info.pop(name, None)
         self._declared.pop(name, None)
+        self._forget(name)
+
+    def _forget(self, name: str) -> None:
+        """Drop what was probed of ``name``: a registration replaces it. (Keying the probes by ``id()`` of the
+        entry was not enough: a freed entry's id is reused by the next one, and a re-registered class keeps its
+        id, so a new declaration was answered with the old one's facts.)"""
+        for key in [k for k in self._facts if k[0] == name]:
+            del self._facts[key]
 
     def info(self, name: str, **params: Any) -> ActivationInfo:
         """The certificate facts of ``name`` with ``params`` (validates the parameters too)."""
@@ -152,7 +161,7 @@ class _ActivationRegistry(Registry[Any]):
             source = self._info.get(name)
             assert source is not None
             return source if isinstance(source, ActivationInfo) else source(**params)
-        key = (name, id(self.entry(name)), repr(sorted(params.items())))
+        key = (name, repr(sorted(params.items())))
         if key not in self._facts:
             with torch.random.fork_rng(devices=[]):  # a module drawing its initial parameters: the same each time
                 torch.manual_seed(0)

@@ -112,3 +112,23 @@ def test_user_polynomial_probed():
         assert activations.info("cube_test").probed is True
     finally:
         activations.unregister("cube_test")
+
+
+class _Slope2(torch.nn.Module):
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return 2 * torch.tanh(z)  # sup|σ'| = 2, at 0
+
+
+def test_a_new_declaration_is_probed_again():
+    """Re-registering a name answers with the new declaration's facts, never the old probe's (the probes were
+    keyed by the entry's id(), which a re-registered class keeps and a freed wrapper passes on)."""
+    activations.register("slope2", lipschitz=2.0, polynomial=False)(_Slope2)
+    try:
+        assert activations.info("slope2").lipschitz == 2.0
+        activations.register("slope2", lipschitz=1.0, polynomial=False, overwrite=True)(_Slope2)
+        with pytest.raises(ValueError, match=r"declared lipschitz=1 but its slope reaches 2"):
+            activations.info("slope2")
+        activations.register("slope2", lipschitz=3.0, polynomial=False, overwrite=True)(_Slope2)
+        assert activations.info("slope2").lipschitz == 3.0
+    finally:
+        activations.unregister("slope2")
