@@ -11,6 +11,7 @@ parameters with their defaults and valid ranges, which `optnas list` prints. A n
 from __future__ import annotations
 
 import inspect
+import itertools
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -122,6 +123,8 @@ class Registry(Generic[T]):
         self.kind = kind
         self._entries: dict[str, Callable[..., Any]] = {}
         self._meta: dict[str, tuple[str | None, dict[str, Range]]] = {}
+        self._versions: dict[str, int] = {}
+        self._registrations = itertools.count(1)
 
     def register(
         self, name: str, *, description: str | None = None, params: Mapping[str, Range] | None = None,
@@ -143,6 +146,7 @@ class Registry(Generic[T]):
                 )
             self._entries[name] = factory  # type: ignore[assignment]
             self._meta[name] = (description, dict(params or {}))
+            self._versions[name] = next(self._registrations)
             return factory
 
         return decorate
@@ -152,6 +156,24 @@ class Registry(Generic[T]):
         self.entry(name)
         del self._entries[name]
         self._meta.pop(name, None)
+        self._versions.pop(name, None)
+
+    def version(self, name: str) -> int:
+        """A number that changes each time ``name`` is registered: what caches of an entry's behaviour key on.
+
+        ``id()`` of the entry would not do: a re-registered class keeps its id, and a freed factory's id is
+        handed to the next object.
+
+        Example:
+            >>> reg: Registry[type] = Registry("widget")
+            >>> _ = reg.register("box")(dict)
+            >>> first = reg.version("box")
+            >>> _ = reg.register("box", overwrite=True)(dict)
+            >>> reg.version("box") != first
+            True
+        """
+        self.entry(name)
+        return self._versions[name]
 
     def ranges(self, name: str) -> dict[str, Range]:
         """The valid range of each parameter of ``name`` as registered (`Interval` data, or words)."""

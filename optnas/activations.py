@@ -27,7 +27,10 @@ from ._registry import Interval, Range, Registry
 from ._validate import is_number
 from .nn.activations import Elementwise, MRePU, RePU
 
-__all__ = ["ActivationInfo", "MRePU", "RePU", "describe", "get", "info", "names", "probe_info", "ranges", "register"]
+__all__ = [
+    "ActivationInfo", "MRePU", "RePU", "describe", "get", "info", "names", "probe_info", "ranges", "register",
+    "version",
+]
 
 
 @dataclass(frozen=True)
@@ -120,7 +123,6 @@ class _ActivationRegistry(Registry[Any]):
             else:  # a plain function of a tensor (and keyword parameters)
                 base(_wrap(obj, name))
             self._info[name] = info
-            self._forget(name)
             self._declared[name] = _Declaration(
                 None if lipschitz is None else float(lipschitz), polynomial, lipschitz_over_training)
             return obj
@@ -145,14 +147,6 @@ class _ActivationRegistry(Registry[Any]):
         super().unregister(name)
         self._info.pop(name, None)
         self._declared.pop(name, None)
-        self._forget(name)
-
-    def _forget(self, name: str) -> None:
-        """Drop what was probed of ``name``: a registration replaces it. (Keying the probes by ``id()`` of the
-        entry was not enough: a freed entry's id is reused by the next one, and a re-registered class keeps its
-        id, so a new declaration was answered with the old one's facts.)"""
-        for key in [k for k in self._facts if k[0] == name]:
-            del self._facts[key]
 
     def info(self, name: str, **params: Any) -> ActivationInfo:
         """The certificate facts of ``name`` with ``params`` (validates the parameters too)."""
@@ -161,7 +155,7 @@ class _ActivationRegistry(Registry[Any]):
             source = self._info.get(name)
             assert source is not None
             return source if isinstance(source, ActivationInfo) else source(**params)
-        key = (name, repr(sorted(params.items())))
+        key = (name, self.version(name), repr(sorted(params.items())))  # a new registration is probed anew
         if key not in self._facts:
             with torch.random.fork_rng(devices=[]):  # a module drawing its initial parameters: the same each time
                 torch.manual_seed(0)
@@ -382,6 +376,7 @@ ranges = _REGISTRY.ranges
 register = _REGISTRY.register
 unregister = _REGISTRY.unregister
 entry = _REGISTRY.entry
+version = _REGISTRY.version  # changes at each (re)registration: what caches of an entry key on
 
 _SMOOTH = ActivationInfo(polynomial=False, smoothness=math.inf, lipschitz=None)
 

@@ -22,7 +22,7 @@ from ._registry import Registry
 from ._shapes import SPATIAL_DIMS
 from .nn.blocks import MLP2, ConvNeXt, PreActConv, Transformer
 
-__all__ = ["Block", "describe", "entry", "get", "names", "ranges", "register"]
+__all__ = ["Block", "describe", "entry", "get", "names", "ranges", "register", "version"]
 
 KINDS = ("vector", "image", "token", "signal")
 
@@ -81,6 +81,7 @@ class Block:
 
 _REGISTRY: Registry[type[Block]] = Registry("block")
 names, get, entry, register, unregister = _REGISTRY.public()
+version = _REGISTRY.version  # changes at each (re)registration: what caches of an entry key on
 describe = _REGISTRY.describe
 ranges = _REGISTRY.ranges
 _HIDDEN = "integers >= 1 (None: the block's multiple of the state width)"

@@ -229,8 +229,8 @@ def check_block(
             f"state width {too_wide[0]} is above the widths the structure is checked at (<= {PROBE_MAX_WIDTH}): "
             "T is verified by function at the network's own width, and not certified beyond it"))
     key = (
-        spec.block, id(blocks.entry(spec.block)), repr(sorted(spec.block_params.items())),
-        spec.activation, id(activations.entry(spec.activation)), repr(sorted(spec.activation_params.items())),
+        spec.block, blocks.version(spec.block), repr(sorted(spec.block_params.items())),
+        spec.activation, activations.version(spec.activation), repr(sorted(spec.activation_params.items())),
         kind, tuple(shapes), implicit,
     )
     if key not in _CACHE:
