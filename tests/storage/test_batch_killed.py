@@ -155,7 +155,11 @@ def test_a_writer_killed_inside_its_transaction_leaves_nothing_of_it(study):
 @pytest.mark.parametrize("rounds", [30])
 def test_writers_killed_at_random_points_leave_every_trial_whole(study, rounds):
     """Writers creating trials, then their records, then their reports, each SIGKILLed at a random point
-    shortly after a transaction began (inside it, or just past its end); every round checked, then resumed."""
+    shortly after a transaction began (inside it, or just past its end); every round checked, then resumed.
+
+    Measured once (2026-12-07, loaded 2-core machine): on SQLite 4 of these 30 kills left a hot journal, that is
+    landed after their transaction's first write and before its commit; the held test above covers those
+    moments deterministically."""
     url, name, writers = study
     rng = random.Random(0)
     k = 0
