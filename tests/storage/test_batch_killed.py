@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import random
 import secrets
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +25,7 @@ from optuna.storages import RDBStorage
 from optuna.trial import TrialState
 
 from tests._support.killed_writer import draft, records, reports
+from tests._support.processes import stop_group
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,13 +39,25 @@ class Writers:
     def __init__(self) -> None:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
         self.proc = subprocess.Popen([sys.executable, "-m", "tests._support.killed_writer"],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=ROOT, env=env, text=True)
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=ROOT, env=env, text=True,
+                                     start_new_session=True)  # its group: it and the writers it forked
+        self.lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.put(line.strip())
+        self.lines.put("")  # its end
 
     def line(self) -> str:
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
+        """Its next line; a writer that says nothing for a minute (a lock never released) fails the test."""
+        try:
+            line = self.lines.get(timeout=60)
+        except queue.Empty:
+            raise AssertionError("no word from the writers for 60 s") from None
         assert line, f"the writers' process ended (exit {self.proc.poll()})"
-        return line.strip()
+        return line
 
     def start(self, **command: object) -> int:
         """Fork a writer for ``command``; its pid."""
@@ -78,9 +93,14 @@ class Writers:
         assert line == f"exit {pid} {signal.SIGKILL}", line  # waitpid's status of a SIGKILLed process
 
     def close(self) -> None:
+        """End it: its input closed, it exits; after a failed test a writer may still be held, so what is
+        left of its process group after a few seconds is stopped."""
         assert self.proc.stdin is not None
         self.proc.stdin.close()
-        self.proc.wait(timeout=30)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            stop_group(self.proc)
 
 
 @pytest.fixture(scope="module")
