@@ -22,6 +22,7 @@ import optuna
 
 from ..errors import UsageError
 from ..storage import open_readonly
+from ..storage.urls import url_scheme
 from . import grid
 from .build import build, check_limits, done_specs, merge, restore, snapshot, study_name
 from .table import export, rows_from_study
@@ -65,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         snap = getattr(args, "snapshot", None) or args.storage + ".gz"
         if args.command == "build":
             check_limits(args.max_cells, args.max_seconds)  # before anything is restored or created
-            if "://" not in args.storage and restore(args.storage, snap):
+            if url_scheme(args.storage) is None and restore(args.storage, snap):
                 print(f"restored {args.storage} from {snap}", flush=True)
 
             trained = build(args.storage, args.tables, pid_file=args.pid_file, max_cells=args.max_cells,

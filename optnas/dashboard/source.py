@@ -22,6 +22,7 @@ from .. import plugins
 from ..errors import UsageError
 from ..results import frame
 from ..storage import DEFAULT_STORAGE, gc_paused, hide_password, open_readonly, read_study
+from ..storage.urls import url_scheme
 
 
 class StudySource:
@@ -36,7 +37,7 @@ class StudySource:
     def __init__(self, url: str | None = None) -> None:
         self.url = url or DEFAULT_STORAGE
         # absolute, so the export command shown on a trial page works from any folder
-        self.display_url = hide_password(self.url) if "://" in self.url else os.path.abspath(self.url)
+        self.display_url = hide_password(self.url) if url_scheme(self.url) else os.path.abspath(self.url)
         with gc_paused(freeze=True):  # a journal is replayed here; its trials are kept
             self.storage = open_readonly(self.url)
         self._studies: dict[str, optuna.Study] = {}

@@ -30,13 +30,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..errors import UsageError
+from ..storage.urls import url_scheme
 
 LockState = Literal["held", "free", "missing"]
 
 
 def study_key(storage: str, study: str) -> str:
     """One key per (storage, study): a journal by its absolute path, an RDB by its URL."""
-    where = os.path.abspath(storage) if "://" not in storage else storage
+    where = os.path.abspath(storage) if url_scheme(storage) is None else storage
     return hashlib.sha1(f"{where}|{study}".encode()).hexdigest()[:16]
 
 

@@ -37,7 +37,7 @@ from optuna.artifacts.exceptions import ArtifactNotFound
 
 from ..errors import StorageWriteError, UsageError
 from . import urls
-from .urls import DEFAULT_DIR, hide_password
+from .urls import DEFAULT_DIR, hide_password, url_scheme
 
 LOCAL = "local"  # the keyword for ./optnas-runs/artifacts: every process of the search runs on this machine
 DEFAULT_FOLDER = DEFAULT_DIR / "artifacts"
@@ -185,8 +185,9 @@ def open_store(url: str) -> Store:
         optnas.errors.UsageError: --artifacts 'gs://bucket': unknown scheme 'gs'; use a folder or s3://BUCKET/PREFIX
     """
     url = normalize(url)
-    if "://" in url:
-        return OPENERS[url.split("://", 1)[0]](url)
+    scheme = url_scheme(url)
+    if scheme:
+        return OPENERS[scheme](url)
     return Store(url, FileSystemArtifactStore(url), remote=False, errors=())
 
 
@@ -199,9 +200,10 @@ def normalize(url: str, *, flag: str = "--artifacts", base: Path | None = None) 
         raise UsageError(f"{flag} is empty; use a folder, s3://BUCKET/PREFIX or {LOCAL}")
     if text == LOCAL:
         return str(DEFAULT_FOLDER.resolve())
-    if "://" not in text:
+    scheme = url_scheme(text)
+    if scheme is None:
         return str(((base or Path.cwd()) / Path(text).expanduser()).resolve())
-    scheme, rest = text.split("://", 1)
+    rest = text.split("://", 1)[1]
     if scheme not in OPENERS:
         valid = " or ".join(f"{s}://BUCKET/PREFIX" for s in OPENERS)
         raise UsageError(f"{flag} {text[:200]!r}: unknown scheme {scheme!r}; use a folder or {valid}")
@@ -262,7 +264,7 @@ def of_study(meta: Any, storage: str | None = None) -> Store | None:
     near = beside(storage) if storage else None
     if url is None:
         return open_store(str(near)) if near is not None and near.is_dir() else None
-    if "://" not in url and not os.path.isdir(url) and near is not None and near.is_dir():
+    if url_scheme(url) is None and not os.path.isdir(url) and near is not None and near.is_dir():
         return open_store(str(near))
     return open_store(url)
 
@@ -271,6 +273,6 @@ def checkpoint_root(store: str, storage: str) -> str | None:
     """Where Ray keeps a search's experiments (trial checkpoints) for the store ``store``: ``ray/`` inside a
     folder store named by the user (every node mounts it), else None: the caller's default (``ray/`` beside
     the journal, ``./optnas-runs/ray``, or ``OPTNAS_RAY_STORAGE``, which an s3:// store needs on a cluster)."""
-    if "://" in store or store in (str(DEFAULT_FOLDER.resolve()), str(beside(storage))):
+    if url_scheme(store) or store in (str(DEFAULT_FOLDER.resolve()), str(beside(storage))):
         return None
     return str(Path(store) / "ray")

@@ -30,7 +30,7 @@ from optuna.storages import BaseStorage, RDBStorage
 from ..errors import UsageError
 from ._journal_file import foreign_error, replay, warn_cut_tail
 from ._journal_reader import ReadOnlyJournal
-from .urls import DEFAULT_STORAGE, hide_password
+from .urls import DEFAULT_STORAGE, hide_password, url_scheme
 
 _SQLITE_HEADER = b"SQLite format 3\x00"
 
@@ -95,7 +95,7 @@ def open_readonly(url: str | None = None, *, flag: str = "--storage") -> BaseSto
         optnas.errors.UsageError: --from '/no/such/journal.log': no such journal file ...
     """
     url = url or DEFAULT_STORAGE
-    if "://" in url:
+    if url_scheme(url):
         return _open_rdb(url, flag)
     path = Path(url)
     if path.is_dir():

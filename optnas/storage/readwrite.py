@@ -17,7 +17,7 @@ from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 
 from ..errors import UsageError
 from ._journal_file import SafeJournalFile, foreign_error, repair_tail, replay
-from .urls import DEFAULT_STORAGE, RDB_SCHEMES, is_rdb
+from .urls import DEFAULT_STORAGE, RDB_SCHEMES, is_rdb, url_scheme
 
 # Heartbeat every 10 s; a trial silent for 30 s is stale. Tests shorten both through the environment.
 HEARTBEAT_S = int(os.environ.get("OPTNAS_HEARTBEAT_INTERVAL", "10"))
@@ -34,8 +34,8 @@ def open_storage(url: str | None = None, *, create: bool = True, heartbeat: bool
         'JournalStorage'
     """
     url = url or DEFAULT_STORAGE
-    if "://" in url:
-        scheme = url.split("://", 1)[0]
+    scheme = url_scheme(url)
+    if scheme:
         if not is_rdb(url):
             raise UsageError(
                 f"--storage {url!r}: unknown scheme {scheme!r}; use a file path or {', '.join(RDB_SCHEMES)}://"

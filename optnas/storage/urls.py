@@ -1,7 +1,8 @@
 """What a storage URL says: the default journal, whether a URL names a database, the URL safe to print.
 
 Everywhere, ``--storage`` takes an RDB URL (``postgresql://...``, ``sqlite:///...``) or a plain file path,
-which means an Optuna journal file at that path; these are the only places that tell the two apart.
+which means an Optuna journal file at that path, and ``--artifacts`` a folder or ``s3://...``: `url_scheme`
+is the one place that tells a URL from a path, the functions here the only ones that read a storage URL.
 
 Example:
     >>> is_rdb("postgresql://db/optnas"), is_rdb("optnas-runs/journal.log")
@@ -12,16 +13,37 @@ Example:
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 DEFAULT_DIR = Path("optnas-runs")
 DEFAULT_STORAGE = str(DEFAULT_DIR / "journal.log")
 RDB_SCHEMES = ("sqlite", "postgresql", "postgres", "mysql")
+# RFC 3986's scheme (a letter, then letters, digits, "+", "-", "."), here of two characters at least: a Windows
+# drive ("C://runs") is a path
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]+)://")
+
+
+def url_scheme(text: str) -> str | None:
+    r"""The scheme ``text`` starts with, as written (``postgresql+psycopg``, ``s3``); None for a local path.
+
+    A URL is a scheme then ``://``; anything else is a file path, even one with ``://`` further on (in a
+    folder's name) or a Windows drive.
+
+    Example:
+        >>> [url_scheme(t) for t in ("sqlite:///runs/o.db", "postgresql+psycopg://u@db/o", "s3://bucket/p")]
+        ['sqlite', 'postgresql+psycopg', 's3']
+        >>> [url_scheme(t) for t in ("runs/journal.log", "C:\\runs\\journal.log", "C://runs", "runs/a://b/j.log")]
+        [None, None, None, None]
+    """
+    match = _SCHEME.match(text)
+    return match.group(1) if match else None
 
 
 def scheme(url: str) -> str | None:
     """The database kind a URL names (``postgresql+psycopg://`` -> ``postgresql``); None for a file path."""
-    return url.split("://", 1)[0].split("+")[0] if "://" in url else None
+    written = url_scheme(url)
+    return None if written is None else written.split("+")[0]
 
 
 def is_rdb(url: str) -> bool:
@@ -51,7 +73,7 @@ def local_file(url: str) -> Path | None:
 
 def hide_password(url: str) -> str:
     """``postgresql://u:secret@h/db`` -> ``postgresql://u:***@h/db``; a file path is returned unchanged."""
-    if "://" not in url:
+    if url_scheme(url) is None:
         return url
     # SQLAlchemy (Optuna's RDB dependency) is imported only for a database URL, as Optuna itself does
     from sqlalchemy.engine import make_url
@@ -60,4 +82,4 @@ def hide_password(url: str) -> str:
     try:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
-        return url.split("://", 1)[0] + "://..."
+        return f"{url_scheme(url)}://..."

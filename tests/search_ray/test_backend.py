@@ -144,6 +144,17 @@ def test_bad_checkpoint_interval_raises_before_anything_starts(write_space, tmp_
     assert not storage.exists()
 
 
+@pytest.mark.parametrize("value", ["", "abc", "nan", "inf", "-1", "1e300"])
+def test_cli_bad_reconcile_interval_exits_2_with_one_line_and_writes_nothing(write_space, tmp_path, value):
+    space, storage = write_space(), tmp_path / "j.log"
+    proc = run_cli("search", str(space), "--backend", "ray", "--storage", str(storage), cwd=tmp_path,
+                   env={"OPTNAS_RAY_RECONCILE_S": value})
+    assert proc.returncode == 2 and proc.stdout == "", proc
+    assert proc.stderr == (f"optnas search: error: OPTNAS_RAY_RECONCILE_S={value!r} is invalid: it must be a number "
+                           "of seconds > 0 and <= 86400 (a day)\n")
+    assert [p.name for p in tmp_path.iterdir()] == [space.name]  # no storage, no Ray folder, no lock
+
+
 @pytest.mark.parametrize(
     ("argv", "needle"),
     [

@@ -55,8 +55,26 @@ def test_a_trial_told_while_reconcile_reads_is_counted_once(study):
     assert (tally.counted, tally.foreign) == (3, 0)
 
 
-@pytest.mark.parametrize("value", ["0", "-1", "x", "inf"])
+@pytest.mark.parametrize("value", ["0", "-1", "x", "abc", "", " ", "inf", "-inf", "nan", "1e300", "86400.5"])
 def test_bad_reconcile_interval_is_one_line(monkeypatch, value):
     monkeypatch.setenv("OPTNAS_RAY_RECONCILE_S", value)
-    with pytest.raises(UsageError, match="OPTNAS_RAY_RECONCILE_S"):
+    with pytest.raises(UsageError) as caught:
         reconcile_interval()
+    assert str(caught.value) == (f"OPTNAS_RAY_RECONCILE_S={value!r} is invalid: it must be a number of seconds > 0 "
+                                 "and <= 86400 (a day)")
+
+
+def test_a_long_bad_reconcile_interval_is_cut(monkeypatch):
+    monkeypatch.setenv("OPTNAS_RAY_RECONCILE_S", "9" * 5000)
+    with pytest.raises(UsageError, match=r"^OPTNAS_RAY_RECONCILE_S='9{40}' is invalid") as caught:
+        reconcile_interval()
+    assert len(str(caught.value)) < 200
+
+
+@pytest.mark.parametrize(("value", "seconds"), [(None, 60.0), ("0.25", 0.25), (" 5 ", 5.0), ("86400", 86400.0)])
+def test_reconcile_interval_takes_seconds_up_to_a_day(monkeypatch, value, seconds):
+    if value is None:
+        monkeypatch.delenv("OPTNAS_RAY_RECONCILE_S", raising=False)
+    else:
+        monkeypatch.setenv("OPTNAS_RAY_RECONCILE_S", value)
+    assert reconcile_interval() == seconds

@@ -52,6 +52,17 @@ def test_a_task_object_is_refused_when_the_searcher_is_made(tmp_path: Path) -> N
     assert not (tmp_path / "j.log").exists()
 
 
+@pytest.mark.parametrize("value", ["", "abc", "nan", "inf", "-1", "1e300"])
+def test_a_bad_reconcile_interval_is_refused_when_the_searcher_is_made(tmp_path: Path, monkeypatch, value) -> None:
+    space = SearchSpace.from_yaml(_space(tmp_path))
+    monkeypatch.setenv("OPTNAS_RAY_RECONCILE_S", value)
+    with pytest.raises(UsageError) as caught:
+        searcher(space, storage=str(tmp_path / "j.log"), study="own")
+    assert str(caught.value) == (f"OPTNAS_RAY_RECONCILE_S={value!r} is invalid: it must be a number of seconds > 0 "
+                                 "and <= 86400 (a day)")
+    assert [p.name for p in tmp_path.iterdir()] == ["space.yaml"]  # no storage made, no artifact folder
+
+
 def test_the_last_report_without_the_objective_is_an_error_with_the_reason() -> None:
     result = {"loss": 0.3, "status": "complete", "training_iteration": 4, "time_this_iter_s": 0.1, "config/x": 1}
     made = _outcome(result, False, ["val_metric"], stopped=False)

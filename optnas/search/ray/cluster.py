@@ -16,6 +16,7 @@ from pathlib import Path
 from ... import plugins
 from ...errors import UsageError
 from ...storage import DEFAULT_DIR, artifacts
+from ...storage.urls import url_scheme
 
 log = logging.getLogger("optnas.search")
 
@@ -216,9 +217,9 @@ def experiment_root(storage: str, store: str | None = None) -> str:
     journal file, else ``./optnas-runs/ray``."""
     override = os.environ.get("OPTNAS_RAY_STORAGE")
     if override:
-        return override if "://" in override else str(Path(override).resolve())
+        return override if url_scheme(override) else str(Path(override).resolve())
     inside = artifacts.checkpoint_root(store, storage) if store else None
     if inside is not None:
         return inside
-    base = DEFAULT_DIR if "://" in storage else Path(storage).parent
+    base = DEFAULT_DIR if url_scheme(storage) else Path(storage).parent
     return str((base / "ray").resolve())

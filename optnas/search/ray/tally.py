@@ -33,10 +33,22 @@ from .ask import TrialList
 # A full read of a 10,000-trial study on PostgreSQL takes a few hundred ms on the writer thread: once a minute
 # keeps the counts of other processes' trials fresh at a negligible cost (OPTNAS_RAY_RECONCILE_S overrides).
 RECONCILE_EVERY_S = 60.0
+# the longest interval taken: beyond a day the counts would in effect never be reconciled (1e300 is a typo, not
+# a wish), and a run that wants that has no use for the variable
+RECONCILE_MAX_S = 86400.0
 
 
 def reconcile_interval() -> float:
-    """Seconds between two reconciliations: ``OPTNAS_RAY_RECONCILE_S`` (> 0) or `RECONCILE_EVERY_S`."""
+    """Seconds between two reconciliations: ``OPTNAS_RAY_RECONCILE_S`` (> 0, at most a day) or `RECONCILE_EVERY_S`.
+
+    Example:
+        >>> os.environ["OPTNAS_RAY_RECONCILE_S"] = "1e300"
+        >>> reconcile_interval()  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        optnas.errors.UsageError: OPTNAS_RAY_RECONCILE_S='1e300' is invalid: ... > 0 and <= 86400 (a day)
+        >>> del os.environ["OPTNAS_RAY_RECONCILE_S"]; reconcile_interval()
+        60.0
+    """
     raw = os.environ.get("OPTNAS_RAY_RECONCILE_S")
     if raw is None:
         return RECONCILE_EVERY_S
@@ -44,8 +56,9 @@ def reconcile_interval() -> float:
         value = float(raw)
     except ValueError:
         value = math.nan
-    if not 0 < value < math.inf:
-        raise UsageError(f"OPTNAS_RAY_RECONCILE_S={raw!r} is invalid: it must be a number of seconds > 0")
+    if not 0 < value <= RECONCILE_MAX_S:  # NaN fails it too
+        raise UsageError(f"OPTNAS_RAY_RECONCILE_S={raw[:40]!r} is invalid: it must be a number of seconds > 0 "
+                         f"and <= {RECONCILE_MAX_S:.0f} (a day)")
     return value
 
 

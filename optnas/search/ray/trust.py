@@ -21,6 +21,7 @@ import stat
 from pathlib import Path
 
 from ...errors import UsageError
+from ...storage.urls import url_scheme
 
 UNPICKLED = "tuner.pkl, searcher-state-*.pkl, the cloudpickle blobs in experiment_state-*.json"
 
@@ -59,7 +60,7 @@ def check_experiment(experiment: str) -> None:
 
     A folder that does not exist holds nothing to restore and passes.
     """
-    if "://" in experiment:
+    if url_scheme(experiment):  # a cloud URI (OPTNAS_RAY_STORAGE): no local folder to check
         return
     top = Path(experiment)
     if not top.exists():

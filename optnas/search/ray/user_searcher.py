@@ -73,6 +73,8 @@ class OptnasSearcher(Searcher):
     """A Ray Tune ``Searcher`` over an optnas study; made by `searcher`."""
 
     def __init__(self, space: SearchSpace, storage: str, study: str, artifacts: str | None = None) -> None:
+        # a bad OPTNAS_RAY_RECONCILE_S is refused here, before the storage is made, not in Tune's loop
+        reload_s = reconcile_interval()
         if space.given_task is not None:
             raise UsageError(
                 f"optnas.search.ray.searcher needs a task the trials can rebuild by name, not the Task object "
@@ -82,6 +84,7 @@ class OptnasSearcher(Searcher):
         name, direction = space.objectives()[0]
         super().__init__(metric=name, mode="max" if direction == "maximize" else "min")
         self.space, self.url = space, storage
+        self.reload_s = reload_s
         self._open(study, resume=_exists(storage, study), artifacts=artifacts)
         self._sweep()
 
@@ -96,7 +99,6 @@ class OptnasSearcher(Searcher):
         self.known = TrialList()  # the trials the sampler reads (`ask`), loaded whole by `_sweep`
         self.asker = Asker(self.study, self.backend, self.known)
         self.loaded_at = -math.inf  # time.monotonic() of the last whole read into `known`
-        self.reload_s = reconcile_interval()  # a bad OPTNAS_RAY_RECONCILE_S is refused here, not in Tune's loop
         self.trials: dict[str, int] = {}  # Tune trial id -> Optuna trial number, while it runs
         self.reported: dict[str, int] = {}  # Tune trial id -> last step told to the Optuna trial
         # Tune trial id -> its last report seen: a trial HyperBand paused and resumed ends with an empty result
@@ -137,6 +139,7 @@ class OptnasSearcher(Searcher):
         Searcher.__init__(self, metric=state["metric"], mode=state["mode"])
         self.space = SearchSpace.from_dict(state["space"], Path(state["space_file"]) if state["space_file"] else None)
         self.url = state["url"]
+        self.reload_s = reconcile_interval()  # the restoring process's own, refused before the storage is opened
         self._open(state["study"], resume=True, artifacts=state.get("artifacts"))
         # no sweep yet: `restore` (Tuner.restore) first says which RUNNING trials the restored Tune goes on with
 
