@@ -185,6 +185,16 @@ def _artifacts(session_class: Any, store: str) -> dict[str, Any]:
     return {"artifacts": store} if "artifacts" in names else {"artifact_dir": Path(store)}
 
 
+def _next_config() -> Any:
+    # the Ray searcher's module was optnas.search.ray.searcher before it was renamed bridge (it hid the function
+    # optnas.search.ray.searcher once imported)
+    try:
+        from optnas.search.ray.bridge import next_config
+    except ModuleNotFoundError:
+        from optnas.search.ray.searcher import next_config  # type: ignore[no-redef]
+    return next_config
+
+
 def _open_storage() -> Any:
     # the code before (49027b9) kept open_storage in optnas.search.storage; optnas.storage since issue 29
     try:
@@ -198,7 +208,7 @@ def run(url: str, space: Any, name: str, cycles: int, sampler: str) -> dict[str,
     """Play Tune's control loop for ``cycles`` completions; the latencies."""
     from optnas.search.ray import writer
     from optnas.search.ray.cluster import Resources
-    from optnas.search.ray.searcher import next_config
+    next_config = _next_config()
     from optnas.search.ray.session import Session, bind
     from optnas.search.study import create_or_resume
     open_storage = _open_storage()

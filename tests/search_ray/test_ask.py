@@ -11,8 +11,8 @@ from optuna.trial import TrialState, create_trial
 
 from optnas.search import SearchSpace, open_storage
 from optnas.search.ray import writer
+from optnas.search.ray.bridge import next_config
 from optnas.search.ray.cluster import Resources
-from optnas.search.ray.searcher import next_config
 from optnas.search.ray.session import Session, bind
 from optnas.search.ray.tally import reconcile
 from optnas.search.ray.user_searcher import searcher

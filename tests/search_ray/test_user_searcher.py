@@ -45,6 +45,15 @@ def _trials(storage: str, study: str) -> list[optuna.trial.FrozenTrial]:
     return optuna.load_study(study_name=study, storage=open_storage(storage)).trials
 
 
+def test_the_documented_name_stays_the_function_once_the_backend_is_imported() -> None:
+    """`optnas.search.ray.searcher(...)` (docs/ray.md) is the function also after optnas's own Ray backend ran:
+    a submodule of the same name, once imported, replaced the package's attribute with the module."""
+    code = ("import optnas.search.ray, optnas.search.ray_backend, optnas.search.ray.run, inspect; "
+            "print(inspect.isfunction(optnas.search.ray.searcher))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "True", out.stderr
+
+
 def test_a_task_object_is_refused_when_the_searcher_is_made(tmp_path: Path) -> None:
     space = SearchSpace.from_yaml(_space(tmp_path), task=optnas.tasks.get("rings", n_samples=300))
     with pytest.raises(UsageError, match="rebuild by name.*@optnas.tasks.register"):

@@ -1,7 +1,7 @@
 """The Ray Tune backend's parts (entry point: `optnas.search.ray_backend.run_ray_search`).
 
 - `cluster`: flags, joining or starting Ray, per-trial resources, where Ray keeps its experiments;
-- `searcher`: `OptunaBridge`, the Ray searcher that asks the Optuna study and draws certified specs;
+- `bridge`: `OptunaBridge`, the Ray searcher that asks the Optuna study and draws certified specs;
 - `writer`: `StudyWriter`, the Ray callback that records and tells each trial (the only storage writer);
 - `schedulers`: ASHA for one objective, the dominance rule for several;
 - `session`: the state of one run that those three share (bound around ``tuner.fit()``);

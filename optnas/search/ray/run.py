@@ -25,8 +25,8 @@ from ..runner import check_complete, resume_command
 from ..space import SearchSpace
 from ..study import create_or_resume, make_pruner, make_sampler
 from . import cluster
+from .bridge import OptunaBridge
 from .schedulers import make_scheduler
-from .searcher import OptunaBridge
 from .session import Session, bind
 from .tally import reconcile_interval
 from .worker import trainable as worker_trainable
