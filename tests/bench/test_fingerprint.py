@@ -1,17 +1,22 @@
-"""Build trials are valid by the fingerprint of the training code they record; older ones by their date."""
+"""Build trials are valid by the fingerprint of the training code they record; older ones by their date. The
+arithmetic fingerprint names the machine's float32 kernels."""
 
 from __future__ import annotations
 
 import datetime
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import optuna
 import torch
 
 import optnas
+import optnas.bench
+from optnas.bench import arithmetic, grid
 from optnas.bench import build as bench_build
 from optnas.bench import fingerprint as fp
-from optnas.bench import grid
 
 TINY = grid.Table("tiny-fingerprint", {"name": "digits", "params": {}}, 1,
                   {"lr": 1e-2, "batch_size": 128, "precision": "fp32", "latency_repeats": 1},
@@ -51,3 +56,19 @@ def test_a_build_records_the_fingerprint(tmp_path: Path) -> None:
     storage = optnas.storage.open_storage(str(tmp_path / "j.log"))
     (trial,) = optuna.load_study(study_name=bench_build.study_name(TINY.name), storage=storage).trials
     assert trial.user_attrs[bench_build.CODE_KEY] == fp.fingerprint() and bench_build.valid(trial)
+
+
+def _arithmetic_in(env: dict[str, str]) -> str:
+    code = "from optnas.bench.arithmetic import arithmetic; print(arithmetic())"
+    out = subprocess.run([sys.executable, "-c", code], env={**os.environ, **env}, capture_output=True, text=True,
+                         check=True)
+    return out.stdout.strip()
+
+
+def test_arithmetic_is_the_machines_and_sees_other_kernels() -> None:
+    """The same machine gives the same hash in every process (whatever torch's thread count); oneMKL's
+    portable kernels (MKL_CBWR=COMPATIBLE: other rounding in the same products) give another."""
+    here = arithmetic.arithmetic()
+    assert _arithmetic_in({"OMP_NUM_THREADS": "2"}) == here
+    assert _arithmetic_in({"MKL_CBWR": "COMPATIBLE"}) != here
+    assert set(arithmetic.SHIPPED) == set(optnas.bench.names())  # every shipped table says where it was built
