@@ -30,6 +30,7 @@ from .._validate import shown
 from .._version import __version__
 from ..errors import SearchIncomplete, StorageWriteError, UsageError
 from ..storage import DEFAULT_STORAGE, is_rdb, open_storage, repaired
+from ..storage.urls import url_scheme
 from . import bounds, failpoints
 from .counts import counted, lost, running, waiting
 from .lifecycle import Lifecycle, record, tell, uploader
@@ -206,7 +207,8 @@ def run_search(
     make_sampler(space, seed), make_pruner(space)  # a bad seed or parameter: before any file is made
     if resume:
         check_resumable(url, name)
-    elif is_rdb(url):  # a database without a store: refused before the storage is touched
+    elif is_rdb(url) or url_scheme(url) is None:  # a malformed store, or a database without one: refused
+        # before the storage is touched (an unknown storage scheme is open_storage's to refuse)
         choose_store(space, url, name, artifacts, resume=False, probe=False)
     backend = open_storage(url)
     # a resumed study's own store, read from the storage; one that cannot be written: refused before any study

@@ -204,12 +204,13 @@ def normalize(url: str, *, flag: str = "--artifacts", base: Path | None = None) 
     if scheme is None:
         return str(((base or Path.cwd()) / Path(text).expanduser()).resolve())
     rest = text.split("://", 1)[1]
+    shown = hide_password(text)[:200]  # a database URL given here by mistake carries its password
     if scheme not in OPENERS:
         valid = " or ".join(f"{s}://BUCKET/PREFIX" for s in OPENERS)
-        raise UsageError(f"{flag} {text[:200]!r}: unknown scheme {scheme!r}; use a folder or {valid}")
+        raise UsageError(f"{flag} {shown!r}: unknown scheme {scheme!r}; use a folder or {valid}")
     bucket = rest.split("/", 1)[0]
     if not bucket:
-        raise UsageError(f"{flag} {text[:200]!r} names no bucket; use {scheme}://BUCKET/PREFIX")
+        raise UsageError(f"{flag} {shown!r} names no bucket; use {scheme}://BUCKET/PREFIX")
     return f"{scheme}://{rest.rstrip('/')}"
 
 

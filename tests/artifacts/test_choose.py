@@ -8,6 +8,7 @@ import pytest
 from optnas.errors import UsageError
 from optnas.search.ray.cluster import experiment_root
 from optnas.storage import artifacts
+from tests._support.cli import run_cli
 
 
 def test_defaults_beside_a_file_storage_and_a_database_needs_one(tmp_path, monkeypatch):
@@ -30,6 +31,17 @@ def test_bad_store_urls_are_one_line_naming_the_flag(url, needle):
     with pytest.raises(UsageError, match=needle) as info:
         artifacts.choose("j.log", url)
     assert str(info.value).startswith("--artifacts") and "\n" not in str(info.value)
+
+
+def test_a_database_url_given_as_the_store_is_refused_without_its_password(tmp_path):
+    """A PostgreSQL URL pasted into --artifacts (a plausible slip) is named in the refusal, its password hidden."""
+    space = Path(__file__).parents[2] / "search_spaces" / "rings.yaml"
+    result = run_cli("search", str(space), "--storage", str(tmp_path / "j.log"),
+                     "--artifacts", "postgresql+psycopg://me:s3cr3t@db.example/runs", "--no-progress")
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1 and "--artifacts" in result.stderr and "me:***@db.example" in result.stderr
+    assert "s3cr3t" not in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "j.log").exists()
 
 
 def test_a_resumed_study_keeps_its_store():
