@@ -141,6 +141,11 @@ def test_figures_and_leaderboard_callbacks(client):
     zoomed = call(client, [("history-graph", "figure")], [*inputs, ("history-zoom", "data", zoom)], changed=3)
     assert zoomed["history-graph"]["figure"]["layout"]["xaxis"]["range"] == [0.5, 5.5]
     assert sorted(zoomed["history-graph"]["figure"]["data"][0]["customdata"]) == [1, 5]
+    refreshed = call(client, [("history-graph", "figure")], [*inputs, ("history-zoom", "data", zoom)])
+    assert refreshed["history-graph"]["figure"]["layout"]["xaxis"]["range"] == [0.5, 5.5]  # a refresh keeps it
+    switched = call(client, [("history-graph", "figure")],
+                    [*inputs[:2], ("history-options", "value", ["log"]), ("history-zoom", "data", zoom)], changed=2)
+    assert "range" not in switched["history-graph"]["figure"]["layout"]["xaxis"]  # another option: the whole study
     for junk in ({**zoom, "context": ["time", []]}, {"event": "x", "context": ["number", []]}, [1], "z"):
         assert call(client, [("history-graph", "figure")], [*inputs, ("history-zoom", "data", junk)], changed=3) == {}
     # parallel coordinates are drawn on the analysis page only (a WebGL set-up the overview need not pay)

@@ -111,3 +111,25 @@ def test_pareto_keeps_its_whole_front_and_zooms(monkeypatch):
     inside = (~data.front) & (np.log10(data.costs) >= lo) & (np.log10(data.costs) <= hi)
     assert sorted(zoomed.data[0].customdata) == sorted(data.numbers[inside].tolist())
     assert sorted(zoomed.data[1].customdata) == sorted(front.customdata)  # the front: always whole
+
+
+def test_history_by_time_and_pruned_trials_decimate_and_zoom(monkeypatch):
+    """The time axis zooms by dates (Plotly sends strings, the view holds nanoseconds); pruned trials'
+    last values are decimated by the same rule and said so."""
+    monkeypatch.setenv(D.ENV, "200")
+    df = big_frame(2000)
+    start = pd.Timestamp("2026-01-01")
+    df["datetime_start"] = [start + pd.Timedelta(minutes=i) for i in range(len(df))]
+    df["duration_s"] = 30.0
+    df.loc[df["number"] % 4 == 3, "state"] = "PRUNED"
+    data = F.history_data(df, x="time", include_pruned=True)
+    fig = F.plot_history(data)
+    complete, pruned = fig.data[0], fig.data[1]
+    assert pruned.name == "pruned trial, last value (500)" and len(pruned.customdata) < 500
+    assert len(complete.customdata) < 1500 and "pruned: 500 trials" in fig.layout.title.text
+    view = D.view_of({"xaxis.range[0]": "2026-01-01 01:00:00", "xaxis.range[1]": "2026-01-01 02:00:00"}, x_date=True)
+    assert view is not None
+    zoomed = F.plot_history(data, view=view)
+    # trial i ends at minute i + 0.5: those of minutes 60..119 are in range
+    assert sorted(zoomed.data[0].customdata + zoomed.data[1].customdata) == list(range(60, 120))
+    assert [str(v)[:19] for v in zoomed.layout.xaxis.range] == ["2026-01-01T01:00:00", "2026-01-01T02:00:00"]
