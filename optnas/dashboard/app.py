@@ -30,6 +30,7 @@ from .. import outcome
 from ..errors import UsageError
 from . import guard, plotlyjs
 from .data import best_number
+from .figures import decimate
 from .pages import activation, analysis, overview, trial
 from .pages._view import register_view, view_store
 from .routes import PAGES, Route, clicked_trial, parse, path
@@ -94,6 +95,10 @@ def create_app(source: StudySource | str | None = None, *, refresh_s: float = 5.
     """
     if refresh_s <= 0:
         raise UsageError(f"refresh_s={refresh_s!r} is invalid: it must be > 0 seconds")
+    try:
+        decimate.limit()  # a bad $OPTNAS_DASHBOARD_DECIMATE_FROM: said once at start, not per figure
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     if not isinstance(source, StudySource):
         source = StudySource(source)
     server = flask.Flask("optnas.dashboard", static_folder=None)  # no static route

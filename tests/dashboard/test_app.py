@@ -124,17 +124,30 @@ def test_figures_and_leaderboard_callbacks(client):
     formats = {c["id"]: c.get("format", {}).get("specifier") for c in only["leaderboard"]["columns"]}
     assert (formats["number"], formats["params"], formats["val_metric"]) == ("", ",", ".4~g")
     pareto = call(client, [("pareto-graph", "figure")],
-                  [("view-overview", "data", v), ("pareto-cost", "value", "params")])
+                  [("view-overview", "data", v), ("pareto-cost", "value", "params"), ("pareto-zoom", "data", None)])
     traces = {t["name"].split(" (")[0]: t for t in pareto["pareto-graph"]["figure"]["data"]}
     assert sorted(traces["Pareto front"]["customdata"]) == [1, 5]  # plain lists: the browser reports them
     assert traces["dominated trial"]["customdata"] == [0]
     assert traces["best trial"]["customdata"] == [1] and traces["best trial"]["marker"]["symbol"] == "star"
     history = call(client, [("history-graph", "figure")],
                    [("view-overview", "data", v), ("history-x", "value", "number"),
-                    ("history-options", "value", ["log", "pruned"])])
+                    ("history-options", "value", ["log", "pruned"]), ("history-zoom", "data", None)])
     layout = history["history-graph"]["figure"]["layout"]
     assert layout["yaxis"]["title"]["text"] == "validation metric" and layout["yaxis"]["type"] == "log"
     assert any(t["name"].startswith("pruned") for t in history["history-graph"]["figure"]["data"])
+    # a zoom redraws its range; a zoom stamped with other options, or a crafted one, redraws nothing
+    inputs = [("view-overview", "data", v), ("history-x", "value", "number"), ("history-options", "value", [])]
+    zoom = {"event": {"xaxis.range[0]": 0.5, "xaxis.range[1]": 5.5}, "context": ["number", []]}
+    zoomed = call(client, [("history-graph", "figure")], [*inputs, ("history-zoom", "data", zoom)], changed=3)
+    assert zoomed["history-graph"]["figure"]["layout"]["xaxis"]["range"] == [0.5, 5.5]
+    assert sorted(zoomed["history-graph"]["figure"]["data"][0]["customdata"]) == [1, 5]
+    refreshed = call(client, [("history-graph", "figure")], [*inputs, ("history-zoom", "data", zoom)])
+    assert refreshed["history-graph"]["figure"]["layout"]["xaxis"]["range"] == [0.5, 5.5]  # a refresh keeps it
+    switched = call(client, [("history-graph", "figure")],
+                    [*inputs[:2], ("history-options", "value", ["log"]), ("history-zoom", "data", zoom)], changed=2)
+    assert "range" not in switched["history-graph"]["figure"]["layout"]["xaxis"]  # another option: the whole study
+    for junk in ({**zoom, "context": ["time", []]}, {"event": "x", "context": ["number", []]}, [1], "z"):
+        assert call(client, [("history-graph", "figure")], [*inputs, ("history-zoom", "data", junk)], changed=3) == {}
     # parallel coordinates are drawn on the analysis page only (a WebGL set-up the overview need not pay)
     closed = call(client, [("parallel-graph", "figure")], [("view-analysis", "data", v | {"route": None})])
     assert "parallel-graph" not in closed  # no update while the page is not shown

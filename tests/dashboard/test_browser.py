@@ -9,6 +9,7 @@ test's tmp dir, and also to $OPTNAS_SCREENSHOT_DIR when set.
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import threading
@@ -423,3 +424,128 @@ def test_report_opens_offline(browser, searched, tmp_path):
     assert len(plots) == 9 and all(n > 0 for n in plots)
     w.shot(tmp_path / "report.png")
     assert w.problems == []
+
+
+def _many_trials_journal(path: Path, n: int) -> None:
+    """A journal of one ``crowd`` study with ``n`` complete trials (metric and cost spread like a search's),
+    built by Optuna's JournalStorage in memory and written once (``n`` appends to a file take far longer)."""
+    import random
+
+    from optuna.distributions import IntDistribution
+    from optuna.storages.journal import BaseJournalBackend
+    from optuna.trial import create_trial
+
+    import optnas
+
+    class Memory(BaseJournalBackend):
+        def __init__(self) -> None:
+            self.logs: list[dict[str, Any]] = []
+
+        def read_logs(self, log_number_from: int) -> Any:
+            return iter(self.logs[log_number_from:])
+
+        def append_logs(self, logs: list[dict[str, Any]]) -> None:
+            self.logs.extend(logs)
+
+    memory = Memory()
+    study = optuna.create_study(study_name="crowd", storage=JournalStorage(memory), directions=["maximize", "minimize"])
+    objectives = [{"name": "val_metric", "direction": "maximize"}, {"name": "params", "direction": "minimize"}]
+    study.set_user_attr("optnas", {"objectives": objectives, "task": {"name": "rings", "params": {}}})
+    base = [{"spec": optnas.ArchSpec(algorithm=a, block="mlp2", block_params={"hidden": 8}, depth=4, width=8).to_dict(),
+             "status": "complete", "metrics": {"test_metric": 0.5, "flops": 200, "wall_s": 1.0, "epochs": 2}}
+            for a in ("gd", "nesterov", "fista")]
+    rng = random.Random(0)
+    trials = []
+    for i in range(n):
+        params = rng.randint(100, 100_000)
+        val = round(min(0.99, max(0.3, 0.6 + 0.05 * math.log10(params) + rng.gauss(0, 0.05))), 4)
+        attrs = {**base[i % 3], "metrics": {**base[i % 3]["metrics"], "val_metric": val, "params": params}}
+        trials.append(create_trial(state=TrialState.COMPLETE, values=[val, float(params)], params={"depth": 4},
+                                   distributions={"depth": IntDistribution(1, 9)}, user_attrs=attrs))
+    study.add_trials(trials)
+    path.write_text("".join(json.dumps(log) + "\n" for log in memory.logs))
+
+
+# the points of the first trace named ``name``: their trial numbers and x values
+TRACE_JS = """([id, name]) => { const gd = document.querySelector(`#${id} .js-plotly-plot`);
+  const t = gd._fullData.find(t => t.name.startsWith(name));
+  return {numbers: Array.from(t.customdata), x: Array.from(t.x)}; }"""
+TITLE_JS = "id => document.querySelector(`#${id} .gtitle`)?.textContent || ''"
+
+
+def test_decimated_plots_keep_every_trial_reachable(browser, tmp_path, monkeypatch):
+    """Above the threshold (lowered to 300 here through its documented variable) the history and Pareto
+    plots draw one trial per screen cell; a click opens the drawn trial, a mouse-drag zoom redraws the range
+    with every trial in it, a double-click returns to the overview, the front and the best are always there."""
+    from werkzeug.serving import make_server
+
+    from optnas.dashboard import StudySource
+    from optnas.dashboard import figures as F
+
+    monkeypatch.setenv("OPTNAS_DASHBOARD_DECIMATE_FROM", "300")
+    journal = tmp_path / "crowd.log"
+    _many_trials_journal(journal, 2500)
+    df = StudySource(str(journal)).frame("crowd")
+    pareto_truth = F.pareto_data(df, "params")
+    best = F.history_data(df).best_trial
+    app = create_app(str(journal), refresh_s=60.0)
+    app.enable_dev_tools(debug=True, dev_tools_hot_reload=False, dev_tools_ui=True, dev_tools_props_check=True,
+                         dev_tools_disable_version_check=True)  # a callback error shows on the page
+    server = make_server("127.0.0.1", 0, app.server, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_port}/"
+    try:
+        w = Watched(browser, url)
+        w.page.goto(f"{url}studies/crowd")
+        history = w.wait_for_traces("history-graph")
+        drawn = history[0]["n"]
+        assert history[0]["name"] == "complete trial (2500)" and 300 < drawn < 2500
+        assert {"name": f"best trial ({best})", "type": "scatter", "n": 1} in history
+        assert f"2,500 trials, {drawn:,} drawn" in w.page.evaluate(TITLE_JS, "history-graph")
+        pareto = w.wait_for_traces("pareto-graph")
+        front = next(t for t in pareto if t["name"].startswith("Pareto front"))
+        assert front["n"] == int(pareto_truth.front.sum())  # the whole front, however many are decimated
+        assert next(t for t in pareto if t["name"].startswith("dominated"))["n"] < int((~pareto_truth.front).sum())
+        assert {"name": f"best trial ({best})", "type": "scatter", "n": 1} in pareto
+        w.page.wait_for_timeout(500)
+        w.shot(tmp_path / "decimated_overview.png")
+
+        # a click on a drawn point (the lowest: alone in its corner, where the mouse hits no neighbour) opens it
+        drawn_y = w.page.evaluate(TRACE_JS.replace("x: Array.from(t.x)", "x: Array.from(t.y)"),
+                                  ["history-graph", "complete"])["x"]
+        number = _click_point(w, "history-graph", "complete", drawn_y.index(min(drawn_y)))
+        _wait_trial(w, url, "crowd", number)
+        w.page.go_back()
+        w.page.wait_for_selector("#page-overview:not([style*='none'])", timeout=WAIT_MS)
+        w.wait_for_traces("history-graph")
+
+        # a mouse-drag zoom over trials ~1000..1150: the range redrawn with every trial in it
+        box = w.page.evaluate("""id => { const gd = document.querySelector(`#${id} .js-plotly-plot`);
+            const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, r = gd.getBoundingClientRect();
+            return {x0: r.left + xa._offset + xa.l2p(1000), x1: r.left + xa._offset + xa.l2p(1150),
+                    y0: r.top + ya._offset + 2, y1: r.top + ya._offset + ya._length - 2}; }""", "history-graph")
+        before = w.page.evaluate(TRACE_JS, ["history-graph", "complete"])
+        w.page.mouse.move(box["x0"], box["y0"])
+        w.page.mouse.down()
+        w.page.mouse.move((box["x0"] + box["x1"]) / 2, (box["y0"] + box["y1"]) / 2, steps=5)
+        w.page.mouse.move(box["x1"], box["y1"], steps=5)
+        w.page.mouse.up()
+        w.page.wait_for_function(f"() => ({TITLE_JS})('history-graph').includes('zoomed: all')", timeout=WAIT_MS)
+        after = w.page.evaluate(TRACE_JS, ["history-graph", "complete"])
+        lo, hi = min(after["x"]), max(after["x"])
+        inside_before = [n for n, x in zip(before["numbers"], before["x"], strict=True) if lo <= x <= hi]
+        assert sorted(after["numbers"]) == list(range(int(lo), int(hi) + 1))  # every trial of the range
+        assert len(after["numbers"]) > len(inside_before)
+        assert 100 < hi - lo < 200
+        w.page.wait_for_timeout(500)
+        w.shot(tmp_path / "decimated_zoomed.png")
+
+        # a double-click returns to the overview, decimated again
+        w.page.mouse.dblclick((box["x0"] + box["x1"]) / 2, (box["y0"] + box["y1"]) / 2)
+        w.page.wait_for_function(f"() => ({TITLE_JS})('history-graph').includes('zoom to see all')", timeout=WAIT_MS)
+        assert w.traces("history-graph")[0]["n"] == drawn
+        w.assert_clean()
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)

@@ -99,6 +99,16 @@ def test_dashboard_rejects_bad_ports(cli, searched, port):
     assert code == 2 and "invalid int value" in err
 
 
+def test_dashboard_rejects_a_bad_decimation_threshold(cli, searched, monkeypatch):
+    monkeypatch.setenv("OPTNAS_DASHBOARD_DECIMATE_FROM", "many")
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    code, out, err = cli("dashboard", "--storage", searched.storage, "--port", str(port))
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1, err
+    assert "OPTNAS_DASHBOARD_DECIMATE_FROM='many' is invalid; valid: a positive integer (points in view)" in err
+
+
 def test_dashboard_rejects_missing_storage_and_busy_port(cli, tmp_path, searched):
     code, _, err = cli("dashboard", "--storage", str(tmp_path / "none.log"))
     assert code == 2 and "no such journal file" in err and not (tmp_path / "none.log").exists()

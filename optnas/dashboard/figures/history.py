@@ -18,6 +18,7 @@ import pandas as pd
 
 from ..data import Metric, best_and_ties, column, complete, hover_text, label, per_frame, task_metric
 from ._plotly import TEMPLATE, brief, empty_figure, graph_objects, hover, integer_axis, mark_best, scatter, steps
+from .decimate import FULL, View, decimate, in_view, limit, note, zoom
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -87,40 +88,63 @@ def history_data(df: pd.DataFrame, *, x: str = "number", include_pruned: bool = 
     )
 
 
-def plot_history(data: HistoryData, *, log_y: bool = False) -> go.Figure:
+def plot_history(data: HistoryData, *, log_y: bool = False, view: View = FULL) -> go.Figure:
+    """The figure; ``view`` (`decimate.view_of`): the zoomed range to draw. Above `decimate.limit` points in
+    view, one per screen cell is drawn (`decimate.decimate`, the cell's best); the best-so-far line, the
+    trials that set it, the best trial and its ties are drawn from all trials."""
     if len(data.numbers) == 0:
         return empty_figure(TITLE, f"no complete trial with {label(data.metric.name)} yet ({data.total} trials)")
     go = graph_objects()
     n = len(data.numbers)
     by_time = data.x == "time" and data.times is not None
-    xs = data.times if by_time else data.numbers
+    xs = np.asarray(data.times if by_time else data.numbers)
+    sign = 1.0 if data.metric.maximize else -1.0
+    cap = limit()
+    seen = in_view(xs, data.values, view, log_y=log_y)
+    shown = seen[decimate(xs[seen], data.values[seen], score=sign * data.values[seen], limit=cap, log_y=log_y)]
+    if len(shown) < len(seen):  # the trials that set the best so far: the line's corners stay clickable
+        records = np.flatnonzero(np.concatenate([[True], data.best[1:] != data.best[:-1]]))
+        shown = np.union1d(shown, np.intersect1d(records, seen))
     fig = go.Figure()
     # customdata as a plain list: plotly.py packs numpy arrays as typed binary arrays, whose points the
     # browser reports without customdata, and a click must name its trial
-    fig.add_trace(scatter(n, x=xs, y=data.values, mode="markers", name=f"complete trial ({n})",
-                          customdata=data.numbers.tolist(), **hover(data.hover, brief(n), label(data.metric.name)),
+    fig.add_trace(scatter(len(shown), x=xs[shown], y=data.values[shown], mode="markers",
+                          name=f"complete trial ({n})", customdata=data.numbers[shown].tolist(),
+                          **hover(np.asarray(data.hover, dtype=object)[shown] if data.hover else data.hover,
+                                  brief(n), label(data.metric.name)),
                           marker={"size": 7, "opacity": 0.75, "color": "#2563eb"}))
+    lines = [note(len(seen), len(shown), view)]
     if data.pruned_numbers is not None and len(data.pruned_numbers):
-        px = data.pruned_times if by_time else data.pruned_numbers
+        px = np.asarray(data.pruned_times if by_time and data.pruned_times is not None else data.pruned_numbers)
+        pv = np.asarray(data.pruned_values)
+        p_seen = in_view(px, pv, view, log_y=log_y)
+        p_shown = p_seen[decimate(px[p_seen], pv[p_seen], score=sign * pv[p_seen], limit=cap, log_y=log_y)]
         short = brief(len(data.pruned_numbers))
-        fig.add_trace(scatter(len(data.pruned_numbers), x=px, y=data.pruned_values, mode="markers",
+        text = np.asarray(data.pruned_hover, dtype=object)[p_shown] if data.pruned_hover else []
+        fig.add_trace(scatter(len(p_shown), x=px[p_shown], y=pv[p_shown], mode="markers",
                               name=f"pruned trial, last value ({len(data.pruned_numbers)})",
-                              customdata=data.pruned_numbers.tolist(),
-                              **hover(list(data.pruned_hover), short, label(data.metric.name)),
+                              customdata=data.pruned_numbers[p_shown].tolist(),
+                              **hover(text, short, label(data.metric.name)),
                               marker={"size": 6, "symbol": "x", "color": "#9ca3af"}))
+        if len(p_shown) < len(p_seen):
+            lines.append("pruned: " + note(len(p_seen), len(p_shown), view).replace("zoomed: ", ""))
     word = "highest" if data.metric.maximize else "lowest"
     step_x, step_y = steps(xs, data.best)  # the same line from its corners: a few dozen points, not n
     fig.add_trace(scatter(len(step_x), x=step_x, y=step_y, mode="lines", name=f"best so far ({word})",
                           line={"shape": "hv", "color": "firebrick"}, hoverinfo="skip"))
     mark_best(fig, xs, data.values, data.numbers, data.best_trial, data.ties)
-    fig.update_layout(title=f"{TITLE}: {n} complete of {data.total} trials", template=TEMPLATE,
+    subtitle = "; ".join(line for line in lines if line)
+    fig.update_layout(title=f"{TITLE}: {n} complete of {data.total} trials"
+                      + (f"<br><sup>{subtitle}</sup>" if subtitle else ""), template=TEMPLATE,
                       xaxis_title=X_AXES["time" if by_time else "number"], yaxis_title=label(data.metric.name),
                       yaxis_type="log" if log_y else "linear", legend={"orientation": "h", "y": -0.2},
-                      margin={"t": 50, "r": 20})
+                      margin={"t": 60 if subtitle else 50, "r": 20})
     if not by_time:
-        fig.update_xaxes(**integer_axis(data.numbers))
+        fig.update_xaxes(**integer_axis(data.numbers if view.x is None else view.x))  # ticks of the range shown
+    zoom(fig, view, x_date=by_time)
     if n == 1 and not log_y:  # one value: a readable span around it, not Plotly's default
         v = float(data.values[0])
         pad = abs(v) * 0.1 or 1.0
         fig.update_yaxes(range=[v - pad, v + pad])
     return fig
+

@@ -26,6 +26,7 @@ from ..data import (
     task_metric,
 )
 from ._plotly import TEMPLATE, brief, empty_figure, graph_objects, hover, mark_best, scatter
+from .decimate import FULL, View, decimate, in_view, limit, note, zoom
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -116,12 +117,25 @@ def _latency_spread(done: pd.DataFrame, costs: np.ndarray) -> dict[str, Any]:
     return {"spread": (lo, hi), "noise": note}
 
 
-def plot_pareto(data: ParetoData) -> go.Figure:
+def plot_pareto(data: ParetoData, *, view: View = FULL) -> go.Figure:
+    """The figure; ``view`` (`decimate.view_of`): the zoomed range to draw. Above `decimate.limit` dominated
+    points in view, one per screen cell is drawn (`decimate.decimate`: the cell's best metric, then the
+    cheapest); the front, the best trial and its ties are drawn from all trials."""
     title = f"Pareto front: {label(data.metric.name)} against {COSTS[data.cost]}"
     if len(data.numbers) == 0:
         return empty_figure(title, f"no complete trial with both {data.metric.name} and {data.cost} yet")
     go = graph_objects()
+    positive = data.costs[data.costs > 0]
+    # costs span orders of magnitude across depths and widths: a log axis once they do
+    log = len(positive) == len(data.costs) and positive.max() / positive.min() >= 100
     rest = np.flatnonzero(~data.front)
+    seen = rest[in_view(data.costs[rest], data.values[rest], view, log_x=log)]
+    sign = 1.0 if data.metric.maximize else -1.0
+    dominated = len(rest)
+    # the cell's best metric; among equals the cheapest
+    rest = seen[decimate(data.costs[seen], data.values[seen], score=sign * data.values[seen],
+                         tie=-data.costs[seen], limit=limit(), log_x=log)]
+    drawn_note = note(len(seen), len(rest), view)
     front = data.front_order
     text = np.asarray(data.hover if data.hover else [""] * len(data.numbers), dtype=object)
     short, names = brief(len(data.numbers)), (label(data.metric.name), COSTS[data.cost])
@@ -136,7 +150,7 @@ def plot_pareto(data: ParetoData) -> go.Figure:
 
     fig = go.Figure()
     fig.add_trace(scatter(len(rest), x=data.costs[rest], y=data.values[rest], mode="markers",
-                          name=f"dominated trial ({len(rest)})",
+                          name=f"dominated trial ({dominated})",
                           customdata=data.numbers[rest].tolist(),
                           **hover(text[rest], short, *names, x_integer=counts),
                           marker={"color": "lightslategray", "size": 6, "opacity": 0.5}, **spread(rest)))
@@ -147,11 +161,12 @@ def plot_pareto(data: ParetoData) -> go.Figure:
                           line={"shape": "hv", "color": "firebrick"},
                           marker={"size": 9, "color": "firebrick"}, **spread(front)))
     mark_best(fig, data.costs, data.values, data.numbers, data.best_trial, data.ties)
-    positive = data.costs[data.costs > 0]
-    # costs span orders of magnitude across depths and widths: a log axis once they do
-    log = len(positive) == len(data.costs) and positive.max() / positive.min() >= 100
-    if data.noise:  # a bar on each point: the min..max its spec was measured at
-        title += f"<br><sup>{data.noise}; bars: min to max of the same spec</sup>"
+    lines = [f"{data.noise}; bars: min to max of the same spec" if data.noise else "",
+             f"dominated: {drawn_note}" if drawn_note else ""]
+    if any(lines):  # a bar on each point: the min..max its spec was measured at
+        title += "<br><sup>" + "<br>".join(line for line in lines if line) + "</sup>"
     fig.update_layout(title=title, template=TEMPLATE, xaxis_title=COSTS[data.cost], yaxis_title=label(data.metric.name),
                       xaxis_type="log" if log else "linear", legend={"orientation": "h", "y": -0.2})
+    zoom(fig, view)
     return fig
+

@@ -21,6 +21,7 @@ from ..figures import (
     plot_history,
     plot_pareto,
 )
+from ..figures.decimate import FULL, View, view_of
 from ..figures.history import X_AXES
 from . import leaderboard
 from ._common import FrameGetter, card
@@ -43,10 +44,10 @@ def layout() -> html.Div:
             *leaderboard.layout(),
             html.Div(
                 [
-                    card("History", [history_opts, dcc.Graph(id="history-graph")]),
+                    card("History", [history_opts, dcc.Store(id="history-zoom"), dcc.Graph(id="history-graph")]),
                     card("Pareto front", [
                         dcc.RadioItems(id="pareto-cost", options=costs, value="params", inline=True),
-                        dcc.Graph(id="pareto-graph"),
+                        dcc.Store(id="pareto-zoom"), dcc.Graph(id="pareto-graph"),
                     ]),
                 ],
                 className="row",
@@ -79,25 +80,44 @@ def draw(df: Any) -> None:
 
 def register(app: dash.Dash, frame_of: FrameGetter) -> None:
     leaderboard.register(app, frame_of)
+    # a graph's zoom, stamped with what it was drawn for (a zoom means nothing on another axis)
+    for graph, context in (("history", ("history-x", "history-options")), ("pareto", ("pareto-cost",))):
+        app.clientside_callback(_ZOOM_EVENT, Output(f"{graph}-zoom", "data"), Input(f"{graph}-graph", "relayoutData"),
+                                *(State(c, "value") for c in context), prevent_initial_call=True)
 
     @app.callback(
         Output("history-graph", "figure"),
         Input(view_id("overview"), "data"),
         Input("history-x", "value"),
         Input("history-options", "value"),
+        Input("history-zoom", "data"),
         prevent_initial_call=True,  # its view sets it off (`_view.view_id`)
     )
+    def _history(version: Any, x: Any, options: Any, zoom: Any) -> Any:
+        """A zoom (or a double-click back to the overview) redraws the range with the same rule
+        (`figures.decimate`); a new axis or option starts from the whole study."""
+        view = _zoomed(zoom, "history-zoom", [x, options], x_date=x == "time")
+        if view is None:
+            return dash.no_update
+        chosen = tuple(options) if isinstance(options, list) else ()
+        return _history_figure(version, x if x in X_AXES else "number", chosen, view)
+
     @per_version
-    def _history(version: Any, x: Any, options: Any) -> Any:
-        chosen = options if isinstance(options, list) else []
-        data = history_data(frame_of(version), x=x if x in X_AXES else "number", include_pruned="pruned" in chosen)
-        return plot_history(data, log_y="log" in chosen)
+    def _history_figure(version: Any, x: str, chosen: tuple[Any, ...], view: View) -> Any:
+        data = history_data(frame_of(version), x=x, include_pruned="pruned" in chosen)
+        return plot_history(data, log_y="log" in chosen, view=view)
 
     @app.callback(Output("pareto-graph", "figure"), Input(view_id("overview"), "data"), Input("pareto-cost", "value"),
-                  prevent_initial_call=True)
+                  Input("pareto-zoom", "data"), prevent_initial_call=True)
+    def _pareto(version: Any, cost: Any, zoom: Any) -> Any:
+        view = _zoomed(zoom, "pareto-zoom", [cost])
+        if view is None:
+            return dash.no_update
+        return _pareto_figure(version, cost if cost in COSTS else "params", view)
+
     @per_version
-    def _pareto(version: Any, cost: Any) -> Any:
-        return plot_pareto(pareto_data(frame_of(version), cost if cost in COSTS else "params"))
+    def _pareto_figure(version: Any, cost: str, view: View) -> Any:
+        return plot_pareto(pareto_data(frame_of(version), cost), view=view)
 
     @app.callback(
         Output("curve-trials", "options"),
@@ -135,6 +155,25 @@ def register(app: dash.Dash, frame_of: FrameGetter) -> None:
         figure = plot_curves(curves_data(df, chosen, key))
         return (_options(best) + _options(extra), chosen, [{"label": k, "value": k} for k in keys], key, state,
                 figure)
+
+
+# A graph's zoom events (a range, or a double-click's autorange) go to its zoom store with the options the
+# graph was drawn for; the other relayout events (the first draw's autosize, a drag-mode change) go nowhere:
+# were they inputs of the figure's callback, the first draw's would supersede the figure's request in flight.
+_ZOOM_EVENT = """function(relayout, ...context) {
+    const zoom = relayout && Object.keys(relayout).some(k => /^[xy]axis\\.(range|autorange)/.test(k));
+    return zoom ? {event: relayout, context: context} : window.dash_clientside.no_update;
+}"""
+
+
+def _zoomed(zoom: Any, store: str, context: list[Any], *, x_date: bool = False) -> View | None:
+    """The view to draw: the zoom's when it set this call off (None: nothing to redraw), the zoom kept on a
+    refresh, the whole study on a new axis, option or cost (a zoom stamped with other options is stale)."""
+    current = isinstance(zoom, dict) and zoom.get("context") == context
+    event = zoom.get("event") if current else None
+    if dash.ctx.triggered_id == store:
+        return view_of(event, x_date=x_date) if current else None
+    return view_of(event, x_date=x_date) or FULL
 
 
 def _options(df: Any) -> list[dict[str, Any]]:
