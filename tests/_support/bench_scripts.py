@@ -1,5 +1,5 @@
-"""The optnas-bench scripts (benchmarks/optnas_bench/*.py) loaded as modules, for the tests that check what
-they recorded or how they run."""
+"""Benchmark scripts (benchmarks/<folder>/*.py, optnas-bench's by default) loaded as modules, for the tests that
+check what they recorded or how they run, or use their parts."""
 
 from __future__ import annotations
 
@@ -9,13 +9,15 @@ from types import ModuleType
 
 import pytest
 
-HERE = Path(__file__).resolve().parents[2] / "benchmarks" / "optnas_bench"
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+HERE = BENCHMARKS / "optnas_bench"
 
 
-def bench_script(name: str, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
-    """benchmarks/optnas_bench/``name``.py, imported fresh (its folder joins the import path for the test)."""
-    monkeypatch.syspath_prepend(str(HERE))  # the scripts import their sibling common.py
-    spec = importlib.util.spec_from_file_location(f"optnas_bench_{name}", HERE / f"{name}.py")
+def bench_script(name: str, monkeypatch: pytest.MonkeyPatch, folder: str = "optnas_bench") -> ModuleType:
+    """benchmarks/``folder``/``name``.py, imported fresh (its folder joins the import path for the test)."""
+    here = BENCHMARKS / folder
+    monkeypatch.syspath_prepend(str(here))  # the scripts import their siblings (optnas_bench's common.py)
+    spec = importlib.util.spec_from_file_location(f"{folder}_{name}", here / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

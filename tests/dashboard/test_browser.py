@@ -24,6 +24,7 @@ from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 
 from optnas.dashboard import create_app, plotlyjs, write_report
+from tests._support.bench_scripts import bench_script
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -426,28 +427,18 @@ def test_report_opens_offline(browser, searched, tmp_path):
     assert w.problems == []
 
 
-def _many_trials_journal(path: Path, n: int) -> None:
+def _many_trials_journal(path: Path, n: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """A journal of one ``crowd`` study with ``n`` complete trials (metric and cost spread like a search's),
-    built by Optuna's JournalStorage in memory and written once (``n`` appends to a file take far longer)."""
+    built by Optuna's JournalStorage in memory (the scale benchmark's `MemoryJournal`) and written once (``n``
+    appends to a file take far longer)."""
     import random
 
     from optuna.distributions import IntDistribution
-    from optuna.storages.journal import BaseJournalBackend
     from optuna.trial import create_trial
 
     import optnas
 
-    class Memory(BaseJournalBackend):
-        def __init__(self) -> None:
-            self.logs: list[dict[str, Any]] = []
-
-        def read_logs(self, log_number_from: int) -> Any:
-            return iter(self.logs[log_number_from:])
-
-        def append_logs(self, logs: list[dict[str, Any]]) -> None:
-            self.logs.extend(logs)
-
-    memory = Memory()
+    memory = bench_script("synthetic", monkeypatch, folder="dashboard_scale").MemoryJournal()
     study = optuna.create_study(study_name="crowd", storage=JournalStorage(memory), directions=["maximize", "minimize"])
     objectives = [{"name": "val_metric", "direction": "maximize"}, {"name": "params", "direction": "minimize"}]
     study.set_user_attr("optnas", {"objectives": objectives, "task": {"name": "rings", "params": {}}})
@@ -484,7 +475,7 @@ def test_decimated_plots_keep_every_trial_reachable(browser, tmp_path, monkeypat
 
     monkeypatch.setenv("OPTNAS_DASHBOARD_DECIMATE_FROM", "300")
     journal = tmp_path / "crowd.log"
-    _many_trials_journal(journal, 2500)
+    _many_trials_journal(journal, 2500, monkeypatch)
     df = StudySource(str(journal)).frame("crowd")
     pareto_truth = F.pareto_data(df, "params")
     best = F.history_data(df).best_trial
