@@ -146,6 +146,22 @@ def decimate(x: np.ndarray, y: np.ndarray, *, score: np.ndarray, limit: int, cel
     return np.sort(order[first])
 
 
+def pick(x: np.ndarray, y: np.ndarray, view: View, *, score: np.ndarray, limit: int, tie: np.ndarray | None = None,
+         log_x: bool = False, log_y: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(indices of the points in ``view`` (`in_view`), indices of those to draw (`decimate`)), both into ``x``.
+
+    Example:
+        >>> x = np.arange(10.0)
+        >>> seen, drawn = pick(x, np.zeros(10), View(x=(2.0, 9.0)), score=-x, limit=4)
+        >>> seen.tolist() == drawn.tolist() == list(range(2, 10))  # 8 points over 100 cells: one each
+        True
+    """
+    seen = in_view(x, y, view, log_x=log_x, log_y=log_y)
+    keep = decimate(x[seen], y[seen], score=score[seen], limit=limit,
+                    tie=None if tie is None else tie[seen], log_x=log_x, log_y=log_y)
+    return seen, seen[keep]
+
+
 def _cell(v: np.ndarray, k: int) -> np.ndarray:
     finite = np.isfinite(v)
     if not finite.any():

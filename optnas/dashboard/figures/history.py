@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..data import Metric, best_and_ties, column, complete, hover_text, label, per_frame, task_metric
 from ._plotly import TEMPLATE, brief, empty_figure, graph_objects, hover, integer_axis, mark_best, scatter, steps
-from .decimate import FULL, View, decimate, in_view, limit, note, zoom
+from .decimate import FULL, View, limit, note, pick, zoom
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -100,8 +100,7 @@ def plot_history(data: HistoryData, *, log_y: bool = False, view: View = FULL) -
     xs = np.asarray(data.times if by_time else data.numbers)
     sign = 1.0 if data.metric.maximize else -1.0
     cap = limit()
-    seen = in_view(xs, data.values, view, log_y=log_y)
-    shown = seen[decimate(xs[seen], data.values[seen], score=sign * data.values[seen], limit=cap, log_y=log_y)]
+    seen, shown = pick(xs, data.values, view, score=sign * data.values, limit=cap, log_y=log_y)
     if len(shown) < len(seen):  # the trials that set the best so far: the line's corners stay clickable
         records = np.flatnonzero(np.concatenate([[True], data.best[1:] != data.best[:-1]]))
         shown = np.union1d(shown, np.intersect1d(records, seen))
@@ -117,8 +116,7 @@ def plot_history(data: HistoryData, *, log_y: bool = False, view: View = FULL) -
     if data.pruned_numbers is not None and len(data.pruned_numbers):
         px = np.asarray(data.pruned_times if by_time and data.pruned_times is not None else data.pruned_numbers)
         pv = np.asarray(data.pruned_values)
-        p_seen = in_view(px, pv, view, log_y=log_y)
-        p_shown = p_seen[decimate(px[p_seen], pv[p_seen], score=sign * pv[p_seen], limit=cap, log_y=log_y)]
+        p_seen, p_shown = pick(px, pv, view, score=sign * pv, limit=cap, log_y=log_y)
         short = brief(len(data.pruned_numbers))
         text = np.asarray(data.pruned_hover, dtype=object)[p_shown] if data.pruned_hover else []
         fig.add_trace(scatter(len(p_shown), x=px[p_shown], y=pv[p_shown], mode="markers",

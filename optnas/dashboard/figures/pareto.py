@@ -26,7 +26,7 @@ from ..data import (
     task_metric,
 )
 from ._plotly import TEMPLATE, brief, empty_figure, graph_objects, hover, mark_best, scatter
-from .decimate import FULL, View, decimate, in_view, limit, note, zoom
+from .decimate import FULL, View, limit, note, pick, zoom
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -129,12 +129,12 @@ def plot_pareto(data: ParetoData, *, view: View = FULL) -> go.Figure:
     # costs span orders of magnitude across depths and widths: a log axis once they do
     log = len(positive) == len(data.costs) and positive.max() / positive.min() >= 100
     rest = np.flatnonzero(~data.front)
-    seen = rest[in_view(data.costs[rest], data.values[rest], view, log_x=log)]
     sign = 1.0 if data.metric.maximize else -1.0
     dominated = len(rest)
     # the cell's best metric; among equals the cheapest
-    rest = seen[decimate(data.costs[seen], data.values[seen], score=sign * data.values[seen],
-                         tie=-data.costs[seen], limit=limit(), log_x=log)]
+    seen, drawn = pick(data.costs[rest], data.values[rest], view, score=sign * data.values[rest],
+                       tie=-data.costs[rest], limit=limit(), log_x=log)
+    rest = rest[drawn]
     drawn_note = note(len(seen), len(rest), view)
     front = data.front_order
     text = np.asarray(data.hover if data.hover else [""] * len(data.numbers), dtype=object)
