@@ -20,6 +20,7 @@ Example:
 from __future__ import annotations
 
 import math
+import os
 import reprlib
 from typing import Any
 
@@ -103,3 +104,22 @@ def boolean(label: str, value: Any) -> bool:
     if not isinstance(value, bool):
         raise UsageError(f"{label}={shown(value)} is invalid: it must be true or false")
     return value
+
+
+def env_number(name: str) -> tuple[str, float] | None:
+    """The environment variable ``name`` as written and read as a float (NaN when it is not a number), or None
+    when it is unset: each reader checks the range its setting allows and names it in its one-line error.
+
+    Example:
+        >>> os.environ["OPTNAS_EXAMPLE_S"] = "abc"
+        >>> env_number("OPTNAS_EXAMPLE_S"), env_number("OPTNAS_UNSET_EXAMPLE")
+        (('abc', nan), None)
+        >>> del os.environ["OPTNAS_EXAMPLE_S"]
+    """
+    raw = os.environ.get(name)
+    if raw is None:
+        return None
+    try:
+        return raw, float(raw)
+    except ValueError:
+        return raw, math.nan

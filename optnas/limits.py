@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import os
 
+from . import _validate
 from .errors import UsageError
 
 __all__ = ["ENV", "budget_bytes", "budget_text", "max_depth", "max_samples", "max_size", "max_stages"]
@@ -33,12 +34,9 @@ SAMPLE_FLOATS = 2  # a task's generated data: float64 features, per feature and 
 
 def budget_bytes() -> int:
     """The memory budget in bytes: ``OPTNAS_MEMORY_GB`` when set, else the machine's physical memory."""
-    text = os.environ.get(ENV)
-    if text is not None:
-        try:
-            gb = float(text)
-        except ValueError:
-            gb = math.nan
+    read = _validate.env_number(ENV)
+    if read is not None:
+        text, gb = read
         if not (math.isfinite(gb) and gb > 0):
             raise UsageError(f"{ENV}={text!r} is invalid: it must be a positive number of GiB, e.g. 64")
         return int(gb * GIB)

@@ -13,7 +13,7 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
-from ... import plugins
+from ... import _validate, plugins
 from ...errors import UsageError
 from ...storage import DEFAULT_DIR, artifacts
 from ...storage.urls import url_scheme
@@ -52,13 +52,10 @@ class Resources:
 
 def checkpoint_interval(default: float) -> float:
     """Seconds between a worker's checkpoints: ``OPTNAS_RAY_CHECKPOINT_S`` (>= 0, 0 = every epoch) or ``default``."""
-    raw = os.environ.get("OPTNAS_RAY_CHECKPOINT_S")
-    if raw is None:
+    read = _validate.env_number("OPTNAS_RAY_CHECKPOINT_S")
+    if read is None:
         return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
+    raw, value = read
     if not 0 <= value < math.inf:
         raise UsageError(f"OPTNAS_RAY_CHECKPOINT_S={raw!r} is invalid: it must be a number of seconds >= 0")
     return value

@@ -17,7 +17,6 @@ Example:
 from __future__ import annotations
 
 import math
-import os
 import threading
 import time
 from collections.abc import Collection
@@ -26,7 +25,7 @@ from dataclasses import dataclass, field
 import optuna
 from optuna.trial import TrialState
 
-from ... import outcome
+from ... import _validate, outcome
 from ...errors import UsageError
 from .ask import TrialList
 
@@ -42,6 +41,7 @@ def reconcile_interval() -> float:
     """Seconds between two reconciliations: ``OPTNAS_RAY_RECONCILE_S`` (> 0, at most a day) or `RECONCILE_EVERY_S`.
 
     Example:
+        >>> import os
         >>> os.environ["OPTNAS_RAY_RECONCILE_S"] = "1e300"
         >>> reconcile_interval()  # doctest: +ELLIPSIS
         Traceback (most recent call last):
@@ -49,13 +49,10 @@ def reconcile_interval() -> float:
         >>> del os.environ["OPTNAS_RAY_RECONCILE_S"]; reconcile_interval()
         60.0
     """
-    raw = os.environ.get("OPTNAS_RAY_RECONCILE_S")
-    if raw is None:
+    read = _validate.env_number("OPTNAS_RAY_RECONCILE_S")
+    if read is None:
         return RECONCILE_EVERY_S
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
+    raw, value = read
     if not 0 < value <= RECONCILE_MAX_S:  # NaN fails it too
         raise UsageError(f"OPTNAS_RAY_RECONCILE_S={raw[:40]!r} is invalid: it must be a number of seconds > 0 "
                          f"and <= {RECONCILE_MAX_S:.0f} (a day)")
