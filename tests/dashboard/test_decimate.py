@@ -59,6 +59,14 @@ def test_limit_reads_the_documented_variable(monkeypatch):
         D.limit()
 
 
+@pytest.mark.parametrize("raw", ["nan", "inf", "1e300", "0", "1.5", "true", " ", "\xff\xfe"])
+def test_limit_refuses_what_is_not_a_positive_integer(monkeypatch, raw):
+    monkeypatch.setenv(D.ENV, raw)
+    with pytest.raises(ValueError, match=f"{D.ENV}=.* is invalid; valid: a positive integer") as info:
+        D.limit()
+    assert "\n" not in str(info.value)
+
+
 def test_history_draws_one_per_cell_with_the_exact_marks(monkeypatch):
     monkeypatch.setenv(D.ENV, "500")
     df = big_frame()
