@@ -22,7 +22,6 @@ import numpy as np
 import optuna
 import pandas as pd
 
-from . import outcome
 from .outcome import trial_status
 from .storage import DEFAULT_STORAGE, artifacts, load_readonly, trial_record
 
@@ -149,10 +148,18 @@ def ranking(df: pd.DataFrame) -> list[int]:
         return []
     objs = objective_columns(df)
     done = df[df["state"] == "COMPLETE"]
-    columns = [_numeric(done, c) for c, _ in objs]
-    values = np.column_stack(columns) if len(done) else np.zeros((0, len(objs)))
-    numbers = done["number"].astype(int).tolist()
-    return outcome.ranking(zip(numbers, values.tolist(), strict=True), [d for _, d in objs])
+    if not len(done):
+        return []
+    # `outcome.ranking`'s rule as one lexicographic sort in numpy (its Python tuples took 0.5 s at 43,000
+    # trials, on every dashboard page's first load): finite values only, each objective signed so smaller is
+    # better, the study's first objective the primary key, the trial number the last
+    sign = np.array([-1.0 if d == "maximize" else 1.0 for _, d in objs])
+    values = np.column_stack([_numeric(done, c) for c, _ in objs]) * sign
+    numbers = done["number"].to_numpy().astype(np.int64)
+    kept = np.isfinite(values).all(axis=1)
+    values, numbers = values[kept], numbers[kept]
+    order = np.lexsort((numbers, *values.T[::-1]))  # lexsort: the last key is the primary one
+    return numbers[order].tolist()
 
 
 def _numeric(df: pd.DataFrame, name: str) -> np.ndarray:
