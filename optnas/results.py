@@ -111,6 +111,8 @@ def _params_json(params: Any) -> str:
     """
     if not isinstance(params, dict):
         return json.dumps(params, sort_keys=True)
+    if not params:  # most parameter sets of a search: no key to build
+        return "{}"
     try:
         key = tuple((k, type(v), v) for k, v in params.items())
         found = _PARAMS_JSON.get(key)

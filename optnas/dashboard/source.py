@@ -41,6 +41,9 @@ class StudySource:
         with gc_paused(freeze=True):  # a journal is replayed here; its trials are kept
             self.storage = open_readonly(self.url)
         self._studies: dict[str, optuna.Study] = {}
+        # a journal's signatures, kept while the file is unchanged: read every few seconds by every open page
+        self._journal = None if url_scheme(self.url) else self.url
+        self._signatures: dict[str, tuple[tuple[int, int], tuple[int, ...]]] = {}
         self._frames: dict[str, tuple[tuple[int, ...], pd.DataFrame]] = {}
         self._lock = threading.Lock()
         self._building: dict[str, threading.Lock] = {}
@@ -71,7 +74,15 @@ class StudySource:
             return self._studies[name]
 
     def signature(self, name: str) -> tuple[int, ...]:
-        """Trials per state (in `TrialState` order): changes whenever a trial is added, starts or ends."""
+        """Trials per state (in `TrialState` order): changes whenever a trial is added, starts or ends.
+
+        A journal whose size and modification time are what they were at the last call holds no new record
+        (a journal only grows), so its study's signature is the last one: one ``stat`` instead of a pass over
+        every trial (at 50,000 trials, a tenth of a second for each page's refresh and each callback)."""
+        stamp = self._stamp()
+        known = self._signatures.get(name)
+        if stamp is not None and known is not None and known[0] == stamp:
+            return known[1]
         counts = dict.fromkeys(TrialState, 0)
         # the first read of an RDB study loads every trial, kept from then on (frozen: `gc_paused`); later
         # reads add the few new ones (freezing at every refresh would also freeze the requests' garbage)
@@ -79,7 +90,20 @@ class StudySource:
             trials = self.study(name).get_trials(deepcopy=False)
         for t in trials:
             counts[t.state] += 1
-        return tuple(counts.values())
+        signature = tuple(counts.values())
+        if stamp is not None:  # taken before the read: a record landing meanwhile changes it, and is read next time
+            self._signatures[name] = (stamp, signature)
+        return signature
+
+    def _stamp(self) -> tuple[int, int] | None:
+        """The journal file's (size, modification time in ns); None for a database (or a file gone)."""
+        if self._journal is None:
+            return None
+        try:
+            info = os.stat(self._journal)
+        except OSError:
+            return None
+        return info.st_size, info.st_mtime_ns
 
     def frame(self, name: str) -> pd.DataFrame:
         """`optnas.results.frame` of the study, from the cache while its signature is unchanged.

@@ -134,6 +134,11 @@ def test_journal_cache_follows_a_live_search(tmp_path, edge_study_maker):
                                                user_attrs={"status": "complete"}))
     assert source.signature("edge") == (1, 4, 1, 1, 0)
     assert len(source.frame("edge")) == 7
+    # no trial added, one finished: the file changed, so the signature (kept while it did not) follows
+    running = writer.get_trials(deepcopy=False, states=(TrialState.RUNNING,))[0].number
+    writer.tell(running, [0.5, 40.0])
+    assert source.signature("edge") == (0, 5, 1, 1, 0)
+    assert source.frame("edge").set_index("number").loc[running, "state"] == "COMPLETE"
 
 
 def test_concurrent_first_reads_build_the_frame_once(edge_journal):
