@@ -84,12 +84,14 @@ def _record(t: optuna.trial.FrozenTrial, n_objectives: int, store: artifacts.Sto
     cert = attrs.get("certificate")
     bulk = trial_record.bulk(attrs, store)  # the curves' artifact, or inline in an older study
     values = t.values or []
+    if len(values) != n_objectives:  # missing (not COMPLETE), or not what the study records: padded or cut
+        values = [*values, *[None] * n_objectives][:n_objectives]
     duration = t.duration
     return (
         t.number, t.state.name, trial_status(t), attrs.get("reason"), None if cert is None else bool(cert.get("ok")),
-        *(values[i] if i < len(values) else None for i in range(n_objectives)),
+        *values,
         *map(spec.get, SPEC_COLUMNS),
-        *(_params_json(spec.get(k, {})) for k in PARAM_COLUMNS),
+        *map(_params_json, map(spec.get, PARAM_COLUMNS, _NO_PARAMS)),
         *map(metrics.get, METRIC_COLUMNS),
         train.get("lr"), train.get("weight_decay"), attrs.get("weights"), t.datetime_start, t.datetime_complete,
         _worker(attrs.get("worker")), duration.total_seconds() if duration is not None else None, spec or None,
@@ -97,6 +99,7 @@ def _record(t: optuna.trial.FrozenTrial, n_objectives: int, store: artifacts.Sto
     )
 
 
+_NO_PARAMS = ({},) * len(PARAM_COLUMNS)  # what a spec without a component's parameters reads as (never modified)
 _PARAMS_JSON: dict[tuple[Any, ...], str] = {}  # a search revisits a few hundred parameter sets
 
 
