@@ -76,17 +76,21 @@ def _url(kind: str, port: int, study: str, study_id: int) -> str:
 def measure(browser: Any, kind: str, journal: str, study: str, shot: Path | None,
             timeout_s: float = 300.0) -> dict[str, float | None]:
     """Seconds from navigation start until the overview is drawn: ``cold`` (the server's first page: it
-    reads the study) and ``warm`` (a second, fresh page on the same server: its caches hold the study).
-    None: not drawn within ``timeout_s`` (the server's start included)."""
+    reads the study) and ``warm`` (a second, fresh page on the same server: its caches hold the study); and
+    ``start``, from the server command's launch until the cold page was drawn (its imports and its reading
+    of the file included). None: not drawn within ``timeout_s`` (the server's start included)."""
     port = _port()
+    launched = time.monotonic()
     proc = _server(kind, journal, port)
     try:
         _wait_port(port, proc, timeout_s)
         cold = _draw(browser, kind, port, study, None, timeout_s)
-        return {"cold": cold, "warm": _draw(browser, kind, port, study, shot, timeout_s) if cold else None}
+        start = time.monotonic() - launched if cold else None  # the server's start included
+        return {"cold": cold, "warm": _draw(browser, kind, port, study, shot, timeout_s) if cold else None,
+                "start": start}
     except RuntimeError as exc:  # the server never answered, or exited
         print(f"{kind}: {exc}", flush=True)
-        return {"cold": None, "warm": None}
+        return {"cold": None, "warm": None, "start": None}
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -131,23 +135,29 @@ def main() -> None:
     parser.add_argument("--chromium", default=os.environ.get("OPTNAS_CHROMIUM", "/usr/bin/chromium"))
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds before a page counts as not drawn")
     parser.add_argument("--name", default="browser", help="results NAME.json, screenshots NAME_<kind>.png")
+    parser.add_argument("--fresh-browser", action="store_true",
+                        help="a new Chromium for each server (default: one for all runs, as before)")
     args = parser.parse_args()
     out = Path(args.out)
     results: dict[str, Any] = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()}",
                                "journal_mb": round(os.path.getsize(args.journal) / 1e6, 1), "timeout_s": args.timeout,
         "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "runs": {}}
     with sync_playwright() as p:
+        results["fresh_browser"] = args.fresh_browser
         browser = p.chromium.launch(executable_path=args.chromium, args=ARGS)
         for i in range(args.runs):
             for kind in ("optnas", "optuna-dashboard"):
                 shot = out / f"{args.name}_{kind}.png" if i == 0 else None
+                if args.fresh_browser:
+                    browser.close()
+                    browser = p.chromium.launch(executable_path=args.chromium, args=ARGS)
                 seconds = measure(browser, kind, args.journal, args.study, shot, args.timeout)
                 results["runs"].setdefault(kind, []).append(
                     {k: None if v is None else round(v, 2) for k, v in seconds.items()})
                 print(f"{kind}: overview drawn {seconds} s after navigation", flush=True)
         browser.close()
     for stat in ("best", "median"):
-        results[stat] = {k: {m: _stat(stat, [r[m] for r in v]) for m in ("cold", "warm")}
+        results[stat] = {k: {m: _stat(stat, [r.get(m) for r in v]) for m in ("cold", "warm", "start")}
                          for k, v in results["runs"].items()}
     results["load_after"] = os.getloadavg()
     (out / f"{args.name}.json").write_text(json.dumps(results, indent=2) + "\n")
