@@ -99,7 +99,8 @@ def _record(t: optuna.trial.FrozenTrial, n_objectives: int, store: artifacts.Sto
     )
 
 
-_NO_PARAMS = ({},) * len(PARAM_COLUMNS)  # what a spec without a component's parameters reads as (never modified)
+# what a spec without a component's parameters reads as (never modified)
+_NO_PARAMS: tuple[dict[str, Any], ...] = ({},) * len(PARAM_COLUMNS)
 _PARAMS_JSON: dict[tuple[Any, ...], str] = {}  # a search revisits a few hundred parameter sets
 
 

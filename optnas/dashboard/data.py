@@ -87,8 +87,11 @@ def per_frame(fn: F) -> F:
     """Remember ``fn(df, *args, **kwargs)`` per DataFrame object and arguments (the dashboard's frames are
     shared and never modified, `StudySource`; a new study version is a new frame): the overview's figures
     are computed once per version, by whichever comes first (`app.preload` as the server starts, or the
-    page's callbacks), and shared by the others. A copy or a filtered frame is another object, computed
-    afresh; a frame no longer referenced takes its results with it. Callers must not modify a result.
+    page's callbacks), and shared by the others. A call made while the same one is being computed waits
+    for it rather than computing it again beside it (a server's first page asks for what its preload is
+    drawing: both ran at once, each slowing the other); should that computation raise, the waiting call
+    computes its own. A copy or a filtered frame is another object, computed afresh; a frame no longer
+    referenced takes its results with it. Callers must not modify a result.
 
     Example:
         >>> calls = []
@@ -98,8 +101,15 @@ def per_frame(fn: F) -> F:
         (2, 2, 1)
     """
     held: dict[int, tuple[weakref.ref[pd.DataFrame], dict[str, Any]]] = {}
+    running: dict[tuple[int, str], threading.Event] = {}  # (frame id, key) being computed: set when done
     lock = threading.Lock()
     signature = inspect.signature(fn)
+
+    def cached(df: pd.DataFrame, key: str) -> tuple[bool, Any]:
+        entry = held.get(id(df))
+        if entry is not None and entry[0]() is df and key in entry[1]:
+            return True, entry[1][key]
+        return False, None
 
     @functools.wraps(fn)
     def memoized(df: pd.DataFrame, *args: Any, **kwargs: Any) -> Any:
@@ -107,18 +117,31 @@ def per_frame(fn: F) -> F:
         bound.apply_defaults()
         key = repr(list(bound.arguments.values())[1:])
         with lock:
-            entry = held.get(id(df))
-            if entry is not None and entry[0]() is df and key in entry[1]:
-                return entry[1][key]
-        value = fn(df, *args, **kwargs)
-        with lock:
-            for gone in [k for k, (ref, _) in held.items() if ref() is None]:
-                del held[gone]  # frames gone: their ids may be reused
-            entry = held.get(id(df))
-            if entry is None or entry[0]() is not df:
-                entry = held[id(df)] = (weakref.ref(df), {})
-            entry[1][key] = value
-        return value
+            found, value = cached(df, key)
+            if found:
+                return value
+            done = running.get((id(df), key))  # df is alive (the caller holds it): its id is its own
+            if done is None:
+                running[(id(df), key)] = mine = threading.Event()
+        if done is not None:
+            done.wait()
+            with lock:
+                found, value = cached(df, key)
+            return value if found else fn(df, *args, **kwargs)  # it raised: this call computes its own
+        try:
+            value = fn(df, *args, **kwargs)
+            with lock:
+                for gone in [k for k, (ref, _) in held.items() if ref() is None]:
+                    del held[gone]  # frames gone: their ids may be reused
+                entry = held.get(id(df))
+                if entry is None or entry[0]() is not df:
+                    entry = held[id(df)] = (weakref.ref(df), {})
+                entry[1][key] = value
+            return value
+        finally:
+            with lock:
+                del running[(id(df), key)]
+            mine.set()
 
     return memoized  # type: ignore[return-value]
 
@@ -313,6 +336,7 @@ def leaderboard_frame(df: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+@per_frame  # the preload's, shared with the page's first callback
 def filter_values(df: pd.DataFrame) -> dict[str, list[str]]:
     """What each leaderboard filter (`FILTERS`) can take in this study, sorted."""
     out: dict[str, list[str]] = {}

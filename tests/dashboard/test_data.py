@@ -109,3 +109,48 @@ def test_best_is_on_the_pareto_front_and_leads_everywhere():
     assert leaderboard_page(df).rows[0]["number"] == 5
     assert leaderboard_page(df, filters={"status": ["infeasible"]}).rows[0]["number"] == 2
     assert leaderboard_page(df, sort_by="junk", page="x", filters={"nope": 1}).total == 4  # crafted: defaults
+
+
+def test_per_frame_computes_once_while_threads_ask_at_once_and_recovers_from_a_failure():
+    """The server's preload and a first page's callbacks ask for the same figure at once: one computes it,
+    the others wait for its result; a failed computation leaves each waiter to compute its own."""
+    import threading
+    import time
+
+    from optnas.dashboard.data import per_frame
+
+    calls: list[str] = []
+    fail = threading.Event()
+
+    @per_frame
+    def slow(df: pd.DataFrame, col: str) -> int:
+        calls.append(col)
+        time.sleep(0.3)  # long enough for every thread below to arrive while it runs
+        if fail.is_set() and len(calls) == 1:
+            raise RuntimeError("first computation fails")
+        return int(df[col].sum())
+
+    def ask_at_once(df: pd.DataFrame, n: int) -> list[object]:
+        out: list[object] = [None] * n
+
+        def ask(i: int) -> None:
+            try:
+                out[i] = slow(df, "a")
+            except RuntimeError as exc:
+                out[i] = exc
+
+        threads = [threading.Thread(target=ask, args=(i,)) for i in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(10)
+        return out
+
+    df = pd.DataFrame({"a": [1, 2, 3]})
+    assert ask_at_once(df, 4) == [6, 6, 6, 6] and calls == ["a"]  # one computation, four answers
+    assert slow(df, "a") == 6 and calls == ["a"]  # remembered
+    calls.clear()
+    fail.set()
+    out = ask_at_once(pd.DataFrame({"a": [1, 2, 3]}), 3)  # another frame: computed afresh, and the first fails
+    assert sum(isinstance(o, RuntimeError) for o in out) == 1 and out.count(6) == 2
+    assert 2 <= len(calls) <= 3  # the waiters computed their own (one may have found the other's result)

@@ -25,6 +25,7 @@ from ..data import (
     label,
     leaderboard_page,
     objectives,
+    per_frame,
     spec_labels,
 )
 from ..routes import Route, path
@@ -112,6 +113,7 @@ def row_styles(best: int | None, ties: Any) -> list[dict[str, Any]]:
     ]
 
 
+@per_frame  # the preload's, shared with the page's first callback
 def best_summary(df: Any) -> list[Any]:
     """The best trial (the one best-trial rule) in one card: number, spec, metrics, certificate, export."""
     number = best_number(df)

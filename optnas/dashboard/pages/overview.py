@@ -9,7 +9,7 @@ from typing import Any
 import dash
 from dash import Input, Output, State, dcc, html
 
-from ..data import COSTS, leaderboard_page, spec_labels
+from ..data import COSTS, filter_values, leaderboard_page, per_frame, spec_labels
 from ..data import ranked as ranked_trials
 from ..figures import (
     curve_keys,
@@ -69,13 +69,28 @@ def layout() -> html.Div:
 
 
 def draw(df: Any) -> None:
-    """Build what the overview shows for ``df`` once with its defaults, for nothing but their first-use
-    costs (imports, Plotly's validators): `app.preload`."""
-    plot_history(history_data(df))
-    plot_pareto(pareto_data(df))
-    leaderboard_page(df)
+    """Build what the overview shows for ``df`` with its defaults (`app.preload`): the figures and the best
+    trial's card are remembered per frame, so the page's first callbacks find them; the rest for nothing but
+    their first-use costs (imports, Plotly's validators)."""
+    history_figure(df)
+    pareto_figure(df)
     leaderboard.best_summary(df)
+    leaderboard_page(df)
+    filter_values(df)
     plot_curves(curves_data(df, default_trials(df)))
+
+
+@per_frame  # the preload's, shared with the page's first callback (same arguments, same frame)
+def history_figure(df: Any, x: str = "number", chosen: tuple[Any, ...] = (), view: View = FULL) -> Any:
+    """The history plot: trials by ``x``, ``chosen`` options ("log", "pruned"), the zoomed ``view``."""
+    data = history_data(df, x=x, include_pruned="pruned" in chosen)
+    return plot_history(data, log_y="log" in chosen, view=view)
+
+
+@per_frame  # the preload's, shared with the page's first callback (same arguments, same frame)
+def pareto_figure(df: Any, cost: str = "params", view: View = FULL) -> Any:
+    """The Pareto plot against ``cost`` (a `COSTS` key), the zoomed ``view``."""
+    return plot_pareto(pareto_data(df, cost), view=view)
 
 
 def register(app: dash.Dash, frame_of: FrameGetter) -> None:
@@ -104,8 +119,7 @@ def register(app: dash.Dash, frame_of: FrameGetter) -> None:
 
     @per_version
     def _history_figure(version: Any, x: str, chosen: tuple[Any, ...], view: View) -> Any:
-        data = history_data(frame_of(version), x=x, include_pruned="pruned" in chosen)
-        return plot_history(data, log_y="log" in chosen, view=view)
+        return history_figure(frame_of(version), x, chosen, view)
 
     @app.callback(Output("pareto-graph", "figure"), Input(view_id("overview"), "data"), Input("pareto-cost", "value"),
                   Input("pareto-zoom", "data"), prevent_initial_call=True)
@@ -117,7 +131,7 @@ def register(app: dash.Dash, frame_of: FrameGetter) -> None:
 
     @per_version
     def _pareto_figure(version: Any, cost: str, view: View) -> Any:
-        return plot_pareto(pareto_data(frame_of(version), cost), view=view)
+        return pareto_figure(frame_of(version), cost, view)
 
     @app.callback(
         Output("curve-trials", "options"),
