@@ -17,6 +17,7 @@ import json
 import math
 import threading
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -83,15 +84,19 @@ objectives = results.objective_columns  # (column, direction) per objective, as 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+KEYS_PER_FRAME = 16  # argument sets remembered per frame and function, least recently used dropped first
+
+
 def per_frame(fn: F) -> F:
     """Remember ``fn(df, *args, **kwargs)`` per DataFrame object and arguments (the dashboard's frames are
     shared and never modified, `StudySource`; a new study version is a new frame): the overview's figures
     are computed once per version, by whichever comes first (`app.preload` as the server starts, or the
     page's callbacks), and shared by the others. A call made while the same one is being computed waits
     for it rather than computing it again beside it (a server's first page asks for what its preload is
-    drawing: both ran at once, each slowing the other); should that computation raise, the waiting call
-    computes its own. A copy or a filtered frame is another object, computed afresh; a frame no longer
-    referenced takes its results with it. Callers must not modify a result.
+    drawing: both ran at once, each slowing the other); should that computation raise, the waiting calls
+    ask again (one computes it for the others). A copy or a filtered frame is another object, computed
+    afresh; a frame no longer referenced takes its results with it, and a frame keeps the `KEYS_PER_FRAME`
+    argument sets last used (each zoom of a figure is one). Callers must not modify a result.
 
     Example:
         >>> calls = []
@@ -100,7 +105,7 @@ def per_frame(fn: F) -> F:
         >>> count(df, "a"), count(df, "a"), len(calls)
         (2, 2, 1)
     """
-    held: dict[int, tuple[weakref.ref[pd.DataFrame], dict[str, Any]]] = {}
+    held: dict[int, tuple[weakref.ref[pd.DataFrame], OrderedDict[str, Any]]] = {}
     running: dict[tuple[int, str], threading.Event] = {}  # (frame id, key) being computed: set when done
     lock = threading.Lock()
     signature = inspect.signature(fn)
@@ -108,6 +113,7 @@ def per_frame(fn: F) -> F:
     def cached(df: pd.DataFrame, key: str) -> tuple[bool, Any]:
         entry = held.get(id(df))
         if entry is not None and entry[0]() is df and key in entry[1]:
+            entry[1].move_to_end(key)
             return True, entry[1][key]
         return False, None
 
@@ -127,7 +133,7 @@ def per_frame(fn: F) -> F:
             done.wait()
             with lock:
                 found, value = cached(df, key)
-            return value if found else fn(df, *args, **kwargs)  # it raised: this call computes its own
+            return value if found else memoized(df, *args, **kwargs)  # it raised: asked again
         try:
             value = fn(df, *args, **kwargs)
             with lock:
@@ -135,8 +141,10 @@ def per_frame(fn: F) -> F:
                     del held[gone]  # frames gone: their ids may be reused
                 entry = held.get(id(df))
                 if entry is None or entry[0]() is not df:
-                    entry = held[id(df)] = (weakref.ref(df), {})
+                    entry = held[id(df)] = (weakref.ref(df), OrderedDict())
                 entry[1][key] = value
+                while len(entry[1]) > KEYS_PER_FRAME:
+                    entry[1].popitem(last=False)
             return value
         finally:
             with lock:

@@ -154,3 +154,21 @@ def test_per_frame_computes_once_while_threads_ask_at_once_and_recovers_from_a_f
     out = ask_at_once(pd.DataFrame({"a": [1, 2, 3]}), 3)  # another frame: computed afresh, and the first fails
     assert sum(isinstance(o, RuntimeError) for o in out) == 1 and out.count(6) == 2
     assert 2 <= len(calls) <= 3  # the waiters computed their own (one may have found the other's result)
+
+
+def test_per_frame_keeps_the_argument_sets_last_used_per_frame():
+    """Each zoom of a figure is an argument set: a long-lived server's frame keeps only the last few."""
+    from optnas.dashboard.data import KEYS_PER_FRAME, per_frame
+
+    calls: list[int] = []
+    zoomed = per_frame(lambda df, view: calls.append(view) or view * 2)
+    df = pd.DataFrame({"a": [1]})
+    for view in range(KEYS_PER_FRAME + 4):
+        zoomed(df, view)
+    zoomed(df, KEYS_PER_FRAME + 3)  # the last one used: remembered
+    assert len(calls) == KEYS_PER_FRAME + 4
+    zoomed(df, 5)  # among the last KEYS_PER_FRAME: remembered, and now the most recently used
+    assert len(calls) == KEYS_PER_FRAME + 4
+    assert zoomed(df, 0) == 0 and calls[-1] == 0  # the first ones were dropped: computed again
+    zoomed(df, 5)
+    assert calls[-1] == 0  # 5 was kept (used again) while older ones were dropped
