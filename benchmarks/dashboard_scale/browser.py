@@ -141,21 +141,22 @@ def main() -> None:
     out = Path(args.out)
     results: dict[str, Any] = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()}",
                                "journal_mb": round(os.path.getsize(args.journal) / 1e6, 1), "timeout_s": args.timeout,
-        "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "runs": {}}
+        "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "fresh_browser": args.fresh_browser, "runs": {}}
     with sync_playwright() as p:
-        results["fresh_browser"] = args.fresh_browser
-        browser = p.chromium.launch(executable_path=args.chromium, args=ARGS)
+        browser = None
         for i in range(args.runs):
             for kind in ("optnas", "optuna-dashboard"):
                 shot = out / f"{args.name}_{kind}.png" if i == 0 else None
-                if args.fresh_browser:
-                    browser.close()
+                if browser is None or args.fresh_browser:
+                    if browser is not None:
+                        browser.close()
                     browser = p.chromium.launch(executable_path=args.chromium, args=ARGS)
                 seconds = measure(browser, kind, args.journal, args.study, shot, args.timeout)
                 results["runs"].setdefault(kind, []).append(
                     {k: None if v is None else round(v, 2) for k, v in seconds.items()})
                 print(f"{kind}: overview drawn {seconds} s after navigation", flush=True)
-        browser.close()
+        if browser is not None:
+            browser.close()
     for stat in ("best", "median"):
         results[stat] = {k: {m: _stat(stat, [r.get(m) for r in v]) for m in ("cold", "warm", "start")}
                          for k, v in results["runs"].items()}
